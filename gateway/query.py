@@ -1,0 +1,152 @@
+"""One boolean query tree that CQL, Type-1 RPN and the X-server's find all parse into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+
+class Relation(str, Enum):
+    """How a term's value is compared with the indexed terms."""
+
+    WORDS = "="  # every word of the value occurs (CQL `=`/`all`, Aleph adjacent=N)
+    ANY = "any"  # at least one word occurs
+    PHRASE = "adj"  # the words occur as a phrase (approximated: all words, then a heading check)
+    EXACT = "=="  # the whole heading / key equals the value
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+
+
+class Truncation(str, Enum):
+    NONE = "none"
+    RIGHT = "right"  # `foo*`, Aleph `foo?`, Bib-1 truncation 1
+    LEFT = "left"
+    BOTH = "both"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One search clause: `index relation value`, e.g. `dc.title = "^Seitsemän veljestä*"`."""
+
+    index: str
+    value: str
+    relation: Relation = Relation.WORDS
+    truncation: Truncation = Truncation.NONE
+    anchored: bool = False  # `^`: the value starts the heading
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    left: Query
+    right: Query
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    left: Query
+    right: Query
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """`left NOT right` (CQL), and-not (RPN): what matches left but not right."""
+
+    left: Query
+    right: Query
+
+
+@dataclass(frozen=True, slots=True)
+class AllRecords:
+    """`cql.allRecords = 1`: every live record."""
+
+
+Query = Term | And | Or | Not | AllRecords
+
+
+@dataclass(frozen=True, slots=True)
+class IndexDef:
+    """A searchable index as Melinda's SRU names it.
+
+    kind: `word` (tokenised words, plus a whole-heading form for `^` and `==`),
+    `key` (normalised identifiers such as ISBNs, exact or right-truncated),
+    `date` (years, also for ranges), `union` (searches several indexes at once).
+    """
+
+    name: str
+    kind: str
+    title: str
+    scannable: bool = False
+    members: tuple[str, ...] = ()
+
+
+INDEXES: Final[dict[str, IndexDef]] = {
+    d.name: d
+    for d in (
+        IndexDef("rec.id", "key", "Melinda ID (001)"),
+        IndexDef("melinda.melindaid", "key", "Melinda ID, including old ids in 035 $z"),
+        IndexDef("bath.isbn", "key", "ISBN (020), hyphens ignored, ISBN-10 and -13 alike", True),
+        IndexDef("bath.issn", "key", "ISSN (022)"),
+        IndexDef("dc.identifier", "key", "Standard identifiers (015/020/022/024/028)"),
+        IndexDef("dc.title", "word", "Title words; `^` anchors at the heading's start", True),
+        IndexDef("dc.author", "word", "Author words (1XX/7XX)", True),
+        IndexDef("dc.publisher", "word", "Publisher words (260/264 $b)"),
+        IndexDef("dc.date", "date", "Publication year (008/07-10, 260/264 $c)"),
+        IndexDef("dc.subject", "word", "Subject words (6XX)", True),
+        IndexDef("melinda.sourceid", "key", "SID $c+$b normalised, e.g. 1077305sata"),
+        IndexDef("melinda.partsofhost", "key", "Component parts of a host (773 $w)"),
+        IndexDef("melinda.authenticationcode", "key", "Authentication code (042 $a)"),
+        IndexDef("melinda.low", "key", "LOW database tag (library code)"),
+        IndexDef(
+            "cql.serverChoice",
+            "union",
+            "Any word: title, author, subject, publisher and identifiers",
+            members=(
+                "dc.title",
+                "dc.author",
+                "dc.subject",
+                "dc.publisher",
+                "dc.identifier",
+                "rec.id",
+            ),
+        ),
+    )
+}
+
+# Aliases clients send; they resolve to the index above before compiling.
+INDEX_ALIASES: Final[dict[str, str]] = {
+    "cql.anywhere": "cql.serverChoice",
+    "cql.anyword": "cql.serverChoice",
+    "serverchoice": "cql.serverChoice",
+    "dc.anywhere": "cql.serverChoice",
+    "rec.identifier": "rec.id",
+    "melinda.id": "rec.id",
+    "dc.creator": "dc.author",
+    "bath.name": "dc.author",
+    "bath.author": "dc.author",
+    "bath.title": "dc.title",
+    "bath.subject": "dc.subject",
+    "bath.standardidentifier": "dc.identifier",
+}
+
+
+def resolve_index(name: str) -> IndexDef | None:
+    """The index a client-given name means (case-insensitive, aliases followed), or None."""
+    key = name.strip()
+    lowered = key.lower()
+    for table_name in INDEXES:
+        if table_name.lower() == lowered:
+            return INDEXES[table_name]
+    alias = INDEX_ALIASES.get(lowered)
+    return INDEXES[alias] if alias else None
+
+
+def terms_of(query: Query) -> list[Term]:
+    """Every Term in the tree, left to right."""
+    if isinstance(query, Term):
+        return [query]
+    if isinstance(query, AllRecords):
+        return []
+    return terms_of(query.left) + terms_of(query.right)

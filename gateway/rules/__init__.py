@@ -1,0 +1,20 @@
+"""Melinda's write rules and the Melinda <-> Alma conversions, as pure functions on records.
+
+The catalog calls exactly these names; each lives in its own module of this package.
+"""
+
+from gateway.rules.alma import fin01alma_view, from_alma, is_alma_form
+from gateway.rules.protection import protection_merge
+from gateway.rules.significance import significant_changes
+from gateway.rules.staleness import check_staleness
+from gateway.rules.validation import validate
+
+__all__ = [
+    "check_staleness",
+    "fin01alma_view",
+    "from_alma",
+    "is_alma_form",
+    "protection_merge",
+    "significant_changes",
+    "validate",
+]

@@ -1,0 +1,124 @@
+"""One typed Settings value: defaults, then a TOML file, then MELINDA_GATEWAY_* env vars, then flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "MELINDA_GATEWAY_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong kind or an unknown name."""
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "melinda-gateway"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    http_port: int = 8080
+    z3950_port: int = 2100
+    sftp_port: int = 2222
+    data_dir: Path = dataclasses.field(default_factory=default_data_dir)
+    demo: bool = True  # load the demo data into an empty store on `serve`
+    demo_count: int = 2000
+    demo_seed: int = 1
+    # OAI-PMH
+    oai_repository_name: str = "Melinda (local gateway)"
+    oai_admin_email: str = "melinda-posti@helsinki.fi"
+    oai_identifier_prefix: str = "oai:melinda.kansalliskirjasto.fi/"
+    oai_page_size: int = 100
+    oai_token_ttl: int = 900  # seconds a resumption token stays valid
+    # signing key for resumption tokens and sessions; generated into the data dir when empty
+    secret: str = ""
+    # X-server
+    xserver_max_request_chars: int = 20_000
+    xserver_session_ttl: int = 1800
+    # Z39.50
+    z3950_idle_timeout: int = 600
+    z3950_max_lifetime: int = 3600
+    z3950_max_associations: int = 100
+    # SFTP
+    sftp_max_file_bytes: int = 512 * 1024 * 1024
+    sftp_max_files: int = 100
+    # admin API: open on a laptop; with `shared` the token is required (or the API is off)
+    shared: bool = False
+    admin_token: str = ""
+    journal_size: int = 10_000
+    log_level: str = "INFO"
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "melinda.sqlite"
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        """A copy with the given settings replaced (values converted to the field's type)."""
+        known = {f.name: f for f in fields(self)}
+        converted: dict[str, Any] = {}
+        for name, raw in overrides.items():
+            if raw is None:
+                continue
+            if name not in known:
+                raise SettingsError(f"unknown setting: {name}")
+            converted[name] = _convert(name, getattr(self, name), raw)
+        return dataclasses.replace(self, **converted)
+
+    @classmethod
+    def load(
+        cls,
+        config_file: str | Path | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        flags: Mapping[str, Any] | None = None,
+    ) -> Settings:
+        """Defaults < TOML file < environment < flags."""
+        settings = cls()
+        if config_file:
+            try:
+                with open(config_file, "rb") as fh:
+                    table = tomllib.load(fh)
+            except OSError as exc:
+                raise SettingsError(f"cannot read config file {config_file}: {exc}") from exc
+            except tomllib.TOMLDecodeError as exc:
+                raise SettingsError(f"config file {config_file} is not valid TOML: {exc}") from exc
+            settings = settings.with_overrides(table.get("gateway", table))
+        env = os.environ if environ is None else environ
+        from_env = {
+            key[len(ENV_PREFIX) :].lower(): value
+            for key, value in env.items()
+            if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].lower() in _FIELD_NAMES
+        }
+        settings = settings.with_overrides(from_env)
+        return settings.with_overrides(flags or {})
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(Settings))
+
+
+def _convert(name: str, current: Any, raw: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(current, int):
+            return int(raw)
+        if isinstance(current, Path):
+            return Path(str(raw)).expanduser()
+        return str(raw)
+    except ValueError as exc:
+        raise SettingsError(f"setting {name}: {raw!r} is not a valid {type(current).__name__}") from exc

@@ -1,0 +1,83 @@
+"""Shared fixtures: a real gateway in-process on free ports, the ../shared fixtures, blockbuster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.app import Gateway, running_gateway
+from gateway.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+
+
+def shared_fixture(*parts: str) -> Path:
+    """A file under ../shared/fixtures, or skip the test saying why."""
+    path = FIXTURES.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"../shared/fixtures is absent ({'/'.join(parts)} not found)")
+    return path
+
+
+def shared_schema(name: str) -> Path:
+    path = SHARED / "schemas" / name
+    if not path.exists():
+        pytest.skip(f"../shared/schemas is absent ({name} not found)")
+    return path
+
+
+def require_tool(name: str) -> str:
+    """A third-party client the e2e tests drive; missing in CI is a failure, locally a skip."""
+    found = shutil.which(name)
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is not installed; .ci/run installs it")
+    pytest.skip(f"{name} is not installed (apt-get install yaz / openssh-client)")
+
+
+def test_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for an in-process gateway: free ports, a temp store, no demo data."""
+    base = Settings(
+        host="127.0.0.1",
+        http_port=0,
+        z3950_port=0,
+        sftp_port=0,
+        data_dir=data_dir,
+        demo=False,
+        secret="test-secret",
+    )
+    return base.with_overrides(overrides)
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
+    """The whole gateway, started in-process on free ports with an empty temp store."""
+    async with running_gateway(test_settings(tmp_path / "data")) as gw:
+        yield gw
+
+
+@pytest.fixture(autouse=True)
+def _no_blocking_calls(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail any async test in which something blocks the event loop (aiohttp's habit)."""
+    if not request.node.get_closest_marker("asyncio") and not _is_coroutine_test(request):
+        yield
+        return
+    from blockbuster import blockbuster_ctx
+
+    # Only calls made from our packages count: test code may block (it runs real clients).
+    with blockbuster_ctx(scanned_modules=["gateway", "protocols"]):
+        yield
+
+
+def _is_coroutine_test(request: pytest.FixtureRequest) -> bool:
+    import inspect
+
+    func = getattr(request.node, "function", None)
+    return func is not None and inspect.iscoroutinefunction(func)
