@@ -19,6 +19,11 @@ log = logging.getLogger("melinda.gateway")
 
 # One line per protocol: each module has `install(gateway)` that adds routes or a listener.
 PROTOCOLS: tuple[str, ...] = (
+    "protocols.xserver",
+    "protocols.oaipmh",
+    "protocols.sru",
+    "protocols.z3950",
+    "protocols.sftp",
 )
 
 GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")

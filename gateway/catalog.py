@@ -5,13 +5,33 @@ Protocols call only this; the store is the only module that speaks SQL.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import secrets
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import pymarc
 
+from gateway import indexing, records, rules
+from gateway.errors import (
+    AuthenticationError,
+    InvalidRecordError,
+    LibraryNotFoundError,
+    LowsRemainError,
+    OwnAuthorizationError,
+    Problem,
+    RecordNotFoundError,
+    UnknownIndexError,
+    WarningsNotAcceptedError,
+)
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, User, View, WriteResult
-from gateway.query import Query
+from gateway.query import Query, resolve_index
+from gateway.store import RecordRow, RecordWrite, Store, compile_query
 
 RESULT_SET_CAP = 20_000  # Aleph caps every result set here
 
@@ -34,6 +54,18 @@ class SetInfo:
 
 
 @dataclass(slots=True)
+class PublishResult:
+    """What one LOW-publishing file did to the library's LOWs (SFTP)."""
+
+    added: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+    unknown: list[int] = field(default_factory=list)
+    held: bool = False
+    held_reason: str = ""
+
+
+@dataclass(slots=True)
 class LoadReport:
     """What a bulk load did; rejected holds (position, reason)."""
 
@@ -42,44 +74,170 @@ class LoadReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)
 
 
+SORT_COLUMNS = {"dc.title": "r.sort_title", "dc.date": "r.sort_date", "dc.author": "r.sort_author"}
+SCANNABLE = {"dc.title", "dc.author", "dc.subject", "bath.isbn", "dc.publisher"}
+SYSTEM_USER = User(name="GATEWAY", library="FIN01", level=30, privileged=True)
+
+# Melinda's named OAI-PMH sets (melinda-sets.json); `low:CODE` sets come from the LOWs in use.
+NAMED_SETS: tuple[SetInfo, ...] = (
+    SetInfo("fennica", "Fennica", "The Finnish national bibliography"),
+    SetInfo("viola", "Viola", "The Finnish national discography"),
+    SetInfo("arto", "Arto", "Finnish periodical and monograph articles"),
+    SetInfo("musa", "Music Archive Finland", "A national central archive of Finnish music"),
+    SetInfo("monographic", "Monographic records", "Monographic records"),
+    SetInfo("serial", "Serial records", "Serial records"),
+    SetInfo("monographic:fennica", "Monographic records (Fennica)", "Fennica monographs"),
+    SetInfo("serial:fennica", "Serial records (Fennica)", "Fennica serials"),
+    SetInfo("helmet", "Helmet", "Helsinki Metropolitan Area Libraries"),
+)
+
+
+def _oai_sets(record: pymarc.Record) -> Iterable[str]:
+    from gateway.oai_sets import oai_sets_of
+
+    return oai_sets_of(record)
+
+
+def prepare_write(record: pymarc.Record, record_id: int, datestamp: int) -> RecordWrite:
+    """Serialise both views and the index entry of a record about to be saved (pure, CPU only)."""
+    deleted = records.is_deleted(record)
+    alma = rules.fin01alma_view(record, record_id=record_id, updated=datestamp, deleted=deleted)
+    entry = None if deleted else indexing.index_entry(record, sets=_oai_sets)
+    return RecordWrite(
+        id=record_id,
+        datestamp=datestamp,
+        deleted=deleted,
+        xml=records.record_to_marcxml(record),
+        alma_xml=records.record_to_marcxml(alma),
+        entry=entry,
+    )
+
+
+def old_entry(row: RecordRow) -> indexing.IndexEntry | None:
+    """What a stored record contributes to the indexes now (to replace on save)."""
+    if row.deleted:
+        return None
+    return indexing.index_entry(records.parse_marcxml(row.xml), sets=_oai_sets)
+
+
+def _stamp_005(record: pymarc.Record, when: datetime) -> None:
+    """Aleph rewrites 005 on every save."""
+    stamp = when.strftime("%Y%m%d%H%M%S.0")
+    for fld in record.get_fields("005"):
+        fld.data = stamp
+        return
+    new = pymarc.Field(tag="005", data=stamp)
+    controls = [i for i, f in enumerate(record.fields) if f.tag < "005" and f.is_control_field()]
+    record.fields.insert(controls[-1] + 1 if controls else 0, new)
+
+
+def _field_texts(record: pymarc.Record | None, tag: str) -> list[str]:
+    return [] if record is None else [str(f) for f in record.get_fields(tag)]
+
+
+def _hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def _check_password(password: str, stored: str) -> bool:
+    try:
+        kind, salt, _digest = stored.split("$")
+    except ValueError:
+        return False
+    if kind != "scrypt":
+        return False
+    return hmac.compare_digest(_hash_password(password, bytes.fromhex(salt)), stored)
+
+
 class Catalog:
     """Melinda over one store. Construct with `await Catalog.open(path)`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._last_datestamp = 0
+        # verified credentials: name -> (keyed digest of the password, user); scrypt runs once
+        self._auth_cache: dict[str, tuple[bytes, User]] = {}
+        self._auth_key = secrets.token_bytes(32)
 
     # --- lifecycle -----------------------------------------------------------------
     @classmethod
     async def open(cls, path: str) -> Catalog:
-        raise NotImplementedError
+        return cls(await Store.open(path))
 
     async def close(self) -> None:
-        raise NotImplementedError
+        await self.store.close()
+
+    def _now(self) -> int:
+        """Epoch seconds, never below the last datestamp given (harvests page on that order)."""
+        now = max(int(time.time()), self._last_datestamp)
+        self._last_datestamp = now
+        return now
 
     # --- reading -------------------------------------------------------------------
     async def get(self, record_id: int, view: View = View.FIN01) -> StoredRecord:
         """One record, deleted or not. Raises RecordNotFoundError."""
-        raise NotImplementedError
+        found = await self.store.fetch([record_id], view)
+        if not found:
+            raise RecordNotFoundError(record_id)
+        return found[0]
 
     async def fetch(self, ids: Sequence[int], view: View = View.FIN01) -> list[StoredRecord]:
         """The records of `ids` in that order; ids that do not exist are skipped."""
-        raise NotImplementedError
+        return await self.store.fetch(ids, view)
 
     async def search(
         self, query: Query, *, sort: Sequence[SortKey] = (), cap: int = RESULT_SET_CAP
     ) -> ResultSet:
         """Live records matching `query`, ascending by id unless sorted. Raises QueryError."""
-        raise NotImplementedError
+        compiled = compile_query(query)
+        order = None
+        if sort:
+            parts = []
+            for key in sort:
+                index = resolve_index(key.index)
+                column = SORT_COLUMNS.get(index.name if index else key.index)
+                if column is None:
+                    raise UnknownIndexError(key.index)
+                parts.append(f"{column} {'ASC' if key.ascending else 'DESC'}")
+            order = ", ".join(parts)
+        return await self.store.search(compiled, order=order, cap=cap)
 
     async def scan(
         self, index: str, start: str, *, count: int = 20, position: int = 1
     ) -> list[ScanTerm]:
-        """Index terms around `start`: `position - 1` terms before it, the rest from it on."""
-        raise NotImplementedError
+        """Index terms around `start`: `position - 1` terms before it, the rest from it on.
+
+        Word indexes scan their headings (as Aleph's browse lists do); keys scan the keys.
+        """
+        found = resolve_index(index)
+        if found is None or found.name not in SCANNABLE:
+            raise UnknownIndexError(index)
+        word_ix, heading_ix = indexing.INDEX_NUMBERS[found.name]
+        if found.name == "bath.isbn":
+            normalised = indexing.isbn_query_key(start)
+        else:
+            normalised = indexing.heading(start)
+        before = max(0, min(position - 1, count))
+        return await self.store.scan(
+            [heading_ix or word_ix], normalised, before=before, after=max(count - before, 0)
+        )
 
     async def record_counts(self) -> tuple[int, int]:
         """(live, deleted) record counts."""
-        raise NotImplementedError
+        return await self.store.counts()
 
     async def earliest_datestamp(self) -> int | None:
-        raise NotImplementedError
+        return await self.store.earliest_datestamp()
+
+    @staticmethod
+    def _set_term(set_spec: str | None) -> tuple[int, str] | None:
+        if set_spec is None:
+            return None
+        if set_spec.lower().startswith("low:"):
+            return (indexing.IX_LOW, indexing.fold(set_spec[4:]).strip())
+        return (indexing.IX_OAISET, set_spec)
 
     async def changes(
         self,
@@ -93,9 +251,18 @@ class Catalog:
     ) -> list[StoredRecord]:
         """Records changed in [since, until] with seq > after_seq, ascending by seq.
 
-        With a set, deleted records are left out (as Melinda's provider does).
+        With a set, deleted records are left out (as Melinda's provider does): they leave
+        every index, set membership included.
         """
-        raise NotImplementedError
+        floor = await self.store.seq_floor(since)
+        return await self.store.changes(
+            after_seq=max(after_seq, floor),
+            since=since,
+            until=until,
+            set_term=self._set_term(set_spec),
+            limit=limit,
+            view=view,
+        )
 
     async def count_changes(
         self,
@@ -105,12 +272,54 @@ class Catalog:
         until: int | None = None,
         set_spec: str | None = None,
     ) -> int:
-        raise NotImplementedError
+        floor = await self.store.seq_floor(since)
+        return await self.store.count_changes(
+            after_seq=max(after_seq, floor),
+            since=since,
+            until=until,
+            set_term=self._set_term(set_spec),
+        )
 
     async def sets(self) -> list[SetInfo]:
-        raise NotImplementedError
+        lows, _named = await self.store.set_terms()
+        low_sets = [SetInfo(f"low:{code.upper()}", f"Records of {code.upper()}") for code in lows]
+        return [*NAMED_SETS, *low_sets]
+
+    async def significant_changes(
+        self, *, after_seq: int = 0, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The latest significant changes, newest first (the feed catalogers are notified from)."""
+        return await self.store.significant_changes(after_seq=after_seq, limit=limit)
 
     # --- writing -------------------------------------------------------------------
+    def _checked(
+        self, record: pymarc.Record, *, is_new: bool, check_only: bool, accept_warnings: bool
+    ) -> list[Problem]:
+        problems = rules.validate(record, is_new=is_new)
+        errors = [p for p in problems if p.is_error]
+        if errors:
+            raise InvalidRecordError(problems)
+        if problems and (check_only or not accept_warnings):
+            raise WarningsNotAcceptedError(problems)
+        return problems
+
+    @staticmethod
+    def _authorise_lows(before: Sequence[str], after: Sequence[str], user: User) -> None:
+        for code in sorted(set(after) - set(before)):
+            if not user.owns_low(code):
+                raise OwnAuthorizationError(code, user.library, "add")
+        for code in sorted(set(before) - set(after)):
+            if not user.owns_low(code):
+                raise OwnAuthorizationError(code, user.library, "remove")
+
+    def _finish(self, record: pymarc.Record, record_id: int, user: User, now: int) -> None:
+        """Server-maintained fields: 001/003/035, 005, a CAT for this save, LOW last."""
+        when = datetime.fromtimestamp(now, UTC)
+        records.set_melinda_id(record, record_id)
+        _stamp_005(record, when)
+        records.append_cat(record, user.name, user.level, when)
+        records.order_aleph_fields(record)
+
     async def create(
         self,
         record: pymarc.Record,
@@ -119,8 +328,37 @@ class Catalog:
         check_only: bool = False,
         accept_warnings: bool = True,
     ) -> WriteResult:
-        """Validate, convert from Alma form if needed, assign a new id, append CAT, save."""
-        raise NotImplementedError
+        """Convert from Alma form if needed, validate, assign a new id, append CAT, save.
+
+        `check_only` is Aleph's UPDATE-CHK: the record is saved only when it has no problem at all.
+        """
+        user = user or SYSTEM_USER
+        if rules.is_alma_form(record):
+            record = rules.from_alma(record)
+        problems = self._checked(
+            record, is_new=True, check_only=check_only, accept_warnings=accept_warnings
+        )
+        self._authorise_lows([], records.lows(record), user)
+        async with self.store.transaction() as txn:
+            record_id = txn.next_id()
+            now = self._now()
+            self._finish(record, record_id, user, now)
+            write = await asyncio.to_thread(prepare_write, record, record_id, now)
+            (seq,) = await txn.save([write], {})
+            significant = rules.significant_changes(None, record)
+            if significant:
+                await txn.log_significant_change(
+                    seq,
+                    record_id,
+                    now,
+                    user.name,
+                    user.library,
+                    [
+                        {"tag": t, "before": [], "after": _field_texts(record, t)}
+                        for t in significant
+                    ],
+                )
+        return WriteResult(record_id, True, list(problems), significant)
 
     async def update(
         self,
@@ -131,35 +369,274 @@ class Catalog:
         check_only: bool = False,
         accept_warnings: bool = True,
     ) -> WriteResult:
-        """validate -> convert upstream -> stale check -> protection merge -> save -> CAT."""
-        raise NotImplementedError
+        """stale check -> convert upstream -> validate -> protection merge -> own-LOW -> save + CAT."""
+        user = user or SYSTEM_USER
+        async with self.store.transaction() as txn:
+            row = await txn.get_row(record_id)
+            if row is None:
+                raise RecordNotFoundError(record_id)
+            current = records.parse_marcxml(row.xml)
+            rules.check_staleness(
+                record, current, record_id=record_id, current_updated=row.datestamp
+            )
+            alma_form = rules.is_alma_form(record)
+            if alma_form:
+                record = rules.from_alma(record)
+            problems = self._checked(
+                record, is_new=False, check_only=check_only, accept_warnings=accept_warnings
+            )
+            library = await self._library_or_none(user.library)
+            sid_code = library.sid_code if library else user.library.lower()
+            # Alma never sends LOWs: its records keep every LOW (its own too) by omission.
+            merged = rules.protection_merge(
+                current,
+                record,
+                library=user.library,
+                owned_lows=user.lows,
+                sid_code=sid_code,
+                keep_lows=alma_form,
+                privileged=user.privileged,
+            )
+            before_lows, after_lows = records.lows(current), records.lows(merged)
+            self._authorise_lows(before_lows, after_lows, user)
+            for code in sorted(set(before_lows) - set(after_lows)):
+                merged = rules.withdraw_title(
+                    merged, code, sid_code=await self._sid_code_of_low(code)
+                )
+            now = self._now()
+            self._finish(merged, record_id, user, now)
+            write = await asyncio.to_thread(prepare_write, merged, record_id, now)
+            old = None if row.deleted else await asyncio.to_thread(old_entry, row)
+            (seq,) = await txn.save([write], {record_id: old} if old else {})
+            significant = rules.significant_changes(current, merged)
+            if significant:
+                await txn.log_significant_change(
+                    seq,
+                    record_id,
+                    now,
+                    user.name,
+                    user.library,
+                    [
+                        {
+                            "tag": t,
+                            "before": _field_texts(current, t),
+                            "after": _field_texts(merged, t),
+                        }
+                        for t in significant
+                    ],
+                )
+        return WriteResult(record_id, False, list(problems), significant)
+
+    async def _library_or_none(self, code: str) -> Library | None:
+        found = await self.store.library_row(code)
+        return found[0] if found else None
+
+    async def _sid_code_of_low(self, low_code: str) -> str:
+        found = await self.store.library_row(low_code)
+        return found[0].sid_code if found else low_code.lower()
 
     async def delete(self, record_id: int, *, user: User | None = None) -> WriteResult:
         """STA DELETED + Leader/05 `d`; refused (LowsRemainError) while any LOW remains."""
-        raise NotImplementedError
+        user = user or SYSTEM_USER
+        async with self.store.transaction() as txn:
+            row = await txn.get_row(record_id)
+            if row is None:
+                raise RecordNotFoundError(record_id)
+            current = records.parse_marcxml(row.xml)
+            remaining = records.lows(current)
+            if remaining:
+                raise LowsRemainError(record_id, remaining)
+            if row.deleted:
+                return WriteResult(record_id, False, [], [], changed=False)
+            records.mark_deleted(current)
+            now = self._now()
+            self._finish(current, record_id, user, now)
+            write = await asyncio.to_thread(prepare_write, current, record_id, now)
+            old = await asyncio.to_thread(old_entry, row)
+            await txn.save([write], {record_id: old} if old else {})
+        return WriteResult(record_id, False, [], [])
 
     async def add_low(
         self, record_id: int, code: str, *, user: User | None = None, local_id: str | None = None
     ) -> bool:
         """Add LOW CODE (and SID $c local_id $b sid-code); False when nothing changed."""
-        raise NotImplementedError
+        result = await self._change_lows(code, [(record_id, local_id)], [], user=user)
+        return bool(result.added)
 
     async def remove_low(self, record_id: int, code: str, *, user: User | None = None) -> bool:
         """Remove LOW CODE with that library's SID and local references; False if absent."""
-        raise NotImplementedError
+        result = await self._change_lows(code, [], [record_id], user=user)
+        return bool(result.removed)
 
-    async def load(self, records: Iterable[pymarc.Record]) -> LoadReport:
-        """Bulk load: records with a Melinda ID keep it, others get a new one."""
-        raise NotImplementedError
+    async def publish_lows(
+        self,
+        library_code: str,
+        present: Sequence[tuple[int, str]],
+        withdrawn: Sequence[int],
+        *,
+        full: bool,
+        max_removal_ratio: float = 0.2,
+    ) -> PublishResult:
+        """Apply one LOW-publishing file of a library in one transaction (idempotent).
+
+        `present`: (Melinda ID, MMS ID) pairs that must carry the library's LOW and SID;
+        `withdrawn`: ids that must not. A full file also withdraws every other record of the
+        library, unless that would remove more than `max_removal_ratio` of its LOWs: then
+        nothing is applied and the result is held.
+        """
+        library = await self.library(library_code)
+        low = library.code if library.code in library.lows or not library.lows else library.lows[0]
+        user = User(
+            name=f"{library.code}-PUBLISH",
+            library=library.code,
+            level=library.level,
+            lows=frozenset(library.lows),
+        )
+        return await self._change_lows(
+            low,
+            present,
+            withdrawn,
+            user=user,
+            full=full,
+            max_removal_ratio=max_removal_ratio,
+            sid_code=library.sid_code,
+        )
+
+    async def _change_lows(
+        self,
+        code: str,
+        present: Sequence[tuple[int, str | None]],
+        withdrawn: Sequence[int],
+        *,
+        user: User | None,
+        full: bool = False,
+        max_removal_ratio: float = 1.0,
+        sid_code: str | None = None,
+    ) -> PublishResult:
+        user = user or SYSTEM_USER
+        code = code.upper()
+        if not user.owns_low(code):
+            raise OwnAuthorizationError(code, user.library, "change")
+        sid_code = sid_code or await self._sid_code_of_low(code)
+        result = PublishResult()
+        async with self.store.transaction() as txn:
+            present_ids = {rid for rid, _ in present}
+            to_remove = set(withdrawn) - present_ids
+            if full:
+                holders = await self.store.ids_with_term(indexing.IX_LOW, indexing.fold(code))
+                extra = set(holders) - present_ids
+                if holders and len(extra) > max_removal_ratio * len(holders):
+                    result.held = True
+                    result.held_reason = (
+                        f"the full file would remove {len(extra)} of {len(holders)} LOW {code} "
+                        f"({100 * len(extra) / len(holders):.0f} %, more than "
+                        f"{100 * max_removal_ratio:.0f} %); nothing was applied"
+                    )
+                    return result
+                to_remove |= extra
+            wanted = list(dict.fromkeys([rid for rid, _ in present] + sorted(to_remove)))
+            rows = await txn.existing_rows(wanted)
+            now = self._now()
+            changes = [(rid, local, True) for rid, local in present] + [
+                (rid, None, False) for rid in sorted(to_remove)
+            ]
+            writes, olds = await asyncio.to_thread(
+                self._apply_low_changes, rows, changes, code, sid_code, user, now, result
+            )
+            await txn.save(writes, olds)
+        return result
+
+    def _apply_low_changes(
+        self,
+        rows: dict[int, RecordRow],
+        changes: Sequence[tuple[int, str | None, bool]],
+        code: str,
+        sid_code: str,
+        user: User,
+        now: int,
+        result: PublishResult,
+    ) -> tuple[list[RecordWrite], dict[int, indexing.IndexEntry]]:
+        writes: list[RecordWrite] = []
+        olds: dict[int, indexing.IndexEntry] = {}
+        seen: set[int] = set()
+        for rid, local_id, add in changes:
+            if rid in seen:
+                continue
+            seen.add(rid)
+            row = rows.get(rid)
+            if row is None:
+                result.unknown.append(rid)
+                continue
+            record = records.parse_marcxml(row.xml)
+            if add:
+                changed = records.add_low(record, code)
+                if local_id and (local_id, sid_code) not in records.sids(record):
+                    records.set_sid(record, sid_code, local_id)
+                    changed = True
+            else:
+                changed = code in records.lows(record)
+                if changed:
+                    # the LOW goes, and with it the library's SID and local references
+                    record = rules.withdraw_title(record, code, sid_code=sid_code)
+            if not changed:
+                result.unchanged.append(rid)
+                continue
+            (result.added if add else result.removed).append(rid)
+            self._finish(record, rid, user, now)
+            old = old_entry(row)
+            if old is not None:
+                olds[rid] = old
+            writes.append(prepare_write(record, rid, now))
+        return writes, olds
+
+    async def load(self, batch: Iterable[pymarc.Record]) -> LoadReport:
+        """Bulk load one batch in one transaction: records with a Melinda ID keep it (and
+        replace a stored record of that id), others get a new one. Records are stored as
+        given: no validation, no CAT, field order kept (Aleph's bulk loader does the same).
+        """
+        report = LoadReport()
+        items = list(batch)
+        async with self.store.transaction() as txn:
+            ids: list[int] = []
+            for record in items:
+                rid = records.melinda_id(record)
+                if rid is None:
+                    rid = txn.next_id()
+                    records.set_melinda_id(record, rid)
+                else:
+                    txn.note_id(rid)
+                ids.append(rid)
+            rows = await txn.existing_rows(ids)
+            now = self._now()
+            writes, olds = await asyncio.to_thread(_prepare_load, items, ids, rows, now)
+            await txn.save(writes, olds)
+        report.updated = sum(1 for rid in dict.fromkeys(ids) if rid in rows)
+        report.loaded = len(items) - report.updated
+        return report
 
     async def reset(self) -> None:
         """Empty the store (ids restart; used by tests and the admin API)."""
-        raise NotImplementedError
+        await self.store.reset()
 
     # --- libraries and users -------------------------------------------------------
     async def authenticate(self, user_name: str, password: str) -> User:
         """Raises AuthenticationError; user names match case-insensitively."""
-        raise NotImplementedError
+        name = user_name.strip().upper()
+        digest = hmac.new(self._auth_key, f"{name}\0{password}".encode(), "sha256").digest()
+        cached = self._auth_cache.get(name)
+        if cached and hmac.compare_digest(cached[0], digest):
+            return cached[1]
+        found = await self.store.library_row(name) if name else None
+        if (
+            found is None
+            or not found[1]
+            or not await asyncio.to_thread(_check_password, password, found[1])
+        ):
+            raise AuthenticationError(f"No such staff member exist or wrong password: {user_name}")
+        library = found[0]
+        user = User(name, library.code, library.level, frozenset(library.lows), library.privileged)
+        self._auth_cache[name] = (digest, user)
+        return user
 
     async def add_library(
         self,
@@ -173,17 +650,65 @@ class Catalog:
         level: int = 30,
         privileged: bool = False,
     ) -> Library:
-        raise NotImplementedError
+        """Add (or update) a library, its staff user (user name = CODE), OWN LOWs and SSH keys."""
+        code = code.strip().upper()
+        if not code or not code.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"library code must be letters and digits: {code!r}")
+        existing = await self.store.library_row(code)
+        library = Library(
+            code=code,
+            name=name or (existing[0].name if existing else code),
+            sid_code=(sid_code or (existing[0].sid_code if existing else code.lower())).lower(),
+            lows=tuple(
+                sorted(
+                    {lw.strip().upper() for lw in lows}
+                    or ({code} if not existing else set(existing[0].lows))
+                )
+            ),
+            ssh_keys=tuple(k.strip() for k in ssh_keys if k.strip()),
+            level=level,
+            privileged=privileged,
+        )
+        password_hash = await asyncio.to_thread(_hash_password, password) if password else None
+        await self.store.save_library(library, password_hash)
+        self._auth_cache.pop(code, None)
+        return await self.library(code)
 
     async def remove_library(self, code: str) -> None:
-        raise NotImplementedError
+        await self.library(code)
+        await self.store.delete_library(code)
+        self._auth_cache.pop(code.strip().upper(), None)
 
     async def library(self, code: str) -> Library:
-        raise NotImplementedError
+        found = await self.store.library_row(code.strip())
+        if found is None:
+            raise LibraryNotFoundError(code)
+        return found[0]
 
     async def libraries(self) -> list[Library]:
-        raise NotImplementedError
+        return [await self.library(code) for code in await self.store.library_codes()]
 
     def export(self, view: View = View.FIN01) -> AsyncIterator[StoredRecord]:
         """Every record by id, streamed in batches."""
-        raise NotImplementedError
+        return self.store.export(view)
+
+
+def _prepare_load(
+    items: Sequence[pymarc.Record], ids: Sequence[int], rows: dict[int, RecordRow], now: int
+) -> tuple[list[RecordWrite], dict[int, indexing.IndexEntry]]:
+    writes: list[RecordWrite] = []
+    olds: dict[int, indexing.IndexEntry] = {}
+    positions: dict[int, int] = {}
+    for record, rid in zip(items, ids, strict=True):
+        write = prepare_write(record, rid, now)
+        if rid in positions:  # the same id twice in one batch: the later one wins
+            writes[positions[rid]] = write
+            continue
+        positions[rid] = len(writes)
+        writes.append(write)
+        row = rows.get(rid)
+        if row is not None:
+            old = old_entry(row)
+            if old is not None:
+                olds[rid] = old
+    return writes, olds

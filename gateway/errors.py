@@ -77,9 +77,7 @@ class CatConflictError(GatewayError):
     def __init__(self, record_id: int, detail: str) -> None:
         self.record_id = record_id
         self.detail = detail
-        super().__init__(
-            f"Modification history mismatch (CAT) on record {record_id:09d}: {detail}"
-        )
+        super().__init__(f"Modification history mismatch (CAT) on record {record_id:09d}: {detail}")
 
 
 class AuthenticationError(GatewayError):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 
 import pymarc
 
 
-class View(str, Enum):
+class View(StrEnum):
     """Aleph database names: Melinda's native form and the form Alma consumes."""
 
     FIN01 = "fin01"

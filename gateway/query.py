@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Final
 
 
-class Relation(str, Enum):
+class Relation(StrEnum):
     """How a term's value is compared with the indexed terms."""
 
     WORDS = "="  # every word of the value occurs (CQL `=`/`all`, Aleph adjacent=N)
@@ -20,7 +20,7 @@ class Relation(str, Enum):
     GE = ">="
 
 
-class Truncation(str, Enum):
+class Truncation(StrEnum):
     NONE = "none"
     RIGHT = "right"  # `foo*`, Aleph `foo?`, Bib-1 truncation 1
     LEFT = "left"

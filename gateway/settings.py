@@ -32,6 +32,7 @@ class Settings:
     demo: bool = True  # load the demo data into an empty store on `serve`
     demo_count: int = 2000
     demo_seed: int = 1
+    demo_keys_dir: str = ""  # where scripts/serve generated the demo libraries' SSH keys
     # OAI-PMH
     oai_repository_name: str = "Melinda (local gateway)"
     oai_admin_email: str = "melinda-posti@helsinki.fi"
@@ -121,4 +122,6 @@ def _convert(name: str, current: Any, raw: Any) -> Any:
             return Path(str(raw)).expanduser()
         return str(raw)
     except ValueError as exc:
-        raise SettingsError(f"setting {name}: {raw!r} is not a valid {type(current).__name__}") from exc
+        raise SettingsError(
+            f"setting {name}: {raw!r} is not a valid {type(current).__name__}"
+        ) from exc

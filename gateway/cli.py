@@ -1,0 +1,333 @@
+"""The `melinda-gateway` command: serve, load, export, library, reset.
+
+Exit codes: 0 success, 1 the work failed (or some records were rejected), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from gateway.catalog import Catalog
+from gateway.errors import GatewayError, MalformedRecordError
+from gateway.model import View
+from gateway.settings import Settings, SettingsError
+
+log = logging.getLogger("melinda.cli")
+
+LOAD_BATCH = 2000
+
+
+class CliError(Exception):
+    """A failure to report on stderr with exit code 1."""
+
+
+def _add_store_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file")
+    parser.add_argument("--data-dir", metavar="DIR", help="where the store lives")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="melinda-gateway",
+        description="A local stand-in for Melinda: SRU, Z39.50, X-server, OAI-PMH and SFTP over one store.",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    serve = verbs.add_parser(
+        "serve", help="run the gateway (loads the demo data into an empty store)"
+    )
+    _add_store_args(serve)
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--http-port", type=int, metavar="P", help="SRU, X-server, OAI-PMH, admin (8080)"
+    )
+    serve.add_argument("--z3950-port", type=int, metavar="P", help="Z39.50 (2100)")
+    serve.add_argument("--sftp-port", type=int, metavar="P", help="SFTP LOW publishing (2222)")
+    serve.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    serve.add_argument("--demo-keys-dir", metavar="DIR", help="demo libraries' SSH public keys")
+
+    load = verbs.add_parser(
+        "load", help="load MARCXML, ISO 2709 or Aleph sequential files (.gz too)"
+    )
+    _add_store_args(load)
+    load.add_argument("files", nargs="+", metavar="FILE")
+
+    export = verbs.add_parser("export", help="write every record out, streaming")
+    _add_store_args(export)
+    export.add_argument("--format", choices=("marcxml", "iso2709", "alephseq"), default="marcxml")
+    export.add_argument("--view", choices=("fin01", "fin01alma"), default="fin01")
+    export.add_argument("--output", metavar="FILE", help="default: standard output")
+
+    library = verbs.add_parser("library", help="manage libraries, their staff users, LOWs and keys")
+    library_verbs = library.add_subparsers(dest="library_verb", required=True, metavar="ACTION")
+    add = library_verbs.add_parser("add", help="add or update a library")
+    _add_store_args(add)
+    add.add_argument("code", help="library code, also the staff user name (e.g. HELKA)")
+    add.add_argument("--password", help="the staff user's password (X-server, Basic auth)")
+    add.add_argument(
+        "--ssh-key", action="append", default=[], metavar="FILE.pub", help="SFTP public key"
+    )
+    add.add_argument("--sid-code", help="the library's SID $b code (default: code in lower case)")
+    add.add_argument(
+        "--low", action="append", default=[], metavar="CODE", help="an OWN LOW code (repeatable)"
+    )
+    add.add_argument("--name", default="", help="the library's name")
+    add.add_argument("--level", type=int, default=30, help="cataloguing level (default 30)")
+    add.add_argument(
+        "--privileged", action="store_true", help="may see CAT over OAI-PMH, touch any LOW"
+    )
+    listing = library_verbs.add_parser("list", help="list libraries")
+    _add_store_args(listing)
+    remove = library_verbs.add_parser("remove", help="remove a library")
+    _add_store_args(remove)
+    remove.add_argument("code")
+
+    reset = verbs.add_parser("reset", help="empty the store (libraries stay)")
+    _add_store_args(reset)
+    reset.add_argument("--yes", action="store_true", help="do not ask")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    flags: dict[str, Any] = {"data_dir": getattr(args, "data_dir", None)}
+    if args.verb == "serve":
+        flags.update(
+            host=args.host,
+            http_port=args.http_port,
+            z3950_port=args.z3950_port,
+            sftp_port=args.sftp_port,
+            demo_keys_dir=args.demo_keys_dir,
+        )
+        if args.no_demo:
+            flags["demo"] = False
+    return Settings.load(getattr(args, "config", None), flags=flags)
+
+
+@contextlib.asynccontextmanager
+async def open_catalog(settings: Settings) -> AsyncIterator[Catalog]:
+    await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
+    catalog = await Catalog.open(str(settings.store_path))
+    try:
+        yield catalog
+    finally:
+        await catalog.close()
+
+
+# --- serve -----------------------------------------------------------------------------
+async def serve(settings: Settings) -> int:
+    from gateway.app import create_gateway
+    from gateway.demo import DEMO_LIBRARIES, load_demo
+
+    gateway = await create_gateway(settings)
+    if settings.demo:
+        live, deleted = await gateway.catalog.record_counts()
+        if live + deleted == 0:
+            keys = Path(settings.demo_keys_dir) if settings.demo_keys_dir else None
+            count = await load_demo(
+                gateway.catalog, count=settings.demo_count, seed=settings.demo_seed, keys_dir=keys
+            )
+            print(
+                f"Loaded the demo data: {count} records, libraries "
+                + ", ".join(lib.code for lib in DEMO_LIBRARIES),
+                flush=True,
+            )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await gateway.start()
+    except OSError as exc:
+        raise CliError(f"cannot listen: {exc}") from exc
+    print("Melinda gateway is running:", flush=True)
+    for name, url in gateway.urls().items():
+        print(f"  {name:14} {url}")
+    if settings.demo:
+        print(
+            "Demo libraries (user / password): "
+            + ", ".join(f"{lib.code} / {lib.password}" for lib in DEMO_LIBRARIES)
+        )
+    print("Stop with Ctrl-C.", flush=True)
+    await stop.wait()
+    print("Stopping: finishing requests in flight, closing the store.", flush=True)
+    await gateway.stop()
+    return 0
+
+
+# --- load ------------------------------------------------------------------------------
+async def load(settings: Settings, files: Sequence[str]) -> int:
+    from gateway.records import read_records
+
+    loaded = updated = 0
+    rejected: list[tuple[str, str]] = []
+    progress = _progress()
+    async with open_catalog(settings) as catalog:
+        for name in files:
+            path = Path(name)
+            if not await asyncio.to_thread(path.is_file):
+                raise CliError(f"{name}: no such file")
+            batch = []
+            reader = read_records(path)
+            while True:
+                item = await asyncio.to_thread(next, reader, None)
+                if item is None:
+                    break
+                position, record, error = item
+                if error is not None or record is None:
+                    rejected.append((f"{name}: {position}", str(error)))
+                    continue
+                batch.append(record)
+                if len(batch) >= LOAD_BATCH:
+                    report = await catalog.load(batch)
+                    loaded, updated = loaded + report.loaded, updated + report.updated
+                    progress(loaded + updated)
+                    batch = []
+            if batch:
+                report = await catalog.load(batch)
+                loaded, updated = loaded + report.loaded, updated + report.updated
+                progress(loaded + updated)
+    progress(None)
+    print(f"loaded {loaded}, updated {updated}, rejected {len(rejected)}")
+    for where, why in rejected[:100]:
+        print(f"  rejected {where}: {why}")
+    if len(rejected) > 100:
+        print(f"  … and {len(rejected) - 100} more")
+    return 1 if rejected else 0
+
+
+def _progress() -> Any:
+    """A tqdm bar on a terminal; otherwise a plain line per committed batch."""
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" records", file=sys.stderr)
+
+        def update(done: int | None) -> None:
+            if done is None:
+                bar.close()
+            else:
+                bar.update(done - bar.n)
+
+        return update
+
+    def plain(done: int | None) -> None:
+        if done is not None:
+            print(f"committed {done}", flush=True)
+
+    return plain
+
+
+# --- export ----------------------------------------------------------------------------
+async def export(settings: Settings, fmt: str, view: View, output: str | None) -> int:
+    from gateway import records
+
+    async with open_catalog(settings) as catalog:
+        out: IO[bytes]
+        with contextlib.ExitStack() as stack:
+            if output and output != "-":
+                out = stack.enter_context(open(output, "wb"))
+            else:
+                out = sys.stdout.buffer
+            if fmt == "marcxml":
+                out.write(records.XML_DECLARATION + records.COLLECTION_START)
+            async for stored in catalog.export(view):
+                if fmt == "marcxml":
+                    out.write(stored.xml)
+                elif fmt == "iso2709":
+                    out.write(records.record_to_iso2709(stored.record()))
+                else:
+                    out.write(records.record_to_alephseq(stored.record()))
+            if fmt == "marcxml":
+                out.write(records.COLLECTION_END + b"\n")
+            out.flush()
+    return 0
+
+
+# --- library ---------------------------------------------------------------------------
+async def library(settings: Settings, args: argparse.Namespace) -> int:
+    async with open_catalog(settings) as catalog:
+        if args.library_verb == "add":
+            keys = []
+            for key_file in args.ssh_key:
+                try:
+                    keys.append(Path(key_file).read_text().strip())
+                except OSError as exc:
+                    raise CliError(f"cannot read SSH key {key_file}: {exc}") from exc
+            try:
+                added = await catalog.add_library(
+                    args.code,
+                    password=args.password,
+                    name=args.name,
+                    sid_code=args.sid_code,
+                    lows=args.low,
+                    ssh_keys=keys,
+                    level=args.level,
+                    privileged=args.privileged,
+                )
+            except ValueError as exc:
+                raise CliError(str(exc)) from exc
+            print(
+                f"library {added.code}: LOW {', '.join(added.lows)}, SID code {added.sid_code}, "
+                f"{len(added.ssh_keys)} SSH key(s)"
+            )
+        elif args.library_verb == "list":
+            for lib in await catalog.libraries():
+                print(
+                    f"{lib.code:10} LOW {','.join(lib.lows):20} SID {lib.sid_code:10} "
+                    f"keys {len(lib.ssh_keys)}  {lib.name}"
+                )
+        else:
+            await catalog.remove_library(args.code)
+            print(f"library {args.code.upper()} removed")
+    return 0
+
+
+async def reset(settings: Settings, yes: bool) -> int:
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CliError("reset empties the store; pass --yes to confirm")
+        answer = input(f"Empty the store in {settings.data_dir}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing done")
+            return 1
+    async with open_catalog(settings) as catalog:
+        await catalog.reset()
+    print("store emptied")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except SettingsError as exc:
+        parser.error(str(exc))
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.verb == "serve":
+            return asyncio.run(serve(settings))
+        if args.verb == "load":
+            return asyncio.run(load(settings, args.files))
+        if args.verb == "export":
+            return asyncio.run(export(settings, args.format, View(args.view), args.output))
+        if args.verb == "library":
+            return asyncio.run(library(settings, args))
+        return asyncio.run(reset(settings, args.yes))
+    except (CliError, GatewayError, MalformedRecordError) as exc:
+        print(f"melinda-gateway: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

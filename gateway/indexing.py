@@ -1,0 +1,275 @@
+"""What a record contributes to the search indexes: normalised words, headings and keys.
+
+Pure functions shared by the store (indexing) and the query compiler (normalising search terms
+the same way), so a term is always looked up exactly as it was indexed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Final
+
+import pymarc
+
+# Index numbers in the `terms` table. Word indexes have a second number for the whole heading.
+IX_ID: Final = 1
+IX_MELINDAID: Final = 2
+IX_ISBN: Final = 3
+IX_ISSN: Final = 4
+IX_IDENTIFIER: Final = 5
+IX_TITLE: Final = 6
+IX_TITLE_HEADING: Final = 7
+IX_AUTHOR: Final = 8
+IX_AUTHOR_HEADING: Final = 9
+IX_PUBLISHER: Final = 10
+IX_DATE: Final = 11
+IX_SUBJECT: Final = 12
+IX_SUBJECT_HEADING: Final = 13
+IX_SOURCEID: Final = 14
+IX_PARTSOFHOST: Final = 15
+IX_AUTHCODE: Final = 16
+IX_LOW: Final = 17
+IX_OAISET: Final = 18
+IX_PUBLISHER_HEADING: Final = 19
+
+# Query index name -> (word index, heading index or 0); key and date indexes have no heading.
+INDEX_NUMBERS: Final[dict[str, tuple[int, int]]] = {
+    "rec.id": (IX_ID, 0),
+    "melinda.melindaid": (IX_MELINDAID, 0),
+    "bath.isbn": (IX_ISBN, 0),
+    "bath.issn": (IX_ISSN, 0),
+    "dc.identifier": (IX_IDENTIFIER, 0),
+    "dc.title": (IX_TITLE, IX_TITLE_HEADING),
+    "dc.author": (IX_AUTHOR, IX_AUTHOR_HEADING),
+    "dc.publisher": (IX_PUBLISHER, IX_PUBLISHER_HEADING),
+    "dc.date": (IX_DATE, 0),
+    "dc.subject": (IX_SUBJECT, IX_SUBJECT_HEADING),
+    "melinda.sourceid": (IX_SOURCEID, 0),
+    "melinda.partsofhost": (IX_PARTSOFHOST, 0),
+    "melinda.authenticationcode": (IX_AUTHCODE, 0),
+    "melinda.low": (IX_LOW, 0),
+}
+
+
+def _build_fold_table() -> dict[int, str]:
+    """Lower-case, strip diacritics, but keep å, ä, ö distinct: Finnish files them apart."""
+    table: dict[int, str] = {}
+    for code in range(0x20, 0x3000):
+        char = chr(code)
+        lower = char.lower()
+        if lower in "åäö":
+            table[code] = lower
+            continue
+        decomposed = unicodedata.normalize("NFKD", lower)
+        base = "".join(c for c in decomposed if not unicodedata.combining(c))
+        if base != char:
+            table[code] = base
+    # Nordic letters that have no decomposition, filed as Finnish libraries file them.
+    table.update({ord("ø"): "ö", ord("Ø"): "ö", ord("æ"): "ä", ord("Æ"): "ä", ord("ß"): "ss"})
+    table.update({ord("đ"): "d", ord("Đ"): "d", ord("ł"): "l", ord("Ł"): "l", ord("þ"): "th"})
+    return table
+
+
+_FOLD: Final = _build_fold_table()
+_NON_WORD: Final = re.compile(r"[^\w]+")
+_ID_DIGITS: Final = re.compile(r"(\d+)\s*$")
+
+
+def fold(text: str) -> str:
+    """Lower-cased, diacritics removed (å/ä/ö kept), NFC first so decomposed input folds alike."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text.translate(_FOLD) if not text.isascii() else text.lower()
+
+
+def words(text: str) -> list[str]:
+    """Search words of a text: folded, split at anything that is not a letter or digit."""
+    return [w for w in _NON_WORD.split(fold(text)) if w]
+
+
+def heading(text: str) -> str:
+    """A whole heading as one normalised string (its words joined by single spaces)."""
+    return " ".join(words(text))
+
+
+def melinda_id_key(value: str) -> str:
+    """`(FI-MELINDA)000123456`, `(FIN01)123456`, `FCC000123456`, `123456` -> `123456`."""
+    match = _ID_DIGITS.search(value)
+    if not match:
+        return ""
+    return str(int(match.group(1)))
+
+
+def isbn_keys(value: str) -> list[str]:
+    """Normalised forms of an ISBN as typed (`951-0-12345-6 (sid.)`): ISBN-10 and -13 alike."""
+    compact = "".join(c for c in value.split("(")[0].upper() if c.isdigit() or c == "X")
+    if len(compact) == 10:
+        body = "978" + compact[:9]
+        check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body)) % 10) % 10
+        return [compact, body + str(check)]
+    if len(compact) == 13 and compact.startswith("978") and compact.isdigit():
+        body = compact[3:12]
+        total = sum(int(d) * (10 - i) for i, d in enumerate(body))
+        check10 = (11 - total % 11) % 11
+        return [compact, body + ("X" if check10 == 10 else str(check10))]
+    return [compact] if compact else []
+
+
+def isbn_query_key(value: str) -> str:
+    """The form a searched ISBN is looked up in (hyphens and spaces ignored)."""
+    return "".join(c for c in value.upper() if c.isdigit() or c == "X")
+
+
+def issn_key(value: str) -> str:
+    return "".join(c for c in value.upper() if c.isdigit() or c == "X")
+
+
+def identifier_key(value: str) -> str:
+    """Standard identifiers compare without spaces, hyphens or case."""
+    return "".join(c for c in fold(value.split(" (")[0]) if c.isalnum())
+
+
+def sourceid_key(local_id: str, code: str) -> str:
+    """SID $c+$b as Melinda's SRU indexes it: `(ANDL100020)1077305` + `sata` -> `1077305sata`."""
+    local = local_id.rsplit(")", 1)[-1].strip()
+    return fold(local + code).replace(" ", "")
+
+
+_YEAR: Final = re.compile(r"(1[0-9]{3}|20[0-9]{2})")
+
+
+@dataclass(slots=True)
+class IndexEntry:
+    """What one record contributes to the indexes, and its sort keys."""
+
+    terms: set[tuple[int, str]]
+    sort_title: str
+    sort_author: str
+    sort_date: str
+
+
+def _subfields(field: pymarc.Field, codes: str) -> list[str]:
+    return [sf.value for sf in field.subfields if sf.code in codes and sf.value]
+
+
+def _title_heading(field: pymarc.Field) -> str:
+    """245 $a$b$n$p without its nonfiling characters (ind2)."""
+    text = " ".join(_subfields(field, "abnp"))
+    skip = (
+        field.indicator2 if field.tag == "245" else field.indicator1 if field.tag == "130" else "0"
+    )
+    if skip and skip.isdigit() and int(skip) > 0:
+        text = text[int(skip) :]
+    return heading(text)
+
+
+def _add_words(terms: set[tuple[int, str]], ix: int, text: str) -> None:
+    for word in words(text):
+        terms.add((ix, word))
+
+
+def index_entry(
+    record: pymarc.Record, *, sets: Callable[[pymarc.Record], Iterable[str]] | None = None
+) -> IndexEntry:
+    """Every (index, term) of a live record; deleted records are not indexed at all."""
+    terms: set[tuple[int, str]] = set()
+    sort_title = sort_author = sort_date = ""
+    for field in record.fields:
+        tag = field.tag
+        if field.is_control_field():
+            if tag == "001" and field.data:
+                key = melinda_id_key(field.data)
+                if key:
+                    terms.add((IX_ID, key))
+                    terms.add((IX_MELINDAID, key))
+            elif tag == "008" and field.data and len(field.data) >= 11:
+                year = field.data[7:11]
+                if year.isdigit():
+                    terms.add((IX_DATE, year))
+                    sort_date = sort_date or year
+            continue
+        first = tag[0]
+        if tag == "245":
+            _add_words(terms, IX_TITLE, " ".join(_subfields(field, "abnp")))
+            title = _title_heading(field)
+            if title:
+                terms.add((IX_TITLE_HEADING, title))
+                sort_title = title
+        elif tag in ("240", "246", "130", "730", "740", "242"):
+            _add_words(terms, IX_TITLE, " ".join(_subfields(field, "abnp")))
+            title = _title_heading(field)
+            if title:
+                terms.add((IX_TITLE_HEADING, title))
+        elif tag in ("100", "110", "111", "700", "710", "711"):
+            name = " ".join(_subfields(field, "abcdq"))
+            _add_words(terms, IX_AUTHOR, name)
+            name_heading = heading(" ".join(_subfields(field, "abcq")))
+            if name_heading:
+                terms.add((IX_AUTHOR_HEADING, name_heading))
+                if first == "1" and not sort_author:
+                    sort_author = name_heading
+        elif first == "6":
+            text = " ".join(_subfields(field, "abcdvxyzt"))
+            _add_words(terms, IX_SUBJECT, text)
+            subject = heading(text)
+            if subject:
+                terms.add((IX_SUBJECT_HEADING, subject))
+        elif tag == "020":
+            for value in _subfields(field, "a"):
+                for key in isbn_keys(value):
+                    terms.add((IX_ISBN, key))
+                    terms.add((IX_IDENTIFIER, key.lower()))
+            for value in _subfields(field, "z"):
+                for key in isbn_keys(value):
+                    terms.add((IX_IDENTIFIER, key.lower()))
+        elif tag == "022":
+            for value in _subfields(field, "a"):
+                key = issn_key(value)
+                if key:
+                    terms.add((IX_ISSN, key))
+                    terms.add((IX_IDENTIFIER, key.lower()))
+        elif tag in ("015", "024", "028"):
+            for value in _subfields(field, "a"):
+                key = identifier_key(value)
+                if key:
+                    terms.add((IX_IDENTIFIER, key))
+        elif tag == "035":
+            for sf in field.subfields:
+                if sf.code in "az" and (
+                    "MELINDA" in sf.value or "FIN01" in sf.value or sf.value.startswith("FCC")
+                ):
+                    key = melinda_id_key(sf.value)
+                    if key:
+                        terms.add((IX_MELINDAID, key))
+        elif tag in ("260", "264"):
+            publisher = " ".join(_subfields(field, "b"))
+            _add_words(terms, IX_PUBLISHER, publisher)
+            if publisher:
+                terms.add((IX_PUBLISHER_HEADING, heading(publisher)))
+            for value in _subfields(field, "c"):
+                for year in _YEAR.findall(value):
+                    terms.add((IX_DATE, year))
+                    sort_date = sort_date or year
+        elif tag == "042":
+            for value in _subfields(field, "a"):
+                terms.add((IX_AUTHCODE, fold(value).strip()))
+        elif tag == "773":
+            for value in _subfields(field, "w"):
+                key = melinda_id_key(value)
+                if key:
+                    terms.add((IX_PARTSOFHOST, key))
+        elif tag == "LOW":
+            for value in _subfields(field, "a"):
+                terms.add((IX_LOW, fold(value).strip()))
+        elif tag == "SID":
+            local = _subfields(field, "c")
+            code = _subfields(field, "b")
+            if local and code:
+                terms.add((IX_SOURCEID, sourceid_key(local[0], code[0])))
+    if sets is not None:
+        for spec in sets(record):
+            terms.add((IX_OAISET, spec))
+    return IndexEntry(terms, sort_title, sort_author, sort_date)

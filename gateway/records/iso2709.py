@@ -1,0 +1,204 @@
+"""ISO 2709 (binary MARC) codec, always UTF-8, keeping Aleph's letter tags (LOW, SID, CAT, STA)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO
+
+import pymarc
+from pymarc import Field, Indicators, Leader, Subfield
+
+from gateway.errors import MalformedRecordError
+
+FIELD_TERMINATOR = b"\x1e"
+RECORD_TERMINATOR = b"\x1d"
+SUBFIELD_DELIMITER = "\x1f"
+_MAX_LENGTH = 99999  # five digits in the leader
+_MAX_FIELD = 9999  # four digits in a directory entry
+_tuple_new = tuple.__new__
+
+
+def record_to_iso2709(record: pymarc.Record) -> bytes:
+    """One ISO 2709 record in UTF-8 (Leader/09 `a`); length and base address computed.
+
+    Written here rather than by pymarc so the encoding never depends on Leader/09 and a
+    field too long for the directory is a clear error rather than a corrupt record.
+    """
+    directory: list[bytes] = []
+    data: list[bytes] = []
+    offset = 0
+    for field in record.fields:
+        tag = field.tag
+        if len(tag) != 3 or not tag.isascii():
+            raise MalformedRecordError(
+                f"tag {tag!r} is not three ASCII characters", position=f"field {tag}"
+            )
+        if field.control_field:
+            body = (field.data or "").encode("utf-8") + FIELD_TERMINATOR
+        else:
+            ind = field._indicators or (" ", " ")
+            parts = [(ind[0] or " ")[:1], (ind[1] or " ")[:1]]
+            for code, value in field.subfields:
+                parts.append(SUBFIELD_DELIMITER)
+                parts.append(code)
+                parts.append(value)
+            body = "".join(parts).encode("utf-8") + FIELD_TERMINATOR
+        if len(body) > _MAX_FIELD:
+            raise MalformedRecordError(
+                f"field {tag} is {len(body)} bytes, more than ISO 2709 allows ({_MAX_FIELD})",
+                position=f"field {tag}",
+            )
+        directory.append(b"%s%04d%05d" % (tag.encode("ascii"), len(body), offset))
+        data.append(body)
+        offset += len(body)
+    directory_bytes = b"".join(directory) + FIELD_TERMINATOR
+    base = 24 + len(directory_bytes)
+    length = base + offset + 1
+    if length > _MAX_LENGTH:
+        raise MalformedRecordError(
+            f"record is {length} bytes, more than ISO 2709 allows ({_MAX_LENGTH})"
+        )
+    leader = str(record.leader)
+    head = f"{length:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
+    return head.encode("ascii") + directory_bytes + b"".join(data) + RECORD_TERMINATOR
+
+
+def parse_iso2709(data: bytes, position: str = "record 1") -> pymarc.Record:
+    """Decode one ISO 2709 record (UTF-8)."""
+    if len(data) < 25:
+        raise MalformedRecordError("record shorter than a leader", position=position)
+    try:
+        leader = data[:24].decode("ascii")
+        base = int(leader[12:17])
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedRecordError(
+            "leader is not ASCII or its base address is not a number", position=position
+        ) from None
+    if base < 25 or base > len(data) or data[base - 1 : base] != FIELD_TERMINATOR:
+        raise MalformedRecordError(
+            f"base address {base} does not follow the directory", position=position
+        )
+    directory = data[24 : base - 1]
+    if len(directory) % 12:
+        raise MalformedRecordError(
+            f"directory length {len(directory)} is not a multiple of 12", position=position
+        )
+    fields: list[Field] = []
+    new = Field.__new__
+    for at in range(0, len(directory), 12):
+        entry = directory[at : at + 12]
+        try:
+            tag = entry[:3].decode("ascii")
+            length = int(entry[3:7])
+            start = int(entry[7:12])
+        except (UnicodeDecodeError, ValueError):
+            raise MalformedRecordError(
+                f"bad directory entry {entry!r}", position=f"{position}, byte {24 + at}"
+            ) from None
+        raw = data[base + start : base + start + length]
+        if len(raw) != length:
+            raise MalformedRecordError(
+                f"field {tag} runs past the end of the record",
+                position=f"{position}, byte {base + start}, field {tag}",
+            )
+        if raw.endswith(FIELD_TERMINATOR):
+            raw = raw[:-1]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedRecordError(
+                f"field {tag} is not valid UTF-8",
+                position=f"{position}, byte {base + start + exc.start}, field {tag}",
+            ) from None
+        field = new(Field)
+        field.tag = tag
+        if tag < "010" and tag.isdigit():
+            field.data = text
+            field.control_field = True
+            field._indicators = None
+            field.subfields = []
+        else:
+            indicators, *pieces = text.split(SUBFIELD_DELIMITER)
+            ind1 = indicators[0:1] or " "
+            ind2 = indicators[1:2] or " "
+            field.data = None
+            field.control_field = False
+            field._indicators = _tuple_new(Indicators, (ind1, ind2))
+            field.subfields = [
+                _tuple_new(Subfield, (piece[:1], piece[1:])) for piece in pieces if piece
+            ]
+        fields.append(field)
+    record = pymarc.Record()
+    record.leader = Leader(leader.replace("^", " "))
+    record.fields = fields
+    return record
+
+
+def iter_iso2709_positions(
+    stream: IO[bytes],
+) -> Iterator[tuple[str, pymarc.Record | None, MalformedRecordError | None]]:
+    """(position, record, error) per record; a bad record is reported and the next one read.
+
+    A record whose length prefix cannot be trusted ends the stream: nothing marks where the
+    next record would begin.
+    """
+    number = 0
+    offset = 0
+    while True:
+        head = stream.read(5)
+        if not head:
+            return
+        number += 1
+        position = f"record {number}, byte {offset}"
+        # Tolerate line breaks some tools put between records.
+        while head[:1] in (b"\n", b"\r") and head:
+            offset += 1
+            head = head[1:] + stream.read(1)
+        if not head:
+            return
+        if len(head) < 5 or not head.isdigit():
+            yield (
+                position,
+                None,
+                MalformedRecordError(
+                    f"record length {head!r} is not five digits; stopped reading",
+                    position=position,
+                ),
+            )
+            return
+        length = int(head)
+        rest = stream.read(length - 5) if length > 5 else b""
+        chunk = head + rest
+        offset += len(chunk)
+        if len(chunk) < length:
+            yield (
+                position,
+                None,
+                MalformedRecordError(
+                    f"record is truncated ({len(chunk)} of {length} bytes)", position=position
+                ),
+            )
+            return
+        if not chunk.endswith(RECORD_TERMINATOR):
+            yield (
+                position,
+                None,
+                MalformedRecordError(
+                    "record does not end with the record terminator; stopped reading",
+                    position=position,
+                ),
+            )
+            return
+        try:
+            yield position, parse_iso2709(chunk, position), None
+        except MalformedRecordError as exc:
+            yield position, None, exc
+
+
+def iter_iso2709(stream: IO[bytes]) -> Iterator[pymarc.Record]:
+    """Stream records from ISO 2709 bytes; raises MalformedRecordError at the first bad one."""
+    for _position, record, error in iter_iso2709_positions(stream):
+        if error is not None:
+            raise error
+        assert record is not None
+        yield record

@@ -1,0 +1,531 @@
+"""MARCXML codec: compact, deterministic bytes for the store and fast lxml-based reading."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import pymarc
+from lxml import etree
+from pymarc import Field, Indicators, Leader, Subfield
+
+from gateway.errors import MalformedRecordError
+
+MARC_NS = "http://www.loc.gov/MARC21/slim"
+COLLECTION_START = b'<collection xmlns="http://www.loc.gov/MARC21/slim">'
+COLLECTION_END = b"</collection>"
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+_RECORD_START = '<record xmlns="http://www.loc.gov/MARC21/slim">'
+
+# Element names in both forms, so one dict lookup classifies a child of <record>.
+_LEADER, _CONTROL, _DATA = 0, 1, 2
+_KINDS: dict[str, int] = {}
+for _ns in ("", "{%s}" % MARC_NS):  # noqa: UP031 - literal braces of Clark notation
+    _KINDS[_ns + "leader"] = _LEADER
+    _KINDS[_ns + "controlfield"] = _CONTROL
+    _KINDS[_ns + "datafield"] = _DATA
+_RECORD_TAGS = ("record", "{%s}record" % MARC_NS)  # noqa: UP031
+_COLLECTION_TAGS = ("collection", "{%s}collection" % MARC_NS)  # noqa: UP031
+
+# pymarc's Record() rewrites leader positions 10-11 and 20-23; records read from files must
+# keep the leader they came with, so the codecs set it after construction. Aleph writes a
+# blank in fixed fields as `^` and some exported records carry that into their MARCXML
+# leader; every reader turns it back into a blank, so the model (and the MARC21 slim
+# schema's leader pattern) only ever sees blanks.
+DEFAULT_LEADER = "00000nam a2200000 i 4500"
+
+# Characters XML 1.0 cannot carry at all (not even escaped).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Escaped on output: markup characters, and the whitespace XML would normalise away on reading
+# (CR in text, TAB/LF/CR in attribute values), so every value reads back exactly.
+_NEEDS_ESCAPE = re.compile('[&<>"\t\n\r]')
+_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "\t": "&#9;",
+    "\n": "&#10;",
+    "\r": "&#13;",
+}
+_UNESCAPES = {v: k for k, v in _ESCAPES.items()}
+_ENTITY = re.compile("&(?:amp|lt|gt|quot|#9|#10|#13);")
+_tuple_new = tuple.__new__
+# The same set as bytes, for a C-speed scan of UTF-8 (U+FFFE/U+FFFF are checked separately).
+_ILLEGAL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32)])
+
+
+def _has_illegal(encoded: bytes) -> bool:
+    """Whether UTF-8 bytes hold a character XML 1.0 cannot carry (faster than a regex)."""
+    return (
+        len(encoded.translate(None, _ILLEGAL_BYTES)) != len(encoded)
+        or b"\xef\xbf\xbe" in encoded
+        or b"\xef\xbf\xbf" in encoded
+    )
+
+
+_local = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    """One parser per thread (lxml parsers are not thread-safe); no DTDs, no network."""
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
+        )
+        _local.parser = parser
+    return parser
+
+
+def new_record(leader: str = DEFAULT_LEADER, fields: list[Field] | None = None) -> pymarc.Record:
+    """A pymarc record with exactly this leader and these fields."""
+    record = pymarc.Record()
+    record.leader = Leader(leader)
+    if fields:
+        record.fields = fields
+    return record
+
+
+def control_field(tag: str, data: str) -> Field:
+    return Field(tag=tag, data=data)
+
+
+def data_field(tag: str, ind1: str, ind2: str, subfields: list[Subfield]) -> Field:
+    """A data field built without pymarc's per-call checks (hot path of every reader)."""
+    field = Field.__new__(Field)
+    field.tag = tag
+    field.data = None
+    field.control_field = False
+    field._indicators = Indicators(ind1, ind2)
+    field.subfields = subfields
+    return field
+
+
+def _indicator(value: str | None) -> str:
+    # A missing or empty indicator is a blank, as in every MARC21 reader.
+    if not value:
+        return " "
+    return value
+
+
+def record_from_element(element: Any, position: str = "record 1") -> pymarc.Record:
+    """Build a pymarc record from a MARCXML `<record>` element (namespaced or not)."""
+    leader = DEFAULT_LEADER
+    fields: list[Field] = []
+    kinds = _KINDS
+    for child in element:
+        kind = kinds.get(child.tag)
+        if kind is None:
+            if isinstance(child.tag, str):
+                raise MalformedRecordError(
+                    f"unexpected element <{etree.QName(child).localname}> in <record>",
+                    position=f"{position}, line {child.sourceline}",
+                )
+            continue  # comments and processing instructions
+        if kind == _DATA:
+            tag = child.get("tag")
+            if not tag:
+                raise MalformedRecordError(
+                    "datafield without a tag attribute",
+                    position=f"{position}, line {child.sourceline}",
+                )
+            subfields = []
+            for sub in child:
+                code = sub.get("code")
+                if code is None:
+                    if not isinstance(sub.tag, str):
+                        continue
+                    raise MalformedRecordError(
+                        "subfield without a code attribute",
+                        position=f"{position}, line {sub.sourceline}, field {tag}",
+                    )
+                subfields.append(Subfield(code, sub.text or ""))
+            fields.append(
+                data_field(
+                    tag, _indicator(child.get("ind1")), _indicator(child.get("ind2")), subfields
+                )
+            )
+        elif kind == _CONTROL:
+            tag = child.get("tag")
+            if not tag:
+                raise MalformedRecordError(
+                    "controlfield without a tag attribute",
+                    position=f"{position}, line {child.sourceline}",
+                )
+            field = Field.__new__(Field)
+            field.tag = tag
+            field.data = child.text or ""
+            field.control_field = True
+            field._indicators = None
+            field.subfields = []
+            fields.append(field)
+        else:
+            leader = (child.text or "").replace("^", " ")
+            if len(leader) != 24:
+                raise MalformedRecordError(
+                    f"leader is {len(leader)} characters long, not 24",
+                    position=f"{position}, line {child.sourceline}, leader",
+                )
+    record = pymarc.Record()
+    record.leader = Leader(leader)
+    record.fields = fields
+    return record
+
+
+def _root(data: bytes | str) -> Any:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    try:
+        return etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        line = exc.position[0] if exc.position else exc.lineno
+        raise MalformedRecordError(
+            f"not well-formed XML: {exc.msg}", position=f"line {line}"
+        ) from None
+
+
+def parse_marcxml(data: bytes | str) -> pymarc.Record:
+    """Read one record from a MARCXML `<record>` or a one-record `<collection>`.
+
+    Bytes in the compact form `record_to_marcxml` writes (what the store keeps) are read by
+    a string-splitting fast path; anything else, or anything that path is unsure of, by lxml.
+    """
+    encoded = data.encode("utf-8") if isinstance(data, str) else data
+    if encoded.startswith(_COMPACT_PREFIX_BYTES) and not _has_illegal(encoded):
+        try:
+            text = encoded.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""  # lxml reports where
+        record = _parse_compact(text) if text else None
+        if record is not None:
+            return record
+    root = _root(data)
+    if root.tag in _RECORD_TAGS:
+        return record_from_element(root)
+    if root.tag in _COLLECTION_TAGS:
+        records = [child for child in root if child.tag in _RECORD_TAGS]
+        if len(records) != 1:
+            raise MalformedRecordError(
+                f"expected one record in <collection>, found {len(records)}", position="line 1"
+            )
+        return record_from_element(records[0])
+    name = etree.QName(root).localname if isinstance(root.tag, str) else "?"
+    raise MalformedRecordError(
+        f"expected a MARCXML <record> or <collection>, found <{name}>",
+        position=f"line {root.sourceline}",
+    )
+
+
+# model.StoredRecord.record() reads the store's bytes through this name.
+parse_record = parse_marcxml
+
+_COMPACT_PREFIX = _RECORD_START + "<leader>"
+_COMPACT_PREFIX_BYTES = _COMPACT_PREFIX.encode("ascii")
+_LEADER_AT = len(_COMPACT_PREFIX)
+
+
+def _unescape(value: str) -> str | None:
+    """Undo `_escape`; None when the value holds any other reference (lxml must read it)."""
+    if "&" not in value:
+        return value
+    plain = _ENTITY.sub(_unescape_match, value)
+    if "&" in _ENTITY.sub("", value):
+        return None
+    return plain
+
+
+def _unescape_match(match: re.Match[str]) -> str:
+    return _UNESCAPES[match.group()]
+
+
+def _compact_controlfields(part: str, fields: list[Field], escaped: bool) -> bool:
+    """Append `<controlfield tag="T">D</controlfield>`* from part; False if it is not that."""
+    pieces = part.split("</controlfield>")
+    if pieces.pop() != "":
+        return False
+    new = Field.__new__
+    for piece in pieces:
+        if not piece.startswith('<controlfield tag="'):
+            return False
+        tag, sep, value = piece[19:].partition('">')
+        if not sep:
+            return False
+        if escaped:
+            tag_u, value_u = _unescape(tag), _unescape(value)
+            if tag_u is None or value_u is None:
+                return False
+            tag, value = tag_u, value_u
+        field = new(Field)
+        field.tag = tag
+        field.data = value
+        field.control_field = True
+        field._indicators = None
+        field.subfields = []
+        fields.append(field)
+    return True
+
+
+def _parse_compact(text: str) -> pymarc.Record | None:
+    """Read the exact form `record_to_marcxml` writes, or None to let lxml read it.
+
+    Every structural assumption is checked (and the count of `<` must match the elements
+    found), so input that merely looks compact falls through to the real XML parser.
+    """
+    at = _LEADER_AT
+    if text[at + 24 : at + 33] != "</leader>" or not text.endswith("</record>"):
+        return None
+    if "]]>" in text:
+        return None
+    escaped = "&" in text
+    leader = text[at : at + 24].replace("^", " ")
+    if escaped:
+        return None if "&" in leader else _parse_compact_body(text, leader, True)
+    return _parse_compact_body(text, leader, False)
+
+
+def _parse_compact_body(text: str, leader: str, escaped: bool) -> pymarc.Record | None:
+    chunks = text[_LEADER_AT + 33 : -9].split('<datafield tag="')
+    fields: list[Field] = []
+    if chunks[0] and not _compact_controlfields(chunks[0], fields, escaped):
+        return None
+    subfield_count = 0
+    new = Field.__new__
+    for chunk in chunks[1:]:
+        body, sep, tail = chunk.partition("</datafield>")
+        q = body.find('" ind1="')
+        if not sep or q < 0 or body[q + 9 : q + 17] != '" ind2="' or body[q + 18 : q + 20] != '">':
+            return None
+        tag, ind1, ind2 = body[:q], body[q + 8], body[q + 17]
+        subfields: list[Subfield] = []
+        rest = body[q + 20 :]
+        if rest:
+            if not rest.startswith('<subfield code="') or not rest.endswith("</subfield>"):
+                return None
+            for piece in rest[16:-11].split('</subfield><subfield code="'):
+                code, sep, value = piece.partition('">')
+                if not sep:
+                    return None
+                if escaped:
+                    code_u, value_u = _unescape(code), _unescape(value)
+                    if code_u is None or value_u is None:
+                        return None
+                    code, value = code_u, value_u
+                subfields.append(_tuple_new(Subfield, (code, value)))
+            subfield_count += len(subfields)
+        if escaped:
+            tag_u = _unescape(tag)
+            if tag_u is None or "&" in ind1 or "&" in ind2:
+                return None
+            tag = tag_u
+        field = new(Field)
+        field.tag = tag
+        field.data = None
+        field.control_field = False
+        field._indicators = _tuple_new(Indicators, (ind1, ind2))
+        field.subfields = subfields
+        fields.append(field)
+        if tail and not _compact_controlfields(tail, fields, escaped):
+            return None
+    # Each element contributes exactly two '<'; anything else (comments, CDATA) means lxml.
+    if text.count("<") != 4 + 2 * len(fields) + 2 * subfield_count:
+        return None
+    record = pymarc.Record()
+    record.leader = Leader(leader)
+    record.fields = fields
+    return record
+
+
+def _escape(value: str) -> str:
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
+    return _NEEDS_ESCAPE.sub(_escape_match, value)
+
+
+def _escape_match(match: re.Match[str]) -> str:
+    return _ESCAPES[match.group()]
+
+
+def record_to_marcxml(record: pymarc.Record) -> bytes:
+    """The compact MARCXML form the store keeps and protocols splice (UTF-8, no declaration).
+
+    Deterministic: fields in record order, attributes in a fixed order, `& < > "` and
+    TAB/LF/CR escaped the same way wherever they occur. Raises MalformedRecordError for a
+    character XML cannot carry (a control code), naming the field.
+    """
+    text = _compact_unescaped(record)
+    if text is None:
+        text = _compact_escaped(record)
+    encoded = text.encode("utf-8")
+    if _has_illegal(encoded):
+        _raise_illegal(record)
+    return encoded
+
+
+def _compact_unescaped(record: pymarc.Record) -> str | None:
+    """The common case, values needing no escapes: build raw, then prove it by counting."""
+    leader = str(record.leader)
+    parts = [_RECORD_START, "<leader>", leader, "</leader>"]
+    append = parts.append
+    elements = 0
+    quotes = 0
+    for field in record.fields:
+        if field.control_field:
+            append('<controlfield tag="')
+            append(field.tag)
+            append('">')
+            append(field.data or "")
+            append("</controlfield>")
+            elements += 1
+            quotes += 2
+        else:
+            ind = field._indicators or ("", "")
+            append('<datafield tag="')
+            append(field.tag)
+            append('" ind1="')
+            append(ind[0] or " ")
+            append('" ind2="')
+            append(ind[1] or " ")
+            append('">')
+            for code, value in field.subfields:
+                append('<subfield code="')
+                append(code)
+                append('">')
+                append(value)
+                append("</subfield>")
+            append("</datafield>")
+            elements += 1 + len(field.subfields)
+            quotes += 6 + 2 * len(field.subfields)
+    append("</record>")
+    text = "".join(parts)
+    brackets = 2 + 2 * elements + 2
+    if (
+        text.count("<") != brackets
+        or text.count(">") != brackets
+        or text.count('"') != quotes + 2
+        or "&" in text
+        or "\t" in text
+        or "\n" in text
+        or "\r" in text
+    ):
+        return None
+    return text
+
+
+def _compact_escaped(record: pymarc.Record) -> str:
+    esc = _escape
+    parts = [_RECORD_START, "<leader>", esc(str(record.leader)), "</leader>"]
+    append = parts.append
+    for field in record.fields:
+        if field.control_field:
+            append('<controlfield tag="')
+            append(esc(field.tag))
+            append('">')
+            append(esc(field.data or ""))
+            append("</controlfield>")
+        else:
+            ind = field._indicators or ("", "")
+            append('<datafield tag="')
+            append(esc(field.tag))
+            append('" ind1="')
+            append(esc(ind[0] or " "))
+            append('" ind2="')
+            append(esc(ind[1] or " "))
+            append('">')
+            for code, value in field.subfields:
+                append('<subfield code="')
+                append(esc(code))
+                append('">')
+                append(esc(value))
+                append("</subfield>")
+            append("</datafield>")
+    append("</record>")
+    return "".join(parts)
+
+
+def _raise_illegal(record: pymarc.Record) -> None:
+    """Name the field holding a character XML cannot carry (a control code, usually)."""
+    for field in record.fields:
+        values = [field.data or ""] if field.control_field else [v for _, v in field.subfields]
+        for value in [field.tag, *values]:
+            found = _XML_ILLEGAL.search(value)
+            if found:
+                raise MalformedRecordError(
+                    f"field {field.tag} contains character U+{ord(found.group()):04X}, "
+                    "which XML cannot carry",
+                    position=f"field {field.tag}",
+                )
+    raise MalformedRecordError("the record contains a character XML cannot carry")
+
+
+def iter_marcxml_positions(
+    stream: IO[bytes],
+) -> Iterator[tuple[str, pymarc.Record | None, MalformedRecordError | None]]:
+    """(position, record, error) per `<record>`; a bad record is reported and skipped.
+
+    XML that is not well-formed ends the stream with one error: nothing after it can be
+    trusted to belong to the record it seems to.
+    """
+    number = 0
+    context = etree.iterparse(
+        stream,
+        events=("end",),
+        tag=_RECORD_TAGS,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=True,
+    )
+    try:
+        for _event, element in context:
+            number += 1
+            position = f"record {number}"
+            try:
+                yield (
+                    f"{position}, line {element.sourceline}",
+                    record_from_element(element, position),
+                    None,
+                )
+            except MalformedRecordError as exc:
+                yield f"{position}, line {element.sourceline}", None, exc
+            # Constant memory: drop the finished record and every earlier sibling.
+            element.clear(keep_tail=False)
+            parent = element.getparent()
+            if parent is not None:
+                while element.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as exc:
+        line = exc.position[0] if exc.position else exc.lineno
+        position = f"record {number + 1}, line {line}"
+        yield (
+            position,
+            None,
+            MalformedRecordError(f"not well-formed XML: {exc.msg}", position=position),
+        )
+
+
+def iter_marcxml(stream: IO[bytes]) -> Iterator[pymarc.Record]:
+    """Stream records from a MARCXML file (a `<collection>` or a bare `<record>`)."""
+    for _position, record, error in iter_marcxml_positions(stream):
+        if error is not None:
+            raise error
+        assert record is not None
+        yield record
+
+
+def write_marcxml_collection(
+    records: Iterable[pymarc.Record], out: IO[bytes], *, xml_declaration: bool = True
+) -> int:
+    """Write records as one `<collection>`; returns how many were written."""
+    if xml_declaration:
+        out.write(XML_DECLARATION)
+    out.write(COLLECTION_START)
+    count = 0
+    for record in records:
+        out.write(record_to_marcxml(record))
+        count += 1
+    out.write(COLLECTION_END)
+    return count

@@ -1,0 +1,157 @@
+"""The Aleph X-server's `oai_marc` record form (`<fixfield id="LDR">`, `<varfield id="245">`).
+
+As the X-server writes it (find-doc, present): the leader is `<fixfield id="LDR">` and
+control fields are `<fixfield id="001">`, both with every blank written as `^`; data fields
+are `<varfield id="245" i1="1" i2="0">` holding `<subfield label="a">`. Aleph's own letter
+tags (LOW, SID, CAT, UPD) are varfields like any other; a `FMT` fixfield is dropped on reading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymarc
+from lxml import etree
+from pymarc import Field, Indicators, Leader, Subfield
+
+from gateway.errors import MalformedRecordError
+from gateway.records.marcxml import DEFAULT_LEADER, _escape, _has_illegal, _parser, _raise_illegal
+
+_tuple_new = tuple.__new__
+
+
+def _local(tag: Any) -> str:
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2]
+
+
+def _find_oai_marc(root: Any) -> Any:
+    if _local(root.tag) == "oai_marc":
+        return root
+    for element in root.iter():
+        if _local(element.tag) == "oai_marc":
+            return element
+    # The X-server answers errors inside the same envelope: say what it said.
+    for element in root.iter():
+        if _local(element.tag) == "error" and (element.text or "").strip():
+            raise MalformedRecordError(
+                f"no oai_marc record; the reply says: {element.text.strip()}",
+                position=f"line {element.sourceline}",
+            )
+    raise MalformedRecordError(
+        f"no <oai_marc> element in <{_local(root.tag)}>", position=f"line {root.sourceline}"
+    )
+
+
+def parse_oai_marc(data: bytes | str | Any) -> pymarc.Record:
+    """Read an `<oai_marc>` record, alone or inside a `<find-doc>` / `<record><metadata>` reply.
+
+    Accepts bytes, text or an already parsed lxml element.
+    """
+    if isinstance(data, bytes | str):
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        try:
+            root = etree.fromstring(raw, _parser())
+        except etree.XMLSyntaxError as exc:
+            line = exc.position[0] if exc.position else exc.lineno
+            raise MalformedRecordError(
+                f"not well-formed XML: {exc.msg}", position=f"line {line}"
+            ) from None
+    else:
+        root = data
+    element = _find_oai_marc(root)
+    leader = DEFAULT_LEADER
+    fields: list[Field] = []
+    new = Field.__new__
+    for child in element:
+        name = _local(child.tag)
+        if not name:
+            continue  # comments, processing instructions
+        tag = child.get("id")
+        where = f"line {child.sourceline}"
+        if name not in ("fixfield", "varfield"):
+            raise MalformedRecordError(f"unexpected element <{name}> in <oai_marc>", position=where)
+        if not tag:
+            raise MalformedRecordError(f"<{name}> without an id attribute", position=where)
+        if name == "fixfield":
+            value = (child.text or "").replace("^", " ")
+            if tag == "LDR":
+                if len(value) != 24:
+                    raise MalformedRecordError(
+                        f"leader is {len(value)} characters long, not 24",
+                        position=f"{where}, leader",
+                    )
+                leader = value
+                continue
+            if tag == "FMT":
+                continue
+            field = new(Field)
+            field.tag = tag
+            field.data = value
+            field.control_field = True
+            field._indicators = None
+            field.subfields = []
+        else:
+            subfields = []
+            for sub in child:
+                if not _local(sub.tag):
+                    continue
+                label = sub.get("label")
+                if label is None:
+                    raise MalformedRecordError(
+                        "subfield without a label attribute",
+                        position=f"line {sub.sourceline}, field {tag}",
+                    )
+                subfields.append(_tuple_new(Subfield, (label, sub.text or "")))
+            field = new(Field)
+            field.tag = tag
+            field.data = None
+            field.control_field = False
+            field._indicators = _tuple_new(
+                Indicators, (child.get("i1") or " ", child.get("i2") or " ")
+            )
+            field.subfields = subfields
+        fields.append(field)
+    record = pymarc.Record()
+    record.leader = Leader(leader)
+    record.fields = fields
+    return record
+
+
+def _fixed(value: str) -> str:
+    return _escape(value.replace(" ", "^"))
+
+
+def record_to_oai_marc(record: pymarc.Record) -> bytes:
+    """The record as the X-server's `<oai_marc>` element (UTF-8, no XML declaration)."""
+    parts = ['<oai_marc><fixfield id="LDR">', _fixed(str(record.leader)), "</fixfield>"]
+    append = parts.append
+    for field in record.fields:
+        if field.control_field:
+            append('<fixfield id="')
+            append(_escape(field.tag))
+            append('">')
+            append(_fixed(field.data or ""))
+            append("</fixfield>")
+            continue
+        ind = field._indicators or (" ", " ")
+        append('<varfield id="')
+        append(_escape(field.tag))
+        append('" i1="')
+        append(_escape(ind[0] or " "))
+        append('" i2="')
+        append(_escape(ind[1] or " "))
+        append('">')
+        for code, value in field.subfields:
+            append('<subfield label="')
+            append(_escape(code))
+            append('">')
+            append(_escape(value))
+            append("</subfield>")
+        append("</varfield>")
+    append("</oai_marc>")
+    encoded = "".join(parts).encode("utf-8")
+    if _has_illegal(encoded):
+        _raise_illegal(record)
+    return encoded

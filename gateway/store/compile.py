@@ -1,0 +1,158 @@
+"""Compiles the one query tree into SQL over the inverted index (`terms`)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from gateway import indexing
+from gateway.errors import UnknownIndexError, UnsupportedRelationError, UnsupportedTruncationError
+from gateway.query import (
+    AllRecords,
+    And,
+    IndexDef,
+    Not,
+    Or,
+    Query,
+    Relation,
+    Term,
+    Truncation,
+    resolve_index,
+)
+
+SqlPart = tuple[str, list[object]]
+
+_TOP: Final = "\U0010ffff"  # sorts after every other character, closing a prefix range
+_NOTHING: Final[SqlPart] = ("SELECT rec FROM terms WHERE 0", [])
+_RANGE_OPS: Final = {Relation.LT: "<", Relation.LE: "<=", Relation.GT: ">", Relation.GE: ">="}
+
+
+def compile_query(query: Query) -> SqlPart:
+    """A SELECT yielding column `rec` (record ids, possibly repeated) for the query."""
+    if isinstance(query, AllRecords):
+        return ("SELECT id AS rec FROM records WHERE deleted = 0", [])
+    if isinstance(query, Term):
+        return _compile_term(query)
+    left_sql, left_params = compile_query(query.left)
+    right_sql, right_params = compile_query(query.right)
+    op = {And: "INTERSECT", Or: "UNION", Not: "EXCEPT"}[type(query)]
+    sql = f"SELECT rec FROM ({left_sql}) {op} SELECT rec FROM ({right_sql})"
+    return sql, left_params + right_params
+
+
+def _eq(ix: int, term: str) -> SqlPart:
+    return ("SELECT rec FROM terms WHERE ix = ? AND term = ?", [ix, term])
+
+
+def _prefix(ix: int, prefix: str) -> SqlPart:
+    return (
+        "SELECT rec FROM terms WHERE ix = ? AND term >= ? AND term < ?",
+        [ix, prefix, prefix + _TOP],
+    )
+
+
+def _match(ix: int, value: str, truncated: bool) -> SqlPart:
+    if not value:
+        return _NOTHING
+    return _prefix(ix, value) if truncated else _eq(ix, value)
+
+
+def _combine(parts: list[SqlPart], op: str) -> SqlPart:
+    if not parts:
+        return _NOTHING
+    sql = f" {op} ".join(f"SELECT rec FROM ({p[0]})" for p in parts)
+    params: list[object] = []
+    for part in parts:
+        params.extend(part[1])
+    return sql, params
+
+
+def _compile_term(term: Term) -> SqlPart:
+    index = resolve_index(term.index)
+    if index is None:
+        raise UnknownIndexError(term.index)
+    if term.truncation in (Truncation.LEFT, Truncation.BOTH):
+        raise UnsupportedTruncationError(f"left truncation is not supported on {index.name}")
+    if index.kind == "union":
+        members = [
+            Term(m, term.value, term.relation, term.truncation, term.anchored)
+            for m in index.members
+        ]
+        parts = [_compile_term(t) for t in members if _member_applies(t)]
+        return _combine(parts, "UNION")
+    if index.kind == "word":
+        return _compile_word(index, term)
+    if index.kind == "date":
+        return _compile_date(index, term)
+    return _compile_key(index, term)
+
+
+def _member_applies(term: Term) -> bool:
+    """Within `cql.serverChoice`, a key index only joins in when the value looks like a key."""
+    index = resolve_index(term.index)
+    if index is None or index.kind != "key":
+        return True
+    return bool(_key_of(index.name, term.value))
+
+
+def _compile_word(index: IndexDef, term: Term) -> SqlPart:
+    word_ix, heading_ix = indexing.INDEX_NUMBERS[index.name]
+    truncated = term.truncation is Truncation.RIGHT
+    if term.relation in _RANGE_OPS:
+        raise UnsupportedRelationError(term.relation.value, index.name)
+    if term.anchored or term.relation is Relation.EXACT:
+        value = indexing.heading(term.value)
+        if not value:
+            return _NOTHING
+        if truncated:
+            return _prefix(heading_ix, value)
+        if term.anchored:
+            # `^foo bar`: the heading starts with these whole words
+            return (
+                "SELECT rec FROM terms WHERE ix = ? AND (term = ? OR (term >= ? AND term < ?))",
+                [heading_ix, value, value + " ", value + " " + _TOP],
+            )
+        return _eq(heading_ix, value)
+    found = indexing.words(term.value)
+    if not found:
+        return _NOTHING
+    parts = [_match(word_ix, w, truncated and i == len(found) - 1) for i, w in enumerate(found)]
+    if term.relation is Relation.ANY:
+        return _combine(parts, "UNION")
+    return _combine(parts, "INTERSECT")
+
+
+def _compile_date(index: IndexDef, term: Term) -> SqlPart:
+    ix = indexing.INDEX_NUMBERS[index.name][0]
+    years = [w for w in indexing.words(term.value) if w.isdigit()]
+    if not years:
+        return _NOTHING
+    if term.relation in _RANGE_OPS:
+        op = _RANGE_OPS[term.relation]
+        return (f"SELECT rec FROM terms WHERE ix = ? AND term {op} ?", [ix, years[0]])
+    truncated = term.truncation is Truncation.RIGHT
+    parts = [_match(ix, y, truncated) for y in years]
+    return _combine(parts, "UNION" if term.relation is Relation.ANY else "INTERSECT")
+
+
+def _key_of(name: str, value: str) -> str:
+    if name in ("rec.id", "melinda.melindaid", "melinda.partsofhost"):
+        return indexing.melinda_id_key(value)
+    if name == "bath.isbn":
+        return indexing.isbn_query_key(value)
+    if name == "bath.issn":
+        return indexing.issn_key(value)
+    if name == "dc.identifier":
+        return indexing.identifier_key(value)
+    if name == "melinda.sourceid":
+        return indexing.sourceid_key(value, "")
+    return indexing.fold(value).strip()
+
+
+def _compile_key(index: IndexDef, term: Term) -> SqlPart:
+    ix = indexing.INDEX_NUMBERS[index.name][0]
+    if term.relation in _RANGE_OPS:
+        raise UnsupportedRelationError(term.relation.value, index.name)
+    truncated = term.truncation is Truncation.RIGHT
+    values = term.value.split() if term.relation is Relation.ANY else [term.value]
+    parts = [_match(ix, _key_of(index.name, v), truncated) for v in values]
+    return _combine(parts, "UNION")

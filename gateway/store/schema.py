@@ -1,0 +1,56 @@
+"""The store's schema as numbered migrations; `PRAGMA user_version` says which have run."""
+
+from __future__ import annotations
+
+from typing import Final
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    # 1: records, the inverted index, libraries and users, the significant-change log
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE records (
+        id INTEGER PRIMARY KEY,          -- the Melinda ID, never reused
+        seq INTEGER NOT NULL UNIQUE,     -- change sequence: OAI-PMH pages by it
+        datestamp INTEGER NOT NULL,      -- last change, epoch seconds UTC
+        deleted INTEGER NOT NULL DEFAULT 0,
+        xml BLOB NOT NULL,               -- fin01 view, MARCXML ready to splice
+        alma_xml BLOB NOT NULL,          -- fin01alma view, MARCXML ready to splice
+        sort_title TEXT NOT NULL DEFAULT '',
+        sort_author TEXT NOT NULL DEFAULT '',
+        sort_date TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX records_datestamp ON records (datestamp, seq);
+    CREATE TABLE terms (
+        ix INTEGER NOT NULL,
+        term TEXT NOT NULL,
+        rec INTEGER NOT NULL,
+        PRIMARY KEY (ix, term, rec)
+    ) WITHOUT ROWID;
+    CREATE TABLE libraries (
+        code TEXT PRIMARY KEY,           -- upper case; also the staff user's name
+        name TEXT NOT NULL DEFAULT '',
+        sid_code TEXT NOT NULL,
+        level INTEGER NOT NULL DEFAULT 30,
+        privileged INTEGER NOT NULL DEFAULT 0,
+        password_hash TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE library_lows (
+        code TEXT NOT NULL REFERENCES libraries (code) ON DELETE CASCADE,
+        low TEXT NOT NULL,
+        PRIMARY KEY (code, low)
+    );
+    CREATE TABLE ssh_keys (
+        code TEXT NOT NULL REFERENCES libraries (code) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        PRIMARY KEY (code, key)
+    );
+    CREATE TABLE significant_changes (
+        seq INTEGER PRIMARY KEY,         -- the change sequence of the save
+        rec INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        library TEXT NOT NULL,
+        fields TEXT NOT NULL             -- JSON: [{"tag", "before": [...], "after": [...]}]
+    );
+    """,
+)

@@ -1,0 +1,507 @@
+"""The record store: aiosqlite in WAL mode, the only module that speaks SQL.
+
+One connection writes (behind a lock, every write one transaction); another reads, so
+searches and harvests run beside a write without waiting for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
+from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
+from gateway.store.compile import SqlPart
+from gateway.store.schema import MIGRATIONS
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",  # WAL + NORMAL: a crash loses no committed transaction's integrity
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -65536",
+    "PRAGMA mmap_size = 268435456",
+    "PRAGMA busy_timeout = 10000",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    id: int
+    seq: int
+    datestamp: int
+    deleted: bool
+    xml: bytes
+    alma_xml: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWrite:
+    """A record to save, with what it contributes to the indexes."""
+
+    id: int
+    datestamp: int
+    deleted: bool
+    xml: bytes
+    alma_xml: bytes
+    entry: IndexEntry | None  # None for deleted records: they leave the indexes
+
+
+def _column(view: View) -> str:
+    return "alma_xml" if view is View.FIN01ALMA else "xml"
+
+
+class WriteTxn:
+    """The open write transaction; every method runs inside it."""
+
+    def __init__(self, store: Store, conn: aiosqlite.Connection) -> None:
+        self._store = store
+        self._conn = conn
+
+    async def get_row(self, record_id: int) -> RecordRow | None:
+        return await self._store._get_row(self._conn, record_id)
+
+    async def existing_rows(self, ids: Sequence[int]) -> dict[int, RecordRow]:
+        return await self._store._rows(self._conn, ids)
+
+    def next_id(self) -> int:
+        self._store._high_id += 1
+        return self._store._high_id
+
+    def note_id(self, record_id: int) -> None:
+        """An id taken from input (a load): never hand it out again."""
+        if record_id > self._store._high_id:
+            self._store._high_id = record_id
+
+    async def save(
+        self, writes: Sequence[RecordWrite], old_entries: dict[int, IndexEntry]
+    ) -> list[int]:
+        """Insert or replace records and their index terms; returns the seq given to each."""
+        store = self._store
+        seqs: list[int] = []
+        record_rows = []
+        delete_terms: list[tuple[int, str, int]] = []
+        insert_terms: list[tuple[int, str, int]] = []
+        for write in writes:
+            store._seq += 1
+            seqs.append(store._seq)
+            entry = write.entry
+            record_rows.append(
+                (
+                    write.id,
+                    store._seq,
+                    write.datestamp,
+                    int(write.deleted),
+                    write.xml,
+                    write.alma_xml,
+                    entry.sort_title if entry else "",
+                    entry.sort_author if entry else "",
+                    entry.sort_date if entry else "",
+                )
+            )
+            old = old_entries.get(write.id)
+            new_terms = entry.terms if entry else set()
+            old_terms = old.terms if old else set()
+            delete_terms.extend((ix, term, write.id) for ix, term in old_terms - new_terms)
+            insert_terms.extend((ix, term, write.id) for ix, term in new_terms - old_terms)
+        await self._conn.executemany(
+            "INSERT OR REPLACE INTO records (id, seq, datestamp, deleted, xml, alma_xml,"
+            " sort_title, sort_author, sort_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            record_rows,
+        )
+        if delete_terms:
+            await self._conn.executemany(
+                "DELETE FROM terms WHERE ix = ? AND term = ? AND rec = ?", delete_terms
+            )
+        if insert_terms:
+            insert_terms.sort()
+            await self._conn.executemany(
+                "INSERT OR IGNORE INTO terms (ix, term, rec) VALUES (?, ?, ?)", insert_terms
+            )
+        return seqs
+
+    async def log_significant_change(
+        self,
+        seq: int,
+        record_id: int,
+        at: int,
+        user: str,
+        library: str,
+        fields: list[dict[str, Any]],
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO significant_changes (seq, rec, at, user, library, fields) VALUES (?, ?, ?, ?, ?, ?)",
+            (seq, record_id, at, user, library, json.dumps(fields, ensure_ascii=False)),
+        )
+
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        await self._conn.execute(sql, params)
+
+
+class Store:
+    """Open with `await Store.open(path)`; close with `await store.close()`."""
+
+    def __init__(
+        self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+        self._seq = 0
+        self._high_id = 0
+
+    @classmethod
+    async def open(cls, path: str) -> Store:
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            for pragma in _PRAGMAS:
+                await writer.execute(pragma)
+            await _migrate(writer)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            for pragma in _PRAGMAS[1:]:
+                await reader.execute(pragma)
+            await reader.execute("PRAGMA query_only = ON")
+        except BaseException:
+            await writer.close()
+            raise
+        store = cls(path, writer, reader)
+        await store._load_counters()
+        return store
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            await self._reader.close()
+            await self._writer.close()
+
+    async def _load_counters(self) -> None:
+        async with self._writer.execute(
+            "SELECT coalesce(max(seq), 0), coalesce(max(id), 0) FROM records"
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        self._seq = int(row[0])
+        high = await self._meta(self._writer, "high_id")
+        self._high_id = max(int(row[1]), int(high or 0))
+
+    async def _meta(self, conn: aiosqlite.Connection, key: str) -> str | None:
+        async with conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else str(row[0])
+
+    # --- the write transaction ---------------------------------------------------------------
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[WriteTxn]:
+        """One write transaction: commit on success, roll back (and restore counters) on error."""
+        async with self._write_lock:
+            seq, high = self._seq, self._high_id
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield WriteTxn(self, self._writer)
+                if self._high_id != high:
+                    await self._writer.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('high_id', ?)",
+                        (str(self._high_id),),
+                    )
+                await self._writer.execute("COMMIT")
+            except BaseException:
+                self._seq, self._high_id = seq, high
+                await self._writer.execute("ROLLBACK")
+                raise
+
+    # --- reads ---------------------------------------------------------------------------------
+    async def _get_row(self, conn: aiosqlite.Connection, record_id: int) -> RecordRow | None:
+        async with conn.execute(
+            "SELECT id, seq, datestamp, deleted, xml, alma_xml FROM records WHERE id = ?",
+            (record_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return (
+            None if row is None else RecordRow(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
+        )
+
+    async def _rows(self, conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, RecordRow]:
+        found: dict[int, RecordRow] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            async with conn.execute(
+                f"SELECT id, seq, datestamp, deleted, xml, alma_xml FROM records WHERE id IN ({marks})",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    found[row[0]] = RecordRow(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
+        return found
+
+    async def get_row(self, record_id: int) -> RecordRow | None:
+        return await self._get_row(self._reader, record_id)
+
+    async def fetch(self, ids: Sequence[int], view: View) -> list[StoredRecord]:
+        column = _column(view)
+        found: dict[int, StoredRecord] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            async with self._reader.execute(
+                f"SELECT id, seq, datestamp, deleted, {column} FROM records WHERE id IN ({marks})",
+                chunk,
+            ) as cur:
+                for row in await cur.fetchall():
+                    found[row[0]] = StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view)
+        return [found[i] for i in ids if i in found]
+
+    async def search(self, query: SqlPart, *, order: str | None, cap: int) -> ResultSet:
+        sql, params = query
+        if order is None:
+            select = f"SELECT DISTINCT rec FROM ({sql}) ORDER BY rec LIMIT ?"
+        else:
+            select = (
+                f"SELECT r.id FROM records r JOIN (SELECT DISTINCT rec FROM ({sql})) q ON q.rec = r.id "
+                f"ORDER BY {order}, r.id LIMIT ?"
+            )
+        async with self._reader.execute(select, [*params, cap]) as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        total = len(ids)
+        if total >= cap:
+            async with self._reader.execute(
+                f"SELECT count(DISTINCT rec) FROM ({sql})", params
+            ) as cur:
+                row = await cur.fetchone()
+            total = int(row[0]) if row else total
+        return ResultSet(ids, total)
+
+    async def scan(
+        self, ixs: Sequence[int], start: str, *, before: int, after: int
+    ) -> list[ScanTerm]:
+        marks = ",".join("?" * len(ixs))
+        below: list[ScanTerm] = []
+        if before > 0:
+            async with self._reader.execute(
+                f"SELECT term, count(*) FROM terms WHERE ix IN ({marks}) AND term < ?"
+                " GROUP BY term ORDER BY term DESC LIMIT ?",
+                [*ixs, start, before],
+            ) as cur:
+                below = [ScanTerm(r[0], r[1]) for r in await cur.fetchall()]
+            below.reverse()
+        async with self._reader.execute(
+            f"SELECT term, count(*) FROM terms WHERE ix IN ({marks}) AND term >= ?"
+            " GROUP BY term ORDER BY term LIMIT ?",
+            [*ixs, start, after],
+        ) as cur:
+            above = [ScanTerm(r[0], r[1]) for r in await cur.fetchall()]
+        return below + above
+
+    async def counts(self) -> tuple[int, int]:
+        async with self._reader.execute(
+            "SELECT coalesce(sum(deleted = 0), 0), coalesce(sum(deleted), 0) FROM records"
+        ) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def earliest_datestamp(self) -> int | None:
+        async with self._reader.execute("SELECT min(datestamp) FROM records") as cur:
+            row = await cur.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def seq_floor(self, since: int | None) -> int:
+        """The last seq before `since`: datestamps never decrease along seq, so scans start here."""
+        if since is None:
+            return 0
+        async with self._reader.execute(
+            "SELECT seq FROM records WHERE datestamp >= ? ORDER BY datestamp, seq LIMIT 1", (since,)
+        ) as cur:
+            row = await cur.fetchone()
+        return self._seq if row is None else int(row[0]) - 1
+
+    def _changes_where(
+        self, after_seq: int, since: int | None, until: int | None, set_term: tuple[int, str] | None
+    ) -> tuple[str, list[object]]:
+        clauses = ["seq > ?"]
+        params: list[object] = [after_seq]
+        if since is not None:
+            clauses.append("datestamp >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("datestamp <= ?")
+            params.append(until)
+        if set_term is not None:
+            clauses.append("id IN (SELECT rec FROM terms WHERE ix = ? AND term = ?)")
+            params.extend(set_term)
+        return " AND ".join(clauses), params
+
+    async def changes(
+        self,
+        *,
+        after_seq: int,
+        since: int | None,
+        until: int | None,
+        set_term: tuple[int, str] | None,
+        limit: int,
+        view: View,
+    ) -> list[StoredRecord]:
+        where, params = self._changes_where(after_seq, since, until, set_term)
+        column = _column(view)
+        async with self._reader.execute(
+            f"SELECT id, seq, datestamp, deleted, {column} FROM records INDEXED BY sqlite_autoindex_records_1"
+            f" WHERE {where} ORDER BY seq LIMIT ?",
+            [*params, limit],
+        ) as cur:
+            rows = await cur.fetchall()
+        return [StoredRecord(r[0], r[1], r[2], bool(r[3]), r[4], view) for r in rows]
+
+    async def count_changes(
+        self,
+        *,
+        after_seq: int,
+        since: int | None,
+        until: int | None,
+        set_term: tuple[int, str] | None,
+    ) -> int:
+        where, params = self._changes_where(after_seq, since, until, set_term)
+        async with self._reader.execute(
+            f"SELECT count(*) FROM records WHERE {where}", params
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def set_terms(self) -> tuple[list[str], list[str]]:
+        """(LOW codes in use, named OAI sets with members), each sorted."""
+        result: list[list[str]] = []
+        for ix in (IX_LOW, IX_OAISET):
+            async with self._reader.execute(
+                "SELECT DISTINCT term FROM terms WHERE ix = ? ORDER BY term", (ix,)
+            ) as cur:
+                result.append([r[0] for r in await cur.fetchall()])
+        return result[0], result[1]
+
+    async def ids_with_term(self, ix: int, term: str) -> list[int]:
+        async with self._reader.execute(
+            "SELECT rec FROM terms WHERE ix = ? AND term = ? ORDER BY rec", (ix, term)
+        ) as cur:
+            return [r[0] for r in await cur.fetchall()]
+
+    async def export(self, view: View, batch: int = 1000) -> AsyncIterator[StoredRecord]:
+        column = _column(view)
+        last = 0
+        while True:
+            async with self._reader.execute(
+                f"SELECT id, seq, datestamp, deleted, {column} FROM records WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch),
+            ) as cur:
+                rows = list(await cur.fetchall())
+            if not rows:
+                return
+            for r in rows:
+                yield StoredRecord(r[0], r[1], r[2], bool(r[3]), r[4], view)
+            last = rows[-1][0]
+
+    async def significant_changes(self, *, after_seq: int, limit: int) -> list[dict[str, Any]]:
+        async with self._reader.execute(
+            "SELECT seq, rec, at, user, library, fields FROM significant_changes WHERE seq > ?"
+            " ORDER BY seq DESC LIMIT ?",
+            (after_seq, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            {
+                "seq": r[0],
+                "record": f"{r[1]:09d}",
+                "at": r[2],
+                "user": r[3],
+                "library": r[4],
+                "fields": json.loads(r[5]),
+            }
+            for r in rows
+        ]
+
+    # --- libraries -----------------------------------------------------------------------------
+    async def library_row(self, code: str) -> tuple[Library, str] | None:
+        """The library and its password hash."""
+        async with self._reader.execute(
+            "SELECT code, name, sid_code, level, privileged, password_hash FROM libraries WHERE code = ?",
+            (code.upper(),),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        lows = await self._column_list(
+            "SELECT low FROM library_lows WHERE code = ? ORDER BY low", row[0]
+        )
+        keys = await self._column_list(
+            "SELECT key FROM ssh_keys WHERE code = ? ORDER BY key", row[0]
+        )
+        library = Library(row[0], row[1], row[2], tuple(lows), tuple(keys), row[3], bool(row[4]))
+        return library, row[5]
+
+    async def _column_list(self, sql: str, *params: object) -> list[str]:
+        async with self._reader.execute(sql, params) as cur:
+            return [r[0] for r in await cur.fetchall()]
+
+    async def library_codes(self) -> list[str]:
+        return await self._column_list("SELECT code FROM libraries ORDER BY code")
+
+    async def save_library(self, library: Library, password_hash: str | None) -> None:
+        async with self.transaction() as txn:
+            await txn.execute(
+                "INSERT INTO libraries (code, name, sid_code, level, privileged, password_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name,"
+                " sid_code = excluded.sid_code, level = excluded.level, privileged = excluded.privileged,"
+                " password_hash = CASE WHEN ? THEN excluded.password_hash ELSE libraries.password_hash END",
+                (
+                    library.code,
+                    library.name,
+                    library.sid_code,
+                    library.level,
+                    int(library.privileged),
+                    password_hash or "",
+                    password_hash is not None,
+                ),
+            )
+            await txn.execute("DELETE FROM library_lows WHERE code = ?", (library.code,))
+            for low in library.lows:
+                await txn.execute(
+                    "INSERT INTO library_lows (code, low) VALUES (?, ?)", (library.code, low)
+                )
+            for key in library.ssh_keys:
+                await txn.execute(
+                    "INSERT OR IGNORE INTO ssh_keys (code, key) VALUES (?, ?)", (library.code, key)
+                )
+
+    async def delete_library(self, code: str) -> bool:
+        async with self.transaction() as txn:
+            await txn.execute("DELETE FROM libraries WHERE code = ?", (code.upper(),))
+        return True
+
+    async def reset(self) -> None:
+        """Empty the records (libraries stay) and restart ids."""
+        async with self.transaction() as txn:
+            for table in ("records", "terms", "significant_changes"):
+                await txn.execute(f"DELETE FROM {table}")
+            await txn.execute("DELETE FROM meta WHERE key = 'high_id'")
+            self._seq = 0
+            self._high_id = 0
+
+
+async def _migrate(conn: aiosqlite.Connection) -> None:
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    version = int(row[0]) if row else 0
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        await conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

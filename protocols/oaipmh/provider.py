@@ -1,0 +1,363 @@
+"""One OAI-PMH endpoint over one view: verb dispatch, the catalog calls, streamed list responses."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+
+from aiohttp import web
+
+from gateway.catalog import Catalog
+from gateway.errors import AuthenticationError, GatewayError
+from gateway.model import StoredRecord, User, View
+from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS
+from gateway.settings import Settings
+from protocols.oaipmh import responses
+from protocols.oaipmh.arguments import (
+    GET_RECORD,
+    IDENTIFY,
+    LIST_IDENTIFIERS,
+    LIST_METADATA_FORMATS,
+    LIST_RECORDS,
+    LIST_SETS,
+    OaiRequest,
+    echo_arguments,
+    format_datestamp,
+    format_identifier,
+    parse_identifier,
+    parse_request,
+)
+from protocols.oaipmh.errors import (
+    BAD_ARGUMENT,
+    BAD_RESUMPTION_TOKEN,
+    NO_METADATA_FORMATS,
+    NO_RECORDS_MATCH,
+    OaiError,
+    to_diagnostic,
+)
+from protocols.oaipmh.metadata import (
+    METADATA_FORMATS,
+    OAI_DC,
+    dublin_core,
+    marc_form,
+)
+from protocols.oaipmh.tokens import ListState, TokenSigner
+
+log = logging.getLogger("melinda.oaipmh")
+
+CONTENT_TYPE = "text/xml"
+# records fetched and rendered at a time: a 1,000-record page is never held whole
+FETCH_BATCH = 250
+WRITE_CHUNK = 64 * 1024
+_NAMED_SETS = frozenset(s.spec for s in MELINDA_SETS)
+_LOW_SET = re.compile(rf"{LOW_SET_PREFIX}[A-Za-z0-9_\-]+")
+_AUTH_CACHE_SECONDS = 60
+
+Verb = Callable[["OaiProvider", web.Request, OaiRequest], Awaitable[web.StreamResponse]]
+
+
+class OaiProvider:
+    """The provider behind `/oai-pmh/bib` (view fin01) or `/oai-pmh/fin01alma` (view fin01alma)."""
+
+    def __init__(
+        self, catalog: Catalog, settings: Settings, view: View, signer: TokenSigner
+    ) -> None:
+        self.catalog = catalog
+        self.settings = settings
+        self.view = view
+        self.signer = signer
+        self._auth_cache: dict[str, tuple[float, User]] = {}
+
+    # --- the wire ------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        pairs = list(request.query.items())
+        if request.method == "POST":
+            form = await request.post()
+            pairs += [
+                (name, value if isinstance(value, str) else "") for name, value in form.items()
+            ]
+        try:
+            oai = parse_request(pairs)
+            return await VERBS[oai.verb](self, request, oai)
+        except OaiError as error:
+            return self._error(request, pairs, error)
+        except GatewayError as exc:
+            diagnostic = to_diagnostic(exc)
+            if diagnostic is None:
+                raise
+            return self._error(request, pairs, diagnostic)
+
+    def _error(
+        self, request: web.Request, pairs: list[tuple[str, str]], error: OaiError
+    ) -> web.Response:
+        # only badVerb/badArgument leave arguments unfit to echo; any other error had legal ones
+        arguments = None if error.hides_arguments else echo_arguments(pairs)
+        body = responses.error_document(_base_url(request), _now(), arguments, error)
+        return _xml(body)
+
+    def _document(self, request: web.Request, oai: OaiRequest, payload: bytes) -> web.Response:
+        return _xml(
+            responses.head(_base_url(request), _now(), oai.arguments) + payload + responses.CLOSE
+        )
+
+    # --- verbs ---------------------------------------------------------------------
+    async def identify(self, request: web.Request, oai: OaiRequest) -> web.StreamResponse:
+        earliest = await self.catalog.earliest_datestamp()
+        payload = responses.identify(
+            repository_name=self.settings.oai_repository_name,
+            base_url=_base_url(request),
+            admin_email=self.settings.oai_admin_email,
+            earliest_datestamp=format_datestamp(
+                earliest if earliest is not None else int(time.time())
+            ),
+        )
+        return self._document(request, oai, payload)
+
+    async def list_metadata_formats(
+        self, request: web.Request, oai: OaiRequest
+    ) -> web.StreamResponse:
+        if oai.identifier is not None:
+            stored = await self._record(oai.identifier)
+            # a deleted record is a header only: nothing can be disseminated from it
+            if stored.deleted:
+                raise OaiError(NO_METADATA_FORMATS, f"{oai.identifier} is deleted")
+        return self._document(
+            request, oai, responses.list_metadata_formats(METADATA_FORMATS.values())
+        )
+
+    async def list_sets(self, request: web.Request, oai: OaiRequest) -> web.StreamResponse:
+        if oai.resumption_token is not None:
+            raise OaiError(
+                BAD_RESUMPTION_TOKEN, "ListSets answers in one response; no token was issued"
+            )
+        return self._document(request, oai, responses.list_sets(await self.catalog.sets()))
+
+    async def get_record(self, request: web.Request, oai: OaiRequest) -> web.StreamResponse:
+        assert oai.identifier is not None and oai.metadata_prefix is not None
+        stored = await self._record(oai.identifier)
+        with_cat = await self._privileged(request, oai.metadata_prefix)
+        body = await asyncio.to_thread(
+            self._render_records, [stored], oai.metadata_prefix, with_cat
+        )
+        payload = b"".join((b"\t<GetRecord>\n", body, b"\t</GetRecord>\n"))
+        return self._document(request, oai, payload)
+
+    async def list_records(self, request: web.Request, oai: OaiRequest) -> web.StreamResponse:
+        return await self._list(request, oai, with_metadata=True)
+
+    async def list_identifiers(self, request: web.Request, oai: OaiRequest) -> web.StreamResponse:
+        return await self._list(request, oai, with_metadata=False)
+
+    # --- lists ---------------------------------------------------------------------
+    async def _list(
+        self, request: web.Request, oai: OaiRequest, *, with_metadata: bool
+    ) -> web.StreamResponse:
+        state = await self._list_state(oai)
+        with_cat = with_metadata and await self._privileged(request, state.metadata_prefix)
+        page_size = max(1, self.settings.oai_page_size)
+        batch, more = await self._fetch(state, state.after_seq, page_size)
+        if not batch:
+            if state.cursor == 0:
+                raise OaiError(NO_RECORDS_MATCH, "No records match the request")
+            more = False  # the rest left the list (deleted from a set) since the last page
+
+        response = web.StreamResponse(headers={"Content-Type": f"{CONTENT_TYPE}; charset=utf-8"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        container = oai.verb.encode()
+        buffer = bytearray(responses.head(_base_url(request), _now(), oai.arguments))
+        buffer += b"\t<" + container + b">\n"
+        delivered = 0
+        while batch:
+            if with_metadata:
+                buffer += await asyncio.to_thread(
+                    self._render_records, batch, state.metadata_prefix, with_cat
+                )
+            else:
+                buffer += self._render_headers(batch).encode()
+            delivered += len(batch)
+            last_seq = batch[-1].seq
+            if len(buffer) >= WRITE_CHUNK:
+                await response.write(bytes(buffer))
+                buffer.clear()
+            if delivered >= page_size or not more:
+                break
+            batch, more = await self._fetch(state, last_seq, page_size - delivered)
+        if more:
+            following = replace(
+                state,
+                after_seq=last_seq,
+                cursor=state.cursor + delivered,
+                expires=int(time.time()) + self.settings.oai_token_ttl,
+            )
+            buffer += responses.resumption_token(
+                self.signer.issue(following),
+                cursor=state.cursor,
+                complete_list_size=state.complete_list_size,
+                expiration_date=format_datestamp(following.expires),
+            )
+        elif state.cursor > 0:
+            buffer += responses.resumption_token(
+                "",
+                cursor=state.cursor,
+                complete_list_size=state.complete_list_size,
+                expiration_date=None,
+            )
+        buffer += b"\t</" + container + b">\n" + responses.CLOSE
+        await response.write(bytes(buffer))
+        await response.write_eof()
+        return response
+
+    async def _list_state(self, oai: OaiRequest) -> ListState:
+        if oai.resumption_token is not None:
+            return self.signer.check(oai.resumption_token, verb=oai.verb, view=self.view.value)
+        assert oai.metadata_prefix is not None
+        if oai.set_spec is not None and not await self._known_set(oai.set_spec):
+            raise OaiError(BAD_ARGUMENT, f"No such set: {oai.set_spec}")
+        total = await self.catalog.count_changes(
+            since=oai.since, until=oai.until, set_spec=_set_spec(oai.set_spec)
+        )
+        return ListState(
+            verb=oai.verb,
+            view=self.view.value,
+            metadata_prefix=oai.metadata_prefix,
+            since=oai.since,
+            until=oai.until,
+            set_spec=_set_spec(oai.set_spec),
+            after_seq=0,
+            cursor=0,
+            complete_list_size=total,
+            expires=0,
+        )
+
+    async def _fetch(
+        self, state: ListState, after_seq: int, wanted: int
+    ) -> tuple[list[StoredRecord], bool]:
+        """Up to `wanted` (at most a batch) records changed after `after_seq`; do more follow?"""
+        limit = min(wanted, FETCH_BATCH)
+        # one extra row tells whether the list goes on; only needed when this batch ends the page
+        extra = 1 if wanted <= FETCH_BATCH else 0
+        records = await self.catalog.changes(
+            after_seq=after_seq,
+            since=state.since,
+            until=state.until,
+            set_spec=state.set_spec,
+            limit=limit + extra,
+            view=self.view,
+        )
+        more = len(records) > limit if extra else len(records) == limit
+        return records[:limit], more
+
+    async def _known_set(self, spec: str) -> bool:
+        if spec in _NAMED_SETS or _LOW_SET.fullmatch(spec):
+            return True
+        return any(info.spec == spec for info in await self.catalog.sets())
+
+    # --- rendering (runs in a worker thread for record bodies) ----------------------
+    def _render_records(
+        self, records: Sequence[StoredRecord], prefix: str, with_cat: bool
+    ) -> bytes:
+        id_prefix = self.settings.oai_identifier_prefix
+        parts: list[bytes] = []
+        for stored in records:
+            metadata = None
+            if not stored.deleted:
+                if prefix == OAI_DC:
+                    metadata = dublin_core(stored.xml, stored.id)
+                else:
+                    metadata = marc_form(stored.xml, stored.id, prefix, with_cat=with_cat)
+            parts.append(
+                responses.record(
+                    format_identifier(stored.id, id_prefix),
+                    format_datestamp(stored.datestamp),
+                    metadata,
+                )
+            )
+        return b"".join(parts)
+
+    def _render_headers(self, records: Sequence[StoredRecord]) -> str:
+        id_prefix = self.settings.oai_identifier_prefix
+        return "".join(
+            responses.header(
+                format_identifier(stored.id, id_prefix),
+                format_datestamp(stored.datestamp),
+                deleted=stored.deleted,
+                indent="\t\t",
+            )
+            for stored in records
+        )
+
+    # --- helpers -------------------------------------------------------------------
+    async def _record(self, identifier: str) -> StoredRecord:
+        record_id = parse_identifier(identifier, self.settings.oai_identifier_prefix)
+        return await self.catalog.get(record_id, self.view)
+
+    async def _privileged(self, request: web.Request, prefix: str) -> bool:
+        """Whether CAT goes out: melinda_marc to a harvester authenticated as privileged."""
+        if prefix != "melinda_marc":
+            return False
+        header = request.headers.get("Authorization", "")
+        if not header:
+            return False
+        user = await self._authenticate(header)
+        return user.privileged
+
+    async def _authenticate(self, header: str) -> User:
+        # password checks are slow on purpose; a harvest sends the same header on every page
+        key = hashlib.sha256(header.encode()).hexdigest()
+        cached = self._auth_cache.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        scheme, _, encoded = header.partition(" ")
+        try:
+            if scheme.lower() != "basic":
+                raise ValueError(scheme)
+            name, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+            if not colon:
+                raise ValueError("no password")
+            user = await self.catalog.authenticate(name, password)
+        except (ValueError, UnicodeDecodeError, binascii.Error, AuthenticationError) as exc:
+            raise web.HTTPUnauthorized(
+                headers={"WWW-Authenticate": 'Basic realm="Melinda OAI-PMH"'},
+                text="Authentication failed",
+            ) from exc
+        if len(self._auth_cache) > 1000:
+            self._auth_cache.clear()
+        self._auth_cache[key] = (time.monotonic() + _AUTH_CACHE_SECONDS, user)
+        return user
+
+
+VERBS: dict[str, Verb] = {
+    IDENTIFY: OaiProvider.identify,
+    LIST_METADATA_FORMATS: OaiProvider.list_metadata_formats,
+    LIST_SETS: OaiProvider.list_sets,
+    GET_RECORD: OaiProvider.get_record,
+    LIST_IDENTIFIERS: OaiProvider.list_identifiers,
+    LIST_RECORDS: OaiProvider.list_records,
+}
+
+
+def _set_spec(spec: str | None) -> str | None:
+    """LOW codes are upper case in records; `low:helka` means the same set as `low:HELKA`."""
+    if spec is not None and spec.startswith(LOW_SET_PREFIX):
+        return LOW_SET_PREFIX + spec[len(LOW_SET_PREFIX) :].upper()
+    return spec
+
+
+def _base_url(request: web.Request) -> str:
+    return str(request.url.with_query(None))
+
+
+def _now() -> str:
+    return format_datestamp(int(time.time()))
+
+
+def _xml(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type=CONTENT_TYPE, charset="utf-8")

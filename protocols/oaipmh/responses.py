@@ -1,0 +1,126 @@
+"""OAI-PMH response XML, written as byte pieces so record bytes can be spliced in unparsed.
+
+The shape follows Melinda's provider (its fixtures), with the element order and names of the
+OAI-PMH 2.0 schema where the provider strays from it: `responseDate` before `request`,
+`protocolVersion` and `earliestDatestamp` spelt as the schema spells them, granularity
+`YYYY-MM-DDThh:mm:ssZ`, datestamps to the second without milliseconds, and `setDescription`
+wrapped in `oai_dc:dc` as its schema type demands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from xml.sax.saxutils import escape, quoteattr
+
+from gateway.catalog import SetInfo
+from protocols.oaipmh.errors import OaiError
+from protocols.oaipmh.metadata import MetadataFormat
+
+OAI_NS = "http://www.openarchives.org/OAI/2.0/"
+_OPEN = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    f'<OAI-PMH xmlns="{OAI_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+    f' xsi:schemaLocation="{OAI_NS} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">\n'
+)
+CLOSE = b"</OAI-PMH>\n"
+
+
+def head(base_url: str, response_date: str, arguments: Mapping[str, str] | None) -> bytes:
+    """XML declaration, `<OAI-PMH>`, `responseDate` and the `request` echo."""
+    attributes = "".join(f" {name}={quoteattr(value)}" for name, value in (arguments or {}).items())
+    return (
+        f"{_OPEN}\t<responseDate>{response_date}</responseDate>\n"
+        f"\t<request{attributes}>{escape(base_url)}</request>\n"
+    ).encode()
+
+
+def error_document(
+    base_url: str, response_date: str, arguments: Mapping[str, str] | None, error: OaiError
+) -> bytes:
+    echo = None if error.hides_arguments else arguments
+    body = f'\t<error code="{error.code}">{escape(error.message)}</error>\n'.encode()
+    return head(base_url, response_date, echo) + body + CLOSE
+
+
+def identify(
+    *,
+    repository_name: str,
+    base_url: str,
+    admin_email: str,
+    earliest_datestamp: str,
+) -> bytes:
+    return (
+        "\t<Identify>\n"
+        f"\t\t<repositoryName>{escape(repository_name)}</repositoryName>\n"
+        f"\t\t<baseURL>{escape(base_url)}</baseURL>\n"
+        "\t\t<protocolVersion>2.0</protocolVersion>\n"
+        f"\t\t<adminEmail>{escape(admin_email)}</adminEmail>\n"
+        f"\t\t<earliestDatestamp>{earliest_datestamp}</earliestDatestamp>\n"
+        "\t\t<deletedRecord>transient</deletedRecord>\n"
+        "\t\t<granularity>YYYY-MM-DDThh:mm:ssZ</granularity>\n"
+        "\t</Identify>\n"
+    ).encode()
+
+
+def list_metadata_formats(formats: Iterable[MetadataFormat]) -> bytes:
+    parts = ["\t<ListMetadataFormats>\n"]
+    for fmt in formats:
+        parts.append(
+            "\t\t<metadataFormat>\n"
+            f"\t\t\t<metadataPrefix>{fmt.prefix}</metadataPrefix>\n"
+            f"\t\t\t<schema>{escape(fmt.schema)}</schema>\n"
+            f"\t\t\t<metadataNamespace>{escape(fmt.namespace)}</metadataNamespace>\n"
+            "\t\t</metadataFormat>\n"
+        )
+    parts.append("\t</ListMetadataFormats>\n")
+    return "".join(parts).encode()
+
+
+def list_sets(sets: Iterable[SetInfo]) -> bytes:
+    parts = ["\t<ListSets>\n"]
+    for info in sets:
+        parts.append(
+            "\t\t<set>\n"
+            f"\t\t\t<setSpec>{escape(info.spec)}</setSpec>\n"
+            f"\t\t\t<setName>{escape(info.name)}</setName>\n"
+        )
+        if info.description:
+            parts.append(
+                "\t\t\t<setDescription><oai_dc:dc"
+                ' xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"'
+                ' xmlns:dc="http://purl.org/dc/elements/1.1/">'
+                f"<dc:description>{escape(info.description)}</dc:description>"
+                "</oai_dc:dc></setDescription>\n"
+            )
+        parts.append("\t\t</set>\n")
+    parts.append("\t</ListSets>\n")
+    return "".join(parts).encode()
+
+
+def header(identifier: str, datestamp: str, *, deleted: bool, indent: str = "\t\t\t") -> str:
+    status = ' status="deleted"' if deleted else ""
+    return (
+        f"{indent}<header{status}>\n"
+        f"{indent}\t<identifier>{escape(identifier)}</identifier>\n"
+        f"{indent}\t<datestamp>{datestamp}</datestamp>\n"
+        f"{indent}</header>\n"
+    )
+
+
+def record(identifier: str, datestamp: str, metadata: bytes | None) -> bytes:
+    """One `<record>`: a header, and the metadata bytes spliced in as they are."""
+    top = f"\t\t<record>\n{header(identifier, datestamp, deleted=metadata is None)}"
+    if metadata is None:
+        return f"{top}\t\t</record>\n".encode()
+    return b"".join((top.encode(), b"\t\t\t<metadata>", metadata, b"</metadata>\n\t\t</record>\n"))
+
+
+def resumption_token(
+    token: str, *, cursor: int, complete_list_size: int, expiration_date: str | None
+) -> bytes:
+    """`<resumptionToken>`; an empty one (no expiry) ends a list that was resumed."""
+    expiry = f' expirationDate="{expiration_date}"' if expiration_date else ""
+    size = f' completeListSize="{complete_list_size}"' if complete_list_size > 0 else ""
+    return (
+        f'\t\t<resumptionToken{expiry}{size} cursor="{cursor}">{escape(token)}</resumptionToken>\n'
+    ).encode()

@@ -1,0 +1,189 @@
+"""SRU (hakurajapinta): searchRetrieve, scan and explain on `/sru/bib` and `/sru/fin01alma`.
+
+Each request is read (request.py), answered with one catalog call, and serialised
+(response.py); every failure, expected or not, leaves as an SRU diagnostic with HTTP 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from aiohttp import web
+
+from gateway.app import GATEWAY_KEY, Gateway
+from gateway.catalog import Catalog
+from gateway.model import View
+from protocols.sru.cql import compile_query, parse_cql, parse_scan_clause, parse_sort_keys
+from protocols.sru.diagnostics import Diagnostic, SruError, to_diagnostic
+from protocols.sru.explain import explain_record
+from protocols.sru.records import convert_all
+from protocols.sru.request import (
+    Envelope,
+    check_common,
+    envelope,
+    parse_explain,
+    parse_scan,
+    parse_search_retrieve,
+)
+from protocols.sru.response import (
+    ResponseRecord,
+    explain_response,
+    scan_response,
+    search_retrieve_response,
+)
+
+# Path segment -> view; Melinda's own SRU path for bibliographic records is `/bib`.
+DATABASES: Final[dict[str, View]] = {"bib": View.FIN01, "fin01alma": View.FIN01ALMA}
+CONTENT_TYPE: Final = "text/xml"
+
+
+@dataclass(frozen=True, slots=True)
+class SruContext:
+    catalog: Catalog
+    view: View
+    database: str
+    host: str
+    port: int
+
+
+Operation = Callable[[SruContext, Mapping[str, str], Envelope], Awaitable[bytes]]
+
+
+def install(gateway: Gateway) -> None:
+    gateway.http.router.add_route("GET", "/sru/{database}", sru_endpoint)
+    gateway.http.router.add_route("POST", "/sru/{database}", sru_endpoint)
+
+
+async def sru_endpoint(request: web.Request) -> web.Response:
+    env = Envelope("2.0", "explain")
+    params: dict[str, str] = {}
+    try:
+        params = await _parameters(request)
+        env = envelope(params)
+        database = request.match_info["database"]
+        view = DATABASES.get(database)
+        if view is None:
+            raise SruError(235, database)
+        check_common(params, env)
+        context = SruContext(
+            catalog=request.app[GATEWAY_KEY].catalog,
+            view=view,
+            database=f"sru/{database}",
+            host=request.url.host or "127.0.0.1",
+            port=request.url.port or 80,
+        )
+        body = await OPERATIONS[env.operation](context, params, env)
+    except Exception as exc:  # every failure, even a bug, must reach the client as a diagnostic
+        body = failure_response(env, params, to_diagnostic(exc))
+    return web.Response(body=body, content_type=CONTENT_TYPE, charset="utf-8")
+
+
+async def _parameters(request: web.Request) -> dict[str, str]:
+    """GET query and form-encoded POST body; the first value of a repeated name counts."""
+    params: dict[str, str] = {}
+    sources = [request.query]
+    if request.method == "POST":
+        sources.insert(0, await request.post())  # type: ignore[arg-type]
+    for source in sources:
+        for name, value in source.items():
+            if isinstance(value, str):
+                params.setdefault(name, value)
+    return params
+
+
+def failure_response(env: Envelope, params: Mapping[str, str], diagnostic: Diagnostic) -> bytes:
+    """A response of the asked operation's kind that carries only the diagnostic."""
+    if env.operation == "scan":
+        return scan_response(env.version, echo=_scan_echo(params, env), diagnostics=[diagnostic])
+    if env.operation == "explain":
+        # SRU's schema requires a record even here: an empty ZeeRex one
+        return explain_response(env.version, explain_xml=b"", diagnostics=[diagnostic])
+    echo = [(n, params[n]) for n in ("query",) if params.get(n, "").strip()]
+    return search_retrieve_response(
+        env.version,
+        number_of_records=0,
+        echo=[("version", env.version), *echo],
+        diagnostics=[diagnostic],
+    )
+
+
+async def search_retrieve(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> bytes:
+    req = parse_search_retrieve(params, env)
+    query, sort = compile_query(parse_cql(req.query, allow_sort=req.version != "1.1"))
+    if req.sort_keys and not sort:
+        sort = parse_sort_keys(req.sort_keys)
+    found = await ctx.catalog.search(query, sort=sort)
+    count = len(found.ids)  # what can be retrieved: at most the result-set cap
+    echo = [("version", req.version), *((n, v) for n, v in req.echo if n != "version")]
+
+    def answer(
+        records: list[ResponseRecord] | None = None,
+        next_record_position: int | None = None,
+        diagnostics: list[Diagnostic] | None = None,
+    ) -> bytes:
+        return search_retrieve_response(
+            req.version,
+            number_of_records=count,
+            records=records or (),
+            next_record_position=next_record_position,
+            string_escaping=req.string_escaping,
+            echo=echo,
+            diagnostics=diagnostics or (),
+        )
+
+    if req.schema is None:
+        # Melinda runs the search first and reports its count with diagnostic 66
+        return answer(diagnostics=[Diagnostic(66, req.schema_param)])
+    if req.maximum_records == 0:
+        return answer()
+    start = req.start_record
+    if start > 1 and start > count:
+        return answer(diagnostics=[Diagnostic(61, str(start))])
+    page = found.ids[start - 1 : start - 1 + req.maximum_records]
+    stored = await ctx.catalog.fetch(page, ctx.view)
+    position = {record_id: start + i for i, record_id in enumerate(page)}
+    xml = [record.xml for record in stored]
+    if req.schema.convert is not None:
+        xml = await asyncio.to_thread(convert_all, req.schema, xml)
+    records = [
+        ResponseRecord(req.schema.identifier, data, position[record.id])
+        for record, data in zip(stored, xml, strict=True)
+    ]
+    after = start - 1 + len(page)
+    return answer(
+        records=records,
+        next_record_position=after + 1 if after < count else None,
+    )
+
+
+def _scan_echo(params: Mapping[str, str], env: Envelope) -> list[tuple[str, str]]:
+    if env.is_v2 or not params.get("scanClause", "").strip():
+        return []
+    names = ("version", "scanClause", "responsePosition", "maximumTerms")
+    return [(n, params[n].strip()) for n in names if params.get(n, "").strip()]
+
+
+async def scan(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> bytes:
+    req = parse_scan(params, env)
+    index, start = parse_scan_clause(req.scan_clause)
+    # responsePosition 0 (the start term just before the list) reads as 1: the list starts there
+    terms = await ctx.catalog.scan(
+        index.name, start, count=req.maximum_terms, position=max(req.response_position, 1)
+    )
+    return scan_response(req.version, terms=terms, echo=_scan_echo(params, env))
+
+
+async def explain(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> bytes:
+    req = parse_explain(params, env)
+    record = explain_record(host=ctx.host, port=ctx.port, database=ctx.database, view=ctx.view)
+    return explain_response(req.version, explain_xml=record, string_escaping=req.string_escaping)
+
+
+OPERATIONS: Final[dict[str, Operation]] = {
+    "searchRetrieve": search_retrieve,
+    "scan": scan,
+    "explain": explain,
+}

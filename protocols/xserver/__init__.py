@@ -1,0 +1,14 @@
+"""Aleph's X-server at `/X`: the cataloguing interface (luettelointirajapinta) of Alma."""
+
+from __future__ import annotations
+
+from gateway.app import Gateway
+
+
+def install(gateway: Gateway) -> None:
+    """Serve `/X` (GET and form POST) on the gateway's HTTP port."""
+    from protocols.xserver.ops import XServer  # the op layer loads the record codecs
+
+    xserver = XServer(gateway.catalog, gateway.settings)
+    gateway.http.router.add_get("/X", xserver.handle)
+    gateway.http.router.add_post("/X", xserver.handle)

@@ -1,0 +1,239 @@
+"""The Z39.50 listener: frames BER PDUs off each connection and runs one association per connection.
+
+Each connection is served by one task that reads a whole PDU (definite or indefinite
+length), asks its Association for the reply, and writes it. Idle time and total lifetime
+are bounded per association, the number of associations is capped, and a malformed PDU
+ends only its own association, with a Close PDU (protocolError). A connection that opens
+with HTTP is handed to the HTTP bridge (SRU on the Z39.50 port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Final
+
+from gateway.app import Gateway
+from protocols.z3950 import pdu as z
+from protocols.z3950.association import Association, ProtocolError
+from protocols.z3950.ber import BerError, Element, decode_prefix
+from protocols.z3950.http_bridge import HttpBridge, looks_like_http
+
+log = logging.getLogger("melinda.z3950")
+
+MAX_REQUEST_SIZE: Final = 1024 * 1024  # a request PDU is a few hundred octets; refuse floods
+_SHUTDOWN_GRACE: Final = 5.0
+_HTTP_BUSY: Final = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 30\r\n"
+    b"Connection: close\r\n\r\ntoo many connections, retry!\r\n"
+)
+
+
+class _Ended(Exception):
+    """The peer went away (EOF or a reset) while we waited on it."""
+
+
+class _TimedOut(Exception):
+    def __init__(self, reason: z.CloseReason, message: str) -> None:
+        self.reason = reason
+        self.message = message
+        super().__init__(message)
+
+
+class Z3950Listener:
+    """The running listener (`.port`, `close()`), as Gateway.add_server expects."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.settings = gateway.settings
+        self.http = HttpBridge(gateway)
+        self.connections: set[_Connection] = set()
+        self._server: asyncio.Server | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _Connection(self), self.settings.host, self.settings.z3950_port
+        )
+
+    async def close(self) -> None:
+        """Stop accepting, end every association with Close(shutdown), stop the bridge."""
+        if self._server is not None:
+            self._server.close()
+        connections = list(self.connections)
+        for connection in connections:
+            connection.shut_down()
+        tasks = [c.task for c in connections if c.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=_SHUTDOWN_GRACE)
+        await self.http.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection: its buffered input, flow control and the task serving it."""
+
+    def __init__(self, listener: Z3950Listener) -> None:
+        self.listener = listener
+        self.transport: asyncio.Transport | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._buffer = bytearray()
+        self._arrived = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._eof = False
+        self._lost = False
+        self._in_association = False
+
+    # --- asyncio.Protocol ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        over_cap = len(self.listener.connections) >= self.listener.settings.z3950_max_associations
+        self.listener.connections.add(self)
+        self.task = asyncio.get_running_loop().create_task(self._serve(over_cap))
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer.extend(data)
+        self._arrived.set()
+        if len(self._buffer) > MAX_REQUEST_SIZE and self.transport is not None:
+            self.transport.pause_reading()  # the task resumes it once it has caught up
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._arrived.set()
+        return True  # keep the transport: replies to what already arrived still go out
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._arrived.set()
+        self._writable.set()
+        self.listener.connections.discard(self)
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # --- serving ---------------------------------------------------------------------
+
+    def shut_down(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def _serve(self, over_cap: bool) -> None:
+        settings = self.listener.settings
+        deadline = time.monotonic() + settings.z3950_max_lifetime
+        try:
+            await self._wait_for_input(settings.z3950_idle_timeout, deadline)
+            if looks_like_http(bytes(self._buffer[:1])):
+                self._hand_to_http(over_cap)
+                return
+            self._in_association = True
+            association = Association(
+                self.listener.gateway.catalog,
+                refuse_reason="too many associations" if over_cap else None,
+            )
+            await self._run_association(association, deadline)
+        except _TimedOut as timeout:
+            self._close_association(timeout.reason, timeout.message)
+        except (_Ended, ConnectionError):
+            pass
+        except asyncio.CancelledError:
+            self._close_association(z.CloseReason.SHUTDOWN, "the gateway is stopping")
+            raise
+        except Exception:  # a bug must cost one association, not the listener
+            log.exception("Z39.50 association failed")
+            self._close_association(z.CloseReason.SYSTEM_PROBLEM, "internal error")
+        finally:
+            if self.transport is not None and self.transport.get_protocol() is self:
+                self.transport.close()
+            self.listener.connections.discard(self)
+
+    async def _run_association(self, association: Association, deadline: float) -> None:
+        idle = self.listener.settings.z3950_idle_timeout
+        while True:
+            try:
+                request = await self._next_pdu(idle, deadline)
+                reply = await association.answer(request)
+            except (BerError, ProtocolError) as exc:
+                log.info("Z39.50 protocol error: %s", exc)
+                self._close_association(z.CloseReason.PROTOCOL_ERROR, str(exc)[:200])
+                return
+            await self._send(reply.pdu)
+            if reply.close:
+                return
+
+    def _hand_to_http(self, over_cap: bool) -> None:
+        assert self.transport is not None
+        self.listener.connections.discard(self)
+        if over_cap:
+            self.transport.write(_HTTP_BUSY)
+            return
+        self.listener.http.take_over(self.transport, bytes(self._buffer), self._eof)
+        self._buffer.clear()
+
+    async def _wait_for_input(self, idle: float, deadline: float) -> None:
+        while not self._buffer:
+            if self._eof or self._lost:
+                raise _Ended
+            await self._wait_arrival(idle, deadline)
+
+    async def _wait_arrival(self, idle: float, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _TimedOut(z.CloseReason.RESOURCES, "the association's lifetime is over")
+        self._arrived.clear()
+        try:
+            async with asyncio.timeout(min(idle, remaining)):
+                await self._arrived.wait()
+        except TimeoutError:
+            if idle < remaining:
+                raise _TimedOut(z.CloseReason.LACK_OF_ACTIVITY, "idle too long") from None
+            raise _TimedOut(
+                z.CloseReason.RESOURCES, "the association's lifetime is over"
+            ) from None
+
+    async def _next_pdu(self, idle: float, deadline: float) -> Element:
+        if time.monotonic() >= deadline:
+            raise _TimedOut(z.CloseReason.RESOURCES, "the association's lifetime is over")
+        while True:
+            if self._buffer:
+                found = decode_prefix(bytes(self._buffer), MAX_REQUEST_SIZE)
+                if found is not None:
+                    element, length = found
+                    del self._buffer[:length]
+                    if self.transport is not None and not self.transport.is_reading():
+                        self.transport.resume_reading()
+                    return element
+            if self._eof or self._lost:
+                raise _Ended
+            await self._wait_arrival(idle, deadline)
+
+    async def _send(self, data: bytes) -> None:
+        if self._lost or self.transport is None:
+            raise _Ended
+        self.transport.write(data)
+        await self._writable.wait()
+        if self._lost:
+            raise _Ended
+
+    def _close_association(self, reason: z.CloseReason, message: str) -> None:
+        """Tell the origin why the association ends, when there is still someone to tell."""
+        if self._in_association and not self._lost and self.transport is not None:
+            self.transport.write(z.close_pdu(reason, message))
+
+
+async def start_listener(gateway: Gateway) -> Z3950Listener:
+    listener = Z3950Listener(gateway)
+    await listener.start()
+    return listener
