@@ -102,7 +102,7 @@ def prepare_write(record: pymarc.Record, record_id: int, datestamp: int) -> Reco
     """Serialise both views and the index entry of a record about to be saved (pure, CPU only)."""
     deleted = records.is_deleted(record)
     alma = rules.fin01alma_view(record, record_id=record_id, updated=datestamp, deleted=deleted)
-    entry = None if deleted else indexing.index_entry(record, sets=_oai_sets)
+    entry = None if deleted else indexing.index_entry(record, record_id=record_id, sets=_oai_sets)
     return RecordWrite(
         id=record_id,
         datestamp=datestamp,
@@ -117,7 +117,7 @@ def old_entry(row: RecordRow) -> indexing.IndexEntry | None:
     """What a stored record contributes to the indexes now (to replace on save)."""
     if row.deleted:
         return None
-    return indexing.index_entry(records.parse_marcxml(row.xml), sets=_oai_sets)
+    return indexing.index_entry(records.parse_marcxml(row.xml), record_id=row.id, sets=_oai_sets)
 
 
 def _stamp_005(record: pymarc.Record, when: datetime) -> None:
@@ -597,14 +597,15 @@ class Catalog:
         report = LoadReport()
         items = list(batch)
         async with self.store.transaction() as txn:
+            found = [records.melinda_id(r) or _doc_number(r) for r in items]
+            for rid in found:
+                if rid is not None:
+                    txn.note_id(rid)
             ids: list[int] = []
-            for record in items:
-                rid = records.melinda_id(record)
+            for record, rid in zip(items, found, strict=True):
                 if rid is None:
                     rid = txn.next_id()
                     records.set_melinda_id(record, rid)
-                else:
-                    txn.note_id(rid)
                 ids.append(rid)
             rows = await txn.existing_rows(ids)
             now = self._now()
@@ -691,6 +692,13 @@ class Catalog:
     def export(self, view: View = View.FIN01) -> AsyncIterator[StoredRecord]:
         """Every record by id, streamed in batches."""
         return self.store.export(view)
+
+
+def _doc_number(record: pymarc.Record) -> int | None:
+    """A 001 in Aleph's doc-number form (9 digits) is the record's id on a bulk load."""
+    fields = record.get_fields("001")
+    data = (fields[0].data or "").strip() if fields else ""
+    return int(data) if len(data) == 9 and data.isdigit() and int(data) > 0 else None
 
 
 def _prepare_load(

@@ -1034,8 +1034,6 @@ class _RecordBuilder:
         self.add_245(title, main_name)
         if not self.brief_level and rnd() < 0.12:
             self.add("250", BLANK, [_sf(("a", f.pick(_EDITIONS[self.language])))])
-        if self.brief_level == "8":
-            self.add("263", BLANK, [_sf(("a", f"{self.year}{f.between(1, 12):02d}"))])
         self.add_publication()
         if not self.brief_level or rnd() < 0.4:
             self.add_300()
@@ -1046,10 +1044,7 @@ class _RecordBuilder:
             self.add_rda()
         if kind == "serial":
             self.add("362", _I_0, [_sf(("a", f"{self.year}-"))])
-        if not self.brief_level and rnd() < 0.15:
-            series = self.add_490()
-        else:
-            series = None
+        series = self.add_490() if not self.brief_level and rnd() < 0.15 else None
         self.add_notes()
         if main_name is not None or kind in ("book", "ebook", "part"):
             self.add_subjects()
@@ -1222,6 +1217,12 @@ class _RecordBuilder:
             place, name, year = host.place, host.publisher, host.year.rstrip("-")
         else:
             place, name = publisher.place, publisher.name
+        # a pre-publication record's projected date (263) sorts between 260 and 264
+        projected = (
+            [_sf(("a", f"{self.year}{f.between(1, 12):02d}"))] if self.brief_level == "8" else None
+        )
+        if projected is not None and modern:
+            self.add("263", BLANK, projected)
         if modern:
             shown_year = f"[{year}]" if f.chance(0.2) and self.kind != "serial" else year
             self.add("264", _I__1, [_sf(("a", f"{place} :")), _sf(("b", f"{name},")),
@@ -1233,6 +1234,8 @@ class _RecordBuilder:
         else:
             self.add("260", BLANK, [_sf(("a", f"{place} :")), _sf(("b", f"{name},")),
                                     _sf(("c", f"{year}."))])
+            if projected is not None:
+                self.add("263", BLANK, projected)
 
     def add_300(self) -> None:
         f = self.f

@@ -172,10 +172,20 @@ def _add_words(terms: set[tuple[int, str]], ix: int, text: str) -> None:
 
 
 def index_entry(
-    record: pymarc.Record, *, sets: Callable[[pymarc.Record], Iterable[str]] | None = None
+    record: pymarc.Record,
+    *,
+    record_id: int | None = None,
+    sets: Callable[[pymarc.Record], Iterable[str]] | None = None,
 ) -> IndexEntry:
-    """Every (index, term) of a live record; deleted records are not indexed at all."""
+    """Every (index, term) of a live record; deleted records are not indexed at all.
+
+    `record_id` is the id the store keeps the record under (found by `rec.id` even when a
+    loaded record's 001 is in another form).
+    """
     terms: set[tuple[int, str]] = set()
+    if record_id is not None:
+        terms.add((IX_ID, str(record_id)))
+        terms.add((IX_MELINDAID, str(record_id)))
     sort_title = sort_author = sort_date = ""
     for field in record.fields:
         tag = field.tag

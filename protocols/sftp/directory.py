@@ -43,6 +43,7 @@ from protocols.sftp.inbox import AREAS, INCOMING, PublishingInbox, waits_for_pro
 T = TypeVar("T")
 
 FILE_MODE = 0o640
+_READ_ONLY = "{} is read-only: upload publishing files to /" + INCOMING + "/"
 _WRITE_FLAGS = FXF_WRITE | FXF_APPEND | FXF_CREAT | FXF_TRUNC | FXF_EXCL
 
 
@@ -96,8 +97,8 @@ class LibraryDirectory(asyncssh.SFTPServer):
     ) -> None:
         super().__init__(chan)
         self.library = library
-        self.root = root
-        self.real_root = root.resolve()
+        self.root = root  # already resolved: the real path every client path must stay in
+        self.real_root = root
         self.inbox = inbox
         self.max_file_bytes = max_file_bytes
         self.max_files = max_files
@@ -114,7 +115,7 @@ class LibraryDirectory(asyncssh.SFTPServer):
             raise SFTPNoSuchFile("No such file")
         return posixpath.normpath(posixpath.join("/", text.replace("\\", "/")))
 
-    def locate(self, path: bytes) -> Place:
+    def locate(self, path: bytes, *, writing: bool = False) -> Place:
         """Resolve a client path; blocking (realpath), so call it in a worker thread."""
         virtual = self.virtual_path(path)
         if virtual.startswith("//"):  # posixpath keeps a leading "//"
@@ -125,6 +126,8 @@ class LibraryDirectory(asyncssh.SFTPServer):
             raise SFTPPermissionDenied(f"{virtual} leads outside your directory")
         parts = real.relative_to(self.real_root).parts
         if parts and (parts[0] not in AREAS or len(parts) > 2):
+            if writing:
+                raise SFTPPermissionDenied(_READ_ONLY.format(virtual))
             raise SFTPNoSuchFile(f"No such file: {virtual}")
         return Place(virtual, real, parts)
 
@@ -150,7 +153,7 @@ class LibraryDirectory(asyncssh.SFTPServer):
         return await self._in_thread(lambda: self._open(path, pflags, writing))
 
     def _open(self, path: bytes, pflags: int, writing: bool) -> OpenFile:
-        place = self.locate(path)
+        place = self.locate(path, writing=writing)
         if len(place.parts) < 2 and writing:
             raise SFTPPermissionDenied(f"{place.virtual} is a directory")
         if writing:
@@ -177,9 +180,7 @@ class LibraryDirectory(asyncssh.SFTPServer):
 
     def _check_writable(self, place: Place) -> None:
         if not place.is_incoming_file:
-            raise SFTPPermissionDenied(
-                f"{place.virtual} is read-only: upload publishing files to /{INCOMING}/"
-            )
+            raise SFTPPermissionDenied(_READ_ONLY.format(place.virtual))
         if place.parts[1].startswith("."):
             raise SFTPPermissionDenied("File names starting with a dot are reserved")
         if self.inbox.is_busy(self.library, place.parts[1]):
@@ -262,7 +263,7 @@ class LibraryDirectory(asyncssh.SFTPServer):
         await self._in_thread(lambda: self._setstat(path, attrs))
 
     def _setstat(self, path: bytes, attrs: SFTPAttrs) -> None:
-        place = self.locate(path)
+        place = self.locate(path, writing=True)
         self._check_writable(place)
         fd = _open_fd(place.real, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
@@ -304,7 +305,7 @@ class LibraryDirectory(asyncssh.SFTPServer):
         await self._in_thread(lambda: self._remove(path))
 
     def _remove(self, path: bytes) -> None:
-        place = self.locate(path)
+        place = self.locate(path, writing=True)
         self._check_writable(place)
         os.unlink(place.real)
 
@@ -317,8 +318,8 @@ class LibraryDirectory(asyncssh.SFTPServer):
         self._after_rename(newpath)
 
     def _rename(self, oldpath: bytes, newpath: bytes, *, replace: bool) -> None:
-        old = self.locate(oldpath)
-        new = self.locate(newpath)
+        old = self.locate(oldpath, writing=True)
+        new = self.locate(newpath, writing=True)
         self._check_writable(old)
         self._check_writable(new)
         if not os.path.lexists(old.real):

@@ -75,10 +75,8 @@ class PublishingInbox:
         return self.root / code.upper()
 
     async def prepare_library(self, code: str) -> Path:
-        """Create the library's root and its three areas; returns the root."""
-        root = self.library_root(code)
-        await asyncio.to_thread(_make_areas, root)
-        return root
+        """Create the library's root and its three areas; returns the root's real path."""
+        return await asyncio.to_thread(_make_areas, self.library_root(code))
 
     # --- the queue -----------------------------------------------------------------------
     def is_busy(self, library: str, name: str) -> bool:
@@ -189,9 +187,10 @@ class PublishingInbox:
 # --- blocking helpers (always run in a worker thread) ---------------------------------
 
 
-def _make_areas(root: Path) -> None:
+def _make_areas(root: Path) -> Path:
     for area in AREAS:
         (root / area).mkdir(parents=True, exist_ok=True)
+    return root.resolve()
 
 
 def _unfinished(sftp_root: Path) -> list[tuple[str, str]]:

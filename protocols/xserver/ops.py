@@ -89,6 +89,7 @@ def _oai_marc(stored: StoredRecord) -> bytes:
 
 
 async def find(ctx: OpContext) -> list[bytes]:
+    """A result set in this session. Deviates from Aleph: no `date_from`/`ignore_limits`."""
     view = _view(ctx)
     query = parse_find_request(
         ctx.params.require("request"),
@@ -119,6 +120,7 @@ def _set_entries(value: str, size: int) -> range:
 
 
 async def present(ctx: OpContext) -> list[bytes]:
+    """Entries of a set. Deviates from Aleph: `format` is ignored, records are always oai_marc."""
     number_text = ctx.params.require("set_number", "set_no").strip()
     if not number_text.isdigit() or len(number_text) > 9:
         raise RequestError(f"Set number {number_text} is not valid")
@@ -138,6 +140,7 @@ async def present(ctx: OpContext) -> list[bytes]:
 
 
 async def find_doc(ctx: OpContext) -> list[bytes]:
+    """One record, deleted or not; the `<record>` also carries `<doc_number>` as present's does."""
     view = _view(ctx)
     record_id = _doc_number(ctx.params.require("doc_num", "doc_number"))
     stored = await ctx.catalog.get(record_id, view)
@@ -145,6 +148,7 @@ async def find_doc(ctx: OpContext) -> list[bytes]:
 
 
 async def user_auth(ctx: OpContext) -> list[bytes]:
+    """The staff record of a valid login; the session remembers the user for later writes."""
     user_name = ctx.params.require("staff_user")
     password = ctx.params.require("staff_pass")
     user = await _authenticate(ctx, user_name, password)
@@ -176,13 +180,9 @@ def parse_xml_full_req(xml_full_req: str) -> pymarc.Record:
     except etree.XMLSyntaxError as exc:
         line, column = exc.position
         raise UpdateRefused(messages.malformed_request(f"line {line}:{column}: {exc.msg}")) from exc
-    if etree.QName(root).localname == "oai_marc":
-        oai_marc = root
-    else:
-        found = root.xpath(".//*[local-name()='oai_marc']")
-        if not isinstance(found, list) or not found or not isinstance(found[0], etree._Element):
-            raise UpdateRefused(messages.malformed_request("no <oai_marc> record in it"))
-        oai_marc = found[0]
+    oai_marc = next(root.iter("{*}oai_marc"), None)  # the root itself, or inside <find-doc>
+    if oai_marc is None:
+        raise UpdateRefused(messages.malformed_request("no <oai_marc> record in it"))
     try:
         return parse_oai_marc(oai_marc)
     except MalformedRecordError as exc:
@@ -190,6 +190,11 @@ def parse_xml_full_req(xml_full_req: str) -> pymarc.Record:
 
 
 async def update_doc(ctx: OpContext) -> list[bytes]:
+    """Create, replace or delete a record; every outcome is `<error>` lines (messages.py).
+
+    No duplicate control, on purpose: the same record sent twice becomes two records.
+    Deviates from Aleph: `<varfield>` attributes are accepted in any order.
+    """
     action = ctx.params.require("doc_action").strip().upper()
     if action not in DOC_ACTIONS:
         raise RequestError(f"Doc action {action} is not supported: use {', '.join(DOC_ACTIONS)}")

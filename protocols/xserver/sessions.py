@@ -150,7 +150,9 @@ class SessionStore:
             self._remove_set(oldest)
         return stored
 
-    def get_set(self, session: Session, number: int, *, by_number: bool = False) -> StoredSet | None:
+    def get_set(
+        self, session: Session, number: int, *, by_number: bool = False
+    ) -> StoredSet | None:
         """The set of that number in this session; `by_number` also finds other sessions' sets.
 
         Aleph itself keeps result sets by number alone (z05 in VIR01), and clients that send

@@ -160,9 +160,12 @@ def _decode_one(data: bytes, pos: int, end: int, depth: int) -> tuple[Element, i
         if not constructed:
             return Element(cls, number, False, bytes(data[pos:stop])), stop
         children: list[Element] = []
-        while pos < stop:
-            child, pos = _decode_one(data, pos, stop, depth + 1)
-            children.append(child)
+        try:
+            while pos < stop:
+                child, pos = _decode_one(data, pos, stop, depth + 1)
+                children.append(child)
+        except IncompleteError as exc:  # inside a complete element: more bytes cannot help
+            raise BerError(f"[{number}] holds an element running past its end: {exc}") from None
         return Element(cls, number, True, children=children), stop
     children = []
     while True:
@@ -257,7 +260,9 @@ def constructed(cls: int, number: int, parts: Iterable[bytes]) -> bytes:
 
 
 def integer_content(value: int) -> bytes:
-    return value.to_bytes(max(1, (value.bit_length() + 8) // 8), "big", signed=True)
+    """Two's complement in the fewest octets (X.690 8.3.2)."""
+    magnitude = value if value >= 0 else ~value
+    return value.to_bytes(magnitude.bit_length() // 8 + 1, "big", signed=True)
 
 
 def oid_content(arcs: tuple[int, ...]) -> bytes:

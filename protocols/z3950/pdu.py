@@ -547,6 +547,17 @@ def present_request(
     )
 
 
+def scan_request(use: int, term: str, count: int = 20, *, database: str = "fin01") -> bytes:
+    attributes = ctx(44, sequence(ctx_integer(120, 1), ctx_integer(121, use)))
+    return ctx(
+        PduTag.SCAN_REQUEST,
+        ctx(3, ctx_string(105, database)),
+        universal_oid(BIB1_ATTRIBUTE_SET),
+        ctx(102, attributes, tlv(CONTEXT, 45, term.encode("utf-8"))),
+        ctx_integer(6, count),
+    )
+
+
 def close_request(reason: CloseReason = CloseReason.FINISHED) -> bytes:
     return close_pdu(reason)
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from pymarc import Field, Indicators, Record, Subfield
 
 from gateway.app import PROTOCOLS, Gateway
+from protocols.z3950 import pdu as z
+from protocols.z3950.ber import CONTEXT, Element, decode_prefix
 from tests.conftest import require_tool
 
 # Import every protocol now: a first import inside a test reads files under blockbuster's eye.
@@ -156,3 +160,59 @@ async def yaz_client(
 async def zoomsh(*commands: str) -> str:
     tool = require_tool("zoomsh")
     return await run_client([tool, *commands, "quit"])
+
+
+class Origin:
+    """A bare Z39.50 origin over asyncio streams, for what real clients never send."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self._buffer = b""
+
+    @classmethod
+    async def connect(cls, gateway: Gateway) -> Origin:
+        reader, writer = await asyncio.open_connection("127.0.0.1", gateway.ports["z3950"])
+        return cls(reader, writer)
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    async def receive(self, timeout: float = 10) -> Element:
+        """The next PDU from the target; EOFError when it closed the connection instead."""
+        async with asyncio.timeout(timeout):
+            while True:
+                found = decode_prefix(self._buffer, 1 << 26)
+                if found is not None:
+                    element, length = found
+                    self._buffer = self._buffer[length:]
+                    return element
+                chunk = await self.reader.read(65536)
+                if not chunk:
+                    raise EOFError("the target closed the connection")
+                self._buffer += chunk
+
+    async def ask(self, request: bytes) -> Element:
+        await self.send(request)
+        return await self.receive()
+
+    async def init(self, **options: Any) -> Element:
+        return await self.ask(z.init_request(**options))
+
+    async def closed_by_target(self, timeout: float = 10) -> bool:
+        """Whether the target ends the connection (EOF) within `timeout` seconds."""
+        async with asyncio.timeout(timeout):
+            return await self.reader.read(65536) == b"" and not self._buffer
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
+
+
+def close_reason(pdu: Element) -> int:
+    assert pdu.is_tag(CONTEXT, z.PduTag.CLOSE), f"expected a Close PDU, got [{pdu.number}]"
+    reason = pdu.child(211)
+    assert reason is not None
+    return reason.integer()
