@@ -98,19 +98,29 @@ def _oai_sets(record: pymarc.Record) -> Iterable[str]:
     return oai_sets_of(record)
 
 
-def prepare_write(record: pymarc.Record, record_id: int, datestamp: int) -> RecordWrite:
+def prepare_write(
+    record: pymarc.Record, record_id: int, datestamp: int, version: int | None = None
+) -> RecordWrite:
     """Serialise both views and the index entry of a record about to be saved (pure, CPU only)."""
     deleted = records.is_deleted(record)
-    alma = rules.fin01alma_view(record, record_id=record_id, updated=datestamp, deleted=deleted)
+    version = datestamp if version is None else version
+    alma = rules.fin01alma_view(record, record_id=record_id, updated=version, deleted=deleted)
     entry = None if deleted else indexing.index_entry(record, record_id=record_id, sets=_oai_sets)
     return RecordWrite(
         id=record_id,
         datestamp=datestamp,
+        version=version,
         deleted=deleted,
         xml=records.record_to_marcxml(record),
         alma_xml=records.record_to_marcxml(alma),
         entry=entry,
     )
+
+
+def next_version(row: RecordRow, now: int) -> int:
+    """Each save of a record gets a later 024 $d stamp than the last, even within a second:
+    otherwise a copy taken between two quick saves would pass as fresh."""
+    return max(now, row.version + 1)
 
 
 def old_entry(row: RecordRow) -> indexing.IndexEntry | None:
@@ -376,9 +386,7 @@ class Catalog:
             if row is None:
                 raise RecordNotFoundError(record_id)
             current = records.parse_marcxml(row.xml)
-            rules.check_staleness(
-                record, current, record_id=record_id, current_updated=row.datestamp
-            )
+            rules.check_staleness(record, current, record_id=record_id, current_updated=row.version)
             alma_form = rules.is_alma_form(record)
             if alma_form:
                 record = rules.from_alma(record)
@@ -405,7 +413,9 @@ class Catalog:
                 )
             now = self._now()
             self._finish(merged, record_id, user, now)
-            write = await asyncio.to_thread(prepare_write, merged, record_id, now)
+            write = await asyncio.to_thread(
+                prepare_write, merged, record_id, now, next_version(row, now)
+            )
             old = None if row.deleted else await asyncio.to_thread(old_entry, row)
             (seq,) = await txn.save([write], {record_id: old} if old else {})
             significant = rules.significant_changes(current, merged)
@@ -451,7 +461,9 @@ class Catalog:
             records.mark_deleted(current)
             now = self._now()
             self._finish(current, record_id, user, now)
-            write = await asyncio.to_thread(prepare_write, current, record_id, now)
+            write = await asyncio.to_thread(
+                prepare_write, current, record_id, now, next_version(row, now)
+            )
             old = await asyncio.to_thread(old_entry, row)
             await txn.save([write], {record_id: old} if old else {})
         return WriteResult(record_id, False, [], [])
@@ -586,7 +598,7 @@ class Catalog:
             old = old_entry(row)
             if old is not None:
                 olds[rid] = old
-            writes.append(prepare_write(record, rid, now))
+            writes.append(prepare_write(record, rid, now, next_version(row, now)))
         return writes, olds
 
     async def load(self, batch: Iterable[pymarc.Record]) -> LoadReport:
@@ -708,13 +720,13 @@ def _prepare_load(
     olds: dict[int, indexing.IndexEntry] = {}
     positions: dict[int, int] = {}
     for record, rid in zip(items, ids, strict=True):
-        write = prepare_write(record, rid, now)
+        row = rows.get(rid)
+        write = prepare_write(record, rid, now, next_version(row, now) if row else now)
         if rid in positions:  # the same id twice in one batch: the later one wins
             writes[positions[rid]] = write
             continue
         positions[rid] = len(writes)
         writes.append(write)
-        row = rows.get(rid)
         if row is not None:
             old = old_entry(row)
             if old is not None:

@@ -169,55 +169,69 @@ def _continuation_prefix(segment: bytes, code: bytes) -> bytes:
 def _cut_offset(segment: bytes) -> int | None:
     """Where to end a line: after the last `-- `, else `. `, else blank that fits in 1000 bytes.
 
-    The boundaries are searched from the second-to-last byte backwards, and a blank directly
-    after another blank does not start a `-- ` or `. ` match, exactly as Aleph-compatible
-    writers do, so the fixtures' lines come out byte for byte.
+    The boundaries are searched from the second-to-last byte backwards, a candidate beyond
+    the limit is dropped with everything after it (so the byte before it is never looked at
+    again), and a blank right after another blank does not start a `-- ` or `. ` match,
+    exactly as the reference writer does, so the fixtures' lines come out byte for byte.
     """
     for pattern_length, find in ((3, _find_dash_separator), (2, _find_period), (1, _find_space)):
-        data = segment
+        size = len(segment)  # the reference writer searches ever shorter prefixes
         while True:
-            index = find(data)
+            index = find(segment, size)
             if index is None:
                 break
             if index + pattern_length <= MAX_LINE_BYTES:
                 return index + pattern_length
-            data = data[:index]
+            size = index
     return None
 
 
-def _find_dash_separator(data: bytes) -> int | None:
-    found = 0
-    for i in range(len(data) - 2, -1, -1):
-        byte = data[i]
-        if found == 0 and byte == _SPACE:
-            found = 1
-        elif found > 0 and byte == _HYPHEN:
-            found += 1
-        else:
-            found = 0
-        if found == 3:
-            return i
-    return None
+def _find_dash_separator(data: bytes, size: int | None = None) -> int | None:
+    return _find_boundary(data, len(data) if size is None else size, b"-- ", _HYPHEN)
 
 
-def _find_period(data: bytes) -> int | None:
-    found = 0
-    for i in range(len(data) - 2, -1, -1):
-        byte = data[i]
-        if found == 0 and byte == _SPACE:
-            found = 1
-        elif found > 0 and byte == _PERIOD:
-            found += 1
-        else:
-            found = 0
-        if found == 2:
-            return i
-    return None
+def _find_period(data: bytes, size: int | None = None) -> int | None:
+    return _find_boundary(data, len(data) if size is None else size, b". ", _PERIOD)
 
 
-def _find_space(data: bytes) -> int | None:
-    index = data.rfind(b" ", 0, max(len(data) - 1, 0))
+def _find_space(data: bytes, size: int | None = None) -> int | None:
+    size = len(data) if size is None else size
+    index = data.rfind(b" ", 0, max(size - 1, 0))
     return None if index < 0 else index
+
+
+def _find_boundary(data: bytes, size: int, pattern: bytes, mark: int) -> int | None:
+    """The reference writer's backward scan of `data[:size]`, done with rfind: the start of the
+    last `pattern` (marks then a blank) ending before the final byte whose blank the scan
+    counts. The scan counts a blank only when it is not right after (to its right) a blank or
+    mark run it is already counting, so a candidate is checked against the bytes to its right.
+    """
+    end = size - 1  # the scan starts at the second-to-last byte
+    while True:
+        start = data.rfind(pattern, 0, max(end, 0))
+        if start < 0:
+            return None
+        if _blank_counted(data, size, start + len(pattern) - 1, mark):
+            return start
+        end = start + len(pattern) - 1
+
+
+def _blank_counted(data: bytes, size: int, blank: int, mark: int) -> bool:
+    # Walk right over blanks and marks to a byte that resets the scan, then replay it leftwards.
+    right = blank + 1
+    last = size - 2
+    while right <= last and data[right] in (_SPACE, mark):
+        right += 1
+    found = 0
+    for i in range(min(right, last + 1) - 1, blank, -1):
+        byte = data[i]
+        if found == 0 and byte == _SPACE:
+            found = 1
+        elif found > 0 and byte == mark:
+            found += 1
+        else:
+            found = 0
+    return found == 0
 
 
 # --- reading -------------------------------------------------------------------------------

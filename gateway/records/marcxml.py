@@ -112,7 +112,9 @@ def _indicator(value: str | None) -> str:
     return value
 
 
-def record_from_element(element: Any, position: str = "record 1") -> pymarc.Record:
+def record_from_element(
+    element: Any, position: str = "record 1", line_offset: int = 0
+) -> pymarc.Record:
     """Build a pymarc record from a MARCXML `<record>` element (namespaced or not)."""
     leader = DEFAULT_LEADER
     fields: list[Field] = []
@@ -123,7 +125,7 @@ def record_from_element(element: Any, position: str = "record 1") -> pymarc.Reco
             if isinstance(child.tag, str):
                 raise MalformedRecordError(
                     f"unexpected element <{etree.QName(child).localname}> in <record>",
-                    position=f"{position}, line {child.sourceline}",
+                    position=f"{position}, line {child.sourceline + line_offset}",
                 )
             continue  # comments and processing instructions
         if kind == _DATA:
@@ -131,7 +133,7 @@ def record_from_element(element: Any, position: str = "record 1") -> pymarc.Reco
             if not tag:
                 raise MalformedRecordError(
                     "datafield without a tag attribute",
-                    position=f"{position}, line {child.sourceline}",
+                    position=f"{position}, line {child.sourceline + line_offset}",
                 )
             subfields = []
             for sub in child:
@@ -141,7 +143,7 @@ def record_from_element(element: Any, position: str = "record 1") -> pymarc.Reco
                         continue
                     raise MalformedRecordError(
                         "subfield without a code attribute",
-                        position=f"{position}, line {sub.sourceline}, field {tag}",
+                        position=f"{position}, line {sub.sourceline + line_offset}, field {tag}",
                     )
                 subfields.append(Subfield(code, sub.text or ""))
             fields.append(
@@ -154,7 +156,7 @@ def record_from_element(element: Any, position: str = "record 1") -> pymarc.Reco
             if not tag:
                 raise MalformedRecordError(
                     "controlfield without a tag attribute",
-                    position=f"{position}, line {child.sourceline}",
+                    position=f"{position}, line {child.sourceline + line_offset}",
                 )
             field = Field.__new__(Field)
             field.tag = tag
@@ -168,7 +170,7 @@ def record_from_element(element: Any, position: str = "record 1") -> pymarc.Reco
             if len(leader) != 24:
                 raise MalformedRecordError(
                     f"leader is {len(leader)} characters long, not 24",
-                    position=f"{position}, line {child.sourceline}, leader",
+                    position=f"{position}, line {child.sourceline + line_offset}, leader",
                 )
     record = pymarc.Record()
     record.leader = Leader(leader)
@@ -176,9 +178,17 @@ def record_from_element(element: Any, position: str = "record 1") -> pymarc.Reco
     return record
 
 
+def xml_bytes(data: bytes | str) -> bytes:
+    """Bytes for lxml: text is encoded as UTF-8 and loses a declaration naming another encoding."""
+    if isinstance(data, bytes):
+        return data
+    raw = data.encode("utf-8")
+    declaration = _DECLARATION.match(raw)
+    return raw[declaration.end() :] if declaration is not None else raw
+
+
 def _root(data: bytes | str) -> Any:
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    data = xml_bytes(data)
     try:
         return etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
@@ -367,45 +377,29 @@ def record_to_marcxml(record: pymarc.Record) -> bytes:
 
 def _compact_unescaped(record: pymarc.Record) -> str | None:
     """The common case, values needing no escapes: build raw, then prove it by counting."""
-    leader = str(record.leader)
-    parts = [_RECORD_START, "<leader>", leader, "</leader>"]
+    parts = [_RECORD_START, "<leader>", str(record.leader), "</leader>"]
     append = parts.append
-    elements = 0
-    quotes = 0
+    controls = datas = subfield_count = 0
     for field in record.fields:
         if field.control_field:
-            append('<controlfield tag="')
-            append(field.tag)
-            append('">')
-            append(field.data or "")
-            append("</controlfield>")
-            elements += 1
-            quotes += 2
+            append(f'<controlfield tag="{field.tag}">{field.data or ""}</controlfield>')
+            controls += 1
         else:
             ind = field._indicators or ("", "")
-            append('<datafield tag="')
-            append(field.tag)
-            append('" ind1="')
-            append(ind[0] or " ")
-            append('" ind2="')
-            append(ind[1] or " ")
-            append('">')
-            for code, value in field.subfields:
-                append('<subfield code="')
-                append(code)
-                append('">')
-                append(value)
-                append("</subfield>")
+            subfields = field.subfields
+            append(f'<datafield tag="{field.tag}" ind1="{ind[0] or " "}" ind2="{ind[1] or " "}">')
+            append("".join([f'<subfield code="{c}">{v}</subfield>' for c, v in subfields]))
             append("</datafield>")
-            elements += 1 + len(field.subfields)
-            quotes += 6 + 2 * len(field.subfields)
+            datas += 1
+            subfield_count += len(subfields)
     append("</record>")
     text = "".join(parts)
-    brackets = 2 + 2 * elements + 2
+    # Markup alone accounts for every bracket and quote; any extra one came from a value.
+    brackets = 4 + 2 * (controls + datas + subfield_count)
     if (
         text.count("<") != brackets
         or text.count(">") != brackets
-        or text.count('"') != quotes + 2
+        or text.count('"') != 2 + 2 * controls + 6 * datas + 2 * subfield_count
         or "&" in text
         or "\t" in text
         or "\n" in text
@@ -421,26 +415,18 @@ def _compact_escaped(record: pymarc.Record) -> str:
     append = parts.append
     for field in record.fields:
         if field.control_field:
-            append('<controlfield tag="')
-            append(esc(field.tag))
-            append('">')
-            append(esc(field.data or ""))
-            append("</controlfield>")
+            append(f'<controlfield tag="{esc(field.tag)}">{esc(field.data or "")}</controlfield>')
         else:
             ind = field._indicators or ("", "")
-            append('<datafield tag="')
-            append(esc(field.tag))
-            append('" ind1="')
-            append(esc(ind[0] or " "))
-            append('" ind2="')
-            append(esc(ind[1] or " "))
-            append('">')
-            for code, value in field.subfields:
-                append('<subfield code="')
-                append(esc(code))
-                append('">')
-                append(esc(value))
-                append("</subfield>")
+            append(
+                f'<datafield tag="{esc(field.tag)}" ind1="{esc(ind[0] or " ")}" '
+                f'ind2="{esc(ind[1] or " ")}">'
+            )
+            append(
+                "".join(
+                    [f'<subfield code="{esc(c)}">{esc(v)}</subfield>' for c, v in field.subfields]
+                )
+            )
             append("</datafield>")
     append("</record>")
     return "".join(parts)
@@ -461,17 +447,129 @@ def _raise_illegal(record: pymarc.Record) -> None:
     raise MalformedRecordError("the record contains a character XML cannot carry")
 
 
-def iter_marcxml_positions(
-    stream: IO[bytes],
-) -> Iterator[tuple[str, pymarc.Record | None, MalformedRecordError | None]]:
+RecordResult = tuple[str, pymarc.Record | None, MalformedRecordError | None]
+
+_DECLARATION = re.compile(rb"\s*<\?xml[^>]*\?>\s*")
+_UTF8 = re.compile(rb"""encoding\s*=\s*["']utf-?8["']""", re.IGNORECASE)
+_CHUNK = 1 << 16
+_NON_SPACE = re.compile(rb"\S")
+
+
+class _Chain:
+    """Bytes already read, then the rest of a stream: lets a reader change its mind."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size < 0 or size >= len(self._head):
+                head, self._head = self._head, b""
+                return head if size < 0 else head + self._rest.read(size - len(head))
+            head, self._head = self._head[:size], self._head[size:]
+            return head
+        return self._rest.read(size)
+
+
+def _compact_start(head: bytes) -> int | None:
+    """Offset just past `<collection xmlns=…>` when the file is in the form we write."""
+    at = 0
+    declaration = _DECLARATION.match(head)
+    if declaration is not None:
+        text = declaration.group()
+        if b"encoding" in text and not _UTF8.search(text):
+            return None
+        at = declaration.end()
+    if head.startswith(COLLECTION_START, at):
+        return at + len(COLLECTION_START)
+    return None
+
+
+def iter_marcxml_positions(stream: IO[bytes]) -> Iterator[RecordResult]:
     """(position, record, error) per `<record>`; a bad record is reported and skipped.
 
-    XML that is not well-formed ends the stream with one error: nothing after it can be
-    trusted to belong to the record it seems to.
+    Files in the compact form this module writes (our own exports and dumps) are cut at
+    `</record>` and read by the fast path, in constant memory; at anything unexpected, and
+    for every other file, lxml's iterparse reads on from that record. XML that is not
+    well-formed ends the stream with one error: nothing after it can be trusted to belong
+    to the record it seems to.
     """
+    head = stream.read(_CHUNK)
+    start = _compact_start(head)
+    if start is None:
+        yield from _iterparse_positions(_Chain(head, stream), 0, 0)
+    else:
+        yield from _compact_positions(head, start, stream)
+
+
+def _compact_positions(buffer: bytes, pos: int, stream: IO[bytes]) -> Iterator[RecordResult]:
     number = 0
+    line = 1 + buffer.count(b"\n", 0, pos)
+    eof = False
+    while True:
+        # Skip the whitespace between records, reading on as needed.
+        while True:
+            found = _NON_SPACE.search(buffer, pos)
+            skip_to = found.start() if found is not None else len(buffer)
+            line += buffer.count(b"\n", pos, skip_to)
+            pos = skip_to
+            if pos < len(buffer) - 16 or eof:
+                break
+            chunk = stream.read(_CHUNK)
+            eof = not chunk
+            buffer = buffer[pos:] + chunk
+            pos = 0
+        if buffer.startswith(b"</collection>", pos) and eof and not buffer[pos + 13 :].strip():
+            return
+        end = buffer.find(b"</record>", pos) if buffer.startswith(b"<record", pos) else -2
+        while end == -1 and not eof:
+            chunk = stream.read(_CHUNK)
+            eof = not chunk
+            buffer = buffer[pos:] + chunk
+            pos = 0
+            end = buffer.find(b"</record>")
+        if end < 0:
+            break  # not one of our records next: lxml reads (and judges) the rest
+        piece = buffer[pos : end + 9]
+        position = f"record {number + 1}, line {line}"
+        record = _parse_compact_bytes(piece)
+        if record is None:
+            try:
+                element = etree.fromstring(piece, _parser())
+            except etree.XMLSyntaxError:
+                break  # e.g. "</record>" inside a comment: only a real parser can tell
+            number += 1
+            try:
+                record = record_from_element(element, f"record {number}", line - 1)
+            except MalformedRecordError as exc:
+                yield position, None, exc
+                record = None
+        else:
+            number += 1
+        if record is not None:
+            yield position, record, None
+        line += piece.count(b"\n")
+        pos = end + 9
+        if pos > _CHUNK:
+            buffer = buffer[pos:]
+            pos = 0
+    rest = COLLECTION_START + buffer[pos:]
+    yield from _iterparse_positions(_Chain(rest, stream), number, line - 1)
+
+
+def _parse_compact_bytes(piece: bytes) -> pymarc.Record | None:
+    if not piece.startswith(_COMPACT_PREFIX_BYTES) or _has_illegal(piece):
+        return None
+    try:
+        return _parse_compact(piece.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
+def _iterparse_positions(source: Any, number: int, line_offset: int) -> Iterator[RecordResult]:
     context = etree.iterparse(
-        stream,
+        source,
         events=("end",),
         tag=_RECORD_TAGS,
         resolve_entities=False,
@@ -482,15 +580,13 @@ def iter_marcxml_positions(
     try:
         for _event, element in context:
             number += 1
-            position = f"record {number}"
+            position = f"record {number}, line {element.sourceline + line_offset}"
             try:
-                yield (
-                    f"{position}, line {element.sourceline}",
-                    record_from_element(element, position),
-                    None,
-                )
+                record = record_from_element(element, f"record {number}", line_offset)
             except MalformedRecordError as exc:
-                yield f"{position}, line {element.sourceline}", None, exc
+                yield position, None, exc
+            else:
+                yield position, record, None
             # Constant memory: drop the finished record and every earlier sibling.
             element.clear(keep_tail=False)
             parent = element.getparent()
@@ -498,7 +594,7 @@ def iter_marcxml_positions(
                 while element.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else exc.lineno
+        line = (exc.position[0] if exc.position else exc.lineno) + line_offset
         position = f"record {number + 1}, line {line}"
         yield (
             position,

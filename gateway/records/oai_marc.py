@@ -15,7 +15,14 @@ from lxml import etree
 from pymarc import Field, Indicators, Leader, Subfield
 
 from gateway.errors import MalformedRecordError
-from gateway.records.marcxml import DEFAULT_LEADER, _escape, _has_illegal, _parser, _raise_illegal
+from gateway.records.marcxml import (
+    DEFAULT_LEADER,
+    _escape,
+    _has_illegal,
+    _parser,
+    _raise_illegal,
+    xml_bytes,
+)
 
 _tuple_new = tuple.__new__
 
@@ -50,9 +57,8 @@ def parse_oai_marc(data: bytes | str | Any) -> pymarc.Record:
     Accepts bytes, text or an already parsed lxml element.
     """
     if isinstance(data, bytes | str):
-        raw = data.encode("utf-8") if isinstance(data, str) else data
         try:
-            root = etree.fromstring(raw, _parser())
+            root = etree.fromstring(xml_bytes(data), _parser())
         except etree.XMLSyntaxError as exc:
             line = exc.position[0] if exc.position else exc.lineno
             raise MalformedRecordError(

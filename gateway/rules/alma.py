@@ -6,8 +6,9 @@ section 3); upstream, `from_alma` is its exact inverse, so for every record r
 
 1. Asteri headings. A 6XX field with 2nd indicator `4`, no `$2`, and at least one `$0`
    holding an Asteri name-authority id gets 2nd indicator `7` and `$2 finaf`, inserted
-   right before its first `$0` (rule 3 then moves it after the `$0`s). Asteri ids are the
-   forms Melinda's own validators recognise as Asteri (marc-record-validators-melinda):
+   right before its first `$0` (for the subject headings of rule 3, which then moves it
+   after the `$0`s). Asteri ids are the forms Melinda's own validators recognise as
+   Asteri (marc-record-validators-melinda):
    `(FIN11)…`, `(FI-ASTERI-N)…` and `http(s)://urn.fi/URN:NBN:fi:au:finaf:…`. finaf is
    Asteri's name authority file; `(FI-ASTERI-S)`/`(FIN10)` (subject authorities) and other
    urn.fi au vocabularies such as `slm` are not finaf and are left alone.
@@ -15,15 +16,17 @@ section 3); upstream, `from_alma` is its exact inverse, so for every record r
    right before the first `$0`, and an Asteri `$0` gets indicator `4` and loses the `$2`.
 2. Local fields. 019, 039, 049, 509, 930 are exchanged with 920, 921, 923, 924, 929.
    The exchange works both ways in both directions (a 920 in Melinda would become 019 in
-   the view): Melinda uses none of the 92X tags, and exchanging keeps the mapping lossless.
+   the view, and an Alma record's own 019 becomes 920 in Melinda): Melinda uses none of
+   the 92X tags, and exchanging is what keeps the mapping lossless.
 3. Subject headings (600, 610, 611, 630, 647, 648, 650, 651, 655) with exactly one `$2`
-   and one unbroken run of `$0`s. Melinda form: `… heading $2 source $0 id…` with no
-   terminal period; Alma form: `… heading. $0 id… $2 source`. The heading subfield is the
-   one right before the `$2`/`$0` block and must have a letter code. A heading ending in
-   `.`, `?`, `!` or `-` gets no period (ISBD adds none there); a heading whose Alma form
-   would end in `..`, `?.`, `!.` or `-.` is not in Alma form. As with rule 2 the exchange
-   works both ways, so a field already in Alma form in Melinda is shown in Melinda form:
-   fields in any other shape pass unchanged. Fields without a `$0` are not reordered.
+   and one unbroken run of `$0`s; the heading subfield is the one right before that
+   `$2`/`$0` block and must have a letter code. Melinda form: `… heading $2 source $0 id…`
+   with no terminal period; Alma form: `… heading. $0 id… $2 source`. A heading ending in
+   `?`, `!` or `-` gets no period (ISBD adds none there); a Melinda heading that already
+   ends in `.` is left alone (its Alma form could not be told from that of the heading
+   without the period). Upstream a field in Alma form loses the period if it has one. As
+   with rule 2 the exchange works both ways, so a field already in Alma form in Melinda is
+   shown in Melinda form; fields in any other shape, or without `$0`, pass unchanged.
 4. The staleness field, inserted before the record's first field tagged 024 or higher:
    exactly `024 8_ $a <Melinda ID, 9 digits> $d <YYYYMMDDhhmmss, UTC, last update>`.
    A deleted record also gets `024 8_ $a Deleted record, do not use` right before it
@@ -34,9 +37,9 @@ section 3); upstream, `from_alma` is its exact inverse, so for every record r
 5. Person-name `$d` enrichment from Asteri (SPEC downstream rule 5) needs the authority
    database, which this gateway does not have: the view leaves it out.
 
-Every rule is an exchange (an involution on fields) and the view applies 1, 3 in that
-order and upstream 3, 1, so the law holds for every record, including records that
-already carry Alma-form fields. The Leader is never touched.
+Rules 1-3 are exchanges (involutions on fields); the view applies 1 then 3 and upstream
+3 then 1, so the law holds for every record, including records that already carry
+Alma-form fields. The view keeps field order and never touches the Leader.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ ASTERI_PREFIXES = (
 FINAF = "finaf"
 SUBJECT_TAGS = frozenset({"600", "610", "611", "630", "647", "648", "650", "651", "655"})
 # After these a heading needs no terminal period.
-_CLOSING_PUNCTUATION = (".", "?", "!", "-")
+_NO_PERIOD_AFTER = ("?", "!", "-")
 
 _MELINDA_ID = re.compile(r"^[0-9]{9}$")
 _STAMP = re.compile(r"^[0-9]{14}$")
@@ -228,12 +231,13 @@ def _exchange_subject_form(field: Field) -> Field:
         if heading < 0 or not subfields[heading].code.isalpha():
             return field
         text = subfields[heading].value
-        if text.endswith(_CLOSING_PUNCTUATION):
+        if text.endswith("."):
             return field
+        alma_text = text if text.endswith(_NO_PERIOD_AFTER) else text + "."
         block = subfields[first : last + 1]
         new = [
             *subfields[:heading],
-            Subfield(subfields[heading].code, text + "."),
+            Subfield(subfields[heading].code, alma_text),
             *block,
             subfields[two],
             *subfields[last + 1 :],
@@ -244,12 +248,13 @@ def _exchange_subject_form(field: Field) -> Field:
         if heading < 0 or not subfields[heading].code.isalpha():
             return field
         text = subfields[heading].value
-        if not text.endswith(".") or text[:-1].endswith(_CLOSING_PUNCTUATION):
+        added_period = text.endswith(".") and not text[:-1].endswith((".", *_NO_PERIOD_AFTER))
+        if not (added_period or text.endswith(_NO_PERIOD_AFTER)):
             return field
         block = subfields[first : last + 1]
         new = [
             *subfields[:heading],
-            Subfield(subfields[heading].code, text[:-1]),
+            Subfield(subfields[heading].code, text[:-1] if added_period else text),
             subfields[two],
             *block,
             *subfields[two + 1 :],

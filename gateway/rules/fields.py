@@ -34,7 +34,10 @@ def copy_field(field: Field) -> Field:
 def copy_record(record: pymarc.Record, fields: Iterable[Field] | None = None) -> pymarc.Record:
     """A new record with `record`'s leader and copies of `fields` (default: all its fields)."""
     # Record(leader=...) rewrites leader positions 10-11 and 20-23, so the leader is set after.
-    new = pymarc.Record(to_unicode=record.to_unicode, force_utf8=record.force_utf8)
+    new = pymarc.Record(
+        to_unicode=getattr(record, "to_unicode", True),
+        force_utf8=getattr(record, "force_utf8", False),
+    )
     new.leader = copy.copy(record.leader)
     source = record.fields if fields is None else fields
     new.fields = [copy_field(f) for f in source]
@@ -107,20 +110,20 @@ def is_numeric_tag(tag: str) -> bool:
 def insert_in_tag_order(fields: list[Field], field: Field) -> None:
     """Insert a numeric-tag field before the first numeric field with a greater tag.
 
-    Non-numeric (Aleph) tags go to the end: the store orders LOW/CAT on output anyway.
+    With no greater tag it goes right after the last numeric field (before the Aleph fields
+    that close a record); non-numeric tags go to the end, the store orders those on output.
     """
     if not is_numeric_tag(field.tag):
         fields.append(field)
         return
+    after_last_numeric = len(fields)
     for index, existing in enumerate(fields):
-        if is_numeric_tag(existing.tag) and existing.tag > field.tag:
-            fields.insert(index, field)
-            return
-        if not is_numeric_tag(existing.tag) and existing.tag in {"SID", "CAT", "LOW", "STA"}:
-            # Aleph system fields close the record; numeric fields stay before them.
-            fields.insert(index, field)
-            return
-    fields.append(field)
+        if is_numeric_tag(existing.tag):
+            if existing.tag > field.tag:
+                fields.insert(index, field)
+                return
+            after_last_numeric = index + 1
+    fields.insert(after_last_numeric, field)
 
 
 def field_from_line(line: str) -> Field:

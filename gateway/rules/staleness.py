@@ -7,7 +7,9 @@ Two checks, both on the record exactly as it arrived (before `from_alma` drops t
   record's last update (`current_updated`, epoch seconds), the update is stale
   (StaleRecordError, naming both timestamps). An equal timestamp is fresh: the view writes
   the stored record's own update time. A $d that is no valid timestamp is stale too: the
-  copy's age cannot be shown. A record without the 024 is not checked this way.
+  copy's age cannot be shown. A record without the 024 is not checked this way. The 024 $a
+  (the Melinda ID the copy came from) is not compared with `record_id`: which record an
+  update targets is the caller's to say, as with Aleph's doc_num.
 - CAT conflict (Melinda's REST API's way, its "Modification history mismatch (CAT)"): when
   the incoming record carries CAT fields, its CAT history must equal the stored one, else
   CatConflictError naming the first CAT line that differs. An incoming record without any

@@ -202,9 +202,7 @@ def _check_text(tag: str, code: str, what: str, text: str) -> Iterator[Problem]:
     elif _FORBIDDEN.search(text):
         char = _FORBIDDEN.search(text)
         shown = f"U+{ord(char.group()):04X}" if char else "?"
-        yield _problem(
-            ERROR, "0144", tag, code, what=what, detail=f"control character {shown}"
-        )
+        yield _problem(ERROR, "0144", tag, code, what=what, detail=f"control character {shown}")
 
 
 def _utf8_size(text: str) -> int:

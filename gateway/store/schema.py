@@ -12,6 +12,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         id INTEGER PRIMARY KEY,          -- the Melinda ID, never reused
         seq INTEGER NOT NULL UNIQUE,     -- change sequence: OAI-PMH pages by it
         datestamp INTEGER NOT NULL,      -- last change, epoch seconds UTC
+        version INTEGER NOT NULL,        -- the 024 $d stamp: rises with every save of the record
         deleted INTEGER NOT NULL DEFAULT 0,
         xml BLOB NOT NULL,               -- fin01 view, MARCXML ready to splice
         alma_xml BLOB NOT NULL,          -- fin01alma view, MARCXML ready to splice

@@ -36,6 +36,7 @@ class RecordRow:
     id: int
     seq: int
     datestamp: int
+    version: int
     deleted: bool
     xml: bytes
     alma_xml: bytes
@@ -47,6 +48,7 @@ class RecordWrite:
 
     id: int
     datestamp: int
+    version: int
     deleted: bool
     xml: bytes
     alma_xml: bytes
@@ -97,6 +99,7 @@ class WriteTxn:
                     write.id,
                     store._seq,
                     write.datestamp,
+                    write.version,
                     int(write.deleted),
                     write.xml,
                     write.alma_xml,
@@ -111,8 +114,8 @@ class WriteTxn:
             delete_terms.extend((ix, term, write.id) for ix, term in old_terms - new_terms)
             insert_terms.extend((ix, term, write.id) for ix, term in new_terms - old_terms)
         await self._conn.executemany(
-            "INSERT OR REPLACE INTO records (id, seq, datestamp, deleted, xml, alma_xml,"
-            " sort_title, sort_author, sort_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO records (id, seq, datestamp, version, deleted, xml, alma_xml,"
+            " sort_title, sort_author, sort_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             record_rows,
         )
         if delete_terms:
@@ -218,12 +221,14 @@ class Store:
     # --- reads ---------------------------------------------------------------------------------
     async def _get_row(self, conn: aiosqlite.Connection, record_id: int) -> RecordRow | None:
         async with conn.execute(
-            "SELECT id, seq, datestamp, deleted, xml, alma_xml FROM records WHERE id = ?",
+            "SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records WHERE id = ?",
             (record_id,),
         ) as cur:
             row = await cur.fetchone()
         return (
-            None if row is None else RecordRow(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
+            None
+            if row is None
+            else RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
         )
 
     async def _rows(self, conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, RecordRow]:
@@ -232,11 +237,13 @@ class Store:
             chunk = list(ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
             async with conn.execute(
-                f"SELECT id, seq, datestamp, deleted, xml, alma_xml FROM records WHERE id IN ({marks})",
+                f"SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records WHERE id IN ({marks})",
                 chunk,
             ) as cur:
                 for row in await cur.fetchall():
-                    found[row[0]] = RecordRow(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
+                    found[row[0]] = RecordRow(
+                        row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6]
+                    )
         return found
 
     async def get_row(self, record_id: int) -> RecordRow | None:

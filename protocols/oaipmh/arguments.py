@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from protocols.oaipmh.errors import (
     BAD_ARGUMENT,
@@ -135,7 +136,10 @@ def parse_request(pairs: Sequence[tuple[str, str]]) -> OaiRequest:
 def echo_arguments(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The `<request>` attributes of a request whose arguments are legal: verb first."""
     arguments = dict(pairs)
-    return {"verb": arguments["verb"], **{k: arguments[k] for k in sorted(arguments) if k != "verb"}}
+    return {
+        "verb": arguments["verb"],
+        **{k: arguments[k] for k in sorted(arguments) if k != "verb"},
+    }
 
 
 def parse_range(since: str | None, until: str | None) -> tuple[int | None, int | None]:
@@ -163,6 +167,7 @@ def parse_datestamp(value: str, name: str, *, end_of_day: bool) -> int:
     raise OaiError(BAD_ARGUMENT, f"Illegal {name} datestamp: {value}")
 
 
+@lru_cache(maxsize=4096)
 def format_datestamp(epoch: int) -> str:
     """Seconds since the epoch as an OAI-PMH UTC datestamp."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

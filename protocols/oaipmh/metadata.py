@@ -94,87 +94,137 @@ _NON_NUMERIC_CONTROLFIELD = re.compile(
     rb'<controlfield tag="(?![0-9]+")[^"]*">[^<]*</controlfield>'
 )
 _NON_NUMERIC_TAG = re.compile(rb'tag="(?![0-9]+")')
+_NUMERIC_TAG = re.compile(rb'tag="[0-9]+"')
 _CAT_FIELD = re.compile(
     rb'<datafield tag="CAT" ind1="[^"]*" ind2="[^"]*">' + _SUBFIELDS + rb"</datafield>"
 )
 _OWN_035_A = re.compile(rb'<subfield code="a">(?:\((?:FI-MELINDA|FIN01)\)|FCC[0-9])')
 _AFTER_035 = re.compile(rb'<datafield tag="(?:0(?:3[6-9]|[4-9][0-9])|[1-9][0-9][0-9])"')
+_LATE_HEAD_FIELD = re.compile(rb'tag="0(?:0[13]|35)"')
 _SUBFIELD_9 = re.compile(rb'<subfield code="9">[^<]*</subfield>')
 _EMPTY_DATAFIELD = re.compile(rb'<datafield tag="[^"]*" ind1="[^"]*" ind2="[^"]*"></datafield>')
-_PREFIX_W = re.compile(rb'(<subfield code="w">[^<]*?)\(FIN01\)')
-_PREFIX_0 = re.compile(rb'(<subfield code="0">[^<]*?)\(FIN1([0-3])\)')
 _ASTERI = {
     b"0": b"(FI-ASTERI-S)",
     b"1": b"(FI-ASTERI-N)",
     b"2": b"(FI-ASTERI-A)",
     b"3": b"(FI-ASTERI-W)",
 }
-_START_003 = b'<controlfield tag="003">'
-_START_001 = b'<controlfield tag="001">'
-_START_035 = b'<datafield tag="035" '
-_END_CONTROLFIELD = b"</controlfield>"
+_START_CAT = b'<datafield tag="CAT" '
+_END_RECORD = b"</record>"
 _END_DATAFIELD = b"</datafield>"
 _END_LEADER = b"</leader>"
-_003_BYTES = f"{_START_003.decode()}{MELINDA_ISIL}</controlfield>".encode()
+_003_BYTES = f'<controlfield tag="003">{MELINDA_ISIL}</controlfield>'.encode()
 
 
 def _marc_form_canonical(
     xml: bytes, record_id: int, standard: bool, with_cat: bool
 ) -> bytes | None:
     """The filtered record, or None when the bytes are not in the store's form after all."""
+    body = _without_aleph_fields(xml, standard, with_cat)
+    if body is None:
+        return None
+    rewrite = _HeadRewrite(record_id, standard)
+    # 001, 003 and 035 come before the first data field after 035; the rest of the record
+    # is scanned only when it holds a $9 or an Aleph prefix (or fields out of tag order)
+    after = _AFTER_035.search(body)
+    split = after.start() if after else len(body)
+    head, rest = body[:split], body[split:]
+    late = _LATE_HEAD_FIELD.search(rest) is not None
+    if late:
+        head, rest = body, b""
+    head = _HEAD_FIELDS.sub(rewrite, head)
+    if b'code="9"' in rest or b"(FIN" in rest:
+        rest = _HEAD_FIELDS.sub(rewrite, rest)
+    if not rewrite.placed_003:
+        at = head.index(_END_LEADER) + len(_END_LEADER)
+        head = head[:at] + _003_BYTES + head[at:]
+    if not rewrite.placed_035:
+        # in tag order: where the head ends, or before the first data field after 035
+        later = _AFTER_035.search(head) if late else None
+        at = later.start() if later else len(head)
+        head = head[:at] + rewrite.own_035 + head[at:]
+    body = head + rest
+    if rewrite.dropped_9:
+        body = _EMPTY_DATAFIELD.sub(b"", body)
+    return body + _END_RECORD
+
+
+# One pass over the record finds every piece to rewrite: 001 (003 follows it), 003, 035,
+# $9, and $w/$0 holding an Aleph prefix.
+_HEAD_FIELDS = re.compile(
+    rb'<controlfield tag="00([13])">[^<]*</controlfield>'
+    rb'|<datafield tag="035" ind1="[^"]*" ind2="[^"]*">' + _SUBFIELDS + rb"</datafield>"
+    rb'|<subfield code="(?:9">[^<]*</subfield>|w">[^<]*?\(FIN01\)|0">[^<]*?\(FIN1[0-3]\))'
+)
+
+
+class _HeadRewrite:
+    """The replacement for each `_HEAD_FIELDS` match of one record."""
+
+    __slots__ = ("dropped_9", "own_035", "placed_003", "placed_035", "standard")
+
+    def __init__(self, record_id: int, standard: bool) -> None:
+        self.own_035 = (
+            f'<datafield tag="035" ind1=" " ind2=" "><subfield code="a">'
+            f"({MELINDA_ISIL}){record_id:09d}</subfield></datafield>"
+        ).encode()
+        self.standard = standard
+        self.placed_003 = self.placed_035 = self.dropped_9 = False
+
+    def __call__(self, match: re.Match[bytes]) -> bytes:
+        found = match.group()
+        kind = found[1:2]
+        if kind == b"c":  # controlfield 001 or 003
+            if match.group(1) == b"1" and not self.placed_003:
+                self.placed_003 = True
+                return found + _003_BYTES
+            return b"" if match.group(1) == b"3" else found
+        if kind == b"d":  # datafield 035
+            if not _OWN_035_A.search(found):
+                if self.standard and b'code="9"' in found:
+                    self.dropped_9 = True
+                    return _SUBFIELD_9.sub(b"", found)
+                return found
+            if self.placed_035:
+                return b""
+            self.placed_035 = True
+            return self.own_035
+        code = found[len(b'<subfield code="') : len(b'<subfield code="') + 1]
+        if code == b"9":
+            if not self.standard:
+                return found
+            self.dropped_9 = True
+            return b""
+        if code == b"w":
+            return found[: -len(b"(FIN01)")] + b"(FI-MELINDA)"
+        return found[: -len(b"(FIN10)")] + _ASTERI[found[-2:-1]]
+
+
+def _without_aleph_fields(xml: bytes, standard: bool, with_cat: bool) -> bytes | None:
+    """The record up to (without) `</record>`, less the fields the format leaves out.
+
+    Aleph keeps its own fields (STA, SID, CAT, LOW) after the MARC ones, so usually one cut
+    drops them all; a record in another order goes through the per-field patterns. A `"` is
+    always escaped in the store's form, so `tag="` only ever starts a tag attribute.
+    """
+    end = len(xml) - len(_END_RECORD)
     if standard:
-        xml = _NON_NUMERIC_DATAFIELD.sub(b"", xml)
-        if _NON_NUMERIC_TAG.search(xml):
-            # Aleph's FMT can come as a control field; anything else means an unexpected form
-            xml = _NON_NUMERIC_CONTROLFIELD.sub(b"", xml)
-            if _NON_NUMERIC_TAG.search(xml):
-                return None
-    elif not with_cat and b'tag="CAT"' in xml:
-        xml = _CAT_FIELD.sub(b"", xml)
-        if b'tag="CAT"' in xml:
-            return None
-    while (at := xml.find(_START_003)) >= 0:
-        xml = xml[:at] + xml[xml.index(_END_CONTROLFIELD, at) + len(_END_CONTROLFIELD) :]
-    xml = _fold_035(xml, record_id)
-    at = xml.find(_START_001)
-    if at >= 0:
-        at = xml.index(_END_CONTROLFIELD, at) + len(_END_CONTROLFIELD)
-    else:
-        at = xml.index(_END_LEADER) + len(_END_LEADER)
-    xml = xml[:at] + _003_BYTES + xml[at:]
-    if standard and b'code="9"' in xml:
-        xml = _EMPTY_DATAFIELD.sub(b"", _SUBFIELD_9.sub(b"", xml))
-    if b"(FIN" in xml:
-        xml = _PREFIX_W.sub(rb"\1(FI-MELINDA)", xml)
-        xml = _PREFIX_0.sub(lambda m: m.group(1) + _ASTERI[m.group(2)], xml)
-    return xml
-
-
-def _fold_035(xml: bytes, record_id: int) -> bytes:
-    """The record's own 035s replaced by one `(FI-MELINDA)` 035 where the first of them stood."""
-    own = (
-        f'<datafield tag="035" ind1=" " ind2=" "><subfield code="a">'
-        f"({MELINDA_ISIL}){record_id:09d}</subfield></datafield>"
-    ).encode()
-    pieces: list[bytes] = []
-    placed = False
-    done = 0
-    at = xml.find(_START_035)
-    while at >= 0:
-        end = xml.index(_END_DATAFIELD, at) + len(_END_DATAFIELD)
-        if _OWN_035_A.search(xml, at, end):
-            pieces.append(xml[done:at])
-            if not placed:
-                pieces.append(own)
-                placed = True
-            done = end
-        at = xml.find(_START_035, end)
-    if placed:
-        pieces.append(xml[done:])
-        return b"".join(pieces)
-    after = _AFTER_035.search(xml)
-    at = after.start() if after else len(xml) - len(b"</record>")
-    return xml[:at] + own + xml[at:]
+        found = _NON_NUMERIC_TAG.search(xml)
+        if found is None:
+            return xml[:end]
+        if _NUMERIC_TAG.search(xml, found.end()) is None:
+            return xml[: xml.rfind(b"<", 0, found.start())]
+        xml = _NON_NUMERIC_CONTROLFIELD.sub(b"", _NON_NUMERIC_DATAFIELD.sub(b"", xml))
+        return None if _NON_NUMERIC_TAG.search(xml) else xml[: -len(_END_RECORD)]
+    first = xml.find(_START_CAT) if not with_cat else -1
+    if first < 0:
+        return xml[:end]
+    last = xml.rfind(_START_CAT)
+    stop = xml.index(_END_DATAFIELD, last) + len(_END_DATAFIELD)
+    if xml.count(b"<datafield ", first, stop) == xml.count(_START_CAT, first, stop):
+        return xml[:first] + xml[stop:end]
+    xml = _CAT_FIELD.sub(b"", xml)
+    return None if _START_CAT in xml else xml[: -len(_END_RECORD)]
 
 
 def _marc_form_tree(xml: bytes, record_id: int, standard: bool, with_cat: bool) -> bytes:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
-import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from functools import lru_cache
+from xml.sax.saxutils import escape
 
 from aiohttp import web
 
@@ -43,6 +43,7 @@ from protocols.oaipmh.errors import (
     to_diagnostic,
 )
 from protocols.oaipmh.metadata import (
+    MELINDA_MARC,
     METADATA_FORMATS,
     OAI_DC,
     dublin_core,
@@ -50,15 +51,12 @@ from protocols.oaipmh.metadata import (
 )
 from protocols.oaipmh.tokens import ListState, TokenSigner
 
-log = logging.getLogger("melinda.oaipmh")
-
 CONTENT_TYPE = "text/xml"
 # records fetched and rendered at a time: a 1,000-record page is never held whole
 FETCH_BATCH = 250
 WRITE_CHUNK = 64 * 1024
 _NAMED_SETS = frozenset(s.spec for s in MELINDA_SETS)
 _LOW_SET = re.compile(rf"{LOW_SET_PREFIX}[A-Za-z0-9_\-]+")
-_AUTH_CACHE_SECONDS = 60
 
 Verb = Callable[["OaiProvider", web.Request, OaiRequest], Awaitable[web.StreamResponse]]
 
@@ -73,7 +71,6 @@ class OaiProvider:
         self.settings = settings
         self.view = view
         self.signer = signer
-        self._auth_cache: dict[str, tuple[float, User]] = {}
 
     # --- the wire ------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -175,21 +172,32 @@ class OaiProvider:
         buffer = bytearray(responses.head(_base_url(request), _now(), oai.arguments))
         buffer += b"\t<" + container + b">\n"
         delivered = 0
-        while batch:
-            if with_metadata:
-                buffer += await asyncio.to_thread(
-                    self._render_records, batch, state.metadata_prefix, with_cat
-                )
-            else:
-                buffer += self._render_headers(batch).encode()
-            delivered += len(batch)
-            last_seq = batch[-1].seq
-            if len(buffer) >= WRITE_CHUNK:
-                await response.write(bytes(buffer))
-                buffer.clear()
-            if delivered >= page_size or not more:
-                break
-            batch, more = await self._fetch(state, last_seq, page_size - delivered)
+        last_seq = state.after_seq
+        pending: asyncio.Future[tuple[list[StoredRecord], bool]] | None = None
+        try:
+            while batch:
+                delivered += len(batch)
+                last_seq = batch[-1].seq
+                if more and delivered < page_size:
+                    # the store reads the next batch while this one is being rendered
+                    wanted = page_size - delivered
+                    pending = asyncio.ensure_future(self._fetch(state, last_seq, wanted))
+                if with_metadata:
+                    buffer += await asyncio.to_thread(
+                        self._render_records, batch, state.metadata_prefix, with_cat
+                    )
+                else:
+                    buffer += self._render_headers(batch).encode()
+                if len(buffer) >= WRITE_CHUNK:
+                    await response.write(bytes(buffer))
+                    buffer.clear()
+                if pending is None:
+                    break
+                batch, more = await pending
+                pending = None
+        finally:
+            if pending is not None:
+                pending.cancel()
         if more:
             following = replace(
                 state,
@@ -264,7 +272,7 @@ class OaiProvider:
     def _render_records(
         self, records: Sequence[StoredRecord], prefix: str, with_cat: bool
     ) -> bytes:
-        id_prefix = self.settings.oai_identifier_prefix
+        id_prefix = escape(self.settings.oai_identifier_prefix).encode()
         parts: list[bytes] = []
         for stored in records:
             metadata = None
@@ -273,13 +281,8 @@ class OaiProvider:
                     metadata = dublin_core(stored.xml, stored.id)
                 else:
                     metadata = marc_form(stored.xml, stored.id, prefix, with_cat=with_cat)
-            parts.append(
-                responses.record(
-                    format_identifier(stored.id, id_prefix),
-                    format_datestamp(stored.datestamp),
-                    metadata,
-                )
-            )
+            identifier = b"%s%09d" % (id_prefix, stored.id)
+            parts.append(responses.record(identifier, _datestamp(stored.datestamp), metadata))
         return b"".join(parts)
 
     def _render_headers(self, records: Sequence[StoredRecord]) -> str:
@@ -301,7 +304,7 @@ class OaiProvider:
 
     async def _privileged(self, request: web.Request, prefix: str) -> bool:
         """Whether CAT goes out: melinda_marc to a harvester authenticated as privileged."""
-        if prefix != "melinda_marc":
+        if prefix != MELINDA_MARC:
             return False
         header = request.headers.get("Authorization", "")
         if not header:
@@ -310,11 +313,7 @@ class OaiProvider:
         return user.privileged
 
     async def _authenticate(self, header: str) -> User:
-        # password checks are slow on purpose; a harvest sends the same header on every page
-        key = hashlib.sha256(header.encode()).hexdigest()
-        cached = self._auth_cache.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        """The harvester's user from HTTP Basic credentials (the catalog caches the check)."""
         scheme, _, encoded = header.partition(" ")
         try:
             if scheme.lower() != "basic":
@@ -322,16 +321,12 @@ class OaiProvider:
             name, colon, password = base64.b64decode(encoded, validate=True).decode().partition(":")
             if not colon:
                 raise ValueError("no password")
-            user = await self.catalog.authenticate(name, password)
+            return await self.catalog.authenticate(name, password)
         except (ValueError, UnicodeDecodeError, binascii.Error, AuthenticationError) as exc:
             raise web.HTTPUnauthorized(
                 headers={"WWW-Authenticate": 'Basic realm="Melinda OAI-PMH"'},
                 text="Authentication failed",
             ) from exc
-        if len(self._auth_cache) > 1000:
-            self._auth_cache.clear()
-        self._auth_cache[key] = (time.monotonic() + _AUTH_CACHE_SECONDS, user)
-        return user
 
 
 VERBS: dict[str, Verb] = {
@@ -349,6 +344,11 @@ def _set_spec(spec: str | None) -> str | None:
     if spec is not None and spec.startswith(LOW_SET_PREFIX):
         return LOW_SET_PREFIX + spec[len(LOW_SET_PREFIX) :].upper()
     return spec
+
+
+@lru_cache(maxsize=4096)
+def _datestamp(epoch: int) -> bytes:
+    return format_datestamp(epoch).encode()
 
 
 def _base_url(request: web.Request) -> str:

@@ -107,12 +107,22 @@ def header(identifier: str, datestamp: str, *, deleted: bool, indent: str = "\t\
     )
 
 
-def record(identifier: str, datestamp: str, metadata: bytes | None) -> bytes:
-    """One `<record>`: a header, and the metadata bytes spliced in as they are."""
-    top = f"\t\t<record>\n{header(identifier, datestamp, deleted=metadata is None)}"
+_RECORD = (
+    b"\t\t<record>\n\t\t\t<header>\n\t\t\t\t<identifier>%s</identifier>\n"
+    b"\t\t\t\t<datestamp>%s</datestamp>\n\t\t\t</header>\n"
+    b"\t\t\t<metadata>%s</metadata>\n\t\t</record>\n"
+)
+_DELETED_RECORD = (
+    b'\t\t<record>\n\t\t\t<header status="deleted">\n\t\t\t\t<identifier>%s</identifier>\n'
+    b"\t\t\t\t<datestamp>%s</datestamp>\n\t\t\t</header>\n\t\t</record>\n"
+)
+
+
+def record(identifier: bytes, datestamp: bytes, metadata: bytes | None) -> bytes:
+    """One `<record>`: a header (identifier already escaped), the metadata bytes spliced in."""
     if metadata is None:
-        return f"{top}\t\t</record>\n".encode()
-    return b"".join((top.encode(), b"\t\t\t<metadata>", metadata, b"</metadata>\n\t\t</record>\n"))
+        return _DELETED_RECORD % (identifier, datestamp)
+    return _RECORD % (identifier, datestamp, metadata)
 
 
 def resumption_token(

@@ -67,10 +67,13 @@ class Place:
 class OpenFile:
     """An open file of the library: a descriptor and what the session may do with it."""
 
-    def __init__(self, fd: int, place: Place, *, writable: bool, size: int) -> None:
+    def __init__(
+        self, fd: int, place: Place, *, writable: bool, size: int, append: bool = False
+    ) -> None:
         self.fd = fd
         self.place = place
         self.writable = writable
+        self.append = append  # O_APPEND: every write lands at the end, whatever its offset
         self.size = size  # for the size limit: the largest offset written so far
         self.written = False
 
@@ -165,8 +168,11 @@ class LibraryDirectory(asyncssh.SFTPServer):
                 flags |= os.O_CREAT
                 if not os.path.lexists(place.real):
                     self._check_room()
-            for sftp_flag, os_flag in ((FXF_TRUNC, os.O_TRUNC), (FXF_EXCL, os.O_EXCL),
-                                       (FXF_APPEND, os.O_APPEND)):
+            for sftp_flag, os_flag in (
+                (FXF_TRUNC, os.O_TRUNC),
+                (FXF_EXCL, os.O_EXCL),
+                (FXF_APPEND, os.O_APPEND),
+            ):
                 if pflags & sftp_flag:
                     flags |= os_flag
         else:
@@ -176,7 +182,9 @@ class LibraryDirectory(asyncssh.SFTPServer):
         if not stat.S_ISREG(info.st_mode):
             os.close(fd)
             raise SFTPPermissionDenied(f"{place.virtual} is not a file")
-        return OpenFile(fd, place, writable=writing, size=info.st_size)
+        return OpenFile(
+            fd, place, writable=writing, size=info.st_size, append=bool(flags & os.O_APPEND)
+        )
 
     def _check_writable(self, place: Place) -> None:
         if not place.is_incoming_file:
@@ -204,7 +212,7 @@ class LibraryDirectory(asyncssh.SFTPServer):
         handle = _handle(file_obj)
         if not handle.writable:
             raise SFTPPermissionDenied("The file was opened for reading")
-        end = offset + len(data)
+        end = (handle.size if handle.append else offset) + len(data)
         if end > self.max_file_bytes:
             raise SFTPFailure(
                 f"File too large: a publishing file may be at most {self.max_file_bytes} bytes"

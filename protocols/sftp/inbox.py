@@ -153,8 +153,11 @@ class PublishingInbox:
         if publishing is not None:
             log.info(
                 "applying %s/incoming/%s: %d records, %d held, %d withdrawn",
-                arrival.library, arrival.name, publishing.records,
-                len(publishing.present), len(publishing.withdrawn),
+                arrival.library,
+                arrival.name,
+                publishing.records,
+                len(publishing.present),
+                len(publishing.withdrawn),
             )
             try:
                 outcome = await self.catalog.publish_lows(
@@ -175,12 +178,19 @@ class PublishingInbox:
             received=received,
         )
         await asyncio.to_thread(
-            _file_away, root, arrival.name, report_json(report), report_text(report),
+            _file_away,
+            root,
+            arrival.name,
+            report_json(report),
+            report_text(report),
             self.max_files,
         )
         log.info(
             "%s/incoming/%s: %s, added %d, removed %d, unchanged %d, rejected %d",
-            arrival.library, arrival.name, report["status"], *report["counts"].values(),
+            arrival.library,
+            arrival.name,
+            report["status"],
+            *report["counts"].values(),
         )
 
 

@@ -61,11 +61,10 @@ class LibraryLogin(asyncssh.SSHServer):
             else:
                 code = library.code
                 keys = library.ssh_keys
-        authorized = _authorized_keys(code, keys)
         assert self._conn is not None
-        if authorized is not None:
-            self._conn.set_authorized_keys(authorized)
-            self.library = code
+        # A client may change its user name between attempts: the keys always follow the name.
+        self._conn.set_authorized_keys(_authorized_keys(code, keys))
+        self.library = code if keys else ""
         return True  # authentication is always required
 
     def password_auth_supported(self) -> bool:
@@ -84,7 +83,7 @@ class LibraryLogin(asyncssh.SSHServer):
         log.info("SFTP login: library %s", self.library)
 
 
-def _authorized_keys(code: str, lines: tuple[str, ...]) -> asyncssh.SSHAuthorizedKeys | None:
+def _authorized_keys(code: str, lines: tuple[str, ...]) -> asyncssh.SSHAuthorizedKeys:
     """The library's keys; a line that does not parse is skipped (and logged), not fatal."""
     good: list[str] = []
     for line in lines:
@@ -95,7 +94,7 @@ def _authorized_keys(code: str, lines: tuple[str, ...]) -> asyncssh.SSHAuthorize
             continue
         good.append(line)
     if not good:
-        return None
+        return asyncssh.SSHAuthorizedKeys()  # nothing matches
     return asyncssh.import_authorized_keys("\n".join(good) + "\n")
 
 

@@ -2,11 +2,21 @@
 
 Each request is read (request.py), answered with one catalog call, and serialised
 (response.py); every failure, expected or not, leaves as an SRU diagnostic with HTTP 200.
+
+Deviates from Melinda (for the README's coverage table):
+- no named result sets: every request searches afresh (no resultSetId), which also means
+  paging sees records saved in between;
+- numberOfRecords counts the retrievable set, at most 20,000, where Aleph's own count may
+  be larger;
+- maximumRecords above 1000 is served as 1000 (SRU lets a server return fewer);
+- scan's responsePosition 0 is answered as 1; 2.0's recordPacking=unpacked is diagnostic 71;
+- Dublin Core is the gateway's own small crosswalk, not Melinda's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -14,8 +24,9 @@ from typing import Final
 from aiohttp import web
 
 from gateway.app import GATEWAY_KEY, Gateway
-from gateway.catalog import Catalog
+from gateway.catalog import Catalog, SortKey
 from gateway.model import View
+from gateway.query import Query
 from protocols.sru.cql import compile_query, parse_cql, parse_scan_clause, parse_sort_keys
 from protocols.sru.diagnostics import Diagnostic, SruError, to_diagnostic
 from protocols.sru.explain import explain_record
@@ -112,9 +123,9 @@ def failure_response(env: Envelope, params: Mapping[str, str], diagnostic: Diagn
 
 async def search_retrieve(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> bytes:
     req = parse_search_retrieve(params, env)
-    query, sort = compile_query(parse_cql(req.query, allow_sort=req.version != "1.1"))
+    query, sort = compiled_query(req.query, allow_sort=req.version != "1.1")
     if req.sort_keys and not sort:
-        sort = parse_sort_keys(req.sort_keys)
+        sort = tuple(parse_sort_keys(req.sort_keys))
     found = await ctx.catalog.search(query, sort=sort)
     count = len(found.ids)  # what can be retrieved: at most the result-set cap
     echo = [("version", req.version), *((n, v) for n, v in req.echo if n != "version")]
@@ -159,6 +170,13 @@ async def search_retrieve(ctx: SruContext, params: Mapping[str, str], env: Envel
     )
 
 
+@functools.lru_cache(maxsize=2048)
+def compiled_query(text: str, *, allow_sort: bool) -> tuple[Query, tuple[SortKey, ...]]:
+    """A CQL query compiled once: clients repeat the same query to page through it."""
+    query, sort = compile_query(parse_cql(text, allow_sort=allow_sort))
+    return query, tuple(sort)
+
+
 def _scan_echo(params: Mapping[str, str], env: Envelope) -> list[tuple[str, str]]:
     if env.is_v2 or not params.get("scanClause", "").strip():
         return []
@@ -178,7 +196,9 @@ async def scan(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> byt
 
 async def explain(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> bytes:
     req = parse_explain(params, env)
-    record = explain_record(host=ctx.host, port=ctx.port, database=ctx.database, view=ctx.view)
+    record = explain_record(
+        host=ctx.host, port=ctx.port, database=ctx.database, view=ctx.view, version=req.version
+    )
     return explain_response(req.version, explain_xml=record, string_escaping=req.string_escaping)
 
 

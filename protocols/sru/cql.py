@@ -120,7 +120,7 @@ class Modifier:
 
 @dataclass(frozen=True, slots=True)
 class SearchClause:
-    """`index relation term`; `term` keeps CQL escapes (`\\*`), `quoted` says how it came."""
+    """`index relation term`; `term` keeps its CQL escapes (`\\*`) until compiled."""
 
     index: str
     relation: str
@@ -472,7 +472,6 @@ class _Word:
     left: bool = False
     right: bool = False
     stars: list[int] = field(default_factory=list)  # positions of masking `*` in the word
-    length: int = 0
 
 
 def _compile_term(index: IndexDef, relation: Relation, raw: str, *, masked: bool) -> Query:
@@ -559,7 +558,7 @@ def _split_words(chars: list[tuple[str, bool]], *, masked: bool) -> list[_Word]:
 
 def _word(chars: list[tuple[str, bool]], *, masked: bool) -> _Word:
     if not masked:
-        return _Word(text="".join(ch for ch, _ in chars), length=len(chars))
+        return _Word(text="".join(ch for ch, _ in chars))
     if any(ch == "?" and special for ch, special in chars):
         raise MaskingNotSupportedError(
             "Masking character not supported", "single-character masking (?)"
@@ -572,7 +571,6 @@ def _word(chars: list[tuple[str, bool]], *, masked: bool) -> _Word:
         left=0 in stars,
         right=last > 0 and last in stars,
         stars=stars,
-        length=len(chars),
     )
 
 

@@ -35,10 +35,12 @@ def _sub(parent: etree._Element, tag: str, text: str = "", **attrib: str) -> etr
     return element
 
 
-def explain_record(*, host: str, port: int, database: str, view: View) -> bytes:
-    """The `<explain>` record for one database path (e.g. `sru/bib`)."""
+def explain_record(
+    *, host: str, port: int, database: str, view: View, version: str = DEFAULT_VERSION
+) -> bytes:
+    """The `<explain>` record for one database path (e.g. `sru/bib`) in one SRU version."""
     root = etree.Element(f"{{{ZEEREX_NS}}}explain", nsmap={None: ZEEREX_NS})  # type: ignore[dict-item]
-    server = _sub(root, "serverInfo", protocol="SRU", version=DEFAULT_VERSION,
+    server = _sub(root, "serverInfo", protocol="SRU", version=version,
                   transport="http", method="GET POST")
     _sub(server, "host", host)
     _sub(server, "port", str(port))

@@ -25,32 +25,37 @@ class RecordSchema:
     convert: Callable[[bytes], bytes] | None = None
 
 
+_LEADER: Final = f"{{{MARC_NS}}}leader"
+_CONTROLFIELD: Final = f"{{{MARC_NS}}}controlfield"
+_DATAFIELD: Final = f"{{{MARC_NS}}}datafield"
+
+
 def marcxml_to_dc(record_xml: bytes) -> bytes:
     """A simple Dublin Core record from a MARCXML record (after LoC's MARC to DC crosswalk)."""
     root = etree.fromstring(record_xml)
-    ns = {"m": MARC_NS}
+    leader = ""
+    control: dict[str, str] = {}
+    fields: dict[str, list[list[tuple[str, str]]]] = {}
+    for element in root:  # one pass: records carry dozens of fields
+        if element.tag == _DATAFIELD:
+            fields.setdefault(element.get("tag", ""), []).append(
+                [(sf.get("code", ""), (sf.text or "").strip()) for sf in element]
+            )
+        elif element.tag == _CONTROLFIELD:
+            control[element.get("tag", "")] = element.text or ""
+        elif element.tag == _LEADER:
+            leader = element.text or ""
 
     def subfields(tags: str, codes: str) -> list[str]:
         out: list[str] = []
-        for field in root.iterfind("m:datafield", ns):
-            if field.get("tag", "") in tags.split():
-                parts = [
-                    (sf.text or "").strip()
-                    for sf in field.iterfind("m:subfield", ns)
-                    if sf.get("code", "") in codes
-                ]
-                text = " ".join(p for p in parts if p).strip(" /:;,.=")
+        for tag in tags.split():
+            for field in fields.get(tag, ()):
+                text = " ".join(v for c, v in field if c in codes and v).strip(" /:;,.=")
                 if text:
                     out.append(text)
         return out
 
-    def control(tag: str) -> str:
-        found = root.find(f"m:controlfield[@tag='{tag}']", ns)
-        return (found.text or "") if found is not None else ""
-
-    leader_el = root.find("m:leader", ns)
-    leader = (leader_el.text or "") if leader_el is not None else ""
-    f008 = control("008")
+    f008 = control.get("008", "")
     elements: list[tuple[str, str]] = []
     elements += [("title", t) for t in subfields("245", "abnp")]
     elements += [("creator", a) for a in subfields("100 110 111 700 710 711", "abcdq")]
@@ -64,8 +69,8 @@ def marcxml_to_dc(record_xml: bytes) -> bytes:
     elements += [("format", f) for f in subfields("300", "a")]
     elements += [("identifier", f"URN:ISBN:{i}") for i in subfields("020", "a")]
     elements += [("identifier", f"URN:ISSN:{i}") for i in subfields("022", "a")]
-    if control("001"):
-        elements.append(("identifier", f"(FI-MELINDA){control('001')}"))
+    if control.get("001"):
+        elements.append(("identifier", f"(FI-MELINDA){control['001']}"))
     language = f008[35:38].strip() if len(f008) >= 38 else ""
     if language and language not in ("|||", "   "):
         elements.append(("language", language))

@@ -61,23 +61,42 @@ def _diagnostics(diagnostics: Sequence[Diagnostic], v2: bool, prefix: str = "zs"
     return out
 
 
-def _record(record: ResponseRecord, v2: bool, string_escaping: bool) -> list[bytes]:
+def _record_head(schema: str, v2: bool, string_escaping: bool) -> bytes:
+    """Everything before a record's data; the same for every record of a page."""
     packing = b"string" if string_escaping else b"xml"
-    data = _escape_bytes(record.xml) if string_escaping else record.xml
-    return [
-        b"<zs:record>",
-        _element("zs", "recordSchema", record.schema),
-        (
-            b"<zs:recordXMLEscaping>%s</zs:recordXMLEscaping>" % packing
-            if v2
-            else b"<zs:recordPacking>%s</zs:recordPacking>" % packing
-        ),
-        b"<zs:recordData>",
-        data,
-        b"</zs:recordData>",
-        _element("zs", "recordPosition", record.position) if record.position else b"",
-        b"</zs:record>",
-    ]
+    return b"".join(
+        [
+            b"<zs:record>",
+            _element("zs", "recordSchema", schema),
+            (
+                b"<zs:recordXMLEscaping>%s</zs:recordXMLEscaping>" % packing
+                if v2
+                else b"<zs:recordPacking>%s</zs:recordPacking>" % packing
+            ),
+            b"<zs:recordData>",
+        ]
+    )
+
+
+def _records(
+    records: Sequence[ResponseRecord], v2: bool, string_escaping: bool
+) -> list[bytes]:
+    heads: dict[str, bytes] = {}
+    out: list[bytes] = []
+    for record in records:
+        head = heads.get(record.schema)
+        if head is None:
+            head = heads[record.schema] = _record_head(record.schema, v2, string_escaping)
+        out.append(head)
+        out.append(_escape_bytes(record.xml) if string_escaping else record.xml)
+        if record.position:
+            out.append(
+                b"</zs:recordData><zs:recordPosition>%d</zs:recordPosition></zs:record>"
+                % record.position
+            )
+        else:
+            out.append(b"</zs:recordData></zs:record>")
+    return out
 
 
 def search_retrieve_response(
@@ -101,8 +120,7 @@ def search_retrieve_response(
     out.append(_element("zs", "numberOfRecords", number_of_records))
     if records:
         out.append(b"<zs:records>")
-        for record in records:
-            out.extend(_record(record, v2, string_escaping))
+        out.extend(_records(records, v2, string_escaping))
         out.append(b"</zs:records>")
     if next_record_position is not None:
         out.append(_element("zs", "nextRecordPosition", next_record_position))
@@ -163,7 +181,7 @@ def explain_response(
     if not v2:
         out.append(_element("zs", "version", version))
     record = ResponseRecord("http://explain.z3950.org/dtd/2.0/", explain_xml, None)
-    out.extend(_record(record, v2, string_escaping))
+    out.extend(_records([record], v2, string_escaping))
     out.extend(_diagnostics(diagnostics, v2))
     out.append(b"</zs:explainResponse>")
     return b"".join(out)

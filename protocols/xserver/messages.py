@@ -5,24 +5,24 @@ Aleph answers update-doc with `<error>` lines `[NNNN] text`, optionally suffixed
 is Aleph's own success line (clients look for it). The other numbers are this gateway's
 choice, all listed here:
 
-| number | meaning                                                                 |
-|--------|-------------------------------------------------------------------------|
-| 0018   | saved: `Document: NNNNNNNNN was updated successfully.` (create, update)  |
-| 0019   | deleted: `Document: NNNNNNNNN was deleted successfully.`                 |
-| 0101   | a validation error of the record (`- mandatory error`)                   |
-| 0102   | a validation warning of the record (`- warning`)                         |
-| 0103   | nothing saved: the record has mandatory errors                           |
-| 0104   | nothing saved: UPDATE-CHK found warnings (send UPDATE to save anyway)     |
-| 0110   | xml_full_req is not a readable record (with line:column when XML)         |
-| 0111   | xml_full_req is longer than the limit                                    |
-| 0162   | the doc number does not exist                                            |
-| 0200   | stale record: the update was made from an older copy (024 $d)            |
-| 0201   | modification history (CAT) mismatch: concurrent edit                     |
-| 0300   | own authorization error: another library's LOW added or removed         |
-| 0301   | the user may not do this                                                 |
-| 0302   | delete refused while LOWs remain                                         |
-| 0400   | staff user or password not accepted                                      |
-| 0500   | any other refusal of the catalog                                         |
+| number    | meaning                                                                |
+|-----------|------------------------------------------------------------------------|
+| 0018      | saved: `Document: NNNNNNNNN was updated successfully.` (create, update) |
+| 0019      | deleted: `Document: NNNNNNNNN was deleted successfully.`                |
+| 0050      | nothing saved: the record has mandatory errors (after their lines)      |
+| 0051      | nothing saved: UPDATE-CHK found warnings (send UPDATE to save anyway)    |
+| 0060      | the doc number does not exist                                           |
+| 0070      | xml_full_req is not a readable record (with line:column when XML)        |
+| 0071      | xml_full_req is longer than the limit                                   |
+| 0100-0199 | validation findings, numbered by `gateway.rules.problem_number` (0100:  |
+|           | a finding without a number); suffix `- mandatory error` / `- warning`   |
+| 0200      | stale record: the update was made from an older copy (024 $d)           |
+| 0201      | modification history (CAT) mismatch: concurrent edit                    |
+| 0300      | own authorization error: another library's LOW added or removed        |
+| 0301      | the user may not do this                                                |
+| 0302      | delete refused while LOWs remain                                        |
+| 0400      | staff user or password not accepted                                     |
+| 0500      | any other refusal of the catalog                                        |
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+from gateway import rules
 from gateway.errors import (
     AuthenticationError,
     CatConflictError,
@@ -45,6 +46,7 @@ from gateway.errors import (
     WarningsNotAcceptedError,
 )
 
+UNNUMBERED_PROBLEM: Final = 100
 MANDATORY: Final = "mandatory error"
 WARNING: Final = "warning"
 # Aleph's own text for a failed login (shared/fixtures/xserver/user-auth-response2.xml).
@@ -63,13 +65,19 @@ def doc_number(record_id: int) -> str:
     return f"{record_id:09d}"
 
 
+def _problem_line(problem: Problem) -> str:
+    found = rules.problem_number(problem)
+    number = int(found) if found.isdigit() else UNNUMBERED_PROBLEM
+    return line(number, str(problem), MANDATORY if problem.is_error else WARNING)
+
+
 def problem_lines(problems: Iterable[object]) -> list[str]:
     """Validation findings as Aleph lines; errors first as Aleph lists them."""
     found = [p for p in problems if isinstance(p, Problem)]
     others = [str(p) for p in problems if not isinstance(p, Problem)]
-    errors = [line(101, str(p), MANDATORY) for p in found if p.is_error]
-    warnings = [line(102, str(p), WARNING) for p in found if not p.is_error]
-    return errors + warnings + [line(102, text, WARNING) for text in others]
+    errors = [_problem_line(p) for p in found if p.is_error]
+    warnings = [_problem_line(p) for p in found if not p.is_error]
+    return errors + warnings + [line(UNNUMBERED_PROBLEM, text, WARNING) for text in others]
 
 
 def saved(record_id: int, warnings: Sequence[object] = ()) -> list[str]:
@@ -85,11 +93,11 @@ def deleted(record_id: int) -> list[str]:
 
 
 def malformed_request(detail: str) -> list[str]:
-    return [line(110, f"xml_full_req is not a valid record: {detail}")]
+    return [line(70, f"xml_full_req is not a valid record: {detail}")]
 
 
 def overlong_request(limit: int, length: int) -> list[str]:
-    return [line(111, f"xml_full_req has {length} characters; at most {limit} are accepted")]
+    return [line(71, f"xml_full_req has {length} characters; at most {limit} are accepted")]
 
 
 def update_failure(exc: GatewayError, record_id: int | None) -> list[str]:
@@ -98,13 +106,13 @@ def update_failure(exc: GatewayError, record_id: int | None) -> list[str]:
     if isinstance(exc, InvalidRecordError):
         return [
             *problem_lines(exc.problems),
-            line(103, f"{target} was not saved: the record has mandatory errors."),
+            line(50, f"{target} was not saved: the record has mandatory errors."),
         ]
     if isinstance(exc, WarningsNotAcceptedError):
         return [
             *problem_lines(exc.problems),
             line(
-                104,
+                51,
                 f"{target} was not saved: the check found warnings; "
                 "send UPDATE to save despite them.",
             ),
@@ -112,7 +120,7 @@ def update_failure(exc: GatewayError, record_id: int | None) -> list[str]:
     if isinstance(exc, RecordNotFoundError):
         return [
             line(
-                162,
+                60,
                 f"Doc number {doc_number(exc.record_id)} does not exist. "
                 "To insert a new document use doc number 000000000.",
             )

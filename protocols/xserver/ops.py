@@ -39,6 +39,7 @@ from protocols.xserver.sessions import Session, SessionStore
 log = logging.getLogger("melinda.xserver")
 
 MAX_PRESENT_ENTRIES: Final = 100  # entries one present may return
+INLINE_RECORDS: Final = 5  # fewer records are converted on the loop (a thread hop costs more)
 NEW_DOC_NUMBER: Final = 0  # doc_num 000000000 creates
 DOC_ACTIONS: Final = ("UPDATE", "UPDATE-CHK", "INSERT", "DELETE")
 _XML_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,39}$")
@@ -136,7 +137,9 @@ async def present(ctx: OpContext) -> list[bytes]:
     def serialise() -> list[bytes]:
         return [replies.record(_oai_marc(rec), rec.id, entry) for entry, rec in present_now]
 
-    return await asyncio.to_thread(serialise)
+    if len(present_now) <= INLINE_RECORDS:
+        return serialise()
+    return await asyncio.to_thread(serialise)  # up to 100 records: keep the loop free
 
 
 async def find_doc(ctx: OpContext) -> list[bytes]:

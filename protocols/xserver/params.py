@@ -61,11 +61,14 @@ async def read_params(request: web.Request, max_chars: int) -> Params:
             body = await request.content.read(limit + 1)
             if len(body) > limit:
                 raise OverlongRequestError(f"The request is longer than {max_chars} characters")
+            charset = request.charset or "utf-8"  # a form may declare another (Latin-1)
             try:
-                text = body.decode("utf-8")
-                pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+                text = body.decode(charset)
+                pairs = parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict")
+            except LookupError as exc:
+                raise RequestError(f"The request's charset {charset} is not known") from exc
             except UnicodeDecodeError as exc:
-                raise RequestError("The request is not valid UTF-8") from exc
+                raise RequestError(f"The request is not valid {charset}") from exc
             _collect(pairs, values)
     try:
         _collect(list(request.query.items()), values)

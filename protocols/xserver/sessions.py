@@ -10,9 +10,9 @@ HMAC digest of user name and password, never the password itself.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
-import string
 import time
 from array import array
 from collections import OrderedDict
@@ -24,7 +24,6 @@ from typing import Final
 from gateway.model import User, View
 
 SESSION_ID_LENGTH: Final = 50  # as long as Aleph's session ids
-_SESSION_ALPHABET: Final = string.ascii_uppercase + string.digits
 MAX_SET_NUMBER: Final = 999_999
 
 
@@ -98,7 +97,7 @@ class SessionStore:
 
     def _new_id(self) -> str:
         while True:
-            candidate = "".join(secrets.choice(_SESSION_ALPHABET) for _ in range(SESSION_ID_LENGTH))
+            candidate = base64.b32encode(secrets.token_bytes(32)).decode()[:SESSION_ID_LENGTH]
             if candidate not in self._sessions:
                 return candidate
 

@@ -16,7 +16,7 @@ from gateway.catalog import Catalog
 from gateway.errors import AuthenticationError
 from gateway.model import User, View
 from protocols.z3950 import pdu as z
-from protocols.z3950.ber import Element
+from protocols.z3950.ber import CONTEXT, Element
 from protocols.z3950.bib1 import scan_index, to_query
 from protocols.z3950.diagnostics import (
     ADDITIONAL_RANGES_UNSUPPORTED,
@@ -92,23 +92,12 @@ class Association:
 
     async def answer(self, request: Element) -> Reply:
         """The reply to one request PDU. Raises ProtocolError (and BerError) for bad PDUs."""
-        handler = self._handlers().get((request.cls, request.number))
+        handler = _HANDLERS.get(request.number) if request.cls == CONTEXT else None
         if handler is None or not request.constructed:
             raise ProtocolError(f"unsupported PDU [{request.number}]")
         if not self.initialised and request.number not in (z.PduTag.INIT_REQUEST, z.PduTag.CLOSE):
             raise ProtocolError("the first PDU of an association must be an Init request")
-        return await handler(request)
-
-    def _handlers(self) -> dict[tuple[int, int], Callable[[Element], Awaitable[Reply]]]:
-        return {
-            (2, z.PduTag.INIT_REQUEST): self._init,
-            (2, z.PduTag.SEARCH_REQUEST): self._search,
-            (2, z.PduTag.PRESENT_REQUEST): self._present,
-            (2, z.PduTag.DELETE_RESULT_SET_REQUEST): self._delete_result_set,
-            (2, z.PduTag.SCAN_REQUEST): self._scan,
-            (2, z.PduTag.SORT_REQUEST): self._sort,
-            (2, z.PduTag.CLOSE): self._close,
-        }
+        return await handler(self, request)
 
     # --- Init ------------------------------------------------------------------------
 
@@ -334,6 +323,18 @@ class Association:
     async def _close(self, pdu: Element) -> Reply:
         request = z.parse_close(pdu)
         return Reply(z.close_pdu(z.CloseReason.FINISHED, "", request.reference_id), close=True)
+
+
+# The dispatch table: request PDU tag -> handler. Any other PDU is a protocol error.
+_HANDLERS: Final[dict[int, Callable[[Association, Element], Awaitable[Reply]]]] = {
+    z.PduTag.INIT_REQUEST: Association._init,
+    z.PduTag.SEARCH_REQUEST: Association._search,
+    z.PduTag.PRESENT_REQUEST: Association._present,
+    z.PduTag.DELETE_RESULT_SET_REQUEST: Association._delete_result_set,
+    z.PduTag.SCAN_REQUEST: Association._scan,
+    z.PduTag.SORT_REQUEST: Association._sort,
+    z.PduTag.CLOSE: Association._close,
+}
 
 
 def _database(names: list[str]) -> tuple[View, str]:

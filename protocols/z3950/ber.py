@@ -111,7 +111,7 @@ class Element:
 # --- decoding ----------------------------------------------------------------------
 
 
-def _read_header(data: bytes, pos: int, end: int) -> tuple[int, int, bool, int | None, int]:
+def _read_header(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int, bool, int | None, int]:
     """(class, number, constructed, length or None when indefinite, content start)."""
     if pos >= end:
         raise IncompleteError("no tag")
@@ -149,7 +149,7 @@ def _read_header(data: bytes, pos: int, end: int) -> tuple[int, int, bool, int |
     return cls, number, constructed, length, pos + count
 
 
-def _decode_one(data: bytes, pos: int, end: int, depth: int) -> tuple[Element, int]:
+def _decode_one(data: bytes | bytearray, pos: int, end: int, depth: int) -> tuple[Element, int]:
     if depth > MAX_DEPTH:
         raise BerError("elements nested too deeply")
     cls, number, constructed, length, pos = _read_header(data, pos, end)
@@ -190,7 +190,7 @@ def decode(data: bytes) -> Element:
     return element
 
 
-def decode_prefix(data: bytes, max_length: int) -> tuple[Element, int] | None:
+def decode_prefix(data: bytes | bytearray, max_length: int) -> tuple[Element, int] | None:
     """The complete element at the start of `data` and its length, or None while incomplete.
 
     Raises BerError when the bytes cannot start a valid element or it would exceed
@@ -210,6 +210,14 @@ def decode_prefix(data: bytes, max_length: int) -> tuple[Element, int] | None:
         if len(data) >= max_length:
             raise BerError(f"PDU exceeds the limit of {max_length} octets") from None
         return None
+
+
+def has_indefinite_length(data: bytes | bytearray) -> bool:
+    """Whether the element starting `data` has an indefinite length (so ends with 00 00)."""
+    try:
+        return _read_header(data, 0, len(data))[3] is None
+    except BerError:
+        return False
 
 
 def decode_oid(content: bytes) -> tuple[int, ...]:

@@ -75,7 +75,7 @@ class HttpBridge:
             handler.data_received(received)
         if eof:
             handler.eof_received()
-        if transport.is_reading() is False:
+        if not transport.is_reading():
             transport.resume_reading()
 
     async def _relay(self, request: web.BaseRequest) -> web.StreamResponse:

@@ -519,16 +519,24 @@ def rpn_term_query(use: int, term: str, *, extra: Sequence[tuple[int, int]] = ()
 
 
 def search_request(
-    query: bytes, *, database: str = "fin01", result_set: str = "default"
+    query: bytes,
+    *,
+    database: str = "fin01",
+    result_set: str = "default",
+    piggyback: int = 0,
+    syntax: Oid | None = None,
 ) -> bytes:
+    """A Search; with `piggyback` > 0, up to that many records come back in the response."""
     return ctx(
         PduTag.SEARCH_REQUEST,
-        ctx_integer(13, 0),
-        ctx_integer(14, 1),
-        ctx_integer(15, 0),
+        ctx_integer(13, piggyback),
+        ctx_integer(14, piggyback + 1),
+        ctx_integer(15, piggyback),
         ctx_boolean(16, True),
         ctx_string(17, result_set),
         ctx(18, ctx_string(105, database)),
+        ctx(100, ctx_string(0, "F")) if piggyback else b"",
+        tlv(CONTEXT, 104, oid_content(syntax)) if syntax is not None else b"",
         ctx(21, query),
     )
 

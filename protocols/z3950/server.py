@@ -17,7 +17,7 @@ from typing import Final
 from gateway.app import Gateway
 from protocols.z3950 import pdu as z
 from protocols.z3950.association import Association, ProtocolError
-from protocols.z3950.ber import BerError, Element, decode_prefix
+from protocols.z3950.ber import BerError, Element, decode_prefix, has_indefinite_length
 from protocols.z3950.http_bridge import HttpBridge, looks_like_http
 
 log = logging.getLogger("melinda.z3950")
@@ -206,18 +206,29 @@ class _Connection(asyncio.Protocol):
     async def _next_pdu(self, idle: float, deadline: float) -> Element:
         if time.monotonic() >= deadline:
             raise _TimedOut(z.CloseReason.RESOURCES, "the association's lifetime is over")
+        tried_upto = 0  # buffer length at the last attempt that found the PDU incomplete
         while True:
-            if self._buffer:
-                found = decode_prefix(bytes(self._buffer), MAX_REQUEST_SIZE)
+            if self._buffer and self._could_be_complete(tried_upto):
+                found = decode_prefix(self._buffer, MAX_REQUEST_SIZE)
                 if found is not None:
                     element, length = found
                     del self._buffer[:length]
                     if self.transport is not None and not self.transport.is_reading():
                         self.transport.resume_reading()
                     return element
+                tried_upto = len(self._buffer)
             if self._eof or self._lost:
                 raise _Ended
             await self._wait_arrival(idle, deadline)
+
+    def _could_be_complete(self, tried_upto: int) -> bool:
+        """Skip re-parsing an indefinite-length PDU until an end-of-contents could have arrived.
+
+        Without this a peer trickling a large PDU byte by byte costs a full parse per byte.
+        """
+        if not tried_upto or not has_indefinite_length(self._buffer):
+            return True
+        return self._buffer.find(b"\x00\x00", tried_upto - 1) != -1
 
     async def _send(self, data: bytes) -> None:
         if self._lost or self.transport is None:

@@ -154,7 +154,8 @@ def _rewrite(element: Element) -> bytes:
 
 # --- properties -----------------------------------------------------------------------
 
-_tags = st.tuples(st.integers(0, 3), st.integers(0, 300))
+# Universal tag 0 is reserved for end-of-contents, so no element may carry it.
+_tags = st.tuples(st.integers(0, 3), st.integers(0, 300)).filter(lambda tag: tag != (0, 0))
 _primitives = st.builds(
     lambda tag, content: tlv(tag[0], tag[1], content), _tags, st.binary(max_size=40)
 )
@@ -194,7 +195,7 @@ _VALID_PDUS = [
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=500)
+@settings(max_examples=300)
 def test_random_bytes_never_crash_the_decoder(data: bytes) -> None:
     _decode_or_ber_error(data)
 
@@ -204,7 +205,7 @@ def test_random_bytes_never_crash_the_decoder(data: bytes) -> None:
     st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=6),
     st.integers(0, 400),
 )
-@settings(max_examples=500)
+@settings(max_examples=300)
 def test_mutated_pdus_never_crash_the_decoder(
     pdu: bytes, flips: list[tuple[int, int]], cut: int
 ) -> None:

@@ -162,6 +162,25 @@ async def test_two_updates_from_the_same_read_exactly_one_lands(catalog: Catalog
     assert title == ("Ensimmäinen." if outcomes[0] == "saved" else "Toinen.")
 
 
+async def test_two_alma_copies_from_the_same_read_within_a_second_exactly_one_lands(
+    catalog: Catalog,
+) -> None:
+    created = await catalog.create(book("Alma-kilpa."), user=HELKA)
+    base = records.record_to_marcxml((await catalog.get(created.id, View.FIN01ALMA)).record())
+
+    async def edit(title: str) -> str:
+        record = records.parse_marcxml(base)  # Alma copies carry no CAT: only the 024 guards
+        record["245"]["a"] = title
+        try:
+            await catalog.update(created.id, record, user=HELKA)
+        except StaleRecordError:
+            return "refused"
+        return "saved"
+
+    outcomes = await asyncio.gather(edit("Yksi."), edit("Kaksi."))
+    assert sorted(outcomes) == ["refused", "saved"]
+
+
 async def test_delete_is_refused_while_lows_remain_then_soft_deletes(catalog: Catalog) -> None:
     created = await catalog.create(book("Poisto.", low="HELKA"), user=HELKA)
     with pytest.raises(LowsRemainError, match="HELKA"):

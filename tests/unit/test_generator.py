@@ -24,7 +24,9 @@ from gateway.generator import (
 from gateway.records import (
     iter_iso2709,
     iter_marcxml,
+    parse_alephseq,
     parse_marcxml,
+    record_to_alephseq,
     record_to_iso2709,
     record_to_marcxml,
 )
@@ -42,6 +44,12 @@ def run() -> list[pymarc.Record]:
 
 def values(record: pymarc.Record, tag: str, code: str) -> list[str]:
     return [v for f in record.get_fields(tag) for v in f.get_subfields(code)]
+
+
+def control(record: pymarc.Record, tag: str) -> str:
+    data = record[tag].data
+    assert isinstance(data, str)
+    return data
 
 
 def digest(records: list[pymarc.Record]) -> str:
@@ -73,15 +81,14 @@ def test_output_does_not_depend_on_hash_randomisation() -> None:
         "data = b''.join(record_to_marcxml(r) for r in generate_records(200, seed=5))\n"
         "print(hashlib.sha256(data).hexdigest())\n"
     )
-    digests = set()
-    for hash_seed in ("1", "4242"):
-        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        done = subprocess.run(
-            [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-            check=True, timeout=120,
-        )  # fmt: skip
-        digests.add(done.stdout.strip())
-    assert digests == {digest(list(generate_records(200, seed=5)))}
+    # this process runs with another (random or fixed) hash seed than the child
+    hash_seed = "4242" if os.environ.get("PYTHONHASHSEED") != "4242" else "17"
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        check=True, timeout=120,
+    )  # fmt: skip
+    assert done.stdout.strip() == digest(list(generate_records(200, seed=5)))
 
 
 def test_a_prefix_of_a_run_is_the_shorter_run() -> None:
@@ -95,11 +102,11 @@ def test_a_prefix_of_a_run_is_the_shorter_run() -> None:
 
 def test_ids_are_consecutive_from_start_id_in_001_and_035() -> None:
     records = list(generate_records(40, seed=2, start_id=123_456))
-    ids = [r["001"].data for r in records]
+    ids = [control(r, "001") for r in records]
     assert ids == [f"{n:09d}" for n in range(123_456, 123_496)]
     for record in records:
-        assert record["003"].data == "FI-MELINDA"
-        assert f"(FI-MELINDA){record['001'].data}" in values(record, "035", "a")
+        assert control(record, "003") == "FI-MELINDA"
+        assert f"(FI-MELINDA){control(record, '001')}" in values(record, "035", "a")
 
 
 def test_bad_arguments_are_refused() -> None:
@@ -116,15 +123,15 @@ def test_bad_arguments_are_refused() -> None:
 def test_every_record_has_001_245_and_a_40_character_008(run: list[pymarc.Record]) -> None:
     for record in run:
         assert "001" in record and "245" in record
-        field_008 = record["008"].data
-        assert len(field_008) == 40, (record["001"].data, field_008)
+        field_008 = control(record, "008")
+        assert len(field_008) == 40, (control(record, "001"), field_008)
         assert re.fullmatch(r"\d{6}[stc]\d{4}", field_008[:11]), field_008
         assert field_008[35:38] in {"fin", "swe", "eng", "ger", "fre"}
         assert len(str(record.leader)) == 24
 
 
 def test_isbns_and_issns_have_valid_check_digits(run: list[pymarc.Record]) -> None:
-    forms = Counter()
+    forms: Counter[tuple[int, bool]] = Counter()
     for record in run:
         for isbn in values(record, "020", "a"):
             digits = isbn.replace("-", "")
@@ -142,7 +149,7 @@ def test_isbns_and_issns_have_valid_check_digits(run: list[pymarc.Record]) -> No
 
 
 def test_check_digit_functions_against_known_isbns() -> None:
-    # from the fixtures: 978-952-354-678-3, 951-0-12345-? and 91-38-61844-3
+    # 978-952-354-678-3 and 91-38-61844-3 are ISBNs in the Melinda fixtures
     assert isbn13_check_digit("978952354678") == "3"
     assert isbn10_check_digit("913861844") == "3"
     assert isbn10_check_digit("007462542") == "X"
@@ -161,7 +168,7 @@ def test_aleph_fields_come_last_in_order_sta_sid_cat_low(run: list[pymarc.Record
 
 
 def test_cat_histories_are_chronological_and_well_formed(run: list[pymarc.Record]) -> None:
-    counts = Counter()
+    counts: Counter[int] = Counter()
     for record in run:
         cats = record.get_fields("CAT")
         counts[len(cats)] += 1
@@ -174,7 +181,7 @@ def test_cat_histories_are_chronological_and_well_formed(run: list[pymarc.Record
             stamps.append(cat["c"] + cat["h"])
         assert stamps == sorted(stamps)
         # 005 is the time of the last save
-        assert record["005"].data.startswith(stamps[-1])
+        assert control(record, "005").startswith(stamps[-1])
     assert counts[1] and max(counts) >= 15
 
 
@@ -224,14 +231,14 @@ def test_the_mix_of_materials(run: list[pymarc.Record]) -> None:
 
 
 def test_component_parts_point_at_earlier_live_hosts(run: list[pymarc.Record]) -> None:
-    by_id = {r["001"].data: r for r in run}
+    by_id = {control(r, "001"): r for r in run}
     parts = [r for r in run if r.leader[7] in "ab"]
     assert len(parts) > 50
     for part in parts:
         (link,) = values(part, "773", "w")
         assert link.startswith("(FI-MELINDA)")
         host_id = link.removeprefix("(FI-MELINDA)")
-        assert host_id < part["001"].data
+        assert host_id < control(part, "001")
         host = by_id[host_id]
         assert not is_deleted(host)
         assert host.leader[7] == ("m" if part.leader[7] == "a" else "s")
@@ -271,6 +278,20 @@ def test_long_fields_over_alephs_limit(run: list[pymarc.Record]) -> None:
     assert max(len(record_to_marcxml(r)) for r in run) < 45_000
 
 
+def test_long_fields_split_into_aleph_continuation_lines_and_back(
+    run: list[pymarc.Record],
+) -> None:
+    long_records = [
+        r for r in run
+        if any(len(f["a"].encode("utf-8")) > 2000 for f in r.get_fields("505", "520"))
+    ]  # fmt: skip
+    assert len(long_records) >= 10
+    for record in long_records:
+        sequential = record_to_alephseq(record)
+        assert b"$$9^^" in sequential
+        assert record_to_marcxml(parse_alephseq(sequential)) == record_to_marcxml(record)
+
+
 def test_local_fields_the_alma_conversion_maps(run: list[pymarc.Record]) -> None:
     tags = Counter(f.tag for r in run for f in r.fields)
     for tag in ("019", "039", "049", "509", "930", "960", "490", "830", "250", "041", "080"):
@@ -289,7 +310,21 @@ def test_every_record_passes_validation(run: list[pymarc.Record]) -> None:
         pytest.skip("gateway.rules.validate is not implemented yet")
     for record in run:
         problems = [p for p in validate(record, is_new=True) if p.is_error]
-        assert problems == [], (record["001"].data, [str(p) for p in problems])
+        assert problems == [], (control(record, "001"), [str(p) for p in problems])
+
+
+def test_alma_round_trip_law_holds_on_generated_records(run: list[pymarc.Record]) -> None:
+    from gateway.rules import fin01alma_view, from_alma
+
+    for record in run[:500]:
+        try:
+            alma = fin01alma_view(
+                record, record_id=int(control(record, "001")), updated=1_700_000_000,
+                deleted=record.leader[5] == "d",
+            )  # fmt: skip
+        except NotImplementedError:
+            pytest.skip("gateway.rules.fin01alma_view is not implemented yet")
+        assert record_to_marcxml(from_alma(alma)) == record_to_marcxml(record)
 
 
 def test_records_survive_the_marcxml_codec(run: list[pymarc.Record]) -> None:
@@ -307,7 +342,7 @@ def test_cli_writes_a_marcxml_collection(tmp_path: Path, capsys: pytest.CaptureF
     assert "records/s" in capsys.readouterr().err
     with out.open("rb") as stream:
         records = list(iter_marcxml(stream))
-    assert [r["001"].data for r in records] == [f"{n:09d}" for n in range(500, 525)]
+    assert [control(r, "001") for r in records] == [f"{n:09d}" for n in range(500, 525)]
     assert digest(records) == digest(list(generate_records(25, seed=9, start_id=500)))
 
 

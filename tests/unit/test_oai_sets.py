@@ -18,7 +18,9 @@ def record(level: str = "m", **fields: list[tuple[str, str]]) -> pymarc.Record:
     rec.leader = pymarc.Leader(f"00000na{level} a2200000 i 4500")
     for tag, subfields in fields.items():
         for code, value in subfields:
-            rec.add_field(Field(tag=tag.lstrip("_"), indicators=[" ", " "], subfields=[Subfield(code, value)]))
+            rec.add_field(
+                Field(tag=tag.lstrip("_"), indicators=[" ", " "], subfields=[Subfield(code, value)])
+            )
     return rec
 
 

@@ -26,7 +26,9 @@ def error_of(*pairs: tuple[str, str]) -> str:
 
 
 def epoch(text: str) -> int:
-    return calendar.timegm(datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timetuple())
+    return calendar.timegm(
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timetuple()
+    )
 
 
 @pytest.mark.parametrize(
@@ -63,7 +65,12 @@ def test_bad_verb(pairs: list[tuple[str, str]]) -> None:
             ("from", "2020-01-01"),
             ("until", "2020-01-02T00:00:00Z"),
         ],
-        [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("from", "2020-01-02"), ("until", "2020-01-01")],
+        [
+            ("verb", "ListRecords"),
+            ("metadataPrefix", "marc21"),
+            ("from", "2020-01-02"),
+            ("until", "2020-01-01"),
+        ],
         [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("set", "no spaces")],
         [("verb", "ListRecords"), ("metadataPrefix", "")],
         [("verb", "ListRecords"), ("metadataPrefix", "a b")],
@@ -83,7 +90,12 @@ def test_unknown_metadata_prefix_cannot_be_disseminated() -> None:
 
 def test_day_granularity_covers_whole_days() -> None:
     request = parse_request(
-        [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("from", "2020-01-01"), ("until", "2020-01-01")]
+        [
+            ("verb", "ListRecords"),
+            ("metadataPrefix", "marc21"),
+            ("from", "2020-01-01"),
+            ("until", "2020-01-01"),
+        ]
     )
     assert request.since == epoch("2020-01-01T00:00:00Z")
     assert request.until == epoch("2020-01-01T23:59:59Z")
@@ -160,7 +172,9 @@ def test_token_round_trip() -> None:
     assert token.replace("-", "").replace("_", "").replace(".", "").isalnum()
 
 
-def token_error(token: str, *, verb: str = "ListRecords", view: str = "fin01", now: float = 1_900_000_000) -> str:
+def token_error(
+    token: str, *, verb: str = "ListRecords", view: str = "fin01", now: float = 1_900_000_000
+) -> str:
     with pytest.raises(OaiError) as caught:
         TokenSigner(b"secret").check(token, verb=verb, view=view, now=now)
     return caught.value.code

@@ -42,14 +42,21 @@ def melinda_record() -> pymarc.Record:
         Field(
             tag="245",
             indicators=["1", "0"],
-            subfields=[Subfield("a", 'Otsikko "lainaus" & <muuta> /'), Subfield("9", "FENNI<KEEP>")],
+            subfields=[
+                Subfield("a", 'Otsikko "lainaus" & <muuta> /'),
+                Subfield("9", "FENNI<KEEP>"),
+            ],
         )
     )
     rec.add_field(Field(tag="500", indicators=[" ", " "], subfields=[Subfield("9", "HELKA<DROP>")]))
     rec.add_field(
         Field(tag="773", indicators=["0", " "], subfields=[Subfield("w", "(FIN01)000000042")])
     )
-    rec.add_field(Field(tag="SID", indicators=[" ", " "], subfields=[Subfield("c", "1"), Subfield("b", "helka")]))
+    rec.add_field(
+        Field(
+            tag="SID", indicators=[" ", " "], subfields=[Subfield("c", "1"), Subfield("b", "helka")]
+        )
+    )
     rec.add_field(Field(tag="CAT", indicators=[" ", " "], subfields=[Subfield("a", "LOAD")]))
     rec.add_field(Field(tag="LOW", indicators=[" ", " "], subfields=[Subfield("a", "HELKA")]))
     return rec
@@ -109,10 +116,37 @@ def canonical(xml: bytes) -> bytes:
     return etree.tostring(etree.fromstring(xml), method="c14n")
 
 
+def unusual_records() -> list[pymarc.Record]:
+    """Field orders the store does not produce but must still be filtered right."""
+    late_035 = melinda_record()
+    fields = late_035.fields
+    late_035.fields = [f for f in fields if f.tag != "035"] + [f for f in fields if f.tag == "035"]
+    no_own_035 = melinda_record()
+    no_own_035.fields = [f for f in no_own_035.fields if f.tag != "035" or "(OCoLC)" in f.value()]
+    no_001 = melinda_record()
+    no_001.remove_fields("001")
+    aleph_first = melinda_record()
+    aleph = [f for f in aleph_first.fields if not f.tag.isdigit()]
+    aleph_first.fields = aleph + [f for f in aleph_first.fields if f.tag.isdigit()]
+    bare = melinda_record()
+    bare.fields = [
+        f for f in bare.fields if f.tag not in ("001", "003", "035") or "(OCoLC)" in f.value()
+    ]
+    nine_in_035 = melinda_record()
+    nine_in_035.add_ordered_field(
+        Field(
+            tag="035", indicators=[" ", " "], subfields=[Subfield("a", "(X)1"), Subfield("9", "Y")]
+        )
+    )
+    return [late_035, no_own_035, no_001, aleph_first, bare, nine_in_035]
+
+
 def sample_records() -> list[bytes]:
     with shared_fixture("melinda-records.xml").open("rb") as fixture:
         with_fixture = [record_to_marcxml(r) for r in iter_marcxml(fixture)]
-    return [record_to_marcxml(melinda_record()), *with_fixture, *map(record_to_marcxml, generate_records(200, 3))]
+    generated = [record_to_marcxml(r) for r in generate_records(200, 3)]
+    unusual = [record_to_marcxml(r) for r in unusual_records()]
+    return [record_to_marcxml(melinda_record()), *unusual, *with_fixture, *generated]
 
 
 @pytest.mark.parametrize(("standard", "with_cat"), [(True, False), (False, False), (False, True)])

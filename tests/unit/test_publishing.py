@@ -5,9 +5,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import tarfile
 import subprocess
 import sys
+import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,7 +152,9 @@ def test_a_title_held_by_one_record_is_not_withdrawn_by_another(tmp_path: Path) 
 
 def test_prefixed_and_unnamespaced_marcxml_are_read(tmp_path: Path) -> None:
     prefixed = write(
-        tmp_path, "p.xml", marcxml(record("1", "(FI-MELINDA)000000001", prefix="marc"), prefix="marc")
+        tmp_path,
+        "p.xml",
+        marcxml(record("1", "(FI-MELINDA)000000001", prefix="marc"), prefix="marc"),
     )
     assert read_publishing_file(prefixed).holdings == [(1, "1")]
     bare = write(
@@ -165,14 +167,14 @@ def test_prefixed_and_unnamespaced_marcxml_are_read(tmp_path: Path) -> None:
 
 def test_fields_before_and_after_035_do_not_confuse_the_reader(tmp_path: Path) -> None:
     extra = '<datafield tag="020" ind1=" " ind2=" "><subfield code="a">9789510000000</subfield></datafield>'
-    path = write(
-        tmp_path, "f.xml", marcxml(record("7", "(FI-MELINDA)000000070", before_035=extra))
-    )
+    path = write(tmp_path, "f.xml", marcxml(record("7", "(FI-MELINDA)000000070", before_035=extra)))
     assert read_publishing_file(path).holdings == [(70, "7")]
 
 
 def test_gzip_and_tar_gz_read_like_plain_xml(tmp_path: Path) -> None:
-    data = marcxml(record("1", "(FI-MELINDA)000000001"), record("2", "(FI-MELINDA)000000002", status="d"))
+    data = marcxml(
+        record("1", "(FI-MELINDA)000000001"), record("2", "(FI-MELINDA)000000002", status="d")
+    )
     gz = write(tmp_path, "f.xml.gz", gzip.compress(data))
     assert read_publishing_file(gz).holdings == [(1, "1")]
     tar_path = tmp_path / "f.tar.gz"
@@ -230,7 +232,7 @@ def test_tar_without_xml_is_rejected(tmp_path: Path) -> None:
         info = tarfile.TarInfo("notes.txt")
         info.size = 2
         archive.addfile(info, io.BytesIO(b"hi"))
-    with pytest.raises(MalformedPublishingFileError, match="holds no .xml file"):
+    with pytest.raises(MalformedPublishingFileError, match=r"holds no \.xml file"):
         read_publishing_file(path)
 
 
@@ -247,32 +249,43 @@ def test_entities_are_never_expanded(tmp_path: Path) -> None:
 
 
 def test_reading_keeps_memory_flat(tmp_path: Path) -> None:
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs Linux /proc to read a process's peak memory")
     path = tmp_path / "big.xml"
     holdings = (AlmaHolding(f"99{n}", n) for n in range(1, 10_001))
     write_alma_publishing_file(path, holdings, extra_fields=20)
     size = path.stat().st_size
     # libxml2's memory is not Python's: measure the peak size of a process that reads the file
+    # VmHWM is this process's own peak (ru_maxrss would count the forking parent's too)
     probe = (
-        "import resource, sys; from pathlib import Path\n"
+        "import sys; from pathlib import Path\n"
         "from gateway.publishing import read_publishing_file\n"
         "n = len(read_publishing_file(Path(sys.argv[1])).holdings)\n"
-        "print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
+        "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+        "print(n, int(peak.split()[1]) * 1024)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", probe, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     count, peak = map(int, done.stdout.split())
     assert count == 10_000
     # a parsed tree of the whole file would take several times its size; one record, little
     assert size > 25_000_000
-    assert peak < 150_000_000, (peak, size)
+    assert peak < 120_000_000, (peak, size)
 
 
 def test_alma_writer_round_trips_through_gzip(tmp_path: Path) -> None:
     path = write_alma_publishing_file(
         tmp_path / "f_full.xml.gz",
-        [AlmaHolding("1<&>", 1, title="A & B"), AlmaHolding("2", 2, withdrawn=True), AlmaHolding("3", None)],
+        [
+            AlmaHolding("1<&>", 1, title="A & B"),
+            AlmaHolding("2", 2, withdrawn=True),
+            AlmaHolding("3", None),
+        ],
     )
     publishing = read_publishing_file(path)
     assert publishing.full
@@ -327,7 +340,9 @@ def test_report_counts_ids_and_rejections(tmp_path: Path) -> None:
 def test_report_of_a_held_full_file_lists_no_changes(tmp_path: Path) -> None:
     publishing = read_publishing_file(_sample(tmp_path, "helka_full.xml"))
     outcome = Outcome(held=True, held_reason="the full file would remove 5 of 10 LOW HELKA")
-    report = publishing_report(publishing, file_name="helka_full.xml", library="HELKA", outcome=outcome)
+    report = publishing_report(
+        publishing, file_name="helka_full.xml", library="HELKA", outcome=outcome
+    )
     assert report["status"] == "held"
     assert report["held"] is True
     assert report["mode"] == "full"

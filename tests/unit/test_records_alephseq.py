@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymarc import Field, Indicators, Subfield
 
 from gateway.errors import MalformedRecordError
@@ -184,3 +186,29 @@ def test_long_field_is_split_into_marked_lines_and_joined_back() -> None:
         ("b", text),
         ("c", "Loppu"),
     ]
+
+
+def _reference_scan(data: bytes, mark: int, length: int) -> int | None:
+    """The reference writer's loop, literally: from the second-to-last byte backwards, a
+    blank starts a count only when nothing is being counted, marks continue it."""
+    found = 0
+    for i in range(len(data) - 2, -1, -1):
+        byte = data[i]
+        if found == 0 and byte == 0x20:
+            found = 1
+        elif found > 0 and byte == mark:
+            found += 1
+        else:
+            found = 0
+        if found == length:
+            return i
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=40).map(lambda b: bytes(b" -.x"[c % 4] for c in b)))
+def test_boundary_search_matches_the_reference_scan(data: bytes) -> None:
+    from gateway.records.alephseq import _find_dash_separator, _find_period
+
+    assert _find_dash_separator(data) == _reference_scan(data, 0x2D, 3)
+    assert _find_period(data) == _reference_scan(data, 0x2E, 2)

@@ -13,6 +13,7 @@ from gateway.errors import MalformedRecordError
 from gateway.records import (
     COLLECTION_END,
     COLLECTION_START,
+    XML_DECLARATION,
     iter_marcxml,
     new_record,
     parse_marcxml,
@@ -135,14 +136,22 @@ def _rss_bytes() -> int:
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
-def test_streaming_reads_in_constant_memory() -> None:
+@pytest.mark.parametrize("compact", [True, False])
+def test_streaming_reads_in_constant_memory(compact: bool) -> None:
     """The parsed tree lives in libxml2, so resident memory is what shows a growing tree:
-    12,000 records kept would hold tens of MB; cleared as read, it stays flat."""
+    12,000 records kept would hold tens of MB; cleared as read, it stays flat. Both readers:
+    our compact dumps, and any other MARCXML (here: a namespace prefix) through iterparse."""
     record = sample()
     record.fields[1].subfields.append(Subfield("b", "x" * 2000))
-    data = io.BytesIO(COLLECTION_START + record_to_marcxml(record) * 12000 + COLLECTION_END)
+    one = record_to_marcxml(record)
+    if compact:
+        data = COLLECTION_START + one * 12000 + COLLECTION_END
+    else:
+        one = one.replace(b"<", b"<m:").replace(b"<m:/", b"</m:").replace(b"xmlns=", b"xmlns:m=")
+        data = b'<m:collection xmlns:m="http://www.loc.gov/MARC21/slim">' + one * 12000
+        data += b"</m:collection>"
     samples = {}
-    for number, _ in enumerate(iter_marcxml(data), start=1):
+    for number, _ in enumerate(iter_marcxml(io.BytesIO(data)), start=1):
         if number in (2000, 12000):
             samples[number] = _rss_bytes()
     assert samples[12000] - samples[2000] < 8_000_000
@@ -187,3 +196,65 @@ def test_stream_stops_with_an_error_at_broken_xml() -> None:
     assert results[0][1] is not None
     assert results[-1][1] is None
     assert "record 2" in str(results[-1][2])
+
+
+def _iterparse_only(data: bytes) -> list[tuple[str, object, object]]:
+    from gateway.records.marcxml import _iterparse_positions
+
+    return [
+        (p, r and record_to_marcxml(r), e and str(e))
+        for p, r, e in _iterparse_positions(io.BytesIO(data), 0, 0)
+    ]
+
+
+def _streamed(data: bytes) -> list[tuple[str, object, object]]:
+    return [
+        (p, r and record_to_marcxml(r), e and str(e))
+        for p, r, e in iter_marcxml_positions(io.BytesIO(data))
+    ]
+
+
+def test_compact_stream_reads_like_iterparse_with_surprises_inside() -> None:
+    """Our own dumps are cut at </record>; a foreign record, a comment holding "</record>"
+    and a bad record in the middle must give what a real XML parser gives, positions too."""
+    one = record_to_marcxml(sample())
+    foreign = (
+        b'<record>\n  <leader>00000cam a2200000 i 4500</leader>\n  <controlfield tag="001">'
+        b"9</controlfield>\n</record>"
+    )
+    bad = b"<record><leader>short</leader></record>"
+    comment = b"<!-- not a </record> end -->"
+    data = (
+        XML_DECLARATION
+        + COLLECTION_START
+        + b"\n".join([one, foreign, one, bad, one, comment, one, foreign, one])
+        + b"\n"
+        + COLLECTION_END
+        + b"\n"
+    )
+    streamed = _streamed(data)
+    assert streamed == _iterparse_only(data)
+    assert len(streamed) == 8
+    assert [p for p, _, _ in streamed][3] == "record 4, line 8"
+    assert streamed[3][2] is not None and "leader is 5 characters" in str(streamed[3][2])
+
+
+def test_compact_stream_of_the_real_fixture_matches_iterparse() -> None:
+    data = shared_fixture("melinda-records.xml").read_bytes()
+    assert _streamed(data) == _iterparse_only(data)
+    dump = io.BytesIO()
+    write_marcxml_collection(iter_marcxml(io.BytesIO(data)), dump)
+    assert _streamed(dump.getvalue()) == _iterparse_only(dump.getvalue())
+
+
+def test_garbage_after_the_collection_is_an_error() -> None:
+    data = COLLECTION_START + record_to_marcxml(sample()) + COLLECTION_END + b"<x/>"
+    results = _streamed(data)
+    assert results[0][1] is not None
+    assert results[-1][1] is None and "not well-formed" in str(results[-1][2])
+
+
+def test_text_input_with_a_foreign_encoding_declaration() -> None:
+    xml = record_to_marcxml(sample()).decode()
+    text = '<?xml version="1.0" encoding="ISO-8859-1"?>\n' + xml.replace(" xmlns=", "  xmlns=")
+    assert parse_marcxml(text)["245"]["c"] == "Åke"

@@ -156,7 +156,12 @@ def _records(
     values = value_text
     if long_values:
         # Now and then a 505/520-sized value, to exercise Aleph's split lines.
-        values = st.one_of(value_text, st.text(alphabet=BASE_ALPHABET, min_size=900, max_size=3500))
+        # (Repeated pieces: drawing thousands of characters one by one is slow.)
+        long_text = st.tuples(
+            st.lists(st.text(alphabet=BASE_ALPHABET, min_size=1, max_size=60), min_size=1),
+            st.integers(min_value=20, max_value=120),
+        ).map(lambda drawn: " ".join(drawn[0] * drawn[1])[:3500])
+        values = st.one_of(value_text, long_text)
     subfield = st.builds(Subfield, code, values)
     data = st.builds(
         lambda tag, i1, i2, subs: Field(tag=tag, indicators=Indicators(i1, i2), subfields=subs),

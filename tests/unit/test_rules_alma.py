@@ -90,9 +90,15 @@ def test_subject_heading_gets_terminal_period_and_zero_before_two() -> None:
     assert up(alma) == [melinda]
 
 
-@pytest.mark.parametrize("heading", ["Mitä?", "Hurraa!", "Ojanen, Eero, 1954-", "Suomi."])
+@pytest.mark.parametrize("heading", ["Mitä?", "Hurraa!", "Ojanen, Eero, 1954-"])
 def test_subject_heading_ending_in_punctuation_gets_no_period(heading: str) -> None:
-    assert view(f"650 _7$a{heading}$2yso/fin$0p1")[1] == f"650 _7$a{heading}$2yso/fin$0p1"
+    melinda = f"650 _7$a{heading}$2yso/fin$0p1"
+    assert view(melinda)[1] == f"650 _7$a{heading}$0p1$2yso/fin"
+    assert up(f"650 _7$a{heading}$0p1$2yso/fin") == [melinda]
+
+
+def test_subject_heading_already_ending_in_a_period_is_left_alone() -> None:
+    assert view("650 _0$aParishes$yRussia.$2lcsh$0p1")[1] == "650 _0$aParishes$yRussia.$2lcsh$0p1"
 
 
 def test_subject_heading_without_zero_is_left_alone() -> None:

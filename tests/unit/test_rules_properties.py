@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from pymarc import Field, Indicators, Subfield
 
 from gateway.rules import fin01alma_view, from_alma, protection_merge, validate
-from gateway.rules.fields import FieldKey, field_key, record_key
-from tests.conftest import FIXTURES
+from gateway.rules.fields import FieldKey, field_from_line, field_key, record_key
+from tests.conftest import FIXTURES, shared_fixture
 
 NATIONAL = {"FENNI", "VIOLA", "FIKKA"}
 LIBRARIES = ["HELKA", "FENNI", "FIKKA", "VIOLA", "ANDER", "TAMK", "ALMA", "KVP"]
@@ -51,8 +51,29 @@ _subfield_lists = {
 }
 
 
+# Whole fields in the forms the conversions act on, so that collisions are tried often.
+ALMA_SHAPED = [
+    "024 8_$a000123456$d20201231235959",
+    "024 8_$a999999999$d19700101000000",
+    "024 8_$aDeleted record, do not use",
+    "600 14$aGandalf$0(FIN11)000000001",
+    "600 17$aGandalf.$0(FIN11)000000001$2finaf",
+    "600 17$aGandalf$2finaf$0(FIN11)000000001",
+    "650 _7$asaamelaiset$2yso/fin$0http://www.yso.fi/onto/yso/p11537",
+    "650 _7$asaamelaiset.$0http://www.yso.fi/onto/yso/p11537$2yso/fin",
+    "650 _7$asaamelaiset..$0p1$2yso/fin",
+    "651 _4$aSuomi$0(FI-ASTERI-N)000000002$9FENNI<KEEP>",
+    "019 __$ax",
+    "920 __$ax",
+    "930 __$ax",
+    "929 __$ax",
+]
+
+
 @st.composite
 def fields(draw: st.DrawFn, text: str = "interesting") -> Field:
+    if draw(st.integers(0, 4)) == 0:
+        return field_from_line(draw(st.sampled_from(ALMA_SHAPED)))
     tag = draw(tags)
     if tag < "010" and tag.isdigit():
         return Field(tag, data=draw(texts[text]))
@@ -70,7 +91,9 @@ def records(draw: st.DrawFn, text: str = "interesting") -> pymarc.Record:
 @cache
 def fixture_records() -> tuple[pymarc.Record, ...]:
     path = FIXTURES / "melinda-records.xml"
-    return tuple(pymarc.parse_xml_to_array(str(path))) if path.exists() else ()
+    if not path.exists():
+        return ()
+    return tuple(pymarc.parse_xml_to_array(str(path)))  # type: ignore[no-untyped-call]
 
 
 @cache
@@ -109,18 +132,25 @@ moments = st.integers(0, 4_102_444_799)  # up to 2099-12-31
 
 
 @given(records(), ids, moments, st.booleans())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 def test_round_trip_law_on_arbitrary_records(
     record: pymarc.Record, record_id: int, updated: int, deleted: bool
 ) -> None:
     assert_round_trip(record, record_id, updated, deleted)
 
 
-def test_round_trip_law_on_every_fixture_and_generated_record() -> None:
-    pool = fixture_records() + generated_records()
-    if not pool:
-        pytest.skip("neither ../shared/fixtures nor gateway.generator is available")
+def test_round_trip_law_on_every_fixture_record() -> None:
+    pool = pymarc.parse_xml_to_array(str(shared_fixture("melinda-records.xml")))  # type: ignore[no-untyped-call]
+    assert len(pool) == 12
     for number, record in enumerate(pool):
+        for deleted in (False, True):
+            assert_round_trip(record, int(record["001"].data), 1_700_000_000 + number, deleted)
+
+
+def test_round_trip_law_on_generated_records() -> None:
+    if not generated_records():
+        pytest.skip("gateway.generator is not available")
+    for number, record in enumerate(generated_records()):
         assert_round_trip(record, number + 1, 1_700_000_000 + number, deleted=number % 2 == 0)
 
 
@@ -154,7 +184,12 @@ def owners(field: Field) -> set[str]:
 
 def expected_protected(current: pymarc.Record, writer: str) -> list[Field]:
     """What the brief says an update by `writer` may not remove from `current`."""
-    lows = {sf.value.strip().upper() for f in current.get_fields("LOW") for sf in f.subfields if sf.code == "a"}
+    lows = {
+        sf.value.strip().upper()
+        for f in current.get_fields("LOW")
+        for sf in f.subfields
+        if sf.code == "a"
+    }
     national = lows & NATIONAL
     kept: list[Field] = []
     for field in current.fields:
@@ -167,10 +202,15 @@ def expected_protected(current: pymarc.Record, writer: str) -> list[Field]:
             if codes - {writer, ""}:
                 kept.append(field)
         elif field.tag == "SID":
-            if not {sf.value.strip().upper() for sf in field.subfields if sf.code == "b"} & {writer}:
+            if not {sf.value.strip().upper() for sf in field.subfields if sf.code == "b"} & {
+                writer
+            }:
                 kept.append(field)
         elif owners(field) - {writer} or (
-            field.tag.isdigit() and field.tag.startswith("9") and national and writer not in national
+            field.tag.isdigit()
+            and field.tag.startswith("9")
+            and national
+            and writer not in national
         ):
             kept.append(field)
     return kept
@@ -179,12 +219,16 @@ def expected_protected(current: pymarc.Record, writer: str) -> list[Field]:
 def low_key(field: Field) -> FieldKey:
     """LOWs count as present by code, whatever else the field holds."""
     if field.tag == "LOW":
-        codes = sorted({sf.value.strip().upper() for sf in field.subfields if sf.code == "a"} - {""})
+        codes = sorted(
+            {sf.value.strip().upper() for sf in field.subfields if sf.code == "a"} - {""}
+        )
         return ("LOW", None, "", "", (("a", codes[0] if codes else ""),))
     return field_key(field)
 
 
-def assert_merge_keeps_protected(current: pymarc.Record, incoming: pymarc.Record, writer: str) -> None:
+def assert_merge_keeps_protected(
+    current: pymarc.Record, incoming: pymarc.Record, writer: str
+) -> None:
     before = (record_key(current), record_key(incoming))
     merged = protection_merge(current, incoming, library=writer)
     assert (record_key(current), record_key(incoming)) == before, "the merge changed its input"
@@ -207,7 +251,9 @@ def assert_merge_keeps_protected(current: pymarc.Record, incoming: pymarc.Record
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_protection_merge_never_loses_a_protected_field(data: st.DataObject, writer: str) -> None:
     current = data.draw(some_records())
-    kept = data.draw(st.lists(st.booleans(), min_size=len(current.fields), max_size=len(current.fields)))
+    kept = data.draw(
+        st.lists(st.booleans(), min_size=len(current.fields), max_size=len(current.fields))
+    )
     incoming = pymarc.Record()
     incoming.leader = current.leader
     incoming.fields = [f for f, keep in zip(current.fields, kept, strict=True) if keep]
@@ -235,15 +281,15 @@ def test_validation_never_raises_on_arbitrary_records(record: pymarc.Record, is_
 
 
 @given(st.data(), st.booleans())
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_validation_never_raises_on_damaged_records(data: st.DataObject, is_new: bool) -> None:
     record = data.draw(some_records())
     damaged = pymarc.Record()
-    damaged.leader = data.draw(st.one_of(st.just(record.leader), any_text, st.none()))
+    damaged.leader = data.draw(st.one_of(st.just(record.leader), any_text, st.none()))  # type: ignore[assignment]
     damaged.fields = list(record.fields)
     for _ in range(data.draw(st.integers(0, 3))):
         field = Field("500", Indicators(" ", " "), [Subfield("a", "x")])
-        field.tag = data.draw(st.one_of(any_text, st.none(), st.integers()))
+        field.tag = data.draw(st.one_of(any_text, st.none(), st.integers()))  # type: ignore[assignment]
         field.subfields = data.draw(
             st.lists(st.one_of(st.tuples(any_text, any_text), st.tuples(st.none(), st.none())))
         )

@@ -8,7 +8,9 @@ from gateway.rules import protection_merge, withdraw_title
 from gateway.rules.fields import record_from_lines, record_key, record_lines
 
 
-def merge(current: list[str], incoming: list[str], library: str = "HELKA", **options: object) -> list[str]:
+def merge(
+    current: list[str], incoming: list[str], library: str = "HELKA", **options: object
+) -> list[str]:
     merged = protection_merge(
         record_from_lines(*current),
         record_from_lines(*incoming),
@@ -26,7 +28,9 @@ def same_fields(left: list[str], right: list[str]) -> bool:
 
 
 def test_low_of_another_library_is_kept() -> None:
-    assert merge(["245 10$aT", "LOW __$aHELKA", "LOW __$aFENNI"], ["245 10$aT", "LOW __$aHELKA"]) == [
+    assert merge(
+        ["245 10$aT", "LOW __$aHELKA", "LOW __$aFENNI"], ["245 10$aT", "LOW __$aHELKA"]
+    ) == [
         "245 10$aT",
         "LOW __$aHELKA",
         "LOW __$aFENNI",
@@ -207,3 +211,11 @@ def test_withdrawing_a_title_the_library_does_not_hold_changes_nothing() -> None
     record = record_from_lines("245 10$aT", "500 __$aN$5FENNI", "LOW __$aFENNI")
     assert record_key(withdraw_title(record, "HELKA")) == record_key(record)
     assert same_fields(record_lines(record), ["245 10$aT", "500 __$aN$5FENNI", "LOW __$aFENNI"])
+
+
+def test_kept_field_goes_after_the_last_smaller_tag_when_aleph_fields_come_first() -> None:
+    # A real fixture record (000654321) has its LOW before 001.
+    assert merge(
+        ["LOW __$aFIKKA", "001 000654321", "245 __$aTitle.", "500 __$aNote$5VAARA"],
+        ["LOW __$aFIKKA", "001 000654321", "245 __$aTitle.", "CAT __$aX$c20200101$lFIN01$h1200"],
+    ) == ["LOW __$aFIKKA", "001 000654321", "245 __$aTitle.", "500 __$aNote$5VAARA"]

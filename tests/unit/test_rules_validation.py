@@ -23,7 +23,9 @@ FULL = [
 ]
 
 
-def problems(*lines: str, is_new: bool = True, leader: str = "00000cam a2200000 i 4500") -> list[Problem]:
+def problems(
+    *lines: str, is_new: bool = True, leader: str = "00000cam a2200000 i 4500"
+) -> list[Problem]:
     return validate(record_from_lines(*lines, leader=leader), is_new=is_new)
 
 
@@ -45,21 +47,26 @@ def test_full_record_has_no_problem() -> None:
 
 def test_missing_leader_is_an_error() -> None:
     record = record_from_lines(*FULL)
-    record.leader = None
+    record.leader = None  # type: ignore[assignment]
     assert numbered(validate(record, is_new=False)) == [("error", "0101", "LDR")]
 
 
 def test_leader_of_wrong_length_is_an_error() -> None:
     record = record_from_lines(*FULL)
-    record.leader = "00000cam a2200000 i 450"  # a plain string, as a careless caller might set
+    # A plain string, as a careless caller might set.
+    record.leader = "00000cam a2200000 i 450"  # type: ignore[assignment]
     assert numbered(validate(record, is_new=False)) == [("error", "0101", "LDR")]
 
 
 def test_blank_leader_is_an_error() -> None:
-    assert ("error", "0102", "LDR") in numbered(problems(*FULL, leader=" " * 10 + "22" + " " * 8 + "4500"))
+    assert ("error", "0102", "LDR") in numbered(
+        problems(*FULL, leader=" " * 10 + "22" + " " * 8 + "4500")
+    )
 
 
-@pytest.mark.parametrize(("position", "number"), [(6, "0102"), (7, "0102"), (5, "0103"), (17, "0103")])
+@pytest.mark.parametrize(
+    ("position", "number"), [(6, "0102"), (7, "0102"), (5, "0103"), (17, "0103")]
+)
 def test_leader_position_with_invalid_value(position: int, number: str) -> None:
     leader = list("00000cam a2200000 i 4500")
     leader[position] = "%"
@@ -175,7 +182,7 @@ def test_size_counts_utf8_bytes() -> None:
 def test_unreadable_fields_are_problems_not_exceptions() -> None:
     record = record_from_lines(*FULL)
     odd = Field("500", Indicators(" ", " "), [Subfield("a", "x")])
-    odd.subfields = [Subfield(None, None), ("a",), 5]  # type: ignore[list-item]
+    odd.subfields = [Subfield(None, None), ("a",), 5]  # type: ignore[arg-type,list-item]
     weird = Field("600", Indicators(" ", " "), [Subfield("a", "x")])
     weird.tag = None  # type: ignore[assignment]
     record.fields.extend([odd, weird, Field("001", data=None)])
@@ -207,8 +214,15 @@ def test_every_message_template_reads_back_as_its_number() -> None:
 
 
 def test_every_fixture_record_validates_without_errors_as_an_update() -> None:
-    records = pymarc.parse_xml_to_array(str(shared_fixture("melinda-records.xml")))
+    records = pymarc.parse_xml_to_array(str(shared_fixture("melinda-records.xml")))  # type: ignore[no-untyped-call]
     assert len(records) == 12
     for record in records:
         errors = [str(p) for p in validate(record, is_new=False) if p.is_error]
         assert errors == [], record["001"].data
+
+
+def test_generated_records_validate_without_any_problem() -> None:
+    generator = pytest.importorskip("gateway.generator")
+    for record in generator.generate_records(300, 5):
+        for is_new in (False, True):
+            assert validate(record, is_new=is_new) == [], record["001"].data

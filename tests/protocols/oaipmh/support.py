@@ -25,7 +25,9 @@ async def seed(
     """Load `count` generated records (ids from start_id); the ids in `deleted` go in deleted."""
     gone = set(deleted)
     batch: list[pymarc.Record] = []
-    for number, record in enumerate(generate_records(count, seed, start_id=start_id), start=start_id):
+    for number, record in enumerate(
+        generate_records(count, seed, start_id=start_id), start=start_id
+    ):
         if number in gone:
             mark_deleted(record)
         batch.append(record)

@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pymarc
@@ -102,7 +101,9 @@ def pyoai_records(url: str, **arguments: Any) -> list[tuple[str, bool]]:
     try:
         return [
             (header.identifier(), header.isDeleted())
-            for header, _metadata, _about in client.listRecords(metadataPrefix="marc21", **arguments)
+            for header, _metadata, _about in client.listRecords(
+                metadataPrefix="marc21", **arguments
+            )
         ]
     except NoRecordsMatchError:
         return []
@@ -110,7 +111,10 @@ def pyoai_records(url: str, **arguments: Any) -> list[tuple[str, bool]]:
 
 def pyoai_identifiers(url: str, **arguments: Any) -> list[str]:
     client = pyoai(url)
-    return [header.identifier() for header in client.listIdentifiers(metadataPrefix="marc21", **arguments)]
+    return [
+        header.identifier()
+        for header in client.listIdentifiers(metadataPrefix="marc21", **arguments)
+    ]
 
 
 def sickle_records(url: str, **arguments: str) -> list[tuple[str, bool, str]]:
@@ -121,7 +125,10 @@ def sickle_records(url: str, **arguments: str) -> list[tuple[str, bool, str]]:
 
 
 def sickle_identifiers(url: str, **arguments: str) -> list[str]:
-    return [header.identifier for header in Sickle(url).ListIdentifiers(metadataPrefix="marc21", **arguments)]
+    return [
+        header.identifier
+        for header in Sickle(url).ListIdentifiers(metadataPrefix="marc21", **arguments)
+    ]
 
 
 async def test_pyoai_harvests_every_record_by_post(store: Store) -> None:
@@ -185,7 +192,9 @@ async def test_sickle_from_until_and_day_granularity(store: Store) -> None:
     assert set(earlier) == store.first_load
     day = store.first_stamp.strftime("%Y-%m-%d")
     whole_day = await asyncio.to_thread(
-        sickle_identifiers, store.url, **{"from": day, "until": store.second_stamp.strftime("%Y-%m-%d")}
+        sickle_identifiers,
+        store.url,
+        **{"from": day, "until": store.second_stamp.strftime("%Y-%m-%d")},
     )
     assert set(whole_day) == store.all_ids
 

@@ -48,7 +48,9 @@ def shape(element: etree._Element, *, request_attributes: bool = True) -> tuple[
 @pytest.mark.parametrize("name", FIXTURES)
 async def test_structure_equals_melindas(tmp_path: Path, name: str) -> None:
     expected = etree.parse(str(shared_fixture("oai-pmh-responses", f"{name}.xml"))).getroot()
-    meta = json.loads(shared_fixture("oai-pmh-responses", f"{name}.request.json").read_text("utf-8"))
+    meta = json.loads(
+        shared_fixture("oai-pmh-responses", f"{name}.request.json").read_text("utf-8")
+    )
     settings = gateway_settings(tmp_path / "data", oai_identifier_prefix="oai:foo.bar/")
     async with running_gateway(settings) as gateway:
         record = next(generate_records(1, 1))
@@ -111,7 +113,9 @@ async def test_responses_are_schema_valid(gateway: Gateway) -> None:
         [("verb", "listrecords"), ("metadataPrefix", "marc21")],
     ],
 )
-async def test_bad_verb_echoes_only_the_base_url(gateway: Gateway, params: list[tuple[str, str]]) -> None:
+async def test_bad_verb_echoes_only_the_base_url(
+    gateway: Gateway, params: list[tuple[str, str]]
+) -> None:
     root = await ask(gateway, params)
     assert error_code(root) == "badVerb"
     request = root.find(f"{{{NS['o']}}}request")
@@ -128,8 +132,18 @@ async def test_bad_verb_echoes_only_the_base_url(gateway: Gateway, params: list[
         [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("metadataPrefix", "marc21")],
         [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("resumptionToken", "abc")],
         [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("from", "2020-01-01T00:00")],
-        [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("from", "2020-01-01"), ("until", "2020-01-02T00:00:00Z")],
-        [("verb", "ListRecords"), ("metadataPrefix", "marc21"), ("from", "2020-02-01"), ("until", "2020-01-01")],
+        [
+            ("verb", "ListRecords"),
+            ("metadataPrefix", "marc21"),
+            ("from", "2020-01-01"),
+            ("until", "2020-01-02T00:00:00Z"),
+        ],
+        [
+            ("verb", "ListRecords"),
+            ("metadataPrefix", "marc21"),
+            ("from", "2020-02-01"),
+            ("until", "2020-01-01"),
+        ],
         [("verb", "ListIdentifiers"), ("metadataPrefix", "marc21"), ("set", "nosuchset")],
         [("verb", "ListSets"), ("metadataPrefix", "marc21")],
     ],
@@ -236,24 +250,31 @@ async def test_list_sets_has_named_and_low_sets(gateway: Gateway) -> None:
 
 async def test_get_record_forms(gateway: Gateway) -> None:
     await seed(gateway.catalog, 3, deleted=[3])
-    marc21 = await ask(gateway, {"verb": "GetRecord", "metadataPrefix": "marc21", "identifier": PREFIX + "1"})
+    marc21 = await ask(
+        gateway, {"verb": "GetRecord", "metadataPrefix": "marc21", "identifier": PREFIX + "1"}
+    )
     record = marc21.xpath("//o:metadata/m:record", namespaces=NS)[0]
     tags = record.xpath("m:controlfield/@tag|m:datafield/@tag", namespaces=NS)
     assert tags and all(tag.isdigit() for tag in tags)
     assert record.xpath("m:controlfield[@tag='003']/text()", namespaces=NS) == ["FI-MELINDA"]
-    assert record.xpath("m:datafield[@tag='035']/m:subfield[@code='a']/text()", namespaces=NS)[0] == (
-        "(FI-MELINDA)000000001"
-    )
+    assert record.xpath("m:datafield[@tag='035']/m:subfield[@code='a']/text()", namespaces=NS)[
+        0
+    ] == ("(FI-MELINDA)000000001")
     assert not record.xpath(".//m:subfield[@code='9']", namespaces=NS)
     assert identifiers(marc21) == [PREFIX + "000000001"]
     melinda = await ask(
-        gateway, {"verb": "GetRecord", "metadataPrefix": "melinda_marc", "identifier": PREFIX + "000000001"}
+        gateway,
+        {"verb": "GetRecord", "metadataPrefix": "melinda_marc", "identifier": PREFIX + "000000001"},
     )
     assert melinda.xpath("//m:datafield[@tag='LOW']", namespaces=NS)
     assert not melinda.xpath("//m:datafield[@tag='CAT']", namespaces=NS)
-    dc = await ask(gateway, {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": PREFIX + "1"})
+    dc = await ask(
+        gateway, {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": PREFIX + "1"}
+    )
     assert dc.xpath("//dc:title/text()", namespaces=NS)
-    deleted = await ask(gateway, {"verb": "GetRecord", "metadataPrefix": "marc21", "identifier": PREFIX + "3"})
+    deleted = await ask(
+        gateway, {"verb": "GetRecord", "metadataPrefix": "marc21", "identifier": PREFIX + "3"}
+    )
     assert deleted.xpath("//o:header/@status", namespaces=NS) == ["deleted"]
     assert not deleted.xpath("//o:metadata", namespaces=NS)
 

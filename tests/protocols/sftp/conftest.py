@@ -87,7 +87,9 @@ class PublishingLibrary:
         """The library's directory on the gateway's disk (for planting files, never for reading results)."""
         return self.gateway.settings.data_dir / "sftp" / self.code
 
-    async def sftp(self, *commands: str, user: str | None = None, key: Path | None = None) -> SftpRun:
+    async def sftp(
+        self, *commands: str, user: str | None = None, key: Path | None = None
+    ) -> SftpRun:
         return await run_sftp(self.port, user or self.code.lower(), key or self.key, commands)
 
     async def settled(self) -> None:
@@ -126,16 +128,26 @@ async def run_sftp(port: int, user: str, key: Path, commands: Sequence[str]) -> 
     sftp = require_tool("sftp")
     process = await asyncio.create_subprocess_exec(
         sftp,
-        "-F", "/dev/null",
-        "-b", "-",
-        "-i", str(key),
-        "-P", str(port),
-        "-o", "IdentitiesOnly=yes",
-        "-o", "IdentityAgent=none",
-        "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR",
-        "-o", "ConnectTimeout=20",
+        "-F",
+        "/dev/null",
+        "-b",
+        "-",
+        "-i",
+        str(key),
+        "-P",
+        str(port),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "ConnectTimeout=20",
         f"{user}@127.0.0.1",
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

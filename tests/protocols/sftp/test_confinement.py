@@ -11,7 +11,8 @@ import asyncssh
 import pytest
 
 from gateway.publishing import AlmaHolding
-from tests.conftest import require_tool, test_settings
+from tests.conftest import require_tool
+from tests.conftest import test_settings as settings_in
 from tests.protocols.sftp.conftest import OTHER, PublishingLibrary, client_key, run_sftp
 
 pytestmark = pytest.mark.e2e
@@ -20,11 +21,29 @@ pytestmark = pytest.mark.e2e
 async def run_ssh(library: PublishingLibrary, *args: str) -> tuple[int, str]:
     ssh = require_tool("ssh")
     process = await asyncio.create_subprocess_exec(
-        ssh, "-F", "/dev/null", "-i", str(library.key), "-p", str(library.port),
-        "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-        "-o", "LogLevel=ERROR", *args,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        ssh,
+        "-F",
+        "/dev/null",
+        "-i",
+        str(library.key),
+        "-p",
+        str(library.port),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        *args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
@@ -42,8 +61,11 @@ async def test_wrong_key_unknown_library_and_passwords_are_refused(
     assert unknown.returncode == 255
     # the server offers public keys and nothing else
     code, out = await run_ssh(
-        helka, "-o", "PreferredAuthentications=password,keyboard-interactive",
-        f"{helka.code}@127.0.0.1", "true",
+        helka,
+        "-o",
+        "PreferredAuthentications=password,keyboard-interactive",
+        f"{helka.code}@127.0.0.1",
+        "true",
     )
     assert code == 255
     assert "Permission denied (publickey)" in out
@@ -59,14 +81,31 @@ async def test_no_shell_exec_or_forwarding(helka: PublishingLibrary) -> None:
     )
     assert exec_code != 0 and "root:" not in exec_out
     assert shell_code != 0
-    assert forward_code == 255 and "prohibited" in forward_out
+    assert forward_code == 255 and "forwarding failed" in forward_out
     scp = require_tool("scp")
     process = await asyncio.create_subprocess_exec(
-        scp, "-O", "-F", "/dev/null", "-i", str(helka.key), "-P", str(helka.port),
-        "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-        f"{user}:/etc/passwd", str(helka.work / "passwd"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        scp,
+        "-O",
+        "-F",
+        "/dev/null",
+        "-i",
+        str(helka.key),
+        "-P",
+        str(helka.port),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        f"{user}:/etc/passwd",
+        str(helka.work / "passwd"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode != 0
@@ -167,15 +206,18 @@ async def test_planted_symlinks_lead_nowhere(
 async def test_host_key_is_generated_once_and_kept(tmp_path: Path) -> None:
     from gateway.app import running_gateway
 
-    settings = test_settings(tmp_path / "data")
+    settings = settings_in(tmp_path / "data")
     keys = []
     for _ in range(2):
         async with running_gateway(settings) as gateway:
             key, public = client_key(tmp_path, f"k{len(keys)}")
             await gateway.catalog.add_library("HELKA", ssh_keys=[public])
             async with asyncssh.connect(
-                "127.0.0.1", gateway.ports["sftp"], username="helka",
-                client_keys=[str(key)], known_hosts=None,
+                "127.0.0.1",
+                gateway.ports["sftp"],
+                username="helka",
+                client_keys=[str(key)],
+                known_hosts=None,
             ) as conn:
                 server_key = conn.get_server_host_key()
                 assert server_key is not None

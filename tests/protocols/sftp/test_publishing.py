@@ -30,8 +30,13 @@ async def test_incremental_upload_adds_lows_and_sids(helka: PublishingLibrary) -
     assert report["counts"] == {"added": 3, "removed": 0, "unchanged": 0, "rejected": 1}
     assert report["added"] == ["000000001", "000000002", "000000003"]
     assert report["rejected"] == [
-        {"record": 4, "line": 6, "mms_id": "990999506253", "melinda_id": "000000999",
-         "reason": "unknown Melinda ID"}
+        {
+            "record": 4,
+            "line": 6,
+            "mms_id": "990999506253",
+            "melinda_id": "000000999",
+            "reason": "unknown Melinda ID",
+        }
     ]
     for n in (1, 2, 3):
         assert await helka.lows_and_sids(n) == ([LIBRARY], [(f"99{n:04d}506253", SID_CODE)])
@@ -195,10 +200,16 @@ async def test_size_and_count_limits_give_clear_failures(small_limits: Publishin
     # The messages themselves, as a client that shows the server's text sees them
     import asyncssh
 
-    async with asyncssh.connect(
-        "127.0.0.1", library.port, username=library.code, client_keys=[str(library.key)],
-        known_hosts=None,
-    ) as conn, conn.start_sftp_client() as sftp:
+    async with (
+        asyncssh.connect(
+            "127.0.0.1",
+            library.port,
+            username=library.code,
+            client_keys=[str(library.key)],
+            known_hosts=None,
+        ) as conn,
+        conn.start_sftp_client() as sftp,
+    ):
         with pytest.raises(asyncssh.SFTPFailure, match="at most 2 may wait for processing"):
             await sftp.put(str(small), "incoming/third.xml")
         await sftp.remove("incoming/wait1.xml.part")

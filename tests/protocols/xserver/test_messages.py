@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pymarc
 import pytest
 
+from gateway import rules
 from gateway.errors import (
     AuthenticationError,
     CatConflictError,
@@ -26,7 +28,7 @@ LINE = re.compile(r"^\[\d{4}\] .+")
 def test_success_is_alephs_0018_line_after_the_warnings() -> None:
     lines = messages.saved(123456, [Problem("warning", "no 336", tag="336")])
     assert lines == [
-        "[0102] 336: no 336 - warning",
+        "[0100] 336: no 336 - warning",
         "[0018] Document: 000123456 was updated successfully.",
     ]
 
@@ -36,9 +38,19 @@ def test_invalid_record_lists_mandatory_errors_then_warnings() -> None:
         [Problem("warning", "odd", tag="500"), Problem("error", "missing", tag="245")]
     )
     lines = messages.update_failure(exc, 5)
-    assert lines[0] == "[0101] 245: missing - mandatory error"
-    assert lines[1] == "[0102] 500: odd - warning"
-    assert lines[2].startswith("[0103] Document: 000000005 was not saved")
+    assert lines[0] == "[0100] 245: missing - mandatory error"
+    assert lines[1] == "[0100] 500: odd - warning"
+    assert lines[2].startswith("[0050] Document: 000000005 was not saved")
+
+
+def test_validation_findings_carry_the_validators_numbers() -> None:
+    record = pymarc.Record(leader="00000nam a2200000 i 4500")
+    record.add_field(pymarc.Field(tag="008", data="200101s2020    fi " + "|" * 17 + "fin d"))
+    problems = rules.validate(record, is_new=True)
+    lines = messages.update_failure(InvalidRecordError(problems), None)
+    assert any(text.startswith("[0110] 245") for text in lines), lines
+    assert all(LINE.match(text) for text in lines)
+    assert lines[-1] == "[0050] The new document was not saved: the record has mandatory errors."
 
 
 @pytest.mark.parametrize(
@@ -48,9 +60,9 @@ def test_invalid_record_lists_mandatory_errors_then_warnings() -> None:
         (CatConflictError(7, "CAT differs"), "0201"),
         (OwnAuthorizationError("FENNI", "HELKA", "add"), "0300"),
         (LowsRemainError(7, ["HELKA"]), "0302"),
-        (RecordNotFoundError(7), "0162"),
+        (RecordNotFoundError(7), "0060"),
         (AuthenticationError("no"), "0400"),
-        (WarningsNotAcceptedError([Problem("warning", "w", tag="500")]), "0104"),
+        (WarningsNotAcceptedError([Problem("warning", "w", tag="500")]), "0051"),
         (GatewayError("something else"), "0500"),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -10,7 +11,7 @@ from lxml import etree
 
 from gateway.app import Gateway
 from tests.conftest import shared_fixture
-from tests.protocols.xserver.helpers import XClient, book, saved_id
+from tests.protocols.xserver.helpers import Reply, XClient, book, saved_id
 
 PASSWORD = "helka-salasana"
 AUTH = {"user": "HELKA", "password": PASSWORD}
@@ -75,15 +76,18 @@ async def test_find_doc_record_has_the_oai_marc_shape_of_alephs(client: XClient)
 
 
 async def test_find_and_present_reply_shapes(client: XClient) -> None:
-    for n in range(3):
-        saved_id(
-            await client.update(
-                "000000000", book(f"Kanteletar {n}", isbn=f"97895100000{n}2"), **AUTH
+    docs = []
+    for n in range(8):
+        docs.append(
+            saved_id(
+                await client.update(
+                    "000000000", book(f"Kanteletar {n}", isbn=f"97895100000{n}2"), **AUTH
+                )
             )
         )
     reply = await client.get(op="find", request="WTI=kanteletar")
     assert child_names(reply.root) == ["set_number", "no_records", "no_entries", "session-id"]
-    assert reply.text("no_records") == "000000003" == reply.text("no_entries")
+    assert reply.text("no_records") == "000000008" == reply.text("no_entries")
     set_number = reply.text("set_number")
     assert len(set_number) == 6 and set_number.isdigit()
 
@@ -95,6 +99,8 @@ async def test_find_and_present_reply_shapes(client: XClient) -> None:
 
     single = await client.get(op="present", set_number=set_number, set_entry="1")
     assert len(single.root.findall("record")) == 1
+    everything = await client.get(op="present", set_number=set_number, set_entry="1-15")
+    assert [r.findtext("doc_number") for r in everything.root.findall("record")] == docs
 
 
 async def test_present_ranges_past_the_set(client: XClient) -> None:
@@ -199,12 +205,12 @@ async def test_malformed_xml_full_req_names_line_and_column(client: XClient) -> 
     )  # fmt: skip
     assert reply.name == "update-doc"
     (error,) = reply.errors
-    assert error.startswith("[0110] xml_full_req is not a valid record: line 4:")
+    assert error.startswith("[0070] xml_full_req is not a valid record: line 4:")
     reply = await client.post(
         op="update-doc", library="FIN01", doc_action="UPDATE", doc_num="000000000",
         user_name="HELKA", user_password=PASSWORD, xml_full_req="<find-doc><record/></find-doc>",
     )  # fmt: skip
-    assert reply.errors == ["[0110] xml_full_req is not a valid record: no <oai_marc> record in it"]
+    assert reply.errors == ["[0070] xml_full_req is not a valid record: no <oai_marc> record in it"]
 
 
 async def test_overlong_xml_full_req_is_refused(gateway: Gateway, client: XClient) -> None:
@@ -212,7 +218,7 @@ async def test_overlong_xml_full_req_is_refused(gateway: Gateway, client: XClien
     record = book("Pitkä", isbn="9789510000400", extra=[("500", " ", " ", [("a", "x" * limit)])])
     reply = await client.update("000000000", record, **AUTH)
     assert reply.name == "update-doc"
-    assert reply.errors[0].startswith("[0111] xml_full_req has ")
+    assert reply.errors[0].startswith("[0071] xml_full_req has ")
     assert f"at most {limit} are accepted" in reply.errors[0]
     assert await gateway.catalog.record_counts() == (0, 0)
     huge = await client.post(op="update-doc", xml_full_req="y" * (limit * 13 + 20_000))
@@ -228,17 +234,17 @@ async def test_update_chk_saves_only_a_record_without_problems(
     assert (await gateway.catalog.record_counts())[0] == 1
     broken = clean.without("245")
     reply = await client.update("000000000", broken, action="UPDATE-CHK", **AUTH)
-    assert any(e.endswith("- mandatory error") for e in reply.errors), reply.errors
-    assert reply.errors[-1].startswith("[0103]")
+    assert any(e.startswith("[0110] 245") and e.endswith("- mandatory error") for e in reply.errors)
+    assert reply.errors[-1].startswith("[0050]"), reply.errors
     reply = await client.update(doc, broken, **AUTH)
-    assert reply.errors[-1].startswith("[0103]"), reply.errors
+    assert reply.errors[-1].startswith("[0050]"), reply.errors
     assert (await gateway.catalog.record_counts())[0] == 1
 
 
 async def test_update_of_an_unknown_doc_number(client: XClient) -> None:
     reply = await client.update("000777777", book("Ei ole", isbn="9789510000600"), **AUTH)
     assert reply.errors == [
-        "[0162] Doc number 000777777 does not exist. To insert a new document use doc number 000000000."
+        "[0060] Doc number 000777777 does not exist. To insert a new document use doc number 000000000."
     ]
 
 
@@ -253,3 +259,89 @@ async def test_passwords_never_reach_the_log(
     await client.update("000000000", book("Loki", isbn="9789510000700"), **AUTH)
     logged = caplog.text
     assert "wrong-password-123" not in logged and "pw-456" not in logged and PASSWORD not in logged
+
+
+async def test_warnings_come_back_with_a_save_and_stop_update_chk(
+    gateway: Gateway, client: XClient
+) -> None:
+    doc = saved_id(await client.update("000000000", book("Varoitus", isbn="9789510000800"), **AUTH))
+    without_300 = (await client.find_doc(doc)).without("300")
+    checked = await client.update(doc, without_300, action="UPDATE-CHK", **AUTH)
+    assert checked.errors[0].startswith("[0131] 300") and checked.errors[0].endswith("- warning")
+    assert checked.errors[-1].startswith("[0051]"), checked.errors
+    assert (await client.find_doc(doc)).tags("300")  # UPDATE-CHK saved nothing
+    saved = await client.update(doc, without_300, **AUTH)
+    assert saved.errors[0].startswith("[0131] 300") and saved.errors[0].endswith("- warning")
+    assert saved_id(saved) == doc
+    assert not (await client.find_doc(doc)).tags("300")
+
+
+async def test_find_by_each_aleph_code(client: XClient) -> None:
+    record = book(
+        "Sota ja rauha",
+        isbn="978-951-0-00090-1",
+        lows=("HELKA",),
+        extra=[
+            ("022", " ", " ", [("a", "1234-5679")]),
+            ("SID", " ", " ", [("c", "77001"), ("b", "helka")]),
+        ],
+    )
+    doc = saved_id(await client.update("000000000", record, **AUTH))
+    saved_id(await client.update("000000000", book("Rauha", isbn="9789510009002"), **AUTH))
+    for request in (
+        f"SYS={doc}",
+        f"MIDRR={doc}",
+        "IBN=9789510000901",
+        "ISBN=978-951-0-00090-1",
+        "ISS=1234-5679",
+        "SIDA=77001helka",
+        "LOW=HELKA",
+        "WAU=kivi AND WTI=sota",
+        "WTI=sot?",
+        "WRD=sota rauha",
+        "WTI=rauha NOT WTI=sota",
+    ):
+        reply = await client.get(op="find", request=request)
+        assert not reply.errors, (request, reply.errors)
+        number = reply.text("set_number")
+        presented = await client.get(op="present", set_number=number, set_entry="1-15")
+        docs = [r.findtext("doc_number") for r in presented.root.findall("record")]
+        expected = [doc] if "NOT" not in request else [f"{int(doc) + 1:09d}"]
+        assert docs == expected, (request, docs)
+    phrase = await client.get(op="find", request="sota ja rauha", code="WTI", adjacent="Y")
+    assert phrase.text("no_records") == "000000001"
+    both = await client.get(op="find", request="WTI=rauha")
+    assert both.text("no_records") == "000000002"
+
+
+async def test_insert_needs_no_doc_number_and_never_overwrites(client: XClient) -> None:
+    record = book("Lisäys", isbn="9789510001001")
+    reply = await client.post(
+        op="update-doc", library="FIN01", doc_action="INSERT",
+        user_name="HELKA", user_password=PASSWORD, xml_full_req=record.find_doc(),
+    )  # fmt: skip
+    first = saved_id(reply)
+    second = saved_id(await client.update(first, record, action="INSERT", **AUTH))
+    assert int(second) == int(first) + 1
+
+
+async def test_form_charset_is_honoured_and_bad_bytes_refused(
+    gateway: Gateway, client: XClient
+) -> None:
+    record = book("Äänikirja", isbn="9789510001101")
+    body = urlencode(
+        {"op": "update-doc", "library": "FIN01", "doc_action": "UPDATE", "doc_num": "000000000",
+         "user_name": "HELKA", "user_password": PASSWORD, "xml_full_req": record.find_doc()},
+        encoding="latin-1",
+    )  # fmt: skip
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=ISO-8859-1"}
+    async with client.http.post(client.url, data=body, headers=headers) as response:
+        reply = Reply(etree.fromstring(await response.read()), response.status)
+    doc = saved_id(reply)
+    assert (await client.find_doc(doc)).tags("245") == [[("a", "Äänikirja")]]
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with client.http.post(
+        client.url, data=b"op=find&request=%FF%FE", headers=headers
+    ) as response:
+        bad = Reply(etree.fromstring(await response.read()), response.status)
+    assert bad.status == 200 and bad.errors == ["The request is not valid utf-8"]

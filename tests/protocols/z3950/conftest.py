@@ -144,7 +144,12 @@ async def run_client(argv: Sequence[str], script: str = "", timeout: float = 30)
 
 
 async def yaz_client(
-    gateway: Gateway, script: str, database: str = "fin01", *, options: Sequence[str] = ()
+    gateway: Gateway,
+    script: str,
+    database: str = "fin01",
+    *,
+    options: Sequence[str] = (),
+    scheme: str = "",
 ) -> str:
     """yaz-client scripted through stdin; it exits 0 even on errors, so read its output.
 
@@ -153,7 +158,8 @@ async def yaz_client(
     tool = require_tool("yaz-client")
     commands = [line.strip() for line in script.splitlines() if line.strip()]
     return await run_client(
-        [tool, *options, z_address(gateway, database)], "\n".join([*commands, "quit", ""])
+        [tool, *options, scheme + z_address(gateway, database)],
+        "\n".join([*commands, "quit", ""]),
     )
 
 

@@ -100,6 +100,19 @@ async def test_pipelined_requests_are_answered_in_order(origin: Origin) -> None:
     assert record_count(await origin.receive()) == 1
 
 
+async def test_records_piggybacked_on_the_search_response(origin: Origin) -> None:
+    await origin.init()
+    query = z.rpn_term_query(1003, "kivi")
+    response = await origin.ask(z.search_request(query, piggyback=5))
+    assert result_count(response) == 2 and record_count(response) == 2
+    assert b"000900001" in _record_data(response, 0)
+    refused = await origin.ask(z.search_request(query, piggyback=5, syntax=(1, 2, 3)))
+    assert result_count(refused) == 2 and record_count(refused) == 0
+    assert diagnostic_condition(refused) == 239
+    status = refused.child(27)
+    assert status is not None and status.integer() == z.PresentStatus.FAILURE
+
+
 async def test_a_pdu_split_across_many_writes(origin: Origin) -> None:
     request = indefinite(z.init_request())
     for i in range(len(request)):
@@ -199,9 +212,12 @@ def default_diagnostics(element: Element) -> list[tuple[int, str]]:
     """Every DefaultDiagFormat (bib-1 OID, condition, addinfo) nested anywhere in a PDU."""
     found = []
     kids = element.children
-    if len(kids) == 3 and kids[0].is_tag(UNIVERSAL, OBJECT_IDENTIFIER):
-        if kids[0].oid() == z.BIB1_DIAGNOSTIC_SET:
-            return [(kids[1].integer(), kids[2].string())]
+    if (
+        len(kids) == 3
+        and kids[0].is_tag(UNIVERSAL, OBJECT_IDENTIFIER)
+        and kids[0].oid() == z.BIB1_DIAGNOSTIC_SET
+    ):
+        return [(kids[1].integer(), kids[2].string())]
     for child in kids:
         found.extend(default_diagnostics(child))
     return found

@@ -233,3 +233,16 @@ async def test_login_with_user_and_password(catalogue: Gateway) -> None:
 async def test_close_ends_the_association(catalogue: Gateway) -> None:
     output = await yaz_client(catalogue, "close")
     assert "Reason: finished" in output
+
+
+async def test_sru_through_the_z3950_port(catalogue: Gateway) -> None:
+    """YAZ's SRU mode against the Z39.50 port, the way Aleph and YAZ targets answer it."""
+    output = await yaz_client(
+        catalogue,
+        "sru get 2.0\nquerytype cql\nfind dc.author=kivi\nshow 1",
+        "fin01alma",
+        scheme="http://",
+    )
+    assert "Received SRW SearchRetrieve Response" in output
+    assert hit_counts(output) == [2, 2]
+    assert '<datafield tag="024" ind1="8"' in output  # the Alma view
