@@ -13,6 +13,8 @@ from typing import Protocol
 from aiohttp import web
 
 from gateway.catalog import Catalog
+from gateway.faults import FaultRenderer, Faults
+from gateway.journal import Journal
 from gateway.settings import Settings
 
 log = logging.getLogger("melinda.gateway")
@@ -51,6 +53,10 @@ class Gateway:
     starters: dict[str, ServerStarter] = field(default_factory=dict)
     servers: dict[str, RunningServer] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    # the emulator's own controls (gateway/admin.py): every interface journals and takes faults
+    journal: Journal = field(default_factory=Journal)
+    faults: Faults = field(default_factory=Faults)
+    fault_renderers: dict[str, FaultRenderer] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
 
     def add_server(self, name: str, start: ServerStarter) -> None:
@@ -139,9 +145,12 @@ async def create_gateway(settings: Settings, *, protocols: tuple[str, ...] = PRO
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     catalog = await Catalog.open(str(settings.store_path))
     http = web.Application(client_max_size=64 * 1024 * 1024)
-    gateway = Gateway(settings=settings, catalog=catalog, http=http)
+    gateway = Gateway(
+        settings=settings, catalog=catalog, http=http, journal=Journal(settings.journal_size)
+    )
     http[GATEWAY_KEY] = gateway
     http.router.add_get("/health", health)
+    _install_controls(gateway)
     try:
         for name in protocols:
             module = importlib.import_module(name)
@@ -150,6 +159,14 @@ async def create_gateway(settings: Settings, *, protocols: tuple[str, ...] = PRO
         await catalog.close()
         raise
     return gateway
+
+
+def _install_controls(gateway: Gateway) -> None:
+    from gateway.admin import install as install_admin
+    from gateway.dashboard import install as install_dashboard
+
+    install_admin(gateway)
+    install_dashboard(gateway)
 
 
 @asynccontextmanager

@@ -123,11 +123,12 @@ def next_version(row: RecordRow, now: int) -> int:
     return max(now, row.version + 1)
 
 
-def old_entry(row: RecordRow) -> indexing.IndexEntry | None:
+def old_entry(row: RecordRow, parsed: pymarc.Record | None = None) -> indexing.IndexEntry | None:
     """What a stored record contributes to the indexes now (to replace on save)."""
     if row.deleted:
         return None
-    return indexing.index_entry(records.parse_marcxml(row.xml), record_id=row.id, sets=_oai_sets)
+    record = parsed if parsed is not None else records.parse_marcxml(row.xml)
+    return indexing.index_entry(record, record_id=row.id, sets=_oai_sets)
 
 
 def _stamp_005(record: pymarc.Record, when: datetime) -> None:
@@ -170,6 +171,7 @@ class Catalog:
         # verified credentials: name -> (keyed digest of the password, user); scrypt runs once
         self._auth_cache: dict[str, tuple[bytes, User]] = {}
         self._auth_key = secrets.token_bytes(32)
+        self._libraries: dict[str, Library] | None = None  # read on every write: cached
 
     # --- lifecycle -----------------------------------------------------------------
     @classmethod
@@ -353,7 +355,7 @@ class Catalog:
             record_id = txn.next_id()
             now = self._now()
             self._finish(record, record_id, user, now)
-            write = await asyncio.to_thread(prepare_write, record, record_id, now)
+            write = prepare_write(record, record_id, now)
             (seq,) = await txn.save([write], {})
             significant = rules.significant_changes(None, record)
             if significant:
@@ -413,10 +415,9 @@ class Catalog:
                 )
             now = self._now()
             self._finish(merged, record_id, user, now)
-            write = await asyncio.to_thread(
-                prepare_write, merged, record_id, now, next_version(row, now)
-            )
-            old = None if row.deleted else await asyncio.to_thread(old_entry, row)
+            # sub-millisecond CPU work stays on the loop: a thread hop would cost about as much
+            write = prepare_write(merged, record_id, now, next_version(row, now))
+            old = old_entry(row, current)
             (seq,) = await txn.save([write], {record_id: old} if old else {})
             significant = rules.significant_changes(current, merged)
             if significant:
@@ -437,13 +438,32 @@ class Catalog:
                 )
         return WriteResult(record_id, False, list(problems), significant)
 
+    async def _library_table(self) -> dict[str, Library]:
+        if self._libraries is None:
+            self._libraries = {lib.code: lib for lib in await self._read_libraries()}
+        return self._libraries
+
+    async def _read_libraries(self) -> list[Library]:
+        found = []
+        for code in await self.store.library_codes():
+            row = await self.store.library_row(code)
+            if row is not None:
+                found.append(row[0])
+        return found
+
     async def _library_or_none(self, code: str) -> Library | None:
-        found = await self.store.library_row(code)
-        return found[0] if found else None
+        return (await self._library_table()).get(code.strip().upper())
 
     async def _sid_code_of_low(self, low_code: str) -> str:
-        found = await self.store.library_row(low_code)
-        return found[0].sid_code if found else low_code.lower()
+        """The SID $b code of the library owning LOW `low_code` (its code, lower-cased, if none)."""
+        code = low_code.strip().upper()
+        table = await self._library_table()
+        if code in table:
+            return table[code].sid_code
+        for library in table.values():
+            if code in library.lows:
+                return library.sid_code
+        return code.lower()
 
     async def delete(self, record_id: int, *, user: User | None = None) -> WriteResult:
         """STA DELETED + Leader/05 `d`; refused (LowsRemainError) while any LOW remains."""
@@ -458,13 +478,11 @@ class Catalog:
                 raise LowsRemainError(record_id, remaining)
             if row.deleted:
                 return WriteResult(record_id, False, [], [], changed=False)
-            records.mark_deleted(current)
+            old = old_entry(row, current)  # before the record changes under it
             now = self._now()
+            records.mark_deleted(current)
             self._finish(current, record_id, user, now)
-            write = await asyncio.to_thread(
-                prepare_write, current, record_id, now, next_version(row, now)
-            )
-            old = await asyncio.to_thread(old_entry, row)
+            write = prepare_write(current, record_id, now, next_version(row, now))
             await txn.save([write], {record_id: old} if old else {})
         return WriteResult(record_id, False, [], [])
 
@@ -631,6 +649,24 @@ class Catalog:
         """Empty the store (ids restart; used by tests and the admin API)."""
         await self.store.reset()
 
+    async def snapshot(self, path: str) -> None:
+        """Save the whole store (records, libraries, change log) to the file `path`."""
+        await self.store.snapshot(path)
+
+    async def restore(self, path: str) -> None:
+        """Put the store back to a snapshot; ids and change sequence continue from it."""
+        await self.store.restore(path)
+        self._auth_cache.clear()  # the snapshot's libraries and passwords may differ
+
+    @property
+    def high_id(self) -> int:
+        """The highest Melinda ID given so far; the next new record gets a higher one."""
+        return self.store.high_id
+
+    async def low_counts(self) -> dict[str, int]:
+        """Live records per LOW code (the dashboard's holdings overview)."""
+        return {code.upper(): n for code, n in await self.store.low_counts()}
+
     # --- libraries and users -------------------------------------------------------
     async def authenticate(self, user_name: str, password: str) -> User:
         """Raises AuthenticationError; user names match case-insensitively."""
@@ -685,21 +721,23 @@ class Catalog:
         password_hash = await asyncio.to_thread(_hash_password, password) if password else None
         await self.store.save_library(library, password_hash)
         self._auth_cache.pop(code, None)
+        self._libraries = None
         return await self.library(code)
 
     async def remove_library(self, code: str) -> None:
         await self.library(code)
         await self.store.delete_library(code)
         self._auth_cache.pop(code.strip().upper(), None)
+        self._libraries = None
 
     async def library(self, code: str) -> Library:
-        found = await self.store.library_row(code.strip())
+        found = await self._library_or_none(code)
         if found is None:
             raise LibraryNotFoundError(code)
-        return found[0]
+        return found
 
     async def libraries(self) -> list[Library]:
-        return [await self.library(code) for code in await self.store.library_codes()]
+        return sorted((await self._library_table()).values(), key=lambda lib: lib.code)
 
     def export(self, view: View = View.FIN01) -> AsyncIterator[StoredRecord]:
         """Every record by id, streamed in batches."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -9,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway, running_gateway
+from gateway.app import PROTOCOLS, Gateway, running_gateway
 from gateway.settings import Settings
+
+# Import every protocol now, before blockbuster watches: some imports run subprocesses
+# (asyncssh probes the system's libraries), which is start-up cost, not event-loop blocking.
+for _name in PROTOCOLS:
+    importlib.import_module(_name)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

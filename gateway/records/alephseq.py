@@ -1,7 +1,7 @@
 """Aleph sequential codec: `000123456 24510 L $$aTitle`, with Aleph's split long fields.
 
-The form, as Aleph's `p_manage_18`/`p_print_03` and NatLibFi's marc-record-serializers read and
-write it:
+The form Aleph's load and download services (p-manage-18, p-print-03) use, as NatLibFi's
+marc-record-serializers reads and writes it (its fixtures are the reference):
 
 - one line per field: doc number (9 digits), space, tag, two indicators, ` L `, data from
   column 18; control fields (`FMT`, `LDR`, `001`-`009`) carry their value with every blank

@@ -485,6 +485,37 @@ class Store:
             await txn.execute("DELETE FROM libraries WHERE code = ?", (code.upper(),))
         return True
 
+    @property
+    def high_id(self) -> int:
+        """The highest Melinda ID ever given (ids are never reused)."""
+        return self._high_id
+
+    async def low_counts(self) -> list[tuple[str, int]]:
+        """(LOW code as indexed, number of live records holding it), by code."""
+        async with self._reader.execute(
+            "SELECT term, count(*) FROM terms WHERE ix = ? GROUP BY term ORDER BY term", (IX_LOW,)
+        ) as cur:
+            return [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
+
+    async def snapshot(self, path: str) -> None:
+        """Copy the whole store to `path` with SQLite's online backup; reads go on meanwhile."""
+        async with self._write_lock:
+            target = await aiosqlite.connect(path, isolation_level=None)
+            try:
+                await self._writer.backup(target)
+            finally:
+                await target.close()
+
+    async def restore(self, path: str) -> None:
+        """Replace the whole store with a snapshot taken by `snapshot` (online backup back)."""
+        async with self._write_lock:
+            source = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+            try:
+                await source.backup(self._writer)
+            finally:
+                await source.close()
+            await self._load_counters()
+
     async def reset(self) -> None:
         """Empty the records (libraries stay) and restart ids."""
         async with self.transaction() as txn:

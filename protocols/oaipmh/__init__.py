@@ -8,6 +8,7 @@ import secrets
 
 from gateway.app import Gateway
 from gateway.model import View
+from protocols.oaipmh import faults as oaipmh_faults
 from protocols.oaipmh.provider import OaiProvider
 from protocols.oaipmh.tokens import TokenSigner
 
@@ -31,3 +32,4 @@ def install(gateway: Gateway) -> None:
         provider = OaiProvider(gateway.catalog, gateway.settings, view, signer)
         gateway.http.router.add_get(path, provider.handle, allow_head=False)
         gateway.http.router.add_post(path, provider.handle)
+    gateway.fault_renderers["oai-pmh"] = oaipmh_faults.fault_response

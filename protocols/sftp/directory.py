@@ -100,8 +100,7 @@ class LibraryDirectory(asyncssh.SFTPServer):
     ) -> None:
         super().__init__(chan)
         self.library = library
-        self.root = root  # already resolved: the real path every client path must stay in
-        self.real_root = root
+        self.real_root = root  # already resolved: every client path must stay inside it
         self.inbox = inbox
         self.max_file_bytes = max_file_bytes
         self.max_files = max_files
@@ -123,7 +122,7 @@ class LibraryDirectory(asyncssh.SFTPServer):
         virtual = self.virtual_path(path)
         if virtual.startswith("//"):  # posixpath keeps a leading "//"
             virtual = "/" + virtual.lstrip("/")
-        candidate = self.root.joinpath(*[p for p in virtual.split("/") if p])
+        candidate = self.real_root.joinpath(*[p for p in virtual.split("/") if p])
         real = Path(os.path.realpath(candidate))
         if real != self.real_root and self.real_root not in real.parents:
             raise SFTPPermissionDenied(f"{virtual} leads outside your directory")

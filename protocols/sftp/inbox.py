@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -134,7 +135,7 @@ class PublishingInbox:
         root = self.library_root(arrival.library)
         path = root / INCOMING / arrival.name
         received = await asyncio.to_thread(_received, path)
-        if received is None:  # removed or renamed before its turn
+        if received is None:  # removed or renamed before its turn, or not a plain file
             return
         log.info("processing %s/incoming/%s", arrival.library, arrival.name)
         publishing: PublishingFile | None = None
@@ -220,9 +221,12 @@ def _unfinished(sftp_root: Path) -> list[tuple[str, str]]:
 
 
 def _received(path: Path) -> datetime | None:
+    """When the file arrived; None when it is gone or is not a plain file (a planted link)."""
     try:
         info = path.lstat()
     except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
         return None
     return datetime.fromtimestamp(info.st_mtime, UTC)
 

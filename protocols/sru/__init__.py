@@ -24,9 +24,10 @@ from typing import Final
 from aiohttp import web
 
 from gateway.app import GATEWAY_KEY, Gateway
-from gateway.catalog import Catalog, SortKey
+from gateway.catalog import RESULT_SET_CAP, Catalog, SortKey
 from gateway.model import View
 from gateway.query import Query
+from protocols.sru import faults as sru_faults
 from protocols.sru.cql import compile_query, parse_cql, parse_scan_clause, parse_sort_keys
 from protocols.sru.diagnostics import Diagnostic, SruError, to_diagnostic
 from protocols.sru.explain import explain_record
@@ -66,6 +67,7 @@ Operation = Callable[[SruContext, Mapping[str, str], Envelope], Awaitable[bytes]
 def install(gateway: Gateway) -> None:
     gateway.http.router.add_route("GET", "/sru/{database}", sru_endpoint)
     gateway.http.router.add_route("POST", "/sru/{database}", sru_endpoint)
+    gateway.fault_renderers["sru"] = sru_faults.fault_response
 
 
 async def sru_endpoint(request: web.Request) -> web.Response:
@@ -126,8 +128,10 @@ async def search_retrieve(ctx: SruContext, params: Mapping[str, str], env: Envel
     query, sort = compiled_query(req.query, allow_sort=req.version != "1.1")
     if req.sort_keys and not sort:
         sort = tuple(parse_sort_keys(req.sort_keys))
-    found = await ctx.catalog.search(query, sort=sort)
-    count = len(found.ids)  # what can be retrieved: at most the result-set cap
+    # Only the ids up to this page are needed; the catalog counts the rest (as `total`).
+    window = min(RESULT_SET_CAP, req.start_record - 1 + req.maximum_records)
+    found = await ctx.catalog.search(query, sort=sort, cap=max(window, 1))
+    count = min(found.total, RESULT_SET_CAP)  # what can be retrieved: Aleph caps the set
     echo = [("version", req.version), *((n, v) for n, v in req.echo if n != "version")]
 
     def answer(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.app import Gateway
+from protocols.xserver import faults as xserver_faults
 
 
 def install(gateway: Gateway) -> None:
@@ -12,3 +13,4 @@ def install(gateway: Gateway) -> None:
     xserver = XServer(gateway.catalog, gateway.settings)
     gateway.http.router.add_get("/X", xserver.handle)
     gateway.http.router.add_post("/X", xserver.handle)
+    gateway.fault_renderers["xserver"] = xserver_faults.fault_response

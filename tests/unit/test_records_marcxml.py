@@ -258,3 +258,33 @@ def test_text_input_with_a_foreign_encoding_declaration() -> None:
     xml = record_to_marcxml(sample()).decode()
     text = '<?xml version="1.0" encoding="ISO-8859-1"?>\n' + xml.replace(" xmlns=", "  xmlns=")
     assert parse_marcxml(text)["245"]["c"] == "Åke"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<controlfield tag="001">a">b</controlfield>',
+        '<datafield tag="245" ind1="1" ind2="0"><subfield code="a"/></datafield>',
+        '<datafield tag="245" ind1="1" ind2="0"><subfield code="a">x<!--c-->y</subfield>'
+        "</datafield>",
+        '<datafield tag="245" ind1="1" ind2="0"><subfield code="a"><![CDATA[<b>]]></subfield>'
+        "</datafield>",
+        '<datafield tag="245" ind1="1" ind2="0"><subfield code="a">&#x3C;&amp;lt;</subfield>'
+        "</datafield>",
+        "<datafield tag='245' ind1='1' ind2='0'><subfield code='a'>x</subfield></datafield>",
+        '<datafield tag="245" ind1="10" ind2=""><subfield code="ab">x</subfield></datafield>',
+        '<controlfield tag="001">1</controlfield>\n<datafield tag="500" ind1=" " ind2=" ">'
+        '<subfield code="a">y</subfield></datafield>',
+    ],
+)
+def test_near_compact_input_reads_as_lxml_reads_it(body: str) -> None:
+    from gateway.records.marcxml import _root, record_from_element
+
+    xml = (
+        '<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000cam a2200000 i 4500</leader>'
+        + body
+        + "</record>"
+    ).encode()
+    fast = parse_marcxml(xml)
+    slow = record_from_element(_root(xml))
+    assert fast.as_dict() == slow.as_dict()

@@ -6,14 +6,32 @@ import asyncio
 import gzip
 import io
 import json
+import re
 import tarfile
 
+import aiohttp
 import pytest
 
 from gateway.publishing import AlmaHolding, alma_publishing_xml
 from tests.protocols.sftp.conftest import LIBRARY, SID_CODE, PublishingLibrary
 
 pytestmark = pytest.mark.e2e
+
+
+async def harvested(library: PublishingLibrary) -> set[str]:
+    """Melinda IDs an OAI-PMH harvest of the library's `low:CODE` set returns."""
+    url = f"{library.gateway.http_url}/oai-pmh/bib"
+    params = {
+        "verb": "ListIdentifiers",
+        "metadataPrefix": "melinda_marc",
+        "set": f"low:{library.code}",
+    }
+    async with aiohttp.ClientSession() as session, session.get(url, params=params) as response:
+        body = await response.text()
+    assert response.status == 200
+    return set(
+        re.findall(r"<identifier>oai:melinda\.kansalliskirjasto\.fi/(\d+)</identifier>", body)
+    )
 
 
 def holdings(*ids: int, withdrawn: bool = False) -> list[AlmaHolding]:
@@ -44,6 +62,7 @@ async def test_incremental_upload_adds_lows_and_sids(helka: PublishingLibrary) -
         assert (await catalog.get(n)).seq > before[n]
     assert await helka.lows_and_sids(4) == ([], [])
     assert (await catalog.get(4)).seq == before[4]
+    assert await harvested(helka) == {"000000001", "000000002", "000000003"}
 
     listing = await helka.sftp("ls -1 incoming", "ls -1 archive", "ls -1 reports")
     assert listing.returncode == 0, listing.stderr
@@ -67,6 +86,7 @@ async def test_withdrawn_records_lose_low_and_sid(helka: PublishingLibrary) -> N
         assert await helka.lows_and_sids(n) == ([], [])
     for n in (1, 4, 5):
         assert (await helka.lows_and_sids(n))[0] == [LIBRARY]
+    assert await harvested(helka) == {"000000001", "000000004", "000000005"}
 
 
 async def test_same_file_twice_changes_nothing_the_second_time(helka: PublishingLibrary) -> None:

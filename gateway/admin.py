@@ -1,0 +1,496 @@
+"""The emulator's own controls over HTTP: the journal/fault middleware and the `/_admin/` JSON API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import io
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl
+
+import pymarc
+from aiohttp import web
+from aiohttp.streams import StreamReader
+
+from gateway.faults import Fault, FaultSpecError
+from gateway.journal import INTERFACES, Timer
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+log = logging.getLogger("melinda.admin")
+
+ADMIN_PREFIX: Final = "/_admin"
+SEED_BATCH: Final = 1000
+MAX_SEED_COUNT: Final = 1_000_000
+# Bodies up to this size are read by the middleware to learn the operation (X-server and SRU
+# POST their parameters); larger ones are left to the protocol, which has its own limits.
+MAX_PEEK_BYTES: Final = 1024 * 1024
+_SNAPSHOT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_FORM_TYPES: Final = ("application/x-www-form-urlencoded", "")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+# --- the journal and fault middleware -------------------------------------------------------
+def interface_of(path: str) -> str | None:
+    """Which protocol serves this path (None: the dashboard, health and unknown paths)."""
+    if path.startswith("/sru/"):
+        return "sru"
+    if path == "/X" or path.startswith("/X/"):
+        return "xserver"
+    if path.startswith("/oai-pmh/"):
+        return "oai-pmh"
+    if path.startswith(ADMIN_PREFIX + "/") or path == ADMIN_PREFIX:
+        return "admin"
+    return None
+
+
+def operation_of(interface: str, method: str, path: str, params: Mapping[str, str]) -> str:
+    """The request's operation in its protocol's words (SRU operation, OAI verb, X op)."""
+    if interface == "sru":
+        given = params.get("operation", "").strip()
+        if given:
+            return given
+        if "query" in params:
+            return "searchRetrieve"  # SRU 2.0 lets the operation be implied by its parameters
+        if "scanClause" in params:
+            return "scan"
+        return "explain"
+    if interface == "xserver":
+        return params.get("op", "").strip().lower().replace("_", "-") or "(none)"
+    if interface == "oai-pmh":
+        return params.get("verb", "").strip() or "(none)"
+    return f"{method} {path[len(ADMIN_PREFIX):] or '/'}"
+
+
+async def _request_parameters(request: web.Request) -> dict[str, str]:
+    """Query and form parameters, read without taking the body away from the protocol."""
+    params: dict[str, str] = {}
+    try:
+        pairs = list(request.query.items())
+    except UnicodeDecodeError:
+        pairs = []
+    if request.method == "POST" and request.content_type in _FORM_TYPES and request.body_exists:
+        length = request.content_length
+        if length is not None and length <= MAX_PEEK_BYTES:
+            body = await request.read()
+            # The X-server reads the raw stream itself: give it the same bytes again.
+            replay = StreamReader(request.protocol, 2**16, loop=asyncio.get_running_loop())
+            replay.feed_data(body)
+            replay.feed_eof()
+            request._payload = replay
+            charset = request.charset or "utf-8"
+            with contextlib.suppress(LookupError):  # an unknown charset: the protocol answers it
+                pairs = parse_qsl(body.decode(charset, "replace"), keep_blank_values=True) + pairs
+    for name, value in pairs:
+        params.setdefault(name, value)
+    return params
+
+
+def client_of(request: web.Request) -> str:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host = str(peer[0])
+        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+    return request.remote or ""
+
+
+_SRU_DIAGNOSTIC: Final = re.compile(rb"info:srw/diagnostic/1/(\d+)")
+_XSERVER_ERROR: Final = re.compile(rb"<error>([^<]{0,300})</error>")
+_OAI_ERROR: Final = re.compile(rb'<error code="([A-Za-z]+)"')
+
+
+def outcome_of(interface: str, response: web.StreamResponse) -> str:
+    """"ok", or the error the client was given in its protocol's terms."""
+    if response.status >= 400:
+        return f"HTTP {response.status}"
+    body = response.body if isinstance(response, web.Response) else None
+    if not isinstance(body, bytes) or len(body) > 4 * MAX_PEEK_BYTES:
+        return "ok"
+    if interface == "sru":
+        found = _SRU_DIAGNOSTIC.search(body)
+        return f"diagnostic {found.group(1).decode()}" if found else "ok"
+    if interface == "xserver":
+        found = _XSERVER_ERROR.search(body)
+        if found is None:
+            return "ok"
+        text = found.group(1).decode("utf-8", "replace")
+        # update-doc reports success in an <error> element too, as Aleph does
+        return "ok" if "successfully" in text else f"error: {text}"
+    if interface == "oai-pmh":
+        found = _OAI_ERROR.search(body)
+        return found.group(1).decode() if found else "ok"
+    return "ok"
+
+
+async def fault_response(
+    gateway: Gateway, interface: str, request: web.Request, operation: str, fault: Fault
+) -> web.StreamResponse:
+    """The protocol's own error form, from the renderer it registered at install."""
+    renderer = gateway.fault_renderers.get(interface)
+    if renderer is not None:
+        return await renderer(request, operation, fault)
+    return web.Response(status=503, text=fault.message or "fault injected")
+
+
+def journal_middleware(gateway: Gateway) -> Any:
+    """One middleware for every HTTP protocol: journal each request, apply injected faults."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        interface = interface_of(request.path)
+        if interface is None or (interface == "admin" and request.method == "GET"):
+            return await handler(request)
+        timer = Timer()
+        params = await _request_parameters(request)
+        operation = operation_of(interface, request.method, request.path, params)
+        client = client_of(request)
+
+        def note(outcome: str) -> None:
+            gateway.journal.record(
+                interface,
+                operation,
+                client=client,
+                parameters=params,
+                outcome=outcome,
+                duration_ms=timer.ms,
+            )
+
+        fault = None if interface == "admin" else gateway.faults.match(interface, operation)
+        if fault is not None:
+            if fault.kind == "latency":
+                await asyncio.sleep(fault.latency_ms / 1000)
+            elif fault.kind == "drop":
+                note("fault: connection dropped")
+                if request.transport is not None:
+                    request.transport.close()
+                return web.Response()  # aiohttp drops it: the connection is already gone
+            else:
+                response = await fault_response(gateway, interface, request, operation, fault)
+                note(f"fault: {outcome_of(interface, response)}")
+                return response
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            note(f"HTTP {exc.status}")
+            raise
+        except BaseException as exc:
+            note(f"failed: {type(exc).__name__}")
+            raise
+        outcome = outcome_of(interface, response)
+        note(f"fault: latency {fault.latency_ms} ms; {outcome}" if fault else outcome)
+        return response
+
+    return middleware
+
+
+# --- the admin API -------------------------------------------------------------------------
+def _gateway(request: web.Request) -> Gateway:
+    from gateway.app import GATEWAY_KEY
+
+    return request.app[GATEWAY_KEY]
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def admin_allowed(gateway: Gateway, request: web.Request) -> web.Response | None:
+    """None when the caller may use the admin API; otherwise the refusal to send."""
+    settings = gateway.settings
+    if not settings.shared:
+        return None
+    if not settings.admin_token:
+        return _error(403, "the admin API is disabled on a shared gateway without admin_token")
+    given = request.headers.get("Authorization", "")
+    if hmac.compare_digest(given.encode(), f"Bearer {settings.admin_token}".encode()):
+        return None
+    return web.json_response(
+        {"error": "admin API requires Authorization: Bearer <admin_token>"},
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer realm="melinda-gateway admin"'},
+    )
+
+
+@web.middleware
+async def admin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Token check for `/_admin/`; form posts from the dashboard are sent back to it."""
+    if not request.path.startswith(ADMIN_PREFIX):
+        return await handler(request)
+    refusal = admin_allowed(_gateway(request), request)
+    if refusal is not None:
+        return refusal
+    response = await handler(request)
+    back = request.query.get("next")
+    if back == "/" and request.method == "POST" and response.status < 400:
+        raise web.HTTPSeeOther("/")  # the dashboard's no-JavaScript forms
+    return response
+
+
+def snapshots_dir(gateway: Gateway) -> Path:
+    return gateway.settings.data_dir / "snapshots"
+
+
+def _snapshot_path(gateway: Gateway, name: str) -> Path:
+    if not _SNAPSHOT_NAME.match(name):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "snapshot names are letters, digits, _ . - (max 64)"}),
+            content_type="application/json",
+        )
+    return snapshots_dir(gateway) / f"{name}.sqlite"
+
+
+async def reset(request: web.Request) -> web.Response:
+    gateway = _gateway(request)
+    await gateway.catalog.reset()
+    loaded = 0
+    if request.query.get("demo", "") in ("1", "true", "yes"):
+        from gateway.demo import load_demo
+
+        settings = gateway.settings
+        keys = Path(settings.demo_keys_dir) if settings.demo_keys_dir else None
+        loaded = await load_demo(
+            gateway.catalog, count=settings.demo_count, seed=settings.demo_seed, keys_dir=keys
+        )
+    live, deleted = await gateway.catalog.record_counts()
+    return web.json_response({"reset": True, "loaded": loaded, "records": live, "deleted": deleted})
+
+
+def _generated(count: int, seed: int, start_id: int) -> list[pymarc.Record]:
+    from gateway.generator import generate_records
+
+    return list(generate_records(count, seed, start_id=start_id))
+
+
+def _read_body_records(body: bytes) -> tuple[list[pymarc.Record], list[dict[str, str]]]:
+    from gateway.records import read_records
+
+    found: list[pymarc.Record] = []
+    rejected: list[dict[str, str]] = []
+    for position, record, error in read_records(io.BytesIO(body)):
+        if record is None or error is not None:
+            rejected.append({"position": position, "reason": str(error)})
+        else:
+            found.append(record)
+    return found, rejected
+
+
+async def seed(request: web.Request) -> web.Response:
+    """Generated records (`{"count": N, "seed": S}`) or the MARCXML / ISO 2709 body, in batches."""
+    gateway = _gateway(request)
+    catalog = gateway.catalog
+    loaded = updated = 0
+    rejected: list[dict[str, str]] = []
+    if request.content_type == "application/json":
+        try:
+            spec = await request.json()
+            count = int(spec.get("count", 0))
+            seed_value = int(spec.get("seed", 1))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return _error(400, f"expected JSON {{\"count\": N, \"seed\": S}}: {exc}")
+        if not 0 < count <= MAX_SEED_COUNT:
+            return _error(400, f"count must be between 1 and {MAX_SEED_COUNT}")
+        start = catalog.high_id + 1
+        for offset in range(0, count, SEED_BATCH):
+            size = min(SEED_BATCH, count - offset)
+            batch = await asyncio.to_thread(_generated, size, seed_value + offset, start + offset)
+            report = await catalog.load(batch)
+            loaded, updated = loaded + report.loaded, updated + report.updated
+    else:
+        body = await request.read()
+        if not body.strip():
+            return _error(400, "send MARCXML or ISO 2709 records, or JSON {count, seed}")
+        records, rejected = await asyncio.to_thread(_read_body_records, body)
+        for start in range(0, len(records), SEED_BATCH):
+            report = await catalog.load(records[start : start + SEED_BATCH])
+            loaded, updated = loaded + report.loaded, updated + report.updated
+        if not records and rejected:
+            return web.json_response({"loaded": 0, "updated": 0, "rejected": rejected}, status=400)
+    live, deleted = await catalog.record_counts()
+    return web.json_response(
+        {"loaded": loaded, "updated": updated, "rejected": rejected, "records": live, "deleted": deleted}
+    )
+
+
+async def take_snapshot(request: web.Request) -> web.Response:
+    gateway = _gateway(request)
+    path = _snapshot_path(gateway, request.match_info["name"])
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    await asyncio.to_thread(partial.unlink, missing_ok=True)
+    timer = Timer()
+    await gateway.catalog.snapshot(str(partial))
+    await asyncio.to_thread(partial.replace, path)  # a snapshot appears whole or not at all
+    size = (await asyncio.to_thread(path.stat)).st_size
+    return web.json_response(
+        {"snapshot": path.stem, "bytes": size, "duration_ms": round(timer.ms, 1)}
+    )
+
+
+async def restore_snapshot(request: web.Request) -> web.Response:
+    gateway = _gateway(request)
+    path = _snapshot_path(gateway, request.match_info["name"])
+    if not await asyncio.to_thread(path.is_file):
+        return _error(404, f"no snapshot named {path.stem}")
+    timer = Timer()
+    await gateway.catalog.restore(str(path))
+    live, deleted = await gateway.catalog.record_counts()
+    return web.json_response(
+        {
+            "restored": path.stem,
+            "records": live,
+            "deleted": deleted,
+            "duration_ms": round(timer.ms, 1),
+        }
+    )
+
+
+def _list_snapshots(folder: Path) -> list[dict[str, Any]]:
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.glob("*.sqlite")):
+        stat = path.stat()
+        out.append(
+            {
+                "name": path.stem,
+                "bytes": stat.st_size,
+                "taken": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stat.st_mtime)),
+            }
+        )
+    return out
+
+
+async def list_snapshots(request: web.Request) -> web.Response:
+    found = await asyncio.to_thread(_list_snapshots, snapshots_dir(_gateway(request)))
+    return web.json_response({"snapshots": found})
+
+
+async def delete_snapshot(request: web.Request) -> web.Response:
+    gateway = _gateway(request)
+    path = _snapshot_path(gateway, request.match_info["name"])
+    if not await asyncio.to_thread(path.is_file):
+        return _error(404, f"no snapshot named {path.stem}")
+    await asyncio.to_thread(path.unlink)
+    return web.json_response({"deleted": path.stem})
+
+
+def _time_param(value: str | None, name: str) -> float | None:
+    """Epoch seconds or an ISO 8601 UTC time (`2026-01-31T12:00:00Z`)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"{name}: epoch seconds or ISO 8601 expected"}),
+            content_type="application/json",
+        ) from exc
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+async def get_journal(request: web.Request) -> web.Response:
+    journal = _gateway(request).journal
+    query = request.query
+    interfaces = [i for i in query.getall("interface", []) if i]
+    unknown = [i for i in interfaces if i not in INTERFACES]
+    if unknown:
+        return _error(400, f"unknown interface {unknown[0]}: one of {', '.join(INTERFACES)}")
+    try:
+        limit = int(query["limit"]) if "limit" in query else None
+    except ValueError:
+        return _error(400, "limit must be a number")
+    entries = journal.entries(
+        interface=interfaces or None,
+        since=_time_param(query.get("since"), "since"),
+        until=_time_param(query.get("until"), "until"),
+        operation=query.get("operation") or None,
+        limit=limit,
+    )
+    return web.json_response(
+        {"size": journal.size, "count": len(entries), "entries": [e.as_json() for e in entries]}
+    )
+
+
+async def clear_journal(request: web.Request) -> web.Response:
+    _gateway(request).journal.clear()
+    return web.json_response({"cleared": True})
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    faults = _gateway(request).faults
+    try:
+        if request.content_type == "application/json":
+            spec = await request.json()
+        else:
+            spec = dict(await request.post())
+        specs = spec if isinstance(spec, list) else [spec]
+        added = [faults.add(s).as_json() for s in specs]
+    except (ValueError, TypeError, AttributeError) as exc:
+        status = 400
+        message = str(exc) if isinstance(exc, FaultSpecError) else f"expected a JSON object: {exc}"
+        return _error(status, message)
+    return web.json_response({"added": added, "faults": [f.as_json() for f in faults.rules()]})
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    return web.json_response({"faults": [f.as_json() for f in _gateway(request).faults.rules()]})
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    faults = _gateway(request).faults
+    fault_id = request.query.get("id")
+    if fault_id:
+        if not fault_id.isdigit() or not faults.remove(int(fault_id)):
+            return _error(404, f"no fault {fault_id}")
+    else:
+        faults.clear()
+    return web.json_response({"faults": [f.as_json() for f in faults.rules()]})
+
+
+async def changes(request: web.Request) -> web.Response:
+    """The significant-change feed, newest first; page back with `after_seq`."""
+    try:
+        after = int(request.query.get("after_seq", "0"))
+        limit = min(max(int(request.query.get("limit", "100")), 1), 1000)
+    except ValueError:
+        return _error(400, "after_seq and limit must be numbers")
+    found = await _gateway(request).catalog.significant_changes(after_seq=after, limit=limit)
+    return web.json_response({"changes": found})
+
+
+def install(gateway: Gateway) -> None:
+    """The admin API's routes and the two middlewares on the gateway's HTTP application."""
+    app = gateway.http
+    app.middlewares.append(admin_guard)
+    app.middlewares.append(journal_middleware(gateway))
+    router = app.router
+    router.add_post(f"{ADMIN_PREFIX}/reset", reset)
+    router.add_post(f"{ADMIN_PREFIX}/seed", seed)
+    router.add_get(f"{ADMIN_PREFIX}/snapshots", list_snapshots)
+    router.add_post(f"{ADMIN_PREFIX}/snapshots/{{name}}", take_snapshot)
+    router.add_delete(f"{ADMIN_PREFIX}/snapshots/{{name}}", delete_snapshot)
+    router.add_post(f"{ADMIN_PREFIX}/snapshots/{{name}}/restore", restore_snapshot)
+    router.add_get(f"{ADMIN_PREFIX}/journal", get_journal)
+    router.add_delete(f"{ADMIN_PREFIX}/journal", clear_journal)
+    router.add_post(f"{ADMIN_PREFIX}/journal/clear", clear_journal)  # HTML forms cannot DELETE
+    router.add_get(f"{ADMIN_PREFIX}/faults", list_faults)
+    router.add_post(f"{ADMIN_PREFIX}/faults", add_fault)
+    router.add_delete(f"{ADMIN_PREFIX}/faults", clear_faults)
+    router.add_post(f"{ADMIN_PREFIX}/faults/clear", clear_faults)
+    router.add_get(f"{ADMIN_PREFIX}/changes", changes)

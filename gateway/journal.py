@@ -1,0 +1,136 @@
+"""The request journal: a bounded in-memory ring of what every interface was asked and answered."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
+
+INTERFACES: Final = ("sru", "xserver", "oai-pmh", "z3950", "sftp", "admin")
+MASK: Final = "***"
+# Parameter names whose values never reach the journal (compared in lower case).
+SECRET_NAMES: Final = frozenset(
+    {
+        "staff_pass",
+        "user_password",
+        "password",
+        "passwd",
+        "pass",
+        "authorization",
+        "x-password",
+        "token",
+        "admin_token",
+    }
+)
+
+
+def mask(parameters: Mapping[str, Any]) -> dict[str, str]:
+    """The parameters as text, with every secret's value replaced by `***`."""
+    out: dict[str, str] = {}
+    for name, value in parameters.items():
+        lowered = name.lower()
+        secret = lowered in SECRET_NAMES or "password" in lowered or "secret" in lowered
+        out[name] = MASK if secret else _short(str(value))
+    return out
+
+
+def _short(text: str, limit: int = 500) -> str:
+    """Long values (a whole MARCXML record) are cut: the journal shows what was asked, not all of it."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One request: when, over which interface, from whom, what, and how it ended."""
+
+    number: int
+    time: float  # epoch seconds
+    interface: str
+    client: str
+    operation: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    outcome: str = "ok"
+    duration_ms: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["time_iso"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.time))
+        return data
+
+
+class Journal:
+    """The last `size` requests, oldest dropped first. Safe to use from the event loop only."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = max(1, size)
+        self._entries: deque[Entry] = deque(maxlen=self.size)
+        self._numbers = itertools.count(1)
+
+    def record(
+        self,
+        interface: str,
+        operation: str,
+        *,
+        client: str = "",
+        parameters: Mapping[str, Any] | None = None,
+        outcome: str = "ok",
+        duration_ms: float = 0.0,
+        at: float | None = None,
+    ) -> Entry:
+        """Add one entry (parameters are masked here, so no caller can forget)."""
+        entry = Entry(
+            number=next(self._numbers),
+            time=time.time() if at is None else at,
+            interface=interface,
+            client=client,
+            operation=operation,
+            parameters=mask(parameters or {}),
+            outcome=outcome,
+            duration_ms=round(duration_ms, 3),
+        )
+        self._entries.append(entry)
+        return entry
+
+    def entries(
+        self,
+        *,
+        interface: str | Iterable[str] | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        operation: str | None = None,
+        limit: int | None = None,
+    ) -> list[Entry]:
+        """Matching entries, oldest first; with `limit`, the newest `limit` of them."""
+        wanted = {interface} if isinstance(interface, str) else interface
+        wanted_set = set(wanted) if wanted is not None else None
+        found = [
+            e
+            for e in self._entries
+            if (wanted_set is None or e.interface in wanted_set)
+            and (since is None or e.time >= since)
+            and (until is None or e.time <= until)
+            and (operation is None or e.operation == operation)
+        ]
+        if limit is not None:
+            found = found[-limit:] if limit > 0 else []
+        return found
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class Timer:
+    """Milliseconds since construction (for an entry's duration)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000
