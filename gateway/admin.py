@@ -68,7 +68,7 @@ def operation_of(interface: str, method: str, path: str, params: Mapping[str, st
         return params.get("op", "").strip().lower().replace("_", "-") or "(none)"
     if interface == "oai-pmh":
         return params.get("verb", "").strip() or "(none)"
-    return f"{method} {path[len(ADMIN_PREFIX):] or '/'}"
+    return f"{method} {path[len(ADMIN_PREFIX) :] or '/'}"
 
 
 async def _request_parameters(request: web.Request) -> dict[str, str]:
@@ -109,7 +109,7 @@ _OAI_ERROR: Final = re.compile(rb'<error code="([A-Za-z]+)"')
 
 
 def outcome_of(interface: str, response: web.StreamResponse) -> str:
-    """"ok", or the error the client was given in its protocol's terms."""
+    """The outcome to journal: "ok", or the error the client got, in its protocol's terms."""
     if response.status >= 400:
         return f"HTTP {response.status}"
     body = response.body if isinstance(response, web.Response) else None
@@ -295,7 +295,7 @@ async def seed(request: web.Request) -> web.Response:
             count = int(spec.get("count", 0))
             seed_value = int(spec.get("seed", 1))
         except (ValueError, TypeError, AttributeError) as exc:
-            return _error(400, f"expected JSON {{\"count\": N, \"seed\": S}}: {exc}")
+            return _error(400, f'expected JSON {{"count": N, "seed": S}}: {exc}')
         if not 0 < count <= MAX_SEED_COUNT:
             return _error(400, f"count must be between 1 and {MAX_SEED_COUNT}")
         start = catalog.high_id + 1
@@ -316,7 +316,13 @@ async def seed(request: web.Request) -> web.Response:
             return web.json_response({"loaded": 0, "updated": 0, "rejected": rejected}, status=400)
     live, deleted = await catalog.record_counts()
     return web.json_response(
-        {"loaded": loaded, "updated": updated, "rejected": rejected, "records": live, "deleted": deleted}
+        {
+            "loaded": loaded,
+            "updated": updated,
+            "rejected": rejected,
+            "records": live,
+            "deleted": deleted,
+        }
     )
 
 

@@ -6,7 +6,9 @@ Protocols call only this; the store is the only module that speaks SQL.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
+import json
 import hmac
 import secrets
 import time
@@ -63,6 +65,7 @@ class PublishResult:
     unknown: list[int] = field(default_factory=list)
     held: bool = False
     held_reason: str = ""
+    replayed: bool = False  # the same file (by key) was applied before: its earlier result
 
 
 @dataclass(slots=True)
@@ -101,18 +104,26 @@ def _oai_sets(record: pymarc.Record) -> Iterable[str]:
 def prepare_write(
     record: pymarc.Record, record_id: int, datestamp: int, version: int | None = None
 ) -> RecordWrite:
-    """Serialise both views and the index entry of a record about to be saved (pure, CPU only)."""
+    """Serialise both views and the index entry of a record about to be saved (pure, CPU only).
+
+    Each field is serialised once: the fin01alma view shares most fields with fin01.
+    """
     deleted = records.is_deleted(record)
     version = datestamp if version is None else version
-    alma = rules.fin01alma_view(record, record_id=record_id, updated=version, deleted=deleted)
+    texts = {id(f): records.field_to_marcxml(f) for f in record.fields}
+    alma_fields = rules.fin01alma_fields(
+        record, record_id=record_id, updated=version, deleted=deleted
+    )
     entry = None if deleted else indexing.index_entry(record, record_id=record_id, sets=_oai_sets)
     return RecordWrite(
         id=record_id,
         datestamp=datestamp,
         version=version,
         deleted=deleted,
-        xml=records.record_to_marcxml(record),
-        alma_xml=records.record_to_marcxml(alma),
+        xml=records.assemble_marcxml(record, [texts[id(f)] for f in record.fields]),
+        alma_xml=records.assemble_marcxml(
+            record, [texts.get(id(f)) or records.field_to_marcxml(f) for f in alma_fields]
+        ),
         entry=entry,
     )
 
@@ -506,13 +517,15 @@ class Catalog:
         *,
         full: bool,
         max_removal_ratio: float = 0.2,
+        file_key: str | None = None,
     ) -> PublishResult:
         """Apply one LOW-publishing file of a library in one transaction (idempotent).
 
         `present`: (Melinda ID, MMS ID) pairs that must carry the library's LOW and SID;
         `withdrawn`: ids that must not. A full file also withdraws every other record of the
         library, unless that would remove more than `max_removal_ratio` of its LOWs: then
-        nothing is applied and the result is held.
+        nothing is applied and the result is held. With `file_key`, a file applied before
+        (say, just before a crash) is not applied again: its stored result comes back.
         """
         library = await self.library(library_code)
         low = library.code if library.code in library.lows or not library.lows else library.lows[0]
@@ -530,6 +543,7 @@ class Catalog:
             full=full,
             max_removal_ratio=max_removal_ratio,
             sid_code=library.sid_code,
+            file_key=file_key,
         )
 
     async def _change_lows(
@@ -542,6 +556,7 @@ class Catalog:
         full: bool = False,
         max_removal_ratio: float = 1.0,
         sid_code: str | None = None,
+        file_key: str | None = None,
     ) -> PublishResult:
         user = user or SYSTEM_USER
         code = code.upper()
@@ -550,11 +565,17 @@ class Catalog:
         sid_code = sid_code or await self._sid_code_of_low(code)
         result = PublishResult()
         async with self.store.transaction() as txn:
+            if file_key is not None:
+                earlier = await txn.publishing_result(user.library, file_key)
+                if earlier is not None:  # applied before a crash or a re-send: report it again
+                    return PublishResult(**{**json.loads(earlier), "replayed": True})
+            # The index answers "already holds it" without reading records: re-sent and daily
+            # full files are mostly unchanged, and those cost one lookup, not a rewrite.
+            holders = set(await self.store.ids_with_term(indexing.IX_LOW, indexing.fold(code)))
             present_ids = {rid for rid, _ in present}
             to_remove = set(withdrawn) - present_ids
             if full:
-                holders = await self.store.ids_with_term(indexing.IX_LOW, indexing.fold(code))
-                extra = set(holders) - present_ids
+                extra = holders - present_ids
                 if holders and len(extra) > max_removal_ratio * len(holders):
                     result.held = True
                     result.held_reason = (
@@ -564,16 +585,36 @@ class Catalog:
                     )
                     return result
                 to_remove |= extra
-            wanted = list(dict.fromkeys([rid for rid, _ in present] + sorted(to_remove)))
-            rows = await txn.existing_rows(wanted)
+            sid_keys = {
+                rid: indexing.sourceid_key(local, sid_code) for rid, local in present if local
+            }
+            has_sid = await self.store.term_pairs(indexing.IX_SOURCEID, set(sid_keys.values()))
+            changes: list[tuple[int, str | None, bool]] = []
+            for rid, local in present:
+                if rid in holders and (not local or (sid_keys[rid], rid) in has_sid):
+                    result.unchanged.append(rid)
+                else:
+                    changes.append((rid, local, True))
+            absent = sorted(to_remove - holders)
+            existing = await self.store.existing_ids(absent)
+            result.unchanged.extend(rid for rid in absent if rid in existing)
+            result.unknown.extend(rid for rid in absent if rid not in existing)
+            changes.extend((rid, None, False) for rid in sorted(to_remove & holders))
+            rows = await txn.existing_rows(list(dict.fromkeys(rid for rid, _, _ in changes)))
             now = self._now()
-            changes = [(rid, local, True) for rid, local in present] + [
-                (rid, None, False) for rid in sorted(to_remove)
-            ]
             writes, olds = await asyncio.to_thread(
                 self._apply_low_changes, rows, changes, code, sid_code, user, now, result
             )
             await txn.save(writes, olds)
+            if file_key is not None:
+                await txn.record_publishing(
+                    user.library,
+                    file_key,
+                    now,
+                    json.dumps(
+                        {k: v for k, v in dataclasses.asdict(result).items() if k != "replayed"}
+                    ),
+                )
         return result
 
     def _apply_low_changes(
@@ -656,7 +697,9 @@ class Catalog:
     async def restore(self, path: str) -> None:
         """Put the store back to a snapshot; ids and change sequence continue from it."""
         await self.store.restore(path)
-        self._auth_cache.clear()  # the snapshot's libraries and passwords may differ
+        # the snapshot's libraries and passwords may differ from the cached ones
+        self._auth_cache.clear()
+        self._libraries = None
 
     @property
     def high_id(self) -> int:

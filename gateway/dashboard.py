@@ -140,7 +140,7 @@ async def render(gateway: Gateway) -> str:
                         for i in ("sru", "xserver", "oai-pmh", "z3950", "sftp")
                     )
                     + '</select> <select name="kind"><option>error</option><option>latency</option>'
-                    '<option>drop</option></select> '
+                    "<option>drop</option></select> "
                     '<input name="operation" value="*" size="12" aria-label="operation"> '
                     '<input name="count" value="1" size="3" aria-label="next N requests"> '
                     '<input name="latency_ms" value="0" size="6" aria-label="latency ms"> '

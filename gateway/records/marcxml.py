@@ -625,3 +625,32 @@ def write_marcxml_collection(
         count += 1
     out.write(COLLECTION_END)
     return count
+
+
+def field_to_marcxml(field: Field) -> str:
+    """One field in the store's compact MARCXML form, exactly as `record_to_marcxml` writes it.
+
+    With `assemble_marcxml` it lets a caller serialise a field once and reuse the text in
+    two views of a record (fin01 and fin01alma share most fields).
+    """
+    esc = _escape
+    if field.control_field:
+        return f'<controlfield tag="{esc(field.tag)}">{esc(field.data or "")}</controlfield>'
+    ind = field._indicators or ("", "")
+    subfields = "".join(
+        [f'<subfield code="{esc(code)}">{esc(value)}</subfield>' for code, value in field.subfields]
+    )
+    return (
+        f'<datafield tag="{esc(field.tag)}" ind1="{esc(ind[0] or " ")}" ind2="{esc(ind[1] or " ")}">'
+        f"{subfields}</datafield>"
+    )
+
+
+def assemble_marcxml(record: pymarc.Record, parts: Iterable[str]) -> bytes:
+    """`record`'s leader and the given field texts as one compact `<record>` (see above)."""
+    encoded = "".join(
+        [_RECORD_START, "<leader>", _escape(str(record.leader)), "</leader>", *parts, "</record>"]
+    ).encode("utf-8")
+    if _has_illegal(encoded):
+        _raise_illegal(record)
+    return encoded

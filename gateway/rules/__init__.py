@@ -3,7 +3,7 @@
 The catalog calls exactly these names; each lives in its own module of this package.
 """
 
-from gateway.rules.alma import fin01alma_view, from_alma, is_alma_form
+from gateway.rules.alma import fin01alma_fields, fin01alma_view, from_alma, is_alma_form
 from gateway.rules.protection import protection_merge, withdraw_title
 from gateway.rules.significance import significant_changes
 from gateway.rules.staleness import check_staleness
@@ -11,6 +11,7 @@ from gateway.rules.validation import problem_number, validate
 
 __all__ = [
     "check_staleness",
+    "fin01alma_fields",
     "fin01alma_view",
     "from_alma",
     "is_alma_form",

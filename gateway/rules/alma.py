@@ -68,8 +68,8 @@ ASTERI_PREFIXES = (
 )
 FINAF = "finaf"
 SUBJECT_TAGS = frozenset({"600", "610", "611", "630", "647", "648", "650", "651", "655"})
-# After these a heading needs no terminal period.
-_NO_PERIOD_AFTER = ("?", "!", "-")
+# After these a heading needs no terminal period (ISBD adds none after a comma either).
+_NO_PERIOD_AFTER = ("?", "!", "-", ",")  # a name heading ending in a comma: "Kivi, Aleksis,"
 
 _MELINDA_ID = re.compile(r"^[0-9]{9}$")
 _STAMP = re.compile(r"^[0-9]{14}$")
@@ -294,6 +294,19 @@ def _upstream_field(field: Field) -> Field:
     return field
 
 
+def fin01alma_fields(
+    record: pymarc.Record, *, record_id: int, updated: int, deleted: bool
+) -> list[Field]:
+    """The fields of the fin01alma view; those the view leaves alone are `record`'s own
+    objects, not copies, so a caller can reuse work done on them (never mutate them)."""
+    fields = [_downstream_field(f) for f in record.fields]
+    added = [deleted_field()] if deleted else []
+    added.append(staleness_field(record_id, updated))
+    point = _insertion_point(fields)
+    fields[point:point] = added
+    return fields
+
+
 def fin01alma_view(
     record: pymarc.Record, *, record_id: int, updated: int, deleted: bool
 ) -> pymarc.Record:
@@ -302,14 +315,8 @@ def fin01alma_view(
     `updated` is the record's last update in epoch seconds (UTC); `deleted` adds the
     "Deleted record, do not use" 024.
     """
-    view = copy_record(record)
-    fields = [_downstream_field(f) for f in view.fields]
-    added = [deleted_field()] if deleted else []
-    added.append(staleness_field(record_id, updated))
-    point = _insertion_point(fields)
-    fields[point:point] = added
-    view.fields = fields
-    return view
+    fields = fin01alma_fields(record, record_id=record_id, updated=updated, deleted=deleted)
+    return copy_record(record, fields)
 
 
 def is_alma_form(record: pymarc.Record) -> bool:

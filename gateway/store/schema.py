@@ -54,4 +54,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         fields TEXT NOT NULL             -- JSON: [{"tag", "before": [...], "after": [...]}]
     );
     """,
+    # 2: which LOW-publishing files were applied, so a file is never applied twice after a crash
+    """
+    CREATE TABLE publishing_log (
+        library TEXT NOT NULL,
+        file_key TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        result TEXT NOT NULL,            -- JSON of what the file did
+        PRIMARY KEY (library, file_key)
+    );
+    """,
 )

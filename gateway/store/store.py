@@ -146,6 +146,20 @@ class WriteTxn:
     async def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         await self._conn.execute(sql, params)
 
+    async def publishing_result(self, library: str, file_key: str) -> str | None:
+        async with self._conn.execute(
+            "SELECT result FROM publishing_log WHERE library = ? AND file_key = ?",
+            (library, file_key),
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else str(row[0])
+
+    async def record_publishing(self, library: str, file_key: str, at: int, result: str) -> None:
+        await self._conn.execute(
+            "INSERT OR REPLACE INTO publishing_log (library, file_key, at, result) VALUES (?, ?, ?, ?)",
+            (library, file_key, at, result),
+        )
+
 
 class Store:
     """Open with `await Store.open(path)`; close with `await store.close()`."""
@@ -387,6 +401,30 @@ class Store:
                 result.append([r[0] for r in await cur.fetchall()])
         return result[0], result[1]
 
+    async def term_pairs(self, ix: int, terms: set[str]) -> set[tuple[str, int]]:
+        """(term, record) for each of `terms` in index `ix`."""
+        found: set[tuple[str, int]] = set()
+        wanted = sorted(terms)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            async with self._reader.execute(
+                f"SELECT term, rec FROM terms WHERE ix = ? AND term IN ({marks})", [ix, *chunk]
+            ) as cur:
+                found.update((r[0], r[1]) for r in await cur.fetchall())
+        return found
+
+    async def existing_ids(self, ids: Sequence[int]) -> set[int]:
+        found: set[int] = set()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            async with self._reader.execute(
+                f"SELECT id FROM records WHERE id IN ({marks})", chunk
+            ) as cur:
+                found.update(r[0] for r in await cur.fetchall())
+        return found
+
     async def ids_with_term(self, ix: int, term: str) -> list[int]:
         async with self._reader.execute(
             "SELECT rec FROM terms WHERE ix = ? AND term = ? ORDER BY rec", (ix, term)
@@ -519,7 +557,7 @@ class Store:
     async def reset(self) -> None:
         """Empty the records (libraries stay) and restart ids."""
         async with self.transaction() as txn:
-            for table in ("records", "terms", "significant_changes"):
+            for table in ("records", "terms", "significant_changes", "publishing_log"):
                 await txn.execute(f"DELETE FROM {table}")
             await txn.execute("DELETE FROM meta WHERE key = 'high_id'")
             self._seq = 0

@@ -133,7 +133,7 @@ def _marc_form_canonical(
     if late:
         head, rest = body, b""
     head = _HEAD_FIELDS.sub(rewrite, head)
-    if b'code="9"' in rest or b"(FIN" in rest:
+    if (standard and b'code="9"' in rest) or b"(FIN" in rest:
         rest = _HEAD_FIELDS.sub(rewrite, rest)
     if not rewrite.placed_003:
         at = head.index(_END_LEADER) + len(_END_LEADER)

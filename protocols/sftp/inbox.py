@@ -167,6 +167,9 @@ class PublishingInbox:
                     publishing.withdrawn_ids,
                     full=publishing.full,
                     max_removal_ratio=DEFAULT_MAX_REMOVAL_RATIO,
+                    # one upload = one name + arrival time: a file applied just before a crash
+                    # is not applied again on restart, and its report keeps the real counts
+                    file_key=f"{arrival.name}@{received.isoformat()}",
                 )
             except GatewayError as exc:
                 error = str(exc)

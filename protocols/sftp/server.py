@@ -20,6 +20,7 @@ import asyncssh
 from gateway.catalog import Catalog
 from gateway.errors import LibraryNotFoundError
 from gateway.settings import Settings
+from protocols.sftp.controls import JournaledDirectory
 from protocols.sftp.directory import LibraryDirectory
 from protocols.sftp.inbox import PublishingInbox
 
@@ -157,8 +158,10 @@ async def start_sftp(gateway: Gateway) -> SftpListener:
         login = chan.get_connection().get_owner()
         assert isinstance(login, LibraryLogin)
         root = await inbox.prepare_library(login.library)
-        return LibraryDirectory(
+        return JournaledDirectory(
             chan,
+            journal=gateway.journal,
+            faults=gateway.faults,
             library=login.library,
             root=root,
             inbox=inbox,

@@ -271,9 +271,11 @@ class Association:
                 raise Bib1Diagnostic(SCAN_POSITION_UNSUPPORTED, str(request.preferred_position))
             term = parse_attributes_plus_term(request.term_and_start)
             index, start = scan_index(request.attribute_set or z.BIB1_ATTRIBUTE_SET, term)
-            terms = await self.catalog.scan(
-                index, start, count=count, position=request.preferred_position
-            ) if count else []
+            terms = []
+            if count:
+                terms = await self.catalog.scan(
+                    index, start, count=count, position=request.preferred_position
+                )
         except Exception as exc:
             diagnostic = to_diagnostic(exc)
             return Reply(
@@ -364,4 +366,3 @@ def _present_failure(reference_id: bytes | None, diagnostic: Bib1Diagnostic) -> 
 
 def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(value, high))
-

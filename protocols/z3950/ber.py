@@ -111,7 +111,9 @@ class Element:
 # --- decoding ----------------------------------------------------------------------
 
 
-def _read_header(data: bytes | bytearray, pos: int, end: int) -> tuple[int, int, bool, int | None, int]:
+def _read_header(
+    data: bytes | bytearray, pos: int, end: int
+) -> tuple[int, int, bool, int | None, int]:
     """(class, number, constructed, length or None when indefinite, content start)."""
     if pos >= end:
         raise IncompleteError("no tag")
@@ -349,8 +351,12 @@ def octet_string(value: bytes) -> bytes:
     return tlv(UNIVERSAL, OCTET_STRING, value)
 
 
-def external(direct_reference: tuple[int, ...], *, octets: bytes | None = None,
-             single_type: bytes | None = None) -> bytes:
+def external(
+    direct_reference: tuple[int, ...],
+    *,
+    octets: bytes | None = None,
+    single_type: bytes | None = None,
+) -> bytes:
     """EXTERNAL: an OID naming the syntax, then octet-aligned data or one ASN.1 value."""
     if octets is not None:
         encoding = tlv(CONTEXT, 1, octets)

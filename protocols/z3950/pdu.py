@@ -356,15 +356,11 @@ def init_response(
 
 def retrieval_record(database: str, syntax: Oid, data: bytes) -> bytes:
     """NamePlusRecord with a retrievalRecord EXTERNAL holding octet-aligned record data."""
-    return sequence(
-        ctx_string(0, database), ctx(1, ctx(1, external(syntax, octets=data)))
-    )
+    return sequence(ctx_string(0, database), ctx(1, ctx(1, external(syntax, octets=data))))
 
 
 def surrogate_diagnostic(database: str, condition: int, addinfo: str = "") -> bytes:
-    return sequence(
-        ctx_string(0, database), ctx(1, ctx(2, default_diagnostic(condition, addinfo)))
-    )
+    return sequence(ctx_string(0, database), ctx(1, ctx(2, default_diagnostic(condition, addinfo))))
 
 
 def response_records(records: Sequence[bytes]) -> bytes:
@@ -473,9 +469,7 @@ def sort_response(reference_id: bytes | None, condition: int, addinfo: str) -> b
     )
 
 
-def close_pdu(
-    reason: CloseReason, message: str = "", reference_id: bytes | None = None
-) -> bytes:
+def close_pdu(reason: CloseReason, message: str = "", reference_id: bytes | None = None) -> bytes:
     return ctx(
         PduTag.CLOSE,
         _head(reference_id),
@@ -542,7 +536,11 @@ def search_request(
 
 
 def present_request(
-    start: int, count: int, *, syntax: Oid = USMARC_SYNTAX, result_set: str = "default",
+    start: int,
+    count: int,
+    *,
+    syntax: Oid = USMARC_SYNTAX,
+    result_set: str = "default",
     element_set: str = "F",
 ) -> bytes:
     return ctx(
@@ -575,4 +573,3 @@ def _flags(*bits: int) -> list[bool]:
     for bit in bits:
         flags[bit] = True
     return flags
-

@@ -153,9 +153,7 @@ def brief_record(record: pymarc.Record) -> pymarc.Record:
     return brief
 
 
-def _fit(
-    rendered: list[_Rendered], database: str, preferred: int, exceptional: int
-) -> RecordBatch:
+def _fit(rendered: list[_Rendered], database: str, preferred: int, exceptional: int) -> RecordBatch:
     """Keep records while the response stays within the preferred message size.
 
     A single record larger than that is still sent alone when it is within the

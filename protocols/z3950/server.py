@@ -15,6 +15,7 @@ import time
 from typing import Final
 
 from gateway.app import Gateway
+from protocols.z3950 import controls
 from protocols.z3950 import pdu as z
 from protocols.z3950.association import Association, ProtocolError
 from protocols.z3950.ber import BerError, Element, decode_prefix, has_indefinite_length
@@ -24,9 +25,10 @@ log = logging.getLogger("melinda.z3950")
 
 MAX_REQUEST_SIZE: Final = 1024 * 1024  # a request PDU is a few hundred octets; refuse floods
 _SHUTDOWN_GRACE: Final = 5.0
+_BUSY_TEXT: Final = b"too many connections on the Z39.50 port; retry later\n"
 _HTTP_BUSY: Final = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 30\r\n"
-    b"Connection: close\r\n\r\ntoo many connections, retry!\r\n"
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_BUSY_TEXT), _BUSY_TEXT)
 )
 
 
@@ -164,10 +166,15 @@ class _Connection(asyncio.Protocol):
         while True:
             try:
                 request = await self._next_pdu(idle, deadline)
-                reply = await association.answer(request)
+                reply = await controls.answer(
+                    self.listener.gateway, association, request, controls.peer_of(self.transport)
+                )
             except (BerError, ProtocolError) as exc:
                 log.info("Z39.50 protocol error: %s", exc)
                 self._close_association(z.CloseReason.PROTOCOL_ERROR, str(exc)[:200])
+                return
+            if reply is None:  # an injected fault: hang up without a word
+                self._in_association = False
                 return
             await self._send(reply.pdu)
             if reply.close:
@@ -199,9 +206,7 @@ class _Connection(asyncio.Protocol):
         except TimeoutError:
             if idle < remaining:
                 raise _TimedOut(z.CloseReason.LACK_OF_ACTIVITY, "idle too long") from None
-            raise _TimedOut(
-                z.CloseReason.RESOURCES, "the association's lifetime is over"
-            ) from None
+            raise _TimedOut(z.CloseReason.RESOURCES, "the association's lifetime is over") from None
 
     async def _next_pdu(self, idle: float, deadline: float) -> Element:
         if time.monotonic() >= deadline:

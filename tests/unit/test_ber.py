@@ -49,7 +49,13 @@ def test_integers(value: int, encoded: str) -> None:
 
 @pytest.mark.parametrize(
     ("number", "is_constructed", "tag"),
-    [(20, True, "b4"), (48, True, "bf30"), (201, True, "bf8149"), (105, False, "9f69"), (2, False, "82")],
+    [
+        (20, True, "b4"),
+        (48, True, "bf30"),
+        (201, True, "bf8149"),
+        (105, False, "9f69"),
+        (2, False, "82"),
+    ],
 )
 def test_context_tags(number: int, is_constructed: bool, tag: str) -> None:
     encoded = tlv(CONTEXT, number, b"", constructed=is_constructed)

@@ -234,6 +234,22 @@ async def test_publish_lows_is_one_transaction_idempotent_and_guards_full_files(
     assert "KOE" not in records.lows((await catalog.get(ids[0])).record())
 
 
+async def test_publish_lows_with_a_file_key_applies_a_file_once(catalog: Catalog) -> None:
+    await catalog.load(list(generate_records(10, 4)))
+    await catalog.add_library("KOE", sid_code="koe")
+    ids = (await catalog.search(AllRecords())).ids[:4]
+    first = await catalog.publish_lows(
+        "KOE", [(i, f"7{i}") for i in ids], [], full=False, file_key="f.xml@1"
+    )
+    assert sorted(first.added) == sorted(ids) and not first.replayed
+    await catalog.remove_low(ids[0], "KOE")  # the world moves on after the file was applied
+    again = await catalog.publish_lows(
+        "KOE", [(i, f"7{i}") for i in ids], [], full=False, file_key="f.xml@1"
+    )
+    assert again.replayed and sorted(again.added) == sorted(ids)
+    assert "KOE" not in records.lows((await catalog.get(ids[0])).record())  # not applied again
+
+
 async def test_authenticate_is_case_insensitive_and_checks_the_password(catalog: Catalog) -> None:
     user = await catalog.authenticate("helka", "helka-pw")
     assert user.library == "HELKA" and user.owns_low("HELKA") and not user.owns_low("TAMK")

@@ -2,6 +2,8 @@
 
 Equality, per codec:
 - MARCXML: the whole leader and every field (tag, indicators, subfields in order), exactly.
+  (Every reader turns a `^` in the leader, Aleph's way of writing a blank that two of the
+  real records carry, into a blank; after that first reading the bytes never change.)
 - ISO 2709: every field exactly; of the leader, the positions that carry meaning — 05-09
   (status, type, level, control, coding scheme) and 17-19 (encoding level, cataloguing form,
   multipart level). 00-04 and 12-16 are the computed length and base address, 10-11 and

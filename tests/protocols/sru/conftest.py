@@ -12,6 +12,8 @@ from lxml import etree
 
 from gateway.app import Gateway
 from gateway.generator import generate_records
+from gateway.records import is_deleted
+from tests.protocols.sru.structure import assert_well_formed_response
 
 RECORD_COUNT = 40
 
@@ -20,10 +22,10 @@ SruGet = Callable[..., Coroutine[Any, Any, etree._Element]]
 
 @pytest.fixture
 async def records(gateway: Gateway) -> list[pymarc.Record]:
-    """Generated records, loaded into the gateway's store."""
+    """Generated records loaded into the gateway's store; returns the live (searchable) ones."""
     batch = list(generate_records(RECORD_COUNT, 7))
     await gateway.catalog.load(batch)
-    return batch
+    return [r for r in batch if not is_deleted(r)]
 
 
 @pytest.fixture
@@ -57,6 +59,8 @@ async def fetch_sru(
 def sru(gateway: Gateway, http: aiohttp.ClientSession) -> SruGet:
     async def get(path: str = "/sru/bib", **params: str | int) -> etree._Element:
         body = await fetch_sru(gateway, http, path, **params)
-        return etree.fromstring(body)
+        root = etree.fromstring(body)
+        assert_well_formed_response(root)
+        return root
 
     return get

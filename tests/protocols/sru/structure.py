@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from tests.conftest import shared_schema
+from tests.conftest import SHARED, shared_schema
 
 SRW = "http://www.loc.gov/zing/srw/"
 SRW_DIAG = "http://www.loc.gov/zing/srw/diagnostic/"
@@ -135,3 +135,20 @@ def _check_sequence(parent: str, names: list[str]) -> None:
         at += 1
     for rest in sequence[at:]:
         assert rest.endswith("?"), f"{parent}: {rest} missing"
+
+
+def assert_well_formed_response(root: etree._Element) -> None:
+    """Every reply the tests see: 2.0 and 1.2 against SRU's schema (when ../shared is
+    there), 1.x against the SRW structure."""
+    namespace = etree.QName(root).namespace
+    have_schema = (SHARED / "schemas" / "sruResponse.xsd").exists()
+    if namespace == SRW:
+        assert_srw1_structure(root)
+        # SRU's 2.0 schema also covers 1.2's searchRetrieve and explain, but not 1.2's scan
+        scan = etree.QName(root).localname == "scanResponse"
+        if have_schema and not scan and root.findtext(f"{{{SRW}}}version") == "1.2":
+            assert_valid_sru2(as_oasis(root))
+    else:
+        assert namespace in (SRU2, SRU2_SCAN), namespace
+        if have_schema:
+            assert_valid_sru2(root)

@@ -15,7 +15,7 @@ from gateway.catalog import SortKey
 from gateway.query import INDEXES, AllRecords
 from gateway.records import parse_marcxml
 from tests.conftest import shared_fixture, shared_schema
-from tests.protocols.sru.conftest import RECORD_COUNT, SruGet, fetch_sru
+from tests.protocols.sru.conftest import SruGet, fetch_sru
 from tests.protocols.sru.structure import (
     MARC,
     SRU2,
@@ -81,7 +81,9 @@ async def test_parts_of_host_has_melindas_structure(gateway: Gateway, sru: SruGe
     assert_valid_sru2(root)
 
 
-async def test_unknown_schema_has_melindas_structure(records: object, sru: SruGet) -> None:
+async def test_unknown_schema_has_melindas_structure(
+    records: list[pymarc.Record], sru: SruGet
+) -> None:
     expected = fixture_root("sru-client-03")
     params = fixture_request("sru-client-03") | {"query": "cql.allRecords=1"}
 
@@ -91,7 +93,7 @@ async def test_unknown_schema_has_melindas_structure(records: object, sru: SruGe
     assert text_of(root, "uri") == text_of(expected, "uri") == ["info:srw/diagnostic/1/66"]
     assert text_of(root, "message") == text_of(expected, "message")
     # as Melinda: the search ran, its count is reported beside the diagnostic
-    assert text_of(root, "numberOfRecords") == [str(RECORD_COUNT)]
+    assert text_of(root, "numberOfRecords") == [str(len(records))]
     assert_valid_sru2(root)
 
 
@@ -183,7 +185,7 @@ async def test_post_form_is_answered_like_get(
 # --- paging and counts ---------------------------------------------------------------
 
 
-async def test_paging_walks_the_whole_set(records: object, sru: SruGet) -> None:
+async def test_paging_walks_the_whole_set(records: list[pymarc.Record], sru: SruGet) -> None:
     seen: list[str] = []
     start = 1
     while True:
@@ -194,7 +196,7 @@ async def test_paging_walks_the_whole_set(records: object, sru: SruGet) -> None:
         if not following:
             break
         start = int(following[0])
-    assert seen == [f"{i:09d}" for i in range(1, RECORD_COUNT + 1)]
+    assert seen == [r["001"].data for r in records]
 
 
 async def test_default_page_is_ten_records(records: object, sru: SruGet) -> None:
@@ -203,10 +205,12 @@ async def test_default_page_is_ten_records(records: object, sru: SruGet) -> None
     assert text_of(root, "nextRecordPosition") == ["11"]
 
 
-async def test_maximum_records_zero_gives_only_the_count(records: object, sru: SruGet) -> None:
+async def test_maximum_records_zero_gives_only_the_count(
+    records: list[pymarc.Record], sru: SruGet
+) -> None:
     root = await sru(query="cql.allRecords=1", maximumRecords=0)
     assert [etree.QName(c).localname for c in root] == ["numberOfRecords"]
-    assert root.findtext(f"{Z}numberOfRecords") == str(RECORD_COUNT)
+    assert root.findtext(f"{Z}numberOfRecords") == str(len(records))
     assert_valid_sru2(root)
 
 
@@ -220,10 +224,15 @@ async def test_over_large_page_is_cut_to_the_maximum(gateway: Gateway, sru: SruG
     assert text_of(root, "nextRecordPosition") == ["1001"]
 
 
-async def test_start_beyond_the_set_is_diagnostic_61(records: object, sru: SruGet) -> None:
-    root = await sru(query="cql.allRecords=1", startRecord=RECORD_COUNT + 1)
+async def test_start_beyond_the_set_is_diagnostic_61(
+    records: list[pymarc.Record], sru: SruGet
+) -> None:
+    root = await sru(query="cql.allRecords=1", startRecord=len(records) + 1)
     assert text_of(root, "uri") == ["info:srw/diagnostic/1/61"]
-    assert root.findtext(f"{Z}numberOfRecords") == str(RECORD_COUNT)
+    assert root.findtext(f"{Z}numberOfRecords") == str(len(records))
+    last = await sru(query="cql.allRecords=1", startRecord=len(records))
+    assert text_of(last, "recordPosition") == [str(len(records))]
+    assert not text_of(last, "nextRecordPosition")
     assert_valid_sru2(root)
 
 
@@ -309,11 +318,13 @@ async def test_marcxml_schema_names(records: object, sru: SruGet, name: str) -> 
     assert text_of(root, "recordSchema") == ["info:srw/schema/1/marcxml-v1.1"]
 
 
-async def test_marcxml_records_are_valid_marc21_slim(records: object, sru: SruGet) -> None:
+async def test_marcxml_records_are_valid_marc21_slim(
+    records: list[pymarc.Record], sru: SruGet
+) -> None:
     marc_schema = etree.XMLSchema(etree.parse(str(shared_schema("MARC21slim.xsd"))))
-    root = await sru(query="cql.allRecords=1", maximumRecords=RECORD_COUNT)
+    root = await sru(query="cql.allRecords=1", maximumRecords=len(records))
     found = list(root.iter(f"{{{MARC}}}record"))
-    assert len(found) == RECORD_COUNT
+    assert len(found) == len(records)
     for record in found:
         assert marc_schema.validate(etree.fromstring(etree.tostring(record))), (
             marc_schema.error_log
@@ -445,3 +456,18 @@ async def test_non_utf8_and_garbage_get_diagnostics(
             assert response.status == 200
             root = etree.fromstring(await response.read())
             assert root.tag.endswith("Response")
+
+
+async def test_result_set_is_capped(
+    records: list[pymarc.Record], sru: SruGet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import protocols.sru
+
+    cap = len(records) - 10  # Aleph's 20,000, scaled down to the test's store
+    monkeypatch.setattr(protocols.sru, "RESULT_SET_CAP", cap)
+    root = await sru(query="cql.allRecords=1", startRecord=cap - 4, maximumRecords=10)
+    assert root.findtext(f"{Z}numberOfRecords") == str(cap)
+    assert text_of(root, "recordPosition") == [str(p) for p in range(cap - 4, cap + 1)]
+    assert not text_of(root, "nextRecordPosition")
+    beyond = await sru(query="cql.allRecords=1", startRecord=cap + 1)
+    assert text_of(beyond, "uri") == ["info:srw/diagnostic/1/61"]

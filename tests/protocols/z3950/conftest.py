@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,14 +11,10 @@ from typing import Any
 import pytest
 from pymarc import Field, Indicators, Record, Subfield
 
-from gateway.app import PROTOCOLS, Gateway
+from gateway.app import Gateway
 from protocols.z3950 import pdu as z
 from protocols.z3950.ber import CONTEXT, Element, decode_prefix
 from tests.conftest import require_tool
-
-# Import every protocol now: a first import inside a test reads files under blockbuster's eye.
-for _protocol in PROTOCOLS:
-    importlib.import_module(_protocol)
 
 
 def _isbn(first12: str) -> str:
@@ -52,12 +47,24 @@ class Book:
 
 
 CATALOGUE: tuple[Book, ...] = (
-    Book(900001, "Seitsemän veljestä : romaani", "Kivi, Aleksis", "1870",
-         isbn=f"{VELJEKSET_ISBN[:3]}-{VELJEKSET_ISBN[3:6]}-{VELJEKSET_ISBN[6:8]}-"
-         f"{VELJEKSET_ISBN[8:12]}-{VELJEKSET_ISBN[12]}",
-         subjects=("veljekset", "maaseutu"), alma_differs=True),
-    Book(900002, "Nummisuutarit : komedia viidessä näytöksessä", "Kivi, Aleksis", "1864",
-         isbn=NUMMISUUTARIT_ISBN, subjects=("suutarit",)),
+    Book(
+        900001,
+        "Seitsemän veljestä : romaani",
+        "Kivi, Aleksis",
+        "1870",
+        isbn=f"{VELJEKSET_ISBN[:3]}-{VELJEKSET_ISBN[3:6]}-{VELJEKSET_ISBN[6:8]}-"
+        f"{VELJEKSET_ISBN[8:12]}-{VELJEKSET_ISBN[12]}",
+        subjects=("veljekset", "maaseutu"),
+        alma_differs=True,
+    ),
+    Book(
+        900002,
+        "Nummisuutarit : komedia viidessä näytöksessä",
+        "Kivi, Aleksis",
+        "1864",
+        isbn=NUMMISUUTARIT_ISBN,
+        subjects=("suutarit",),
+    ),
     Book(900003, "Tuntematon sotilas", "Linna, Väinö", "1954", subjects=("sotilaat",)),
     Book(900004, "Seitsemän kertomusta", "Linna, Väinö", "1990"),
     Book(900005, "Kotiseutu", "Suomen kotiseutuliitto", "1909", issn=KOTISEUTU_ISSN),
@@ -94,13 +101,17 @@ def book_record(book: Book) -> Record:
         _data("336", " ", " ", ("a", "teksti"), ("b", "txt"), ("2", "rdacontent")),
     )
     if book.alma_differs:
-        record.add_field(
-            _data("600", "1", "4", ("a", "Kivi, Aleksis,"), ("0", "(FIN11)000012345"))
-        )
+        record.add_field(_data("600", "1", "4", ("a", "Kivi, Aleksis,"), ("0", "(FIN11)000012345")))
     for subject in book.subjects:
         record.add_field(
-            _data("650", " ", "7", ("a", subject), ("2", "yso/fin"),
-                  ("0", "http://www.yso.fi/onto/yso/p1234"))
+            _data(
+                "650",
+                " ",
+                "7",
+                ("a", subject),
+                ("2", "yso/fin"),
+                ("0", "http://www.yso.fi/onto/yso/p1234"),
+            )
         )
     record.add_field(_data("LOW", " ", " ", ("a", "FENNI")))
     return record

@@ -261,9 +261,15 @@ async def test_the_association_cap(tmp_path: Path) -> None:
         first = await Origin.connect(gateway)
         assert accepted(await first.init())
         second = await Origin.connect(gateway)
-        assert not accepted(await second.init())
+        refusal = await second.init()
+        assert not accepted(refusal)
+        assert default_diagnostics(refusal) == [(1018, "too many associations")]
         assert await second.closed_by_target()
         await second.close()
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{gateway.ports['z3950']}/fin01?operation=explain"
+            async with http.get(url) as response:
+                assert response.status == 503
         await first.ask(z.close_request())
         await first.close()
         await asyncio.sleep(0.1)

@@ -37,11 +37,17 @@ def term(use: int, value: str, *extra: tuple[int, int]) -> bytes:
     ("rpn", "expected"),
     [
         (term(4, "seitsemän"), Term("dc.title", "seitsemän")),
-        (term(4, "seitsemän veljestä", (4, 1)), Term("dc.title", "seitsemän veljestä", Relation.PHRASE)),
+        (
+            term(4, "seitsemän veljestä", (4, 1)),
+            Term("dc.title", "seitsemän veljestä", Relation.PHRASE),
+        ),
         (term(4, "seitse", (5, 1)), Term("dc.title", "seitse", truncation=Truncation.RIGHT)),
         (term(4, "seitse#", (5, 101)), Term("dc.title", "seitse", truncation=Truncation.RIGHT)),
         (term(4, "kivi", (3, 1)), Term("dc.title", "kivi", anchored=True)),
-        (term(4, "tuntematon sotilas", (6, 3)), Term("dc.title", "tuntematon sotilas", Relation.EXACT)),
+        (
+            term(4, "tuntematon sotilas", (6, 3)),
+            Term("dc.title", "tuntematon sotilas", Relation.EXACT),
+        ),
         (term(7, "978-951-1"), Term("bath.isbn", "978-951-1")),
         (term(7, "978951", (4, 1), (3, 1)), Term("bath.isbn", "978951")),  # no anchoring on keys
         (term(8, "0023-4184"), Term("bath.issn", "0023-4184")),
@@ -112,7 +118,9 @@ def test_query_shapes_that_are_refused() -> None:
     with pytest.raises(Bib1Diagnostic) as raised:
         parse_query(decode(ctx(2, operand)))  # a type-2 query
     assert raised.value.condition == 107
-    prox = ctx(1, *_oid_and(ctx(1, ctx(0, operand), ctx(0, operand), ctx(46, ctx(3, ctx_integer(2, 1))))))
+    prox = ctx(
+        1, *_oid_and(ctx(1, ctx(0, operand), ctx(0, operand), ctx(46, ctx(3, ctx_integer(2, 1)))))
+    )
     with pytest.raises(Bib1Diagnostic) as raised:
         parse_query(decode(prox))
     assert raised.value.condition == 110
@@ -143,7 +151,8 @@ def test_scan_indexes() -> None:
     start = parse_attributes_plus_term(attributes)
     assert scan_index(z.BIB1_ATTRIBUTE_SET, start) == ("dc.author", "kivi")
     with pytest.raises(Bib1Diagnostic) as raised:
-        scan_index(z.BIB1_ATTRIBUTE_SET, parse_attributes_plus_term(
-            decode(term(1016, "kivi")).children[1].only_child()
-        ))
+        scan_index(
+            z.BIB1_ATTRIBUTE_SET,
+            parse_attributes_plus_term(decode(term(1016, "kivi")).children[1].only_child()),
+        )
     assert raised.value.condition == 114

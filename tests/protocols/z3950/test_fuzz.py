@@ -18,7 +18,9 @@ from tests.protocols.z3950.conftest import Origin
 
 _VALID = [
     z.search_request(z.rpn_term_query(1003, "kivi")),
-    z.search_request(z.rpn_term_query(4, "seitsemän", extra=[(5, 1), (4, 1)]), database="fin01alma"),
+    z.search_request(
+        z.rpn_term_query(4, "seitsemän", extra=[(5, 1), (4, 1)]), database="fin01alma"
+    ),
     z.present_request(1, 2),
     z.present_request(1, 2, syntax=z.XML_SYNTAX, element_set="B"),
     z.scan_request(4, "seitse", 5),
@@ -27,8 +29,45 @@ _VALID = [
 ]
 
 # Field tags the request parsers look for, so random trees reach deep into them.
-_FIELD_TAGS = [0, 1, 2, 3, 4, 5, 6, 7, 13, 14, 15, 16, 17, 18, 19, 21, 29, 30, 31, 32, 44, 45,
-               46, 100, 101, 102, 103, 104, 105, 120, 121, 211, 212, 214, 215, 216, 224]
+_FIELD_TAGS = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    19,
+    21,
+    29,
+    30,
+    31,
+    32,
+    44,
+    45,
+    46,
+    100,
+    101,
+    102,
+    103,
+    104,
+    105,
+    120,
+    121,
+    211,
+    212,
+    214,
+    215,
+    216,
+    224,
+]
 _PDU_TAGS = [20, 22, 24, 26, 35, 43, 46, 48]
 
 _leaves = st.builds(
@@ -46,7 +85,9 @@ _fields = st.recursive(
     max_leaves=20,
 )
 _random_pdus = st.builds(
-    lambda number, fields: ctx(number, *fields), st.sampled_from(_PDU_TAGS), st.lists(_fields, max_size=8)
+    lambda number, fields: ctx(number, *fields),
+    st.sampled_from(_PDU_TAGS),
+    st.lists(_fields, max_size=8),
 )
 
 

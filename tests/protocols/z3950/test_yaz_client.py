@@ -49,7 +49,7 @@ async def test_find_by_isbn_issn_title_author_subject_and_melinda_id(catalogue: 
         ("@attr 1=4 seitse", 0),
         ("@attr 1=4 @attr 3=1 @attr 5=1 tuntematon", 1),
         ("@attr 1=1003 kivi", 2),
-        ("@attr 1=1003 @attr 4=1 \"linna väinö\"", 2),
+        ('@attr 1=1003 @attr 4=1 "linna väinö"', 2),
         ("@attr 1=21 veljekset", 1),
         ("@attr 1=12 900003", 1),
         ("@attr 1=12 000900004", 1),
@@ -188,9 +188,7 @@ async def test_unsupported_attributes_get_their_bib1_diagnostics(catalogue: Gate
 
 
 async def test_present_out_of_range(catalogue: Gateway) -> None:
-    output = await yaz_client(
-        catalogue, "find @attr 1=1003 kivi\nshow 5\nshow 0\nshow 2+3\nshow 1"
-    )
+    output = await yaz_client(catalogue, "find @attr 1=1003 kivi\nshow 5\nshow 0\nshow 2+3\nshow 1")
     found = diagnostics(output)
     assert found[:2] == [(13, "5 of 2"), (13, "0 of 2")]
     # records that exist are sent, the positions past the end are surrogate diagnostics 13
@@ -202,9 +200,11 @@ async def test_record_syntaxes_and_element_sets(catalogue: Gateway) -> None:
     output = await yaz_client(
         catalogue,
         "find @attr 1=12 900001\nformat sutrs\nshow 1\nformat usmarc\nelements B\nshow 1\n"
-        "elements Q\nshow 1\nelements F\nshow 1",
+        "elements Q\nshow 1\nelements F\nshow 1\nformat xml\nelements B\nshow 1",
     )
     assert [code for code, _ in diagnostics(output)] == [239, 25]
+    brief_xml = output.split("Record type: XML")[1]
+    assert 'tag="245"' in brief_xml and 'tag="LOW"' not in brief_xml
     brief, full = output.split("Record type: USmarc")[1:3]
     assert "245 10 $a Seitsemän veljestä" in brief and "LOW" not in brief
     assert "600" not in brief and "650" not in brief

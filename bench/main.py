@@ -1,0 +1,423 @@
+"""`scripts/bench`: one generated corpus, the gateway (and Zebra when installed), every workload,
+one table and one JSON file of figures, machine and versions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import functools
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench import corpus, harvest, publishing, report, search, servers, writers
+from bench.pyspy import Profiler, hotspots, py_spy
+from bench.system import directory_mb, machine, now_utc, peak_rss_mb, rss_mb, versions
+
+WORKLOADS = ("load", "sru", "z3950", "oai", "xserver", "sftp")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--count", type=int, default=100_000, help="records in the corpus")
+    parser.add_argument("--seed", type=int, default=1, help="generator and client seed")
+    parser.add_argument(
+        "--only",
+        default=",".join(WORKLOADS),
+        help="comma-separated workloads: " + ",".join(WORKLOADS),
+    )
+    parser.add_argument("--json", metavar="FILE", help="write the figures here")
+    parser.add_argument("--markdown", metavar="FILE", help="write the Markdown table here")
+    parser.add_argument(
+        "--seconds", type=float, default=5.0, help="timed window of each search and X-server run"
+    )
+    parser.add_argument("--clients", default="1,20", help="concurrent search clients, e.g. 1,20")
+    parser.add_argument("--writers", type=int, default=50, help="concurrent X-server writers")
+    parser.add_argument(
+        "--sftp-records",
+        type=int,
+        default=100_000,
+        help="records in the publishing file (at most --count)",
+    )
+    parser.add_argument("--no-zebra", action="store_true", help="skip Zebra even when installed")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the gateway under the SRU, Z39.50 and OAI-PMH workloads",
+    )
+    parser.add_argument(
+        "--work-dir",
+        metavar="DIR",
+        help="keep corpus, store and Zebra register here (default: a temp dir)",
+    )
+    args = parser.parse_args(argv)
+    chosen = [w.strip() for w in args.only.split(",") if w.strip()]
+    unknown = sorted(set(chosen) - set(WORKLOADS))
+    if unknown:
+        parser.error(f"unknown workload(s): {', '.join(unknown)}")
+    if args.count < 100:
+        parser.error("--count must be at least 100")
+    args.workloads = [w for w in WORKLOADS if w in chosen]
+    args.client_levels = [int(c) for c in args.clients.split(",")]
+    return args
+
+
+def say(message: str) -> None:
+    print(f"[{datetime.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def oai_time(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args, self.work = args, work
+        self.data_dir = work / "store"
+        self.result: dict[str, Any] = {
+            "date": now_utc(),
+            "count": args.count,
+            "seed": args.seed,
+            "workloads": args.workloads,
+            "machine": machine(),
+            "versions": versions(),
+            "settings": {
+                "seconds": args.seconds,
+                "clients": args.client_levels,
+                "writers": args.writers,
+                "oai_page_size": 1000,
+            },
+        }
+        self.profiles: dict[str, Any] = {}
+        self.write_window: tuple[float, float] | None = None
+
+    # --- corpus and store --------------------------------------------------------------------
+
+    async def build(self) -> None:
+        marcxml = self.work / "corpus.xml"
+        say(f"generating {self.args.count:,} records (seed {self.args.seed})")
+        started = time.perf_counter()
+        await asyncio.to_thread(
+            corpus.generate, self.args.count, self.args.seed, marcxml, "marcxml"
+        )
+        generate_seconds = time.perf_counter() - started
+
+        say("loading them with `melinda-gateway load`")
+        started = time.time()
+        output, peak = await servers.run_cli("load", "--data-dir", str(self.data_dir), str(marcxml))
+        finished = time.time()
+        self.load_window = (started, finished)
+        seconds = finished - started
+        self.result["load"] = {
+            "records": self.args.count,
+            "seconds": round(seconds, 2),
+            "records_per_second": round(self.args.count / seconds),
+            "peak_rss_mb": round(peak, 1),
+            "store_mb": round(directory_mb(self.data_dir), 1),
+            "generate_seconds": round(generate_seconds, 2),
+            "summary": output.strip().splitlines()[-1:] if output.strip() else [],
+        }
+        await asyncio.to_thread(marcxml.unlink)
+
+        say("exporting the store as ISO 2709 (Zebra's input and the query sample)")
+        self.iso2709 = self.work / "corpus.mrc"
+        started = time.time()
+        await servers.run_cli(
+            "export",
+            "--data-dir",
+            str(self.data_dir),
+            "--format",
+            "iso2709",
+            "--output",
+            str(self.iso2709),
+        )
+        self.result["load"]["export_seconds"] = round(time.time() - started, 2)
+        every = max(1, self.args.count // 4000)
+        sample = await asyncio.to_thread(corpus.read_sample, self.iso2709, every=every)
+        self.queries = corpus.sample_queries(sample, seed=self.args.seed)
+        self.live_ids = [
+            str(r["001"].data)
+            for r in sample
+            if r["001"] is not None and r["001"].data and not corpus.is_deleted(r)
+        ]
+        if "xserver" in self.args.workloads:
+            await servers.run_cli(
+                "library",
+                "add",
+                writers.LIBRARY,
+                "--data-dir",
+                str(self.data_dir),
+                "--password",
+                writers.PASSWORD,
+                "--low",
+                writers.LIBRARY,
+                "--level",
+                "30",
+            )
+        if "sftp" in self.args.workloads:
+            self.sftp_pub = await asyncio.to_thread(publishing.make_key, self.work)
+            await servers.run_cli(
+                "library",
+                "add",
+                publishing.LIBRARY,
+                "--data-dir",
+                str(self.data_dir),
+                "--ssh-key",
+                str(self.sftp_pub),
+                "--low",
+                publishing.LIBRARY,
+                "--sid-code",
+                publishing.SID_CODE,
+            )
+
+    # --- workloads ---------------------------------------------------------------------------
+
+    async def profiled(self, name: str, pid: int, work: Callable[[], Awaitable[Any]]) -> Any:
+        if not self.args.profile:
+            return await work()
+        profiler = Profiler(pid, self.work / f"profile-{name}.txt")
+        try:
+            return await work()
+        finally:
+            collapsed = await asyncio.to_thread(profiler.stop)
+            samples, own, inclusive = hotspots(collapsed, str(ROOT))
+            self.profiles[name] = {
+                "samples": samples,
+                "own": [h.as_json() for h in own],
+                "inclusive_project": [h.as_json() for h in inclusive],
+            }
+
+    async def searches(self, target: search.Target, pid: int | None) -> None:
+        for protocol in ("sru", "z3950"):
+            if protocol not in self.args.workloads:
+                continue
+            run = search.run_sru if protocol == "sru" else search.run_z3950
+            section = self.result.setdefault(protocol, {}).setdefault(target.name, {})
+            for kind, queries in self.queries.items():
+                if not queries:
+                    continue
+                await run(
+                    target, queries, 1, min(1.0, self.args.seconds), self.args.seed
+                )  # warm-up
+                for clients in self.args.client_levels:
+                    say(f"{protocol} {kind} x{clients} on {target.name}")
+                    work = functools.partial(
+                        run, target, queries, clients, self.args.seconds, self.args.seed
+                    )
+                    profile = target.name == "gateway" and clients == max(self.args.client_levels)
+                    done: search.Run = (
+                        await self.profiled(f"{protocol}-{kind}", pid, work)
+                        if profile and pid is not None
+                        else await work()
+                    )
+                    section.setdefault(kind, {})[str(clients)] = {
+                        **done.figures.as_json(),
+                        "zero_hits": done.zero_hits,
+                    }
+
+    async def agreement(self, gateway: search.Target, zebra: search.Target) -> None:
+        """Hit counts of the first queries of each kind in both engines: a fair race finds the
+        same records."""
+        checked = same = 0
+        differing: list[str] = []
+        for queries in self.queries.values():
+            sample = queries[:20]
+            ours = await search.hit_counts(gateway, sample)
+            theirs = await search.hit_counts(zebra, sample)
+            for cql, (sru_hits, z_hits) in ours.items():
+                checked += 1
+                if (sru_hits, z_hits) == theirs[cql]:
+                    same += 1
+                elif len(differing) < 10:
+                    differing.append(f"{cql}: gateway {sru_hits}/{z_hits}, zebra {theirs[cql]}")
+        self.result.setdefault("zebra", {})["agreement"] = {
+            "queries": checked,
+            "same_hits": same,
+            "differing": differing,
+        }
+
+    async def oai(self, url: str, pid: int) -> None:
+        say("OAI-PMH full harvest (marc21)")
+        full = await self.profiled("oai", pid, lambda: harvest.harvest(url, pid))
+        # The incremental harvest covers the X-server run (its edits), or else the second after
+        # the load (nothing changed then: the cost of an empty incremental harvest).
+        since, until = self.write_window or (self.load_window[1] + 1, self.load_window[1] + 2)
+        say("OAI-PMH from/until harvest")
+        incremental = await harvest.harvest(url, pid, since=oai_time(since), until=oai_time(until))
+        self.result["oai"] = {
+            "full": full.as_json(),
+            "incremental": {
+                **incremental.as_json(),
+                "from": oai_time(since),
+                "until": oai_time(until),
+            },
+        }
+
+    async def xserver(self, url: str, pid: int) -> None:
+        say(f"X-server: {self.args.writers} writers for {self.args.seconds:.0f} s")
+        started = time.time()
+        done = await self.profiled(
+            "xserver",
+            pid,
+            lambda: writers.run_writers(
+                url, self.live_ids, self.args.writers, self.args.seconds, self.args.seed
+            ),
+        )
+        self.write_window = (started, time.time() + 1)
+        self.result["xserver"] = done.as_json()
+
+    async def sftp(self, port: int) -> None:
+        records = min(self.args.sftp_records, self.args.count)
+        source = self.work / f"helka_{records}.xml"
+        await asyncio.to_thread(publishing.write_file, source, list(range(1, records + 1)))
+        say(f"SFTP: publishing file of {records:,} records")
+        private = self.sftp_pub.with_suffix("")
+        done = await publishing.publish(port, private, source, records)
+        self.result["sftp"] = done.as_json()
+
+    # --- the run -----------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        await self.build()
+        searching = {"sru", "z3950"} & set(self.args.workloads)
+        zebra_reason = None
+        if self.args.no_zebra:
+            zebra_reason = "skipped (--no-zebra)"
+        elif not servers.zebra_available():
+            zebra_reason = "zebraidx/zebrasrv not installed (Debian package idzebra-2.0)"
+        elif not searching:
+            zebra_reason = "no search workload chosen"
+        if zebra_reason:
+            say(f"Zebra: {zebra_reason}")
+            self.result["zebra"] = {"available": False, "reason": zebra_reason}
+
+        if self.args.profile and py_spy() is None:
+            say("py-spy is not installed: no profiles")
+            self.args.profile = False
+        gateway = await servers.start_gateway(
+            self.data_dir, env={"MELINDA_GATEWAY_OAI_PAGE_SIZE": "1000"}
+        )
+        try:
+            await asyncio.sleep(1)
+            self.result["server"] = {"idle_rss_mb": round(rss_mb(gateway.pid) or 0, 1)}
+            http = f"http://127.0.0.1:{gateway.ports['http']}"
+            ours = search.Target(
+                "gateway", f"{http}/sru/bib", "2.0", gateway.ports["z3950"], "fin01"
+            )
+            if searching:
+                await self.searches(ours, gateway.pid)
+            if searching and not zebra_reason:
+                await self.zebra(ours)
+            # Writes come before the harvest, so the from/until harvest finds the X-server edits.
+            if "xserver" in self.args.workloads:
+                await self.xserver(f"{http}/X", gateway.pid)
+            if "sftp" in self.args.workloads:
+                await self.sftp(gateway.ports["sftp"])
+            if "oai" in self.args.workloads:
+                await self.oai(f"{http}/oai-pmh/bib", gateway.pid)
+            self.result["server"]["peak_rss_mb"] = round(peak_rss_mb(gateway.pid) or 0, 1)
+            self.result["server"]["final_rss_mb"] = round(rss_mb(gateway.pid) or 0, 1)
+        finally:
+            gateway.stop()
+        if "load" not in self.args.workloads:
+            self.result.pop("load", None)
+        if self.profiles:
+            self.result["profiles"] = self.profiles
+        return self.result
+
+    async def zebra(self, ours: search.Target) -> None:
+        root = self.work / "zebra"
+        # Zebra gets the live records only: the gateway's searches skip deleted records too.
+        live = self.work / "corpus-live.mrc"
+        count = await asyncio.to_thread(corpus.write_live, self.iso2709, live)
+        say(f"Zebra: indexing the ISO 2709 export ({count:,} live records) with zebraidx")
+        indexing = await asyncio.to_thread(servers.zebra_index, root, live, count)
+        self.result["zebra"] = {
+            "available": True,
+            "mode": "zebrasrv default: one forked process per connection",
+            "index": {
+                "records": count,
+                "seconds": round(indexing.seconds, 2),
+                "records_per_second": round(indexing.records_per_second),
+                "register_mb": round(indexing.register_mb, 1),
+                "peak_rss_mb": round(indexing.peak_rss_mb, 1),
+            },
+        }
+        server = await servers.start_zebra(root)
+        try:
+            port = server.ports["z3950"]
+            theirs = search.Target(
+                "zebra",
+                f"http://127.0.0.1:{port}/{servers.ZEBRA_DATABASE}",
+                "1.2",
+                port,
+                servers.ZEBRA_DATABASE,
+            )
+            await self.agreement(ours, theirs)
+            await self.searches(theirs, None)
+            self.result["zebra"]["server_rss_mb"] = round(rss_mb(server.pid) or 0, 1)
+        finally:
+            server.stop()
+
+
+def print_profiles(profiles: dict[str, Any]) -> None:
+    for name, profile in profiles.items():
+        print(f"\nprofile {name}: {profile['samples']} samples; top functions by own time")
+        for spot in profile["own"][:10]:
+            print(f"  {spot['share'] * 100:5.1f} %  {spot['function']}  {spot['location']}")
+        print("  project functions by inclusive time:")
+        for spot in profile["inclusive_project"][:8]:
+            print(f"  {spot['share'] * 100:5.1f} %  {spot['function']}  {spot['location']}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.work_dir:
+        work = Path(args.work_dir)
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+    else:
+        work = Path(tempfile.mkdtemp(prefix="melinda-bench-"))
+    try:
+        result = asyncio.run(Bench(args, work).run())
+    finally:
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+    table = report.rows(result)
+    print()
+    print(report.machine_line(result))
+    if not (result.get("zebra") or {}).get("available", False):
+        print(f"Zebra: {(result.get('zebra') or {}).get('reason', 'not run')}")
+    else:
+        agreement = result["zebra"].get("agreement", {})
+        print(
+            f"Zebra: same hit counts for {agreement.get('same_hits')} of "
+            f"{agreement.get('queries')} sample queries"
+        )
+    print()
+    print(report.text_table(table))
+    print()
+    print(report.markdown_table(table))
+    if result.get("profiles"):
+        print_profiles(result["profiles"])
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(
+            report.machine_line(result) + "\n\n" + report.markdown_table(table) + "\n"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

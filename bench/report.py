@@ -1,0 +1,190 @@
+"""The bench's figures as one table, in plain text for the terminal and in Markdown for the README."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+Row = tuple[str, str, str, str, str]
+HEADER: Row = ("Workload", "Measure", "Gateway", "Zebra", "Gateway/Zebra")
+KIND_NAMES = {"isbn": "ISBN", "title": "title word", "author": "author", "id": "Melinda ID"}
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def ratio(ours: float | None, theirs: float | None) -> str:
+    if not ours or not theirs:
+        return ""
+    return f"{ours / theirs:.2f}"
+
+
+def _search_cell(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return "–"
+    return (
+        f"{number(figures['per_second'])} q/s "
+        f"({number(figures['p50_ms'], 1)} / {number(figures['p99_ms'], 1)} ms)"
+    )
+
+
+def rows(result: dict[str, Any]) -> list[Row]:
+    """Table rows of a result (the JSON the bench writes); missing workloads are skipped."""
+    out: list[Row] = []
+    load = result.get("load")
+    zebra = result.get("zebra") or {}
+    index = zebra.get("index") or {}
+    if load:
+        out.append(
+            (
+                "load",
+                "records/s",
+                number(load["records_per_second"]),
+                number(index.get("records_per_second")) + (" (zebraidx)" if index else ""),
+                ratio(load["records_per_second"], index.get("records_per_second")),
+            )
+        )
+        out.append(
+            (
+                "load",
+                "peak RSS MB",
+                number(load["peak_rss_mb"]),
+                number(index.get("peak_rss_mb")),
+                "",
+            )
+        )
+        out.append(
+            (
+                "load",
+                "store MB on disk",
+                number(load["store_mb"]),
+                number(index.get("register_mb")),
+                ratio(load["store_mb"], index.get("register_mb")),
+            )
+        )
+    for protocol, label in (("sru", "SRU"), ("z3950", "Z39.50")):
+        section = result.get(protocol)
+        if not section:
+            continue
+        ours = section.get("gateway", {})
+        theirs = section.get("zebra", {})
+        for kind, levels in ours.items():
+            for clients, figures in levels.items():
+                other = theirs.get(kind, {}).get(clients)
+                out.append(
+                    (
+                        f"{label} {KIND_NAMES.get(kind, kind)}, {clients} client{'s' if clients != '1' else ''}",
+                        "search + 10 records (p50 / p99)",
+                        _search_cell(figures),
+                        _search_cell(other),
+                        ratio(figures["per_second"], other["per_second"] if other else None),
+                    )
+                )
+    oai = result.get("oai")
+    if oai:
+        full = oai["full"]
+        out.append(
+            (
+                "OAI-PMH full harvest",
+                "records/s (1,000 a page)",
+                number(full["records_per_second"]),
+                "",
+                "",
+            )
+        )
+        out.append(
+            (
+                "OAI-PMH full harvest",
+                "server peak RSS MB",
+                number(full["server_peak_rss_mb"]),
+                "",
+                "",
+            )
+        )
+        inc = oai.get("incremental")
+        if inc:
+            out.append(
+                (
+                    "OAI-PMH from/until harvest",
+                    "records, records/s",
+                    f"{number(inc['records'])}, {number(inc['records_per_second'])}",
+                    "",
+                    "",
+                )
+            )
+    xserver = result.get("xserver")
+    if xserver:
+        out.append(
+            (
+                "X-server, 50 writers",
+                "update-doc saved/s (conflicts)",
+                f"{number(xserver['saved_per_second'])} ({xserver['conflicts']})",
+                "",
+                "",
+            )
+        )
+        out.append(
+            (
+                "X-server, 50 writers",
+                "find-doc + update-doc p50 / p99 ms",
+                f"{number(xserver['p50_ms'], 1)} / {number(xserver['p99_ms'], 1)}",
+                "",
+                "",
+            )
+        )
+    sftp = result.get("sftp")
+    if sftp:
+        out.append(
+            (
+                f"SFTP publishing file, {number(sftp['records'])} records",
+                "seconds to applied",
+                number(sftp["seconds_to_applied"], 1),
+                "",
+                "",
+            )
+        )
+    server = result.get("server")
+    if server:
+        out.append(
+            (
+                "gateway process",
+                "RSS MB idle / peak",
+                f"{number(server.get('idle_rss_mb'))} / {number(server.get('peak_rss_mb'))}",
+                "",
+                "",
+            )
+        )
+    return out
+
+
+def text_table(table: Sequence[Row]) -> str:
+    lines = [HEADER, *table]
+    widths = [max(len(row[i]) for row in lines) for i in range(len(HEADER))]
+    rendered = []
+    for n, row in enumerate(lines):
+        rendered.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if n == 0:
+            rendered.append("  ".join("-" * w for w in widths))
+    return "\n".join(rendered)
+
+
+def markdown_table(table: Sequence[Row]) -> str:
+    def line(row: Sequence[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+
+    return "\n".join([line(HEADER), "|---|---|--:|--:|--:|", *(line(r) for r in table)])
+
+
+def machine_line(result: dict[str, Any]) -> str:
+    m = result.get("machine", {})
+    v = result.get("versions", {})
+    zebra = f", Zebra {v['zebra']}" if v.get("zebra") else ""
+    return (
+        f"{number(result.get('count'))} records (seed {result.get('seed')}), {result.get('date')}; "
+        f"{m.get('cores')} cores, {number(m.get('memory_mb'))} MB, {m.get('cpu_model')}; "
+        f"Python {v.get('python')}, SQLite {v.get('sqlite')}{zebra}"
+    )

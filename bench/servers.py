@@ -1,0 +1,259 @@
+"""The two engines under test as child processes: the gateway (`melinda-gateway serve`) and Zebra.
+
+Zebra's configuration is written into a temporary directory at run time. The choice: records are
+ISO 2709 exported from the gateway, indexed with Zebra's `grs.marc` filter and an abstract syntax
+file (`melinda.abs`) of our own that indexes exactly what the benchmark searches in the gateway:
+title words (245 $abnp, 240, 246, 130, 730, 740, 242), author words (100/110/111/700/710/711),
+ISBN (020 $a) and the local number (001), all as word indexes. The shipped `usmarc.abs` would
+also index every word into `any` and many more fields, which makes indexing slower and searches
+no different; Koha's own Zebra setup (`grs.marcxml` with its `record.abs`) is similar in kind.
+zebrasrv answers SRU on the same port; a CQL-to-PQF map sends bath.isbn, dc.title, dc.author and
+rec.id to Bib-1 use 7, 4, 1003 and 12, and a retrieval rule converts USMARC to MARCXML for SRU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.system import directory_mb, free_port, wait_for_port
+
+GATEWAY = Path(sys.executable).with_name("melinda-gateway")
+ZEBRA_TAB = Path("/usr/share/idzebra-2.0/tab")
+ZEBRA_DATABASE = "fin01"
+
+# Which fields and subfields feed each Zebra index (Bib-1 names from bib1.att).
+ZEBRA_INDEXES: dict[str, tuple[str, str]] = {
+    "020": ("ISBN", "a"),
+    "245": ("title", "abnp"),
+    "240": ("title", "a"),
+    "246": ("title", "ab"),
+    "130": ("title", "a"),
+    "730": ("title", "a"),
+    "740": ("title", "a"),
+    "242": ("title", "a"),
+    "100": ("author", "abcdq"),
+    "110": ("author", "ab"),
+    "111": ("author", "a"),
+    "700": ("author", "abcdq"),
+    "710": ("author", "ab"),
+    "711": ("author", "a"),
+}
+
+PQF_PROPERTIES = """\
+set.cql = info:srw/cql-context-set/1/cql-v1.2
+set.dc = info:srw/cql-context-set/1/dc-v1.1
+set.bath = http://zing.z3950.org/cql/bath/2.0/
+set.rec = info:srw/cql-context-set/2/rec-1.1
+index.dc.title = 1=4
+index.dc.author = 1=1003
+index.bath.isbn = 1=7
+index.rec.id = 1=12
+relation.eq = 2=3
+relation.= = 2=3
+relation.scr = 2=3
+structure.* = 4=1
+truncation.none = 5=100
+position.any = 3=3 6=1
+always =
+"""
+
+SERVER_XML = """\
+<yazgfs>
+  <server>
+    <config>zebra.cfg</config>
+    <cql2rpn>pqf.properties</cql2rpn>
+    <retrievalinfo>
+      <retrieval syntax="usmarc" name="F"/>
+      <retrieval syntax="xml" name="marcxml" identifier="info:srw/schema/1/marcxml-v1.1">
+        <backend syntax="usmarc" name="F">
+          <marc inputformat="marc" outputformat="marcxml" inputcharset="utf-8"/>
+        </backend>
+      </retrieval>
+    </retrievalinfo>
+  </server>
+</yazgfs>
+"""
+
+
+def zebra_available() -> bool:
+    return all(shutil.which(tool) for tool in ("zebraidx", "zebrasrv")) and ZEBRA_TAB.is_dir()
+
+
+def melinda_abs() -> str:
+    """The abstract syntax: Zebra's grs.marc paths are tag / indicators / subfield, each level
+    declared before the next."""
+    lines = [
+        "name melinda",
+        "reference USmarc",
+        "attset bib1.att",
+        "tagset usmarc.tag",
+        "marc usmarc.mar",
+        "esetname F @",
+        "esetname B @",
+        "elm 001\t\tLocal-number\tLocal-number:w",
+    ]
+    for tag, (index, codes) in ZEBRA_INDEXES.items():
+        lines += [f"elm {tag}\t\t{index}\t-", f"elm {tag}/?\t\t{index}\t-"]
+        lines += [f"elm {tag}/?/{code}\t\t{index}\t{index}:w" for code in codes]
+    return "\n".join(lines) + "\n"
+
+
+def zebra_cfg(root: Path) -> str:
+    return (
+        f"profilePath: {root / 'tab'}:{ZEBRA_TAB}\n"
+        "attset: bib1.att\n"
+        "recordType: grs.marc.melinda\n"
+        f"register: {root / 'register'}:100G\n"
+        f"keyTmpDir: {root / 'tmp'}\n"
+        f"setTmpDir: {root / 'tmp'}\n"
+        f"lockDir: {root / 'lock'}\n"
+        # Stored records answer Present without the input file; keys allow updates.
+        "storeData: 1\n"
+        "storeKeys: 1\n"
+        # Sort memory for zebraidx, in MB: the default (8) spills to many small runs.
+        "memMax: 256\n"
+    )
+
+
+def write_zebra_config(root: Path) -> None:
+    for sub in ("tab", "register", "tmp", "lock"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / "tab" / "melinda.abs").write_text(melinda_abs())
+    (root / "zebra.cfg").write_text(zebra_cfg(root))
+    (root / "pqf.properties").write_text(PQF_PROPERTIES)
+    (root / "server.xml").write_text(SERVER_XML)
+
+
+@dataclass
+class Indexing:
+    seconds: float
+    records_per_second: float
+    register_mb: float
+    peak_rss_mb: float
+
+
+def wait_with_peak(process: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """Wait for a child; (exit code, its peak RSS in MB) from the kernel's rusage."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_maxrss / 1024
+
+
+def zebra_index(root: Path, iso2709: Path, count: int) -> Indexing:
+    """zebraidx the corpus into a fresh register, timed."""
+    write_zebra_config(root)
+    log = root / "zebraidx.log"
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["zebraidx", "-c", "zebra.cfg", "-d", ZEBRA_DATABASE, "update", str(iso2709)],
+            cwd=root,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        code, peak = wait_with_peak(process)
+    seconds = time.perf_counter() - started
+    if code != 0:
+        raise RuntimeError(f"zebraidx failed ({code}); see {log}")
+    return Indexing(seconds, count / seconds, directory_mb(root / "register"), peak)
+
+
+@dataclass
+class Server:
+    """A child server process and its ports."""
+
+    process: subprocess.Popen[bytes]
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+async def start_zebra(root: Path) -> Server:
+    port = free_port()
+    log = (root / "zebrasrv.log").open("wb")
+    process = subprocess.Popen(
+        ["zebrasrv", "-f", "server.xml", "-l", str(root / "zebrasrv.log"), f"tcp:127.0.0.1:{port}"],
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(process, {"z3950": port, "http": port})
+    try:
+        await wait_for_port(port, server.alive)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+async def start_gateway(data_dir: Path, env: dict[str, str] | None = None) -> Server:
+    ports = {"http": free_port(), "z3950": free_port(), "sftp": free_port()}
+    log = (data_dir.parent / "gateway.log").open("wb")
+    process = subprocess.Popen(
+        [
+            str(GATEWAY),
+            "serve",
+            "--no-demo",
+            "--data-dir",
+            str(data_dir),
+            "--http-port",
+            str(ports["http"]),
+            "--z3950-port",
+            str(ports["z3950"]),
+            "--sftp-port",
+            str(ports["sftp"]),
+        ],
+        env={**os.environ, "MELINDA_GATEWAY_LOG_LEVEL": "WARNING", **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = Server(process, ports)
+    try:
+        for port in ports.values():
+            await wait_for_port(port, server.alive)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[str, float]:
+    """Run `melinda-gateway ARGS` to the end; (its output, its peak RSS in MB)."""
+
+    def work() -> tuple[str, float]:
+        process = subprocess.Popen(
+            [str(GATEWAY), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+        assert process.stdout is not None
+        output = process.stdout.read().decode("utf-8", "replace")
+        code, peak = wait_with_peak(process)
+        if code != 0:
+            raise RuntimeError(f"melinda-gateway {args[0]} failed ({code}): {output[-2000:]}")
+        return output, peak
+
+    return await asyncio.to_thread(work)

@@ -1,0 +1,114 @@
+"""The X-server workload: concurrent writers doing find-doc (fin01alma) + update-doc on corpus
+records, counting saves and conflicts (stale 024 or CAT mismatch), timed for a fixed window."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiohttp
+from lxml import etree
+
+from bench.stats import Throughput, throughput
+
+LIBRARY = "BENCH"
+PASSWORD = "bench-salasana"
+_SAVED = re.compile(r"^\[0018\] Document: (\d{9}) was updated successfully\.$")
+_CONFLICT = ("[0200]", "[0201]")
+_NOTE = re.compile(
+    r'<varfield id="500" i1=" " i2=" "><subfield label="a">bench [^<]*</subfield></varfield>'
+)
+
+
+@dataclass(frozen=True)
+class Writes:
+    figures: Throughput
+    saved: int
+    conflicts: int
+    other: int
+    first_other: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            **self.figures.as_json(),
+            "saved": self.saved,
+            "saved_per_second": round(self.saved / self.figures.seconds, 1),
+            "conflicts": self.conflicts,
+            "other_errors": self.other,
+            "first_other_error": self.first_other,
+        }
+
+
+async def _errors(response: aiohttp.ClientResponse) -> list[str]:
+    root = etree.fromstring(await response.read())
+    return [e.text or "" for e in root.findall("error")]
+
+
+async def find_doc(http: aiohttp.ClientSession, url: str, doc: str) -> str | None:
+    """The record as oai_marc text, or None when it cannot be read (deleted, missing)."""
+    async with http.get(url, params={"op": "find-doc", "doc_num": doc, "base": "fin01alma"}) as r:
+        root = etree.fromstring(await r.read())
+    oai = root.find("record/metadata/oai_marc")
+    return None if oai is None else etree.tostring(oai, encoding="unicode")
+
+
+def edited(oai_marc: str, note: str) -> str:
+    """The record with this writer's 500 note in place of an earlier bench note."""
+    field = (
+        f'<varfield id="500" i1=" " i2=" "><subfield label="a">bench {note}</subfield></varfield>'
+    )
+    body = _NOTE.sub("", oai_marc).replace("</oai_marc>", field + "</oai_marc>")
+    return f"<find-doc><record><metadata>{body}</metadata></record></find-doc>"
+
+
+async def run_writers(
+    url: str, docs: Sequence[str], writers: int, seconds: float, seed: int
+) -> Writes:
+    """Each writer picks random records of `docs`: writers rarely collide, and when two save the
+    same record at once the later one must be refused as stale (counted as a conflict)."""
+    latencies: list[float] = []
+    saved = conflicts = other = 0
+    first_other = ""
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def writer(number: int, deadline: float) -> None:
+            nonlocal saved, conflicts, other, first_other
+            pick = random.Random(seed * 1000 + number)
+            attempt = 0
+            while time.perf_counter() < deadline:
+                doc = docs[int(pick.random() * len(docs))]
+                attempt += 1
+                started = time.perf_counter()
+                current = await find_doc(http, url, doc)
+                if current is None:
+                    continue
+                params = {
+                    "op": "update-doc",
+                    "library": "FIN01",
+                    "doc_action": "UPDATE",
+                    "doc_num": doc,
+                    "user_name": LIBRARY,
+                    "user_password": PASSWORD,
+                    "xml_full_req": edited(current, f"w{number} a{attempt}"),
+                }
+                async with http.post(url, data=params) as response:
+                    errors = await _errors(response)
+                latencies.append(time.perf_counter() - started)
+                last = errors[-1] if errors else ""
+                if _SAVED.match(last):
+                    saved += 1
+                elif last.startswith(_CONFLICT):
+                    conflicts += 1
+                else:
+                    other += 1
+                    first_other = first_other or " | ".join(errors)[:300]
+
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(n, started + seconds) for n in range(writers)))
+        elapsed = time.perf_counter() - started
+    return Writes(throughput(latencies, elapsed), saved, conflicts, other, first_other)
