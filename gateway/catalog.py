@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
-import json
 import hmac
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
