@@ -380,6 +380,10 @@ def print_profiles(profiles: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.compare:
+        runs = [json.loads(Path(name).read_text()) for name in args.compare]
+        print(report.scale_table(sorted(runs, key=lambda r: int(r.get("count", 0)))))
+        return 0
     if args.work_dir:
         work = Path(args.work_dir)
         if work.exists():

@@ -188,3 +188,40 @@ def machine_line(result: dict[str, Any]) -> str:
         f"{m.get('cores')} cores, {number(m.get('memory_mb'))} MB, {m.get('cpu_model')}; "
         f"Python {v.get('python')}, SQLite {v.get('sqlite')}{zebra}"
     )
+
+
+ScaleRow = tuple[str, ...]
+
+
+def _dig(result: dict[str, Any], *keys: str) -> Any:
+    value: Any = result
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+# What the scale run compares (issue: lookups should stay flat, harvest memory constant).
+SCALE_MEASURES: tuple[tuple[str, tuple[str, ...], int], ...] = (
+    ("load records/s", ("load", "records_per_second"), 0),
+    ("load peak RSS MB", ("load", "peak_rss_mb"), 0),
+    ("store MB on disk", ("load", "store_mb"), 0),
+    ("SRU ISBN lookup, 1 client, p50 ms", ("sru", "gateway", "isbn", "1", "p50_ms"), 2),
+    ("SRU ISBN lookup, 1 client, p99 ms", ("sru", "gateway", "isbn", "1", "p99_ms"), 2),
+    ("Z39.50 ISBN lookup, 1 client, p99 ms", ("z3950", "gateway", "isbn", "1", "p99_ms"), 2),
+    ("OAI-PMH harvest records/s", ("oai", "full", "records_per_second"), 0),
+    ("OAI-PMH harvest server peak RSS MB", ("oai", "full", "server_peak_rss_mb"), 0),
+    ("gateway peak RSS MB", ("server", "peak_rss_mb"), 0),
+)
+
+
+def scale_table(results: Sequence[dict[str, Any]]) -> str:
+    """A Markdown table of the scale measures, one column per run (e.g. 100 k and 1 M records)."""
+    header = ["Measure", *(f"{number(r.get('count'))} records" for r in results)]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "--:|" * len(results)]
+    for label, keys, digits in SCALE_MEASURES:
+        cells = [number(_dig(r, *keys), digits) for r in results]
+        if any(cell != "–" for cell in cells):
+            lines.append("| " + " | ".join([label, *cells]) + " |")
+    return "\n".join(lines)

@@ -83,7 +83,9 @@ async def _request_parameters(request: web.Request) -> dict[str, str]:
         if length is not None and length <= MAX_PEEK_BYTES:
             body = await request.read()
             # The X-server reads the raw stream itself: give it the same bytes again.
-            replay = StreamReader(request.protocol, 2**16, loop=asyncio.get_running_loop())
+            # (a limit above the body's size: feeding it must not pause the real connection)
+            limit = max(2**16, len(body) + 1)
+            replay = StreamReader(request.protocol, limit, loop=asyncio.get_running_loop())
             replay.feed_data(body)
             replay.feed_eof()
             request._payload = replay

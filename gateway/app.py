@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import logging
+import os
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -121,6 +124,22 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def _data_dir_secret(settings: Settings) -> str:
+    """The signing key of tokens and sessions: made once per data dir, so a restart keeps it."""
+    path = settings.data_dir / "secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        secret = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret)
+    return secret
+
+
 def _bound_port(site: web.TCPSite) -> int:
     server = site._server  # aiohttp keeps the asyncio server here; the public name gives none
     assert isinstance(server, asyncio.base_events.Server)
@@ -143,6 +162,10 @@ async def health(request: web.Request) -> web.Response:
 async def create_gateway(settings: Settings, *, protocols: tuple[str, ...] = PROTOCOLS) -> Gateway:
     """Open the store and install every protocol; call `start()` to listen."""
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
+    if not settings.secret:
+        settings = dataclasses.replace(
+            settings, secret=await asyncio.to_thread(_data_dir_secret, settings)
+        )
     catalog = await Catalog.open(str(settings.store_path))
     http = web.Application(client_max_size=64 * 1024 * 1024)
     gateway = Gateway(

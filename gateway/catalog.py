@@ -32,6 +32,7 @@ from gateway.errors import (
     WarningsNotAcceptedError,
 )
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, User, View, WriteResult
+from gateway.oai_sets import MELINDA_SETS, oai_sets_of
 from gateway.query import Query, resolve_index
 from gateway.store import RecordRow, RecordWrite, Store, compile_query
 
@@ -82,22 +83,12 @@ SCANNABLE = {"dc.title", "dc.author", "dc.subject", "bath.isbn", "dc.publisher"}
 SYSTEM_USER = User(name="GATEWAY", library="FIN01", level=30, privileged=True)
 
 # Melinda's named OAI-PMH sets (melinda-sets.json); `low:CODE` sets come from the LOWs in use.
-NAMED_SETS: tuple[SetInfo, ...] = (
-    SetInfo("fennica", "Fennica", "The Finnish national bibliography"),
-    SetInfo("viola", "Viola", "The Finnish national discography"),
-    SetInfo("arto", "Arto", "Finnish periodical and monograph articles"),
-    SetInfo("musa", "Music Archive Finland", "A national central archive of Finnish music"),
-    SetInfo("monographic", "Monographic records", "Monographic records"),
-    SetInfo("serial", "Serial records", "Serial records"),
-    SetInfo("monographic:fennica", "Monographic records (Fennica)", "Fennica monographs"),
-    SetInfo("serial:fennica", "Serial records (Fennica)", "Fennica serials"),
-    SetInfo("helmet", "Helmet", "Helsinki Metropolitan Area Libraries"),
+NAMED_SETS: tuple[SetInfo, ...] = tuple(
+    SetInfo(s.spec, s.name, s.description) for s in MELINDA_SETS
 )
 
 
 def _oai_sets(record: pymarc.Record) -> Iterable[str]:
-    from gateway.oai_sets import oai_sets_of
-
     return oai_sets_of(record)
 
 

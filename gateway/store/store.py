@@ -20,6 +20,8 @@ from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.store.compile import SqlPart
 from gateway.store.schema import MIGRATIONS
 
+READERS = 3  # read connections: searches and harvests run beside each other and beside a write
+
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",  # WAL + NORMAL: a crash loses no committed transaction's integrity
@@ -165,11 +167,12 @@ class Store:
     """Open with `await Store.open(path)`; close with `await store.close()`."""
 
     def __init__(
-        self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection
+        self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]
     ) -> None:
         self.path = path
         self._writer = writer
-        self._reader = reader
+        self._readers = readers
+        self._turn = 0
         self._write_lock = asyncio.Lock()
         self._seq = 0
         self._high_id = 0
@@ -177,24 +180,34 @@ class Store:
     @classmethod
     async def open(cls, path: str) -> Store:
         writer = await aiosqlite.connect(path, isolation_level=None)
+        readers: list[aiosqlite.Connection] = []
         try:
             for pragma in _PRAGMAS:
                 await writer.execute(pragma)
             await _migrate(writer)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-            for pragma in _PRAGMAS[1:]:
-                await reader.execute(pragma)
-            await reader.execute("PRAGMA query_only = ON")
+            for _ in range(READERS):
+                readers.append(await aiosqlite.connect(path, isolation_level=None))
+                for pragma in _PRAGMAS[1:]:
+                    await readers[-1].execute(pragma)
+                await readers[-1].execute("PRAGMA query_only = ON")
         except BaseException:
-            await writer.close()
+            for conn in [writer, *readers]:
+                await conn.close()
             raise
-        store = cls(path, writer, reader)
+        store = cls(path, writer, readers)
         await store._load_counters()
         return store
 
+    @property
+    def _reader(self) -> aiosqlite.Connection:
+        """The next read connection in turn: SQLite runs each in its own thread, GIL released."""
+        self._turn = (self._turn + 1) % len(self._readers)
+        return self._readers[self._turn]
+
     async def close(self) -> None:
         async with self._write_lock:
-            await self._reader.close()
+            for reader in self._readers:
+                await reader.close()
             await self._writer.close()
 
     async def _load_counters(self) -> None:
@@ -278,24 +291,25 @@ class Store:
         return [found[i] for i in ids if i in found]
 
     async def search(self, query: SqlPart, *, order: str | None, cap: int) -> ResultSet:
+        """Ids up to `cap` and the total, in one statement (a window count rides along)."""
         sql, params = query
         if order is None:
-            select = f"SELECT DISTINCT rec FROM ({sql}) ORDER BY rec LIMIT ?"
+            select = (
+                f"SELECT rec, count(*) OVER () FROM (SELECT DISTINCT rec FROM ({sql})) "
+                "ORDER BY rec LIMIT ?"
+            )
         else:
             select = (
-                f"SELECT r.id FROM records r JOIN (SELECT DISTINCT rec FROM ({sql})) q ON q.rec = r.id "
+                f"SELECT r.id, count(*) OVER () FROM records r "
+                f"JOIN (SELECT DISTINCT rec FROM ({sql})) q ON q.rec = r.id "
                 f"ORDER BY {order}, r.id LIMIT ?"
             )
-        async with self._reader.execute(select, [*params, cap]) as cur:
-            ids = [row[0] for row in await cur.fetchall()]
-        total = len(ids)
-        if total >= cap:
-            async with self._reader.execute(
-                f"SELECT count(DISTINCT rec) FROM ({sql})", params
-            ) as cur:
-                row = await cur.fetchone()
-            total = int(row[0]) if row else total
-        return ResultSet(ids, total)
+        async with self._reader.execute(select, [*params, max(cap, 1)]) as cur:
+            rows = list(await cur.fetchall())
+        if not rows:
+            return ResultSet([], 0)
+        ids = [row[0] for row in rows[:cap]]
+        return ResultSet(ids, int(rows[0][1]))
 
     async def scan(
         self, ixs: Sequence[int], start: str, *, before: int, after: int

@@ -1,0 +1,85 @@
+"""The bench's table: rows from the JSON figures, plain text and Markdown, gateway/Zebra ratios."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report import HEADER, markdown_table, ratio, rows, scale_table, text_table
+
+
+def figures(per_second: float, p50: float = 1.0, p99: float = 2.0) -> dict[str, float]:
+    return {"requests": 100, "seconds": 5.0, "per_second": per_second, "p50_ms": p50, "p99_ms": p99}
+
+
+RESULT: dict[str, Any] = {
+    "count": 20000,
+    "load": {"records_per_second": 4000, "peak_rss_mb": 150.0, "store_mb": 80.0},
+    "zebra": {
+        "available": True,
+        "index": {"records_per_second": 8000, "peak_rss_mb": 60.0, "register_mb": 40.0},
+    },
+    "sru": {
+        "gateway": {"isbn": {"1": figures(300), "20": figures(900)}},
+        "zebra": {"isbn": {"1": figures(600), "20": figures(450)}},
+    },
+    "oai": {
+        "full": {"records_per_second": 12000, "server_peak_rss_mb": 120.0},
+        "incremental": {"records": 42, "records_per_second": 800},
+    },
+    "xserver": {"saved_per_second": 55.5, "conflicts": 2, "p50_ms": 10.0, "p99_ms": 90.0},
+}
+
+
+def test_ratio_is_gateway_over_zebra() -> None:
+    assert ratio(900, 450) == "2.00"
+    assert ratio(300, 600) == "0.50"
+    assert ratio(300, None) == ""
+    assert ratio(300, 0) == ""
+
+
+def test_rows_pair_each_search_with_zebra() -> None:
+    table = rows(RESULT)
+    sru = [r for r in table if r[0].startswith("SRU ISBN")]
+    assert [r[0] for r in sru] == ["SRU ISBN, 1 client", "SRU ISBN, 20 clients"]
+    assert sru[1][2].startswith("900 q/s")
+    assert sru[1][3].startswith("450 q/s")
+    assert sru[1][4] == "2.00"
+    load = next(r for r in table if r[1] == "records/s")
+    assert load[2] == "4,000" and load[3] == "8,000 (zebraidx)" and load[4] == "0.50"
+
+
+def test_rows_skip_missing_workloads_and_zebra() -> None:
+    table = rows({"oai": RESULT["oai"]})
+    assert {r[0] for r in table} == {"OAI-PMH full harvest", "OAI-PMH from/until harvest"}
+    assert all(r[3] == "" for r in table)
+
+
+def test_markdown_table_has_a_header_and_one_line_per_row() -> None:
+    table = rows(RESULT)
+    lines = markdown_table(table).splitlines()
+    assert lines[0] == "| " + " | ".join(HEADER) + " |"
+    assert lines[1].startswith("|---")
+    assert len(lines) == 2 + len(table)
+    assert all(line.count("|") == len(HEADER) + 1 for line in lines)
+
+
+def test_text_table_aligns_columns() -> None:
+    lines = text_table(rows(RESULT)).splitlines()
+    column = lines[0].index("Gateway ")
+    assert all(line[column - 2 : column] == "  " for line in lines[2:] if len(line) > column)
+
+
+def test_scale_table_puts_runs_side_by_side() -> None:
+    small = {**RESULT, "count": 100_000}
+    large = {
+        "count": 1_000_000,
+        "load": {"records_per_second": 3500, "peak_rss_mb": 160.0, "store_mb": 900.0},
+        "sru": {"gateway": {"isbn": {"1": figures(250, p50=1.5, p99=4.25)}}},
+    }
+    lines = scale_table([small, large]).splitlines()
+    assert lines[0] == "| Measure | 100,000 records | 1,000,000 records |"
+    assert "| store MB on disk | 80 | 900 |" in lines
+    assert "| SRU ISBN lookup, 1 client, p99 ms | 2.00 | 4.25 |" in lines
+    # A measure only one run has shows a dash for the other; one neither has is left out.
+    assert "| OAI-PMH harvest records/s | 12,000 | – |" in lines
+    assert not any(line.startswith("| Z39.50") for line in lines)
