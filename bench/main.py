@@ -54,6 +54,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="py-spy the gateway under the SRU, Z39.50 and OAI-PMH workloads",
     )
     parser.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="JSON",
+        help="print the scale table of earlier runs' JSON files (e.g. 100 k and 1 M) and exit",
+    )
+    parser.add_argument(
         "--work-dir",
         metavar="DIR",
         help="keep corpus, store and Zebra register here (default: a temp dir)",

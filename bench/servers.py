@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,7 +241,9 @@ async def start_gateway(data_dir: Path, env: dict[str, str] | None = None) -> Se
 
 
 async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[str, float]:
-    """Run `melinda-gateway ARGS` to the end; (its output, its peak RSS in MB)."""
+    """Run `melinda-gateway ARGS` to the end; (its output, its peak RSS in MB). A process that
+    printed a traceback gets a few seconds to exit, then is killed (a crashed command can hang
+    at exit on its store's threads)."""
 
     def work() -> tuple[str, float]:
         process = subprocess.Popen(
@@ -250,9 +253,18 @@ async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[str, f
             env={**os.environ, **(env or {})},
         )
         assert process.stdout is not None
-        output = process.stdout.read().decode("utf-8", "replace")
+        lines: list[bytes] = []
+        watchdog: threading.Timer | None = None
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith(b"Traceback") and watchdog is None:
+                watchdog = threading.Timer(10, process.kill)
+                watchdog.start()
         code, peak = wait_with_peak(process)
-        if code != 0:
+        if watchdog is not None:
+            watchdog.cancel()
+        output = b"".join(lines).decode("utf-8", "replace")
+        if code != 0 or watchdog is not None:
             raise RuntimeError(f"melinda-gateway {args[0]} failed ({code}): {output[-2000:]}")
         return output, peak
 

@@ -141,9 +141,9 @@ async def render(gateway: Gateway) -> str:
                     )
                     + '</select> <select name="kind"><option>error</option><option>latency</option>'
                     "<option>drop</option></select> "
-                    '<input name="operation" value="*" size="12" aria-label="operation"> '
-                    '<input name="count" value="1" size="3" aria-label="next N requests"> '
-                    '<input name="latency_ms" value="0" size="6" aria-label="latency ms"> '
+                    '<label>operation <input name="operation" value="*" size="12"></label> '
+                    '<label>next N requests <input name="count" value="1" size="3"></label> '
+                    '<label>latency ms <input name="latency_ms" value="500" size="6"></label> '
                 ),
             ),
             _form(

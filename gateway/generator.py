@@ -650,6 +650,9 @@ _SUMMARY_SENTENCES = {
         "Richly illustrated with photographs and maps.",
     ),
 }
+_LANGUAGE_NOTES = {
+    "fin": "suomi.", "swe": "svenska.", "eng": "englanti.", "ger": "saksa.", "fre": "ranska.",
+}
 _LOCAL_NOTES = (
     "Kaukolainakappale.", "Lahjoitus.", "Varastokappale.", "Käsikirjasto.", "Tilattu.",
     "Ei lainata kotiin.",
@@ -713,6 +716,15 @@ def _names(surnames: Sequence[str], forenames: Sequence[str]) -> tuple[Name, ...
         for surname in surnames
         for forename in forenames
     )
+
+
+def _draw(picker: random.Random, seq: Sequence[_T]) -> _T:
+    """One item of `seq`, using only `random()` (whose stream every Python version shares)."""
+    return seq[int(picker.random() * len(seq))]
+
+
+def _name_pool(language: str) -> str:
+    return language if language in ("fin", "swe") else "foreign"
 
 
 _NAME_POOLS = {
@@ -809,8 +821,21 @@ class _Pools:
         picker = random.Random(_POOL_SEED)
         self.titles = {lang: _title_pool(lang, picker, _TITLE_POOL_SIZE) for lang, _ in _LANGUAGES}
         self.subtitles = {lang: _subtitle_pool(lang) for lang, _ in _LANGUAGES}
+        # 505 contents notes: chapter titles, some with their author; tracks with composer
         self.chapters = {
-            lang: tuple(t.text for t in self.titles[lang][:600]) for lang in ("fin", "swe", "eng")
+            lang: tuple(
+                f"{t.text} / {_draw(picker, _NAME_POOLS[_name_pool(lang)]).direct}"
+                if picker.random() < 0.3 else t.text
+                for t in self.titles[lang][:1000]
+            )
+            for lang in ("fin", "swe", "eng")
+        }
+        self.tracks = {
+            lang: tuple(
+                f"{t.text} / {_draw(picker, _NAME_POOLS[_name_pool(lang)]).direct}"
+                for t in self.titles[lang][1000:2000]
+            )
+            for lang in ("fin", "swe", "eng")
         }
         self.yso_fin = tuple(
             [_sf(("a", c.fin)), _sf(("2", "yso/fin")), _sf(("0", c.uri))] for c in _YSO
@@ -913,9 +938,6 @@ class _RecordFactory:
 
     def pick(self, seq: Sequence[_T]) -> _T:
         return seq[int(self.rnd() * len(seq))]
-
-    def chance(self, p: float) -> bool:
-        return self.rnd() < p
 
     def between(self, low: int, high: int) -> int:
         """An int in [low, high]."""
@@ -1025,8 +1047,9 @@ class _RecordBuilder:
         self.title_text = ""
         self.fields: list[Field] = []
 
-    def add(self, tag: str, indicators: Indicators, subfields: list[Subfield]) -> None:
-        if _FAST_FIELDS:
+    if _FAST_FIELDS:
+
+        def add(self, tag: str, indicators: Indicators, subfields: list[Subfield]) -> None:
             field = _new(Field)
             field.tag = tag
             field._indicators = indicators
@@ -1034,7 +1057,10 @@ class _RecordBuilder:
             field.data = None
             field.control_field = False
             self.fields.append(field)
-        else:  # pragma: no cover - only on a pymarc whose Field internals changed
+
+    else:  # pragma: no cover - only on a pymarc whose Field internals changed
+
+        def add(self, tag: str, indicators: Indicators, subfields: list[Subfield]) -> None:
             self.fields.append(_slow_field(tag, indicators, subfields))
 
     # -- assembly -----------------------------------------------------------------------------
@@ -1176,7 +1202,7 @@ class _RecordBuilder:
                 text = text.format(topic if text[0] != "{" else topic.capitalize())
             return Title(text, "0")
         title = f.pick(f.pools.titles[self.language])
-        if f.chance(0.08):
+        if f.rnd() < 0.08:
             # numbered volumes of a multi-part work
             return Title(f"{title.text} {f.between(1, 12)}", title.nonfiling)
         return title
@@ -1189,10 +1215,10 @@ class _RecordBuilder:
         else:
             qualifier = f.pick(_BINDINGS.get(self.cat_lang, _BINDINGS["fin"]))
         subfields = [_sf(("a", isbn))]
-        if f.chance(0.7):
+        if f.rnd() < 0.7:
             subfields.append(_sf(("q", qualifier)))
         self.add("020", BLANK, subfields)
-        if f.chance(0.15):
+        if f.rnd() < 0.15:
             other = f.isbn(self.publisher, self.year)
             other_form = "PDF" if self.kind != "ebook" else "nidottu"
             self.add("020", BLANK, [_sf(("a", other)), _sf(("q", other_form))])
@@ -1207,9 +1233,9 @@ class _RecordBuilder:
         else:
             agency = f.pick(_CATALOGUING_AGENCIES)
         subfields = [_sf(("a", agency)), _sf(("b", self.cat_lang))]
-        if self.year >= 2015 or f.chance(0.3):
+        if self.year >= 2015 or f.rnd() < 0.3:
             subfields.append(_sf(("e", "rda")))
-        if not self.national and f.chance(0.1):
+        if not self.national and f.rnd() < 0.1:
             subfields.append(_sf(("d", "FI-NL")))
         self.add("040", BLANK, subfields)
 
@@ -1217,9 +1243,9 @@ class _RecordBuilder:
         f = self.f
         if self.kind == "music":
             self.add("041", BLANK, [_sf(("d", self.language))])
-        elif self.language == "fin" and f.chance(0.15):
+        elif self.language == "fin" and f.rnd() < 0.15:
             self.add("041", _I_1, [_sf(("a", "fin")), _sf(("h", f.pick(("eng", "swe", "ger", "fre"))))])
-        elif f.chance(0.7):
+        elif f.rnd() < 0.7:
             self.add("041", _I_0, [_sf(("a", self.language))])
 
     def add_classification(self) -> None:
@@ -1229,7 +1255,7 @@ class _RecordBuilder:
         if self.kind == "music":
             self.add("084", BLANK, [_sf(("a", f.pick(_YKL_MUSIC))), _sf(("2", "ykl")), *keep])
             return
-        if f.chance(0.5) or self.fennica:
+        if f.rnd() < 0.5 or self.fennica:
             udc = _UDC_FICTION[self.language] if fiction else f.pick(_UDC_NONFICTION)
             subfields = [_sf(("a", udc))]
             if self.fennica:
@@ -1247,15 +1273,15 @@ class _RecordBuilder:
         subfields = [_sf(("a", f"{name.inverted},")), _sf(("e", f"{self.relator(role)}."))]
         if self.brief_level == "8":
             subfields.append(_sf(("g", "ENNAKKOTIETO.")))
-        elif f.chance(0.15):
+        elif f.rnd() < 0.15:
             subfields.append(_sf(("0", f"{ASTERI_PREFIX}{f.between(10_000, 199_999):09d}")))
         self.add("100", _I_1, subfields)
 
     def add_245(self, title: Title, main_name: Name | None) -> None:
         f = self.f
-        wants_subtitle = self.kind != "serial" and f.chance(0.45)
+        wants_subtitle = self.kind != "serial" and f.rnd() < 0.45
         subtitle = f.pick(f.pools.subtitles[self.language]) if wants_subtitle else ""
-        responsibility = main_name.direct if main_name is not None and f.chance(0.7) else ""
+        responsibility = main_name.direct if main_name is not None and f.rnd() < 0.7 else ""
         text = title.text
         subfields: list[Subfield] = []
         if subtitle:
@@ -1284,12 +1310,12 @@ class _RecordBuilder:
         if projected is not None and modern:
             self.add("263", BLANK, projected)
         if modern:
-            shown_year = f"[{year}]" if f.chance(0.2) and self.kind != "serial" else year
+            shown_year = f"[{year}]" if f.rnd() < 0.2 and self.kind != "serial" else year
             self.add("264", _I__1, [_sf(("a", f"{place} :")), _sf(("b", f"{name},")),
                                     _sf(("c", shown_year))])
             if self.kind == "music":
                 self.add("264", _I__4, [_sf(("c", f"℗{self.year}"))])
-            elif f.chance(0.1) and self.kind != "serial":
+            elif f.rnd() < 0.1 and self.kind != "serial":
                 self.add("264", _I__4, [_sf(("c", f"©{self.year}"))])
         else:
             self.add("260", BLANK, [_sf(("a", f"{place} :")), _sf(("b", f"{name},")),
@@ -1341,7 +1367,7 @@ class _RecordBuilder:
         f = self.f
         title, issn7 = f.pick(_SERIES)
         number = str(f.between(1, 1500))
-        traced = f.chance(0.6)
+        traced = f.rnd() < 0.6
         subfields = [_sf(("a", f"{title}," if issn7 else f"{title} ;"))]
         if issn7:
             subfields.append(_sf(("x", f"{_issn(issn7)} ;")))
@@ -1356,40 +1382,36 @@ class _RecordBuilder:
             self.add("500", BLANK, [_sf(("a", "ENNAKKOTIETO / KIRJAVÄLITYS"))])
         elif self.brief_level == "5":
             self.add("500", BLANK, [_sf(("a", "Hankintatietue."))])
-        elif f.chance(0.35):
+        elif f.rnd() < 0.35:
             self.add("500", BLANK, [_sf(("a", f.pick(_NOTES[notes_lang])))])
         if self.brief_level:
             return
         if self.kind == "music":
-            self.add_505(f.chance(0.1), tracks=True)
-        elif f.chance(0.15):
-            self.add_505(f.chance(0.08), tracks=False)
-        if f.chance(0.02):
+            self.add_505(f.rnd() < 0.1, tracks=True)
+        elif f.rnd() < 0.15:
+            self.add_505(f.rnd() < 0.08, tracks=False)
+        if f.rnd() < 0.02:
             thesis = f"Pro gradu -tutkielma : {self.publisher.name}, {self.year}."
             self.add("509", BLANK, [_sf(("a", thesis))])
-        if f.chance(0.25):
-            self.add_520(f.chance(0.05))
-        if f.chance(0.2):
-            self.add("546", BLANK, [_sf(("a", {"fin": "suomi.", "swe": "svenska.", "eng": "englanti.",
-                                              "ger": "saksa.", "fre": "ranska."}[self.language]))])
+        if f.rnd() < 0.25:
+            self.add_520(f.rnd() < 0.05)
+        if f.rnd() < 0.2:
+            self.add("546", BLANK, [_sf(("a", _LANGUAGE_NOTES[self.language]))])
         if self.fennica:
-            if f.chance(0.4):
+            if f.rnd() < 0.4:
                 self.add("583", BLANK, [_sf(("a", "BTJ")), _sf(("5", "FENNI"))])
-            if f.chance(0.3):
+            if f.rnd() < 0.3:
                 self.add("594", BLANK, [_sf(("a", "ENNAKKOTIETO / KIRJAVÄLITYS")),
                                         _sf(("5", "FENNI"))])
 
     def add_505(self, long: bool, *, tracks: bool) -> None:
         f = self.f
-        chapters = f.pools.chapters.get(self.language, f.pools.chapters["eng"])
+        rnd = f.rnd
+        language = self.language if self.language in f.pools.chapters else "eng"
+        items = (f.pools.tracks if tracks else f.pools.chapters)[language]
         count = f.between(90, 220) if long else f.between(3, 14)
-        parts: list[str] = []
-        for _ in range(count):
-            chapter = f.pick(chapters)
-            if tracks or f.chance(0.3):
-                parts.append(f"{chapter} / {f.name(self.language).direct}")
-            else:
-                parts.append(chapter)
+        size = len(items)
+        parts = [items[int(rnd() * size)] for _ in range(count)]
         self.add("505", _I_0, [_sf(("a", " -- ".join(parts) + "."))])
 
     def add_520(self, long: bool) -> None:
@@ -1408,13 +1430,13 @@ class _RecordBuilder:
         f = self.f
         pools = f.pools
         count = int(f.rnd() * 5) if not self.brief_level else 0
-        both = self.fennica or f.chance(0.5)
+        both = self.fennica or f.rnd() < 0.5
         keep = [_sf(("9", "FENNI<KEEP>"))] if self.fennica else []
-        if f.chance(0.05) and not self.brief_level:
+        if f.rnd() < 0.05 and not self.brief_level:
             name = f.name(self.language)
             self.add("600", _I_14, [_sf(("a", name.inverted)),
                                     _sf(("0", f"{ASTERI_PREFIX}{f.between(10_000, 199_999):09d}"))])
-        if f.chance(0.02) and not self.brief_level:
+        if f.rnd() < 0.02 and not self.brief_level:
             self.add("610", _I_24, [_sf(("a", f"{self.publisher.name}")),
                                     _sf(("0", f"{ASTERI_PREFIX}{f.between(200_000, 299_999):09d}"))])
         # distinct concepts, in the order drawn
@@ -1424,10 +1446,10 @@ class _RecordBuilder:
         if both:
             for index in chosen:
                 self.add("650", _I__7, list(pools.yso_swe[index]))
-        if f.chance(0.05) and not self.brief_level:
+        if f.rnd() < 0.05 and not self.brief_level:
             self.add("650", _I__4, [_sf(("a", f.pick(_ASTERI_TOPICS))),
                                     _sf(("0", f"{ASTERI_PREFIX}{f.between(10_000, 99_999):09d}"))])
-        if count and f.chance(0.15):
+        if count and f.rnd() < 0.15:
             place = int(f.rnd() * len(pools.places_fin))
             self.add("651", _I__7, list(pools.places_fin[place]))
             if both:
@@ -1442,13 +1464,13 @@ class _RecordBuilder:
 
     def add_added_entries(self, main_name: Name | None) -> None:
         f = self.f
-        if self.brief_level or (self.kind == "serial" and f.chance(0.8)):
+        if self.brief_level or (self.kind == "serial" and f.rnd() < 0.8):
             return
         count = int(f.rnd() ** 2 * 4)
         for _ in range(count):
             name = f.name(self.language)
             if self.kind == "music":
-                role = 4 if f.chance(0.6) else 5
+                role = 4 if f.rnd() < 0.6 else 5
             else:
                 role = f.pick((1, 2, 3)) if main_name is not None else f.pick((0, 3))
             self.add("700", _I_1, [_sf(("a", f"{name.inverted},")),
@@ -1490,10 +1512,10 @@ class _RecordBuilder:
         f = self.f
         if self.fennica:
             self.add("901", BLANK, [_sf(("a", f"MU{_DAYS[self.created]}")), _sf(("5", "FENNI"))])
-        if not self.brief_level and f.chance(0.02):
+        if not self.brief_level and f.rnd() < 0.02:
             self.add("930", BLANK, [_sf(("a", f.pick(_LOCAL_NOTES))),
                                     _sf(("5", f.pick(_LIBRARIES)[0]))])
-        if self.kind == "part" and f.chance(0.5):
+        if self.kind == "part" and f.rnd() < 0.5:
             self.add("960", BLANK, [_sf(("a", "ARTO"))])
 
     # -- component parts and their hosts -------------------------------------------------------
@@ -1527,9 +1549,9 @@ class _RecordBuilder:
             chosen += ["FENNI", "FIKKA"]
         elif self.viola:
             chosen += ["VIOLA", "FIKKA"]
-        elif self.brief_level == "8" and f.chance(0.5):
+        elif self.brief_level == "8" and f.rnd() < 0.5:
             chosen += ["FENNI"]
-        if self.kind == "music" and f.chance(0.3):
+        if self.kind == "music" and f.rnd() < 0.3:
             chosen.append("MUSA")
         wanted = 1 + int(f.rnd() ** 2 * 6)
         wanted = min(6, max(wanted, len(chosen) + (0 if chosen else 1)))

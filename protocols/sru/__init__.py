@@ -2,6 +2,8 @@
 
 Each request is read (request.py), answered with one catalog call, and serialised
 (response.py); every failure, expected or not, leaves as an SRU diagnostic with HTTP 200.
+SRW, the SOAP binding YAZ's clients use by default, is read and wrapped by soap.py around
+the same operations (a SOAP Fault, HTTP 500, only for an envelope that cannot be answered).
 
 Deviates from Melinda (for the README's coverage table):
 - no named result sets: every request searches afresh (no resultSetId), which also means
@@ -28,6 +30,7 @@ from gateway.catalog import RESULT_SET_CAP, Catalog, SortKey
 from gateway.model import View
 from gateway.query import Query
 from protocols.sru import faults as sru_faults
+from protocols.sru import soap
 from protocols.sru.cql import compile_query, parse_cql, parse_scan_clause, parse_sort_keys
 from protocols.sru.diagnostics import Diagnostic, SruError, to_diagnostic
 from protocols.sru.explain import explain_record
@@ -59,6 +62,7 @@ class SruContext:
     database: str
     host: str
     port: int
+    echo: bool = True  # echoed*Request: SRU 1.x only, not part of SRW
 
 
 Operation = Callable[[SruContext, Mapping[str, str], Envelope], Awaitable[bytes]]
@@ -74,10 +78,37 @@ def install(gateway: Gateway) -> None:
 
 
 async def sru_endpoint(request: web.Request) -> web.Response:
-    env = Envelope("2.0", "explain")
+    if soap.is_soap_request(request):
+        return await srw_endpoint(request)
     params: dict[str, str] = {}
     try:
         params = await _parameters(request)
+    except Exception as exc:  # an unreadable form is still answered in SRU's terms
+        body = failure_response(Envelope("2.0", "explain"), params, to_diagnostic(exc))
+    else:
+        body = await answer(request, params)
+    return web.Response(body=body, content_type=CONTENT_TYPE, charset="utf-8")
+
+
+async def srw_endpoint(request: web.Request) -> web.Response:
+    """SRW: the envelope read into SRU parameters, answered by the same operations in 1.x."""
+    try:
+        srw = soap.read_envelope(await request.read())
+    except soap.SoapFault as fault:
+        return soap.soap_fault_response(fault)
+    refused = soap.refusal(srw)
+    if refused is not None:
+        env, diagnostic = refused
+        body = failure_response(env, srw.params, diagnostic, echo=False)
+    else:
+        body = await answer(request, srw.params, echo=False)
+    return soap.soap_response(body)
+
+
+async def answer(request: web.Request, params: Mapping[str, str], *, echo: bool = True) -> bytes:
+    """The response to SRU parameters, whichever binding brought them."""
+    env = Envelope("2.0", "explain")
+    try:
         env = envelope(params)
         database = request.match_info["database"]
         view = DATABASES.get(database)
@@ -90,11 +121,11 @@ async def sru_endpoint(request: web.Request) -> web.Response:
             database=f"sru/{database}",
             host=request.url.host or "127.0.0.1",
             port=request.url.port or 80,
+            echo=echo,
         )
-        body = await OPERATIONS[env.operation](context, params, env)
+        return await OPERATIONS[env.operation](context, params, env)
     except Exception as exc:  # every failure, even a bug, must reach the client as a diagnostic
-        body = failure_response(env, params, to_diagnostic(exc))
-    return web.Response(body=body, content_type=CONTENT_TYPE, charset="utf-8")
+        return failure_response(env, params, to_diagnostic(exc), echo=echo)
 
 
 async def _parameters(request: web.Request) -> dict[str, str]:
@@ -110,18 +141,21 @@ async def _parameters(request: web.Request) -> dict[str, str]:
     return params
 
 
-def failure_response(env: Envelope, params: Mapping[str, str], diagnostic: Diagnostic) -> bytes:
+def failure_response(
+    env: Envelope, params: Mapping[str, str], diagnostic: Diagnostic, *, echo: bool = True
+) -> bytes:
     """A response of the asked operation's kind that carries only the diagnostic."""
     if env.operation == "scan":
-        return scan_response(env.version, echo=_scan_echo(params, env), diagnostics=[diagnostic])
+        scan_echo = _scan_echo(params, env) if echo else []
+        return scan_response(env.version, echo=scan_echo, diagnostics=[diagnostic])
     if env.operation == "explain":
         # SRU's schema requires a record even here: an empty ZeeRex one
         return explain_response(env.version, explain_xml=b"", diagnostics=[diagnostic])
-    echo = [(n, params[n]) for n in ("query",) if params.get(n, "").strip()]
+    query = [(n, params[n]) for n in ("query",) if params.get(n, "").strip()]
     return search_retrieve_response(
         env.version,
         number_of_records=0,
-        echo=[("version", env.version), *echo],
+        echo=[("version", env.version), *query] if echo else [],
         diagnostics=[diagnostic],
     )
 
@@ -136,6 +170,8 @@ async def search_retrieve(ctx: SruContext, params: Mapping[str, str], env: Envel
     found = await ctx.catalog.search(query, sort=sort, cap=max(window, 1))
     count = min(found.total, RESULT_SET_CAP)  # what can be retrieved: Aleph caps the set
     echo = [("version", req.version), *((n, v) for n, v in req.echo if n != "version")]
+    if not ctx.echo:
+        echo = []
 
     def answer(
         records: list[ResponseRecord] | None = None,
@@ -198,7 +234,8 @@ async def scan(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> byt
     terms = await ctx.catalog.scan(
         index.name, start, count=req.maximum_terms, position=max(req.response_position, 1)
     )
-    return scan_response(req.version, terms=terms, echo=_scan_echo(params, env))
+    echo = _scan_echo(params, env) if ctx.echo else []
+    return scan_response(req.version, terms=terms, echo=echo)
 
 
 async def explain(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> bytes:

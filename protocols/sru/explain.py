@@ -41,7 +41,7 @@ def explain_record(
     """The `<explain>` record for one database path (e.g. `sru/bib`) in one SRU version."""
     root = etree.Element(f"{{{ZEEREX_NS}}}explain", nsmap={None: ZEEREX_NS})  # type: ignore[dict-item]
     server = _sub(root, "serverInfo", protocol="SRU", version=version,
-                  transport="http", method="GET POST")
+                  transport="http", method="GET POST SOAP")
     _sub(server, "host", host)
     _sub(server, "port", str(port))
     _sub(server, "database", database)

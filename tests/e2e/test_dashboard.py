@@ -114,6 +114,22 @@ async def test_dashboard_form_posts_come_back_to_the_page(gateway: Gateway) -> N
     assert page.get_element_by_id("count-records").text_content() == "0"
 
 
+async def test_dashboard_fault_form_injects_a_fault(gateway: Gateway) -> None:
+    form = {
+        "interface": "oai-pmh",
+        "kind": "error",
+        "operation": "Identify",
+        "count": "1",
+        "latency_ms": "500",
+    }
+    async with aiohttp.ClientSession() as http:
+        async with http.post(gateway.http_url + "/_admin/faults?next=/", data=form) as response:
+            assert response.status == 200 and str(response.url) == gateway.http_url + "/"
+        async with http.get(gateway.http_url + "/oai-pmh/bib?verb=Identify") as response:
+            assert response.status == 503
+    assert gateway.faults.rules() == []  # used up
+
+
 async def test_shared_dashboard_hides_journal_and_controls(tmp_path: Path) -> None:
     from gateway.app import running_gateway
     from tests.conftest import test_settings as settings_for
