@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 import pymarc
 from aiohttp import web
 from aiohttp.streams import StreamReader
+from aiohttp.typedefs import Middleware
 
 from gateway.faults import Fault, FaultSpecError
 from gateway.journal import INTERFACES, Timer
@@ -143,7 +144,7 @@ async def fault_response(
     return web.Response(status=503, text=fault.message or "fault injected")
 
 
-def journal_middleware(gateway: Gateway) -> Any:
+def journal_middleware(gateway: Gateway) -> Middleware:
     """One middleware for every HTTP protocol: journal each request, apply injected faults."""
 
     @web.middleware

@@ -1047,9 +1047,8 @@ class _RecordBuilder:
         self.title_text = ""
         self.fields: list[Field] = []
 
-    if _FAST_FIELDS:
-
-        def add(self, tag: str, indicators: Indicators, subfields: list[Subfield]) -> None:
+    def add(self, tag: str, indicators: Indicators, subfields: list[Subfield]) -> None:
+        if _FAST_FIELDS:
             field = _new(Field)
             field.tag = tag
             field._indicators = indicators
@@ -1057,10 +1056,7 @@ class _RecordBuilder:
             field.data = None
             field.control_field = False
             self.fields.append(field)
-
-    else:  # pragma: no cover - only on a pymarc whose Field internals changed
-
-        def add(self, tag: str, indicators: Indicators, subfields: list[Subfield]) -> None:
+        else:  # pragma: no cover - only on a pymarc whose Field internals changed
             self.fields.append(_slow_field(tag, indicators, subfields))
 
     # -- assembly -----------------------------------------------------------------------------

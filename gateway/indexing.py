@@ -166,9 +166,40 @@ def _title_heading(field: pymarc.Field) -> str:
     return heading(text)
 
 
-def _add_words(terms: set[tuple[int, str]], ix: int, text: str) -> None:
-    for word in words(text):
-        terms.add((ix, word))
+# What each tag feeds: one dict lookup classifies a field (most feed nothing).
+(
+    _SUBJECT,
+    _NAME,
+    _TITLE,
+    _CONTROL_ID,
+    _FIXED,
+    _ISBN,
+    _ISSN,
+    _IDENTIFIER,
+    _SYSTEM_NUMBER,
+    _PUBLICATION,
+    _AUTHCODE,
+    _HOST,
+    _LOW,
+    _SID,
+) = range(14)
+_TAG_KINDS: Final[dict[str, int]] = {
+    **{f"6{n:02d}": _SUBJECT for n in range(100)},
+    **dict.fromkeys(("100", "110", "111", "700", "710", "711"), _NAME),
+    **dict.fromkeys(("245", "240", "246", "130", "730", "740", "242"), _TITLE),
+    "001": _CONTROL_ID,
+    "008": _FIXED,
+    "020": _ISBN,
+    "022": _ISSN,
+    **dict.fromkeys(("015", "024", "028"), _IDENTIFIER),
+    "035": _SYSTEM_NUMBER,
+    "260": _PUBLICATION,
+    "264": _PUBLICATION,
+    "042": _AUTHCODE,
+    "773": _HOST,
+    "LOW": _LOW,
+    "SID": _SID,
+}
 
 
 def index_entry(
@@ -186,48 +217,48 @@ def index_entry(
     if record_id is not None:
         terms.add((IX_ID, str(record_id)))
         terms.add((IX_MELINDAID, str(record_id)))
+    # word texts per index, split once at the end: one fold and one split per index is far
+    # cheaper than one per field
+    texts: dict[int, list[str]] = {IX_TITLE: [], IX_AUTHOR: [], IX_SUBJECT: [], IX_PUBLISHER: []}
     sort_title = sort_author = sort_date = ""
+    kinds = _TAG_KINDS
     for field in record.fields:
         tag = field.tag
-        if field.is_control_field():
-            if tag == "001" and field.data:
-                key = melinda_id_key(field.data)
-                if key:
-                    terms.add((IX_ID, key))
-                    terms.add((IX_MELINDAID, key))
-            elif tag == "008" and field.data and len(field.data) >= 11:
-                year = field.data[7:11]
-                if year.isdigit():
-                    terms.add((IX_DATE, year))
-                    sort_date = sort_date or year
+        kind = kinds.get(tag)
+        if kind is None:  # most fields (CAT, 3XX, 5XX, …) feed no index
             continue
-        first = tag[0]
-        if tag == "245":
-            _add_words(terms, IX_TITLE, " ".join(_subfields(field, "abnp")))
-            title = _title_heading(field)
-            if title:
-                terms.add((IX_TITLE_HEADING, title))
-                sort_title = title
-        elif tag in ("240", "246", "130", "730", "740", "242"):
-            _add_words(terms, IX_TITLE, " ".join(_subfields(field, "abnp")))
-            title = _title_heading(field)
-            if title:
-                terms.add((IX_TITLE_HEADING, title))
-        elif tag in ("100", "110", "111", "700", "710", "711"):
-            name = " ".join(_subfields(field, "abcdq"))
-            _add_words(terms, IX_AUTHOR, name)
+        if kind == _SUBJECT:
+            parts = _subfields(field, "abcdvxyzt")
+            texts[IX_SUBJECT].extend(parts)
+            subject = heading(" ".join(parts))
+            if subject:
+                terms.add((IX_SUBJECT_HEADING, subject))
+        elif kind == _NAME:
+            texts[IX_AUTHOR].extend(_subfields(field, "abcdq"))
             name_heading = heading(" ".join(_subfields(field, "abcq")))
             if name_heading:
                 terms.add((IX_AUTHOR_HEADING, name_heading))
-                if first == "1" and not sort_author:
+                if tag[0] == "1" and not sort_author:
                     sort_author = name_heading
-        elif first == "6":
-            text = " ".join(_subfields(field, "abcdvxyzt"))
-            _add_words(terms, IX_SUBJECT, text)
-            subject = heading(text)
-            if subject:
-                terms.add((IX_SUBJECT_HEADING, subject))
-        elif tag == "020":
+        elif kind == _TITLE:
+            texts[IX_TITLE].extend(_subfields(field, "abnp"))
+            title = _title_heading(field)
+            if title:
+                terms.add((IX_TITLE_HEADING, title))
+                if tag == "245":
+                    sort_title = title
+        elif kind == _CONTROL_ID:
+            key = melinda_id_key(field.data or "")
+            if key:
+                terms.add((IX_ID, key))
+                terms.add((IX_MELINDAID, key))
+        elif kind == _FIXED:
+            data = field.data or ""
+            year = data[7:11]
+            if len(year) == 4 and year.isdigit():
+                terms.add((IX_DATE, year))
+                sort_date = sort_date or year
+        elif kind == _ISBN:
             for value in _subfields(field, "a"):
                 for key in isbn_keys(value):
                     terms.add((IX_ISBN, key))
@@ -235,18 +266,18 @@ def index_entry(
             for value in _subfields(field, "z"):
                 for key in isbn_keys(value):
                     terms.add((IX_IDENTIFIER, key.lower()))
-        elif tag == "022":
+        elif kind == _ISSN:
             for value in _subfields(field, "a"):
                 key = issn_key(value)
                 if key:
                     terms.add((IX_ISSN, key))
                     terms.add((IX_IDENTIFIER, key.lower()))
-        elif tag in ("015", "024", "028"):
+        elif kind == _IDENTIFIER:
             for value in _subfields(field, "a"):
                 key = identifier_key(value)
                 if key:
                     terms.add((IX_IDENTIFIER, key))
-        elif tag == "035":
+        elif kind == _SYSTEM_NUMBER:
             for sf in field.subfields:
                 if sf.code in "az" and (
                     "MELINDA" in sf.value or "FIN01" in sf.value or sf.value.startswith("FCC")
@@ -254,31 +285,34 @@ def index_entry(
                     key = melinda_id_key(sf.value)
                     if key:
                         terms.add((IX_MELINDAID, key))
-        elif tag in ("260", "264"):
+        elif kind == _PUBLICATION:
             publisher = " ".join(_subfields(field, "b"))
-            _add_words(terms, IX_PUBLISHER, publisher)
+            texts[IX_PUBLISHER].append(publisher)
             if publisher:
                 terms.add((IX_PUBLISHER_HEADING, heading(publisher)))
             for value in _subfields(field, "c"):
                 for year in _YEAR.findall(value):
                     terms.add((IX_DATE, year))
                     sort_date = sort_date or year
-        elif tag == "042":
+        elif kind == _AUTHCODE:
             for value in _subfields(field, "a"):
                 terms.add((IX_AUTHCODE, fold(value).strip()))
-        elif tag == "773":
+        elif kind == _HOST:
             for value in _subfields(field, "w"):
                 key = melinda_id_key(value)
                 if key:
                     terms.add((IX_PARTSOFHOST, key))
-        elif tag == "LOW":
+        elif kind == _LOW:
             for value in _subfields(field, "a"):
                 terms.add((IX_LOW, fold(value).strip()))
-        elif tag == "SID":
+        elif kind == _SID:
             local = _subfields(field, "c")
             code = _subfields(field, "b")
             if local and code:
                 terms.add((IX_SOURCEID, sourceid_key(local[0], code[0])))
+    for ix, found in texts.items():
+        if found:
+            terms.update([(ix, word) for word in words(" ".join(found))])
     if sets is not None:
         for spec in sets(record):
             terms.add((IX_OAISET, spec))

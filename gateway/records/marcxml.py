@@ -635,15 +635,31 @@ def field_to_marcxml(field: Field) -> str:
     """
     esc = _escape
     if field.control_field:
-        return f'<controlfield tag="{esc(field.tag)}">{esc(field.data or "")}</controlfield>'
+        return f'<controlfield tag="{_short(field.tag)}">{esc(field.data or "")}</controlfield>'
     ind = field._indicators or ("", "")
     subfields = "".join(
-        [f'<subfield code="{esc(code)}">{esc(value)}</subfield>' for code, value in field.subfields]
+        [
+            f'<subfield code="{_short(code)}">{value if _NEEDS_ESCAPE.search(value) is None else esc(value)}</subfield>'
+            for code, value in field.subfields
+        ]
     )
     return (
-        f'<datafield tag="{esc(field.tag)}" ind1="{esc(ind[0] or " ")}" ind2="{esc(ind[1] or " ")}">'
-        f"{subfields}</datafield>"
+        f'<datafield tag="{_short(field.tag)}" ind1="{_short(ind[0] or " ")}" '
+        f'ind2="{_short(ind[1] or " ")}">{subfields}</datafield>'
     )
+
+
+_SHORT_CACHE: dict[str, str] = {}
+
+
+def _short(value: str) -> str:
+    """Tags, indicators and codes repeat endlessly: escape each distinct one once."""
+    found = _SHORT_CACHE.get(value)
+    if found is None:
+        found = _escape(value)
+        if len(_SHORT_CACHE) < 4096:
+            _SHORT_CACHE[value] = found
+    return found
 
 
 def assemble_marcxml(record: pymarc.Record, parts: Iterable[str]) -> bytes:

@@ -25,7 +25,7 @@ those the splice declines.
 
 from __future__ import annotations
 
-import bisect
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +35,7 @@ import pymarc
 from gateway.indexing import IX_LOW, IX_SOURCEID, fold, sourceid_key
 from gateway.records.aleph import MELINDA_ORG, MELINDA_PREFIX, append_cat, parse_melinda_035
 from gateway.records.marcxml import field_to_marcxml
-from gateway.rules.alma import LOCAL_FIELD_MAP, staleness_field
+from gateway.rules.alma import staleness_stamp
 
 # Codes whose LOW or SID puts a record into a named OAI-PMH set (gateway/oai_sets.py:
 # fennica/viola need LOW FIKKA, musa LOW MUSA, helmet SID $b helme): adding them changes the
@@ -52,6 +52,7 @@ _FIELD = re.compile(
     rb'|<datafield tag="([^"&]*)" ind1="[^"]*" ind2="[^"]*">'
     rb'(?:<subfield code="[^"]*">[^<]*</subfield>)*</datafield>'
 )
+A, B, C, H = b"abch"
 _SUBFIELD = re.compile(rb'<subfield code="([^"]*)">([^<]*)</subfield>')
 _ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#9|#10|#13);")
 _UNESCAPES = {
@@ -65,13 +66,6 @@ _UNESCAPES = {
 }
 # Characters XML 1.0 cannot carry: the full save raises on them, so the splice must not pass.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-# Tags the fin01alma view exchanges (019 <-> 920 …) or may rewrite (6XX); every other field of
-# the view is the fin01 field's very bytes.
-_EXCHANGE = {
-    **{m.encode(): a.encode() for m, a in LOCAL_FIELD_MAP.items()},
-    **{a.encode(): m.encode() for m, a in LOCAL_FIELD_MAP.items()},
-}
-_ALEPH_TAIL = (b"CAT", b"LOW")
 
 
 class _Decline(Exception):
@@ -136,39 +130,6 @@ def add_low_sid(
         return None
 
 
-def split_fields(xml: bytes) -> tuple[bytes, list[bytes], list[bytes]]:
-    """(head up to `</leader>`, field texts, their tags; a controlfield's tag is prefixed
-    with `=` so it never passes for a datafield). Raises _Decline on any other form."""
-    if not xml.startswith(_RECORD_START) or not xml.endswith(_RECORD_END):
-        raise _Decline
-    head = xml[:_HEAD_LENGTH]
-    if not head.endswith(b"</leader>"):
-        raise _Decline
-    leader = head[len(_RECORD_START) : len(_RECORD_START) + 24]
-    # `^` and escapes in a leader are rewritten on reading: the full save would change them
-    if b"^" in leader or b"&" in leader or b"<" in leader:
-        raise _Decline
-    end = len(xml) - len(_RECORD_END)
-    fields: list[bytes] = []
-    tags: list[bytes] = []
-    at = _HEAD_LENGTH
-    match = _FIELD.match
-    while at < end:
-        found = match(xml, at, end)
-        if found is None:
-            raise _Decline
-        control, data = found.group(1, 2)
-        if control is not None:
-            tags.append(b"=" + control)
-        elif b"=" in data:
-            raise _Decline  # would pass for a controlfield's tag below
-        else:
-            tags.append(data)
-        fields.append(found.group())
-        at = found.end()
-    return head, fields, tags
-
-
 def _control(tag: bytes, value: bytes) -> bytes:
     return b'<controlfield tag="' + tag + b'">' + value + b"</controlfield>"
 
@@ -189,23 +150,150 @@ def _unescape(value: bytes) -> str:
     return _ENTITY.sub(lambda m: _UNESCAPES[m.group()], text)
 
 
-def _subfields(field: bytes) -> list[tuple[bytes, str]]:
-    return [(code, _unescape(value)) for code, value in _SUBFIELD.findall(field)]
+_FIRST = {
+    code: re.compile(b'<subfield code="' + bytes([code]) + b'">([^<]*)</subfield>')
+    for code in b"abch"
+}
 
 
-def _first(subfields: list[tuple[bytes, str]], code: bytes) -> str:
-    for sub_code, value in subfields:
-        if sub_code == code:
-            return value
-    return ""
+def _first(field: bytes, code: int) -> str:
+    """The first `code` subfield's value of a field's text ("" when it has none)."""
+    found = _FIRST[code].search(field)
+    return "" if found is None else _unescape(found.group(1))
 
 
-def _check_identity(fields: list[bytes], tags: list[bytes], record_id: int) -> None:
-    """001, 003 and 035 must be what `set_melinda_id` would leave untouched."""
+def _datafields(xml: bytes, tag: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of every `tag` datafield between the offsets, in order."""
+    opening = b'<datafield tag="' + tag + b'" '
+    spans: list[tuple[int, int]] = []
+    at = xml.find(opening, start, end)
+    while at >= 0:
+        close = xml.find(b"</datafield>", at, end)
+        if close < 0:
+            raise _Decline
+        spans.append((at, close + 12))
+        at = xml.find(opening, close, end)
+    return spans
+
+
+@dataclass(frozen=True, slots=True)
+class _Places:
+    """Where a save's edits go in one view's bytes."""
+
+    field_005: tuple[int, int]  # the first 005, replaced
+    sid_at: int  # a new SID goes here: after the last SID, else before the CATs and LOWs
+    cat_at: int  # the new CAT: after every CAT not later than it
+    end: int  # `</record>`: the new LOW goes before it
+    tail: bytes  # the CAT and LOW fields as they stand
+    sids: tuple[bytes, ...]
+    xml_005: bytes  # the first 005 as it stands
+
+
+def _places(
+    xml: bytes, *, end: int, low_code: str, sid_b: str | None, cat_key: tuple[str, str]
+) -> _Places:
+    """Find the edits' places, or decline when the record is not in the shape a save leaves.
+
+    Searching for markup is safe in the compact form: values carry `<` and `"` escaped.
+    """
+    if not xml.startswith(_RECORD_START) or xml[_HEAD_LENGTH - 9 : _HEAD_LENGTH] != b"</leader>":
+        raise _Decline
+    leader = xml[len(_RECORD_START) : _HEAD_LENGTH - 9]
+    # a deleted record leaves the indexes; `^` and escapes in a leader are rewritten on reading
+    if leader[5:6] == b"d" or b"^" in leader or b"&" in leader or b"<" in leader:
+        raise _Decline
+    for marker in (
+        b'tag="STA"',
+        b'<controlfield tag="CAT"',
+        b'<controlfield tag="LOW"',
+        b'<controlfield tag="SID"',
+    ):
+        if xml.find(marker, _HEAD_LENGTH, end) >= 0:
+            raise _Decline  # a deletion mark, or an Aleph field in an odd form
+
+    at = xml.find(b' tag="005"', _HEAD_LENGTH, end) - 13
+    if at < 0 or not xml.startswith(b'<controlfield tag="005">', at):
+        raise _Decline  # no 005, or the first is no control field: the save would add one
+    field_005 = (at, xml.index(b"</controlfield>", at) + 15)
+
+    # Aleph order: every other field, then CATs sorted by ($c, $h), then LOWs, to the end.
+    cats = xml.find(b'<datafield tag="CAT" ', _HEAD_LENGTH, end)
+    lows = xml.find(b'<datafield tag="LOW" ', _HEAD_LENGTH, end)
+    tail = min((x for x in (cats, lows) if x >= 0), default=end)
+    keys: list[tuple[str, str]] = []
+    cat_at = tail
+    seen_low = False
+    at = tail
+    while at < end:
+        found = _FIELD.match(xml, at, end)
+        if found is None:
+            raise _Decline
+        field = found.group()
+        tag = found.group(2)
+        if tag == b"CAT" and not seen_low:
+            key = (_first(field, C), _first(field, H))
+            if keys and key < keys[-1]:
+                raise _Decline  # CATs out of order: the save would sort them
+            keys.append(key)
+            if key <= cat_key:
+                cat_at = found.end()
+        elif tag == b"LOW":
+            seen_low = True
+            held = _first(field, A).strip()
+            if held and held.upper() == low_code:
+                raise _Decline  # the LOW is there already
+        else:
+            raise _Decline
+        at = found.end()
+
+    sids = _datafields(xml, b"SID", _HEAD_LENGTH, tail)
+    if sid_b is not None and any(_first(xml[a:b], B).strip().lower() == sid_b for a, b in sids):
+        raise _Decline  # the library's SID is replaced, not added
+    return _Places(
+        field_005=field_005,
+        sid_at=sids[-1][1] if sids else tail,
+        cat_at=cat_at,
+        end=end,
+        tail=xml[tail:end],
+        sids=tuple(xml[a:b] for a, b in sids),
+        xml_005=xml[field_005[0] : field_005[1]],
+    )
+
+
+def _view_places(view: bytes, places: _Places) -> _Places:
+    """The same places in the fin01alma view (without its staleness 024), after checking
+    that the fields a save touches are there as in the fin01 record."""
+    end = len(view) - len(_RECORD_END)
+    tail = end - len(places.tail)
+    if not view.startswith(places.tail, tail):
+        raise _Decline
+    for opening in (b'<datafield tag="CAT" ', b'<datafield tag="LOW" '):
+        if view.find(opening, _HEAD_LENGTH, tail) >= 0:
+            raise _Decline  # the view was not made from this record as the rules make it
+    sids = _datafields(view, b"SID", _HEAD_LENGTH, tail)
+    if tuple(view[a:b] for a, b in sids) != places.sids:
+        raise _Decline
+    at = view.find(b' tag="005"', _HEAD_LENGTH, end) - 13
+    start, stop = places.field_005
+    if at < 0 or not view.startswith(places.xml_005, at):
+        raise _Decline
+    return _Places(
+        field_005=(at, at + stop - start),
+        sid_at=sids[-1][1] if sids else tail,
+        cat_at=tail + places.cat_at - (places.end - len(places.tail)),
+        end=end,
+        tail=places.tail,
+        sids=places.sids,
+        xml_005=places.xml_005,
+    )
+
+
+def _check_identity(xml: bytes, end: int, record_id: int) -> None:
+    """001, 003 and the Melinda 035 must be what `set_melinda_id` leaves as they are."""
     padded = f"{record_id:09d}".encode()
     for tag, wanted in ((b"001", padded), (b"003", MELINDA_ORG.encode())):
-        first = next((i for i, t in enumerate(tags) if t in (tag, b"=" + tag)), None)
-        if first is None or fields[first] != _control(tag, wanted):
+        at = xml.find(b' tag="' + tag + b'"', _HEAD_LENGTH, end) - 13
+        if at < 0 or not xml.startswith(_control(tag, wanted), at):
             raise _Decline
     canonical = (
         b'<datafield tag="035" ind1=" " ind2=" "><subfield code="a">'
@@ -214,49 +302,30 @@ def _check_identity(fields: list[bytes], tags: list[bytes], record_id: int) -> N
         + b"</subfield></datafield>"
     )
     touched = 0
-    for field, tag in zip(fields, tags, strict=True):
-        if tag != b"035":
-            continue
+    for a, b in _datafields(xml, b"035", _HEAD_LENGTH, end):
+        field = xml[a:b]
         if any(
-            code == b"a" and parse_melinda_035(value) is not None
-            for code, value in _subfields(field)
+            code == b"a" and parse_melinda_035(_unescape(value)) is not None
+            for code, value in _SUBFIELD.findall(field)
         ):
             touched += 1
             if field != canonical:
-                raise _Decline
+                raise _Decline  # the save would rewrite it (or merge two)
     if touched != 1:
         raise _Decline
 
 
-def _alma_pairs(
-    x_fields: list[bytes],
-    x_tags: list[bytes],
-    alma_xml: bytes,
-    head: bytes,
-    record_id: int,
-    old_version: int,
-) -> tuple[list[bytes], int]:
-    """The view's text of each fin01 field, and where the staleness 024 stands (its index
-    among the fin01 fields: it precedes that field, or ends the record)."""
-    a_head, a_fields, _a_tags = split_fields(alma_xml)
-    if a_head != head or len(a_fields) != len(x_fields) + 1:
-        raise _Decline
-    anchor = len(x_fields)
-    for index, tag in enumerate(x_tags):
-        # the view's tag (019 shows as 920 …), control fields included, as the view counts
-        view_tag = _EXCHANGE.get(tag.removeprefix(b"="), tag.removeprefix(b"="))
-        if len(view_tag) == 3 and view_tag.isdigit() and view_tag >= b"024":
-            anchor = index
-            break
-    staleness = field_to_marcxml(staleness_field(record_id, old_version)).encode()
-    if a_fields[anchor] != staleness:
-        raise _Decline
-    pairs = a_fields[:anchor] + a_fields[anchor + 1 :]
-    for x_field, a_field, tag in zip(x_fields, pairs, x_tags, strict=True):
-        rewritten = tag.startswith(b"6") or tag.removeprefix(b"=") in _EXCHANGE
-        if x_field != a_field and not rewritten:
-            raise _Decline  # the view was not made from this record as the rules make it
-    return pairs, anchor
+def _apply(xml: bytes, edits: list[tuple[int, int, int, bytes]]) -> bytes:
+    """Replace or insert (start, rank, end, text) spans; ties at one offset go by rank."""
+    edits.sort()
+    parts: list[bytes] = []
+    at = 0
+    for start, _rank, stop, text in edits:
+        parts.append(xml[at:start])
+        parts.append(text)
+        at = stop
+    parts.append(xml[at:])
+    return b"".join(parts)
 
 
 def _add_low_sid(
@@ -274,91 +343,57 @@ def _add_low_sid(
     low_code = code.strip().upper()
     if not low_code or low_code in SET_LOW_CODES:
         raise _Decline
-    if local_id and (not sid_code.strip() or sid_code.strip().upper() in SET_SID_CODES):
+    sid_b = sid_code.strip().lower() if local_id else None
+    if sid_b is not None and (not sid_b or sid_b.upper() in SET_SID_CODES):
         raise _Decline
-    head, fields, tags = split_fields(xml)
-    if head[len(_RECORD_START) + 5 : len(_RECORD_START) + 6] == b"d":
-        raise _Decline  # a deleted record leaves the indexes: the full path knows how
-    _check_identity(fields, tags, record_id)
-
-    first_005 = next((i for i, t in enumerate(tags) if t in (b"005", b"=005")), None)
-    if first_005 is None or tags[first_005] != b"=005":
+    if not xml.endswith(_RECORD_END) or not alma_xml.endswith(_RECORD_END):
         raise _Decline
+    end = len(xml) - len(_RECORD_END)
+    _check_identity(xml, end, record_id)
+    places = _places(xml, end=end, low_code=low_code, sid_b=sid_b, cat_key=stamp.cat_key)
 
-    # Aleph order: every other field, then CATs sorted by ($c, $h), then LOWs.
-    tail = next((i for i, t in enumerate(tags) if t in _ALEPH_TAIL), len(tags))
-    cat_keys: list[tuple[str, str]] = []
-    lows_from = len(tags)
-    for index in range(tail, len(tags)):
-        tag = tags[index]
-        if tag == b"CAT":
-            if lows_from < len(tags):
-                raise _Decline
-            subfields = _subfields(fields[index])
-            cat_keys.append((_first(subfields, b"c"), _first(subfields, b"h")))
-        elif tag == b"LOW":
-            lows_from = min(lows_from, index)
-            held = _first(_subfields(fields[index]), b"a").strip()
-            if held and held.upper() == low_code:
-                raise _Decline  # the LOW is there: nothing or only a SID to add
-        else:
-            raise _Decline
-    if cat_keys != sorted(cat_keys):
+    # The view is the record with the staleness 024 before its first field tagged 024 or
+    # higher; the other fields a save touches (005, SID, CAT, LOW) are the same bytes there.
+    staleness = _staleness(record_id, old_version)
+    at = alma_xml.find(staleness)
+    if at < 0:
         raise _Decline
+    view = alma_xml[:at] + alma_xml[at + len(staleness) :]
+    view_places = _view_places(view, places)
 
-    last_sid: int | None = None
-    sid_b = sid_code.strip().lower()
-    for index in range(tail):
-        tag = tags[index]
-        if tag in (b"STA", b"=STA", b"=CAT", b"=LOW", b"=SID"):
-            raise _Decline  # deletion marks and system fields in an odd form: full path
-        if tag == b"SID":
-            last_sid = index
-            if local_id and _first(_subfields(fields[index]), b"b").strip().lower() == sid_b:
-                raise _Decline  # the library's SID is replaced, not added
-
-    pairs, anchor = _alma_pairs(fields, tags, alma_xml, head, record_id, old_version)
-
-    added: set[tuple[int, str]] = {(IX_LOW, fold(low_code).strip())}
     new_low = _field_bytes("LOW", [("a", low_code)])
+    added: set[tuple[int, str]] = {(IX_LOW, fold(low_code).strip())}
     new_sid = b""
     if local_id:
         new_sid = _field_bytes("SID", [("c", local_id), ("b", sid_code)])
         added.add((IX_SOURCEID, sourceid_key(local_id, sid_code)))
 
-    # Positions in the stored field list (the SID and CAT go before what stands there).
-    sid_at = (last_sid + 1 if last_sid is not None else tail) if new_sid else -1
-    cat_at = tail + bisect.bisect_right(cat_keys, stamp.cat_key)
-    x_out: list[bytes] = [head]
-    a_out: list[bytes] = [head]
-    new_staleness = field_to_marcxml(staleness_field(record_id, new_version)).encode()
-    for index, (x_field, a_field) in enumerate(zip(fields, pairs, strict=True)):
-        if index == sid_at:
-            x_out.append(new_sid)
-            a_out.append(new_sid)
-        if index == cat_at:
-            x_out.append(stamp.cat)
-            a_out.append(stamp.cat)
-        if index == anchor:  # right before the first field tagged 024 or higher
-            a_out.append(new_staleness)
-        if index == first_005:
-            x_field = a_field = stamp.field_005
-        x_out.append(x_field)
-        a_out.append(a_field)
-    end = len(fields)
-    if sid_at == end:
-        x_out.append(new_sid)
-        a_out.append(new_sid)
-    if cat_at == end:
-        x_out.append(stamp.cat)
-        a_out.append(stamp.cat)
-    x_out.append(new_low)
-    a_out.append(new_low)
-    if anchor == end:
-        a_out.append(new_staleness)
-    x_out.append(_RECORD_END)
-    a_out.append(_RECORD_END)
-    return Spliced(b"".join(x_out), b"".join(a_out), frozenset(added))
+    def edits(places: _Places) -> list[tuple[int, int, int, bytes]]:
+        start, stop = places.field_005
+        return [
+            (start, 0, stop, stamp.field_005),
+            (places.sid_at, 1, places.sid_at, new_sid),
+            (places.cat_at, 2, places.cat_at, stamp.cat),
+            (places.end, 3, places.end, new_low),
+        ]
+
+    new_staleness = _staleness(record_id, new_version)
+    # the staleness 024 stays right before the field it preceded (or last, after the LOWs)
+    view_edits = [*edits(view_places), (at, 9, at, new_staleness)]
+    return Spliced(_apply(xml, edits(places)), _apply(view, view_edits), frozenset(added))
+
+
+def _staleness(record_id: int, version: int) -> bytes:
+    """The view's `024 8_ $a ID $d STAMP` as `rules.staleness_field` and the writer make it."""
+    return (
+        b'<datafield tag="024" ind1="8" ind2=" "><subfield code="a">%09d</subfield>'
+        b'<subfield code="d">%s</subfield></datafield>' % (record_id, _stamp(version))
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _stamp(version: int) -> bytes:
+    return staleness_stamp(version).encode()
 
 
 def _field_bytes(tag: str, subfields: list[tuple[str, str]]) -> bytes:

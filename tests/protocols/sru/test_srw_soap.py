@@ -306,9 +306,11 @@ async def test_injected_fault_is_diagnostic_1_in_soap(
 # --- YAZ's clients ------------------------------------------------------------------------------
 
 
-async def test_yaz_client_default_mode_is_srw(gateway: Gateway) -> None:
-    """yaz-client's plain `open http://...` speaks SRW 1.2: an XML POST, not SRU GET."""
-    yaz_client = require_tool("yaz-client")
+@pytest.mark.parametrize("client", ["yaz-client", "zoomsh"])
+async def test_yaz_default_mode_is_srw(client: str) -> None:
+    """YAZ's clients left to their defaults speak SRW 1.2 (an XML POST), not SRU GET:
+    yaz-client's plain `open http://...`, and ZOOM (zoomsh, Koha) without an `sru` option."""
+    tool = require_tool(client)
     seen: list[bytes] = []
 
     async def capture(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -318,25 +320,28 @@ async def test_yaz_client_default_mode_is_srw(gateway: Gateway) -> None:
             body = await reader.readexactly(int(length.group(1))) if length else b""
             seen.append(head + body)
         except asyncio.IncompleteReadError:
-            pass  # yaz-client reconnects after the hang-up and then gives up
+            pass  # the client reconnects after the hang-up and then gives up
         finally:
             writer.close()
 
     server = await asyncio.start_server(capture, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/sru/bib"
     async with server:
-        await run_client(
-            yaz_client, stdin=f"open http://127.0.0.1:{port}/sru/bib\nfind dc.title=x\nquit\n"
-        )
-    assert seen, "yaz-client sent nothing"
+        if client == "zoomsh":
+            await run_client(tool, f"connect {url}", "search cql:dc.title=x", "quit")
+        else:
+            await run_client(tool, stdin=f"open {url}\nfind dc.title=x\nquit\n")
+    assert seen, f"{client} sent nothing"
     request = seen[0]
     assert request.startswith(b"POST /sru/bib HTTP/1.1\r\n")
-    assert re.search(rb"(?i)\r\ncontent-type: text/xml", request)
+    assert re.search(rb"(?i)\r\ncontent-type: text/xml\r\n", request)
+    assert re.search(rb'(?i)\r\nsoapaction: ""\r\n', request)
     body = request.split(b"\r\n\r\n", 1)[1]
     root = etree.fromstring(body)
     assert root.tag == f"{{{SOAP}}}Envelope"
     assert root[0][0].tag == f"{{{SRW}}}searchRetrieveRequest"
     assert root[0][0].findtext(f"{{{SRW}}}version") == "1.2"
+    assert root[0][0].findtext(f"{{{SRW}}}query") == "dc.title=x"
 
 
 def title_word(record: pymarc.Record) -> str:
@@ -376,17 +381,19 @@ async def test_yaz_client_find_show_scan(
     assert len(terms) == 20  # yaz-client asks for 20 terms
 
 
-@pytest.mark.parametrize("version", ["1.1", "1.2"])
+@pytest.mark.parametrize(
+    "settings", [(), ("set sru soap", "set sru_version 1.1"), ("set sru soap",)]
+)
 async def test_zoomsh_over_soap(
-    gateway: Gateway, records: list[pymarc.Record], version: str
+    gateway: Gateway, records: list[pymarc.Record], settings: tuple[str, ...]
 ) -> None:
+    """ZOOM's default (no settings: SRW 1.2) and SOAP asked for explicitly."""
     zoomsh = require_tool("zoomsh")
     record = isbn_record(records)
     url = f"{gateway.http_url}/sru/fin01alma"
     out = await run_client(
         zoomsh,
-        "set sru soap",
-        f"set sru_version {version}",
+        *settings,
         f"connect {url}",
         f"search cql:bath.isbn={record['020']['a']}",
         "show 0 1",
