@@ -162,18 +162,60 @@ def _first(field: bytes, code: int) -> str:
     return "" if found is None else _unescape(found.group(1))
 
 
-def _datafields(xml: bytes, tag: bytes, start: int, end: int) -> list[tuple[int, int]]:
-    """(start, end) of every `tag` datafield between the offsets, in order."""
-    opening = b'<datafield tag="' + tag + b'" '
-    spans: list[tuple[int, int]] = []
-    at = xml.find(opening, start, end)
-    while at >= 0:
-        close = xml.find(b"</datafield>", at, end)
-        if close < 0:
-            raise _Decline
-        spans.append((at, close + 12))
-        at = xml.find(opening, close, end)
-    return spans
+# The openings of the fields a save reads or touches: one scan of the record finds them all.
+_MARK = re.compile(rb'<(controlfield|datafield) tag="(001|003|005|035|SID|CAT|LOW|STA)"')
+
+
+@dataclass(slots=True)
+class _Scan:
+    """Where the fields a save reads or touches start (offsets into the record's bytes)."""
+
+    controls: dict[bytes, int]  # first 001, 003, 005; -1 when the first is no control field
+    f035: list[int]
+    sids: list[tuple[int, int]]
+    tail: int  # the first CAT or LOW, or the end: Aleph fields end the record in that order
+    end: int
+
+
+def _scan(xml: bytes) -> _Scan:
+    """Scan a record in the compact form, or decline when it is not in that form.
+
+    Searching for markup is safe in the compact form: values carry `<` and `"` escaped.
+    """
+    if (
+        not xml.startswith(_RECORD_START)
+        or xml[_HEAD_LENGTH - 9 : _HEAD_LENGTH] != b"</leader>"
+        or not xml.endswith(_RECORD_END)
+    ):
+        raise _Decline
+    leader = xml[len(_RECORD_START) : _HEAD_LENGTH - 9]
+    # a deleted record leaves the indexes; `^` and escapes in a leader are rewritten on reading
+    if leader[5:6] == b"d" or b"^" in leader or b"&" in leader or b"<" in leader:
+        raise _Decline
+    end = len(xml) - len(_RECORD_END)
+    controls: dict[bytes, int] = {}
+    f035: list[int] = []
+    sids: list[tuple[int, int]] = []
+    tail = end
+    for found in _MARK.finditer(xml, _HEAD_LENGTH, end):
+        kind, tag = found.group(1, 2)
+        at = found.start()
+        if tag in (b"001", b"003", b"005"):
+            controls.setdefault(tag, at if kind == b"controlfield" else -1)
+        elif kind == b"controlfield":
+            if tag != b"035":  # a control 035 is none of set_melinda_id's business
+                raise _Decline  # a deletion mark, or an Aleph field in an odd form
+        elif tag == b"035":
+            f035.append(at)
+        elif tag == b"SID":
+            if tail < end:
+                raise _Decline  # not in Aleph order
+            sids.append((at, xml.index(b"</datafield>", at) + 12))
+        elif tag == b"STA":
+            raise _Decline  # a deletion mark, or a status the full save would keep in view
+        elif tail == end:
+            tail = at  # the first CAT or LOW
+    return _Scan(controls, f035, sids, tail, end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,47 +232,26 @@ class _Places:
 
 
 def _places(
-    xml: bytes, *, end: int, low_code: str, sid_b: str | None, cat_key: tuple[str, str]
+    xml: bytes, scan: _Scan, *, low_code: str, sid_b: str | None, cat_key: tuple[str, str]
 ) -> _Places:
-    """Find the edits' places, or decline when the record is not in the shape a save leaves.
-
-    Searching for markup is safe in the compact form: values carry `<` and `"` escaped.
-    """
-    if not xml.startswith(_RECORD_START) or xml[_HEAD_LENGTH - 9 : _HEAD_LENGTH] != b"</leader>":
-        raise _Decline
-    leader = xml[len(_RECORD_START) : _HEAD_LENGTH - 9]
-    # a deleted record leaves the indexes; `^` and escapes in a leader are rewritten on reading
-    if leader[5:6] == b"d" or b"^" in leader or b"&" in leader or b"<" in leader:
-        raise _Decline
-    for marker in (
-        b'tag="STA"',
-        b'<controlfield tag="CAT"',
-        b'<controlfield tag="LOW"',
-        b'<controlfield tag="SID"',
-    ):
-        if xml.find(marker, _HEAD_LENGTH, end) >= 0:
-            raise _Decline  # a deletion mark, or an Aleph field in an odd form
-
-    at = xml.find(b' tag="005"', _HEAD_LENGTH, end) - 13
-    if at < 0 or not xml.startswith(b'<controlfield tag="005">', at):
+    """Find the edits' places, or decline when the record is not in the shape a save leaves."""
+    at = scan.controls.get(b"005", -1)
+    if at < 0:
         raise _Decline  # no 005, or the first is no control field: the save would add one
     field_005 = (at, xml.index(b"</controlfield>", at) + 15)
 
     # Aleph order: every other field, then CATs sorted by ($c, $h), then LOWs, to the end.
-    cats = xml.find(b'<datafield tag="CAT" ', _HEAD_LENGTH, end)
-    lows = xml.find(b'<datafield tag="LOW" ', _HEAD_LENGTH, end)
-    tail = min((x for x in (cats, lows) if x >= 0), default=end)
+    end = scan.end
     keys: list[tuple[str, str]] = []
-    cat_at = tail
+    cat_at = at = scan.tail
     seen_low = False
-    at = tail
     while at < end:
         found = _FIELD.match(xml, at, end)
         if found is None:
             raise _Decline
-        field = found.group()
         tag = found.group(2)
         if tag == b"CAT" and not seen_low:
+            field = found.group()
             key = (_first(field, C), _first(field, H))
             if keys and key < keys[-1]:
                 raise _Decline  # CATs out of order: the save would sort them
@@ -239,23 +260,23 @@ def _places(
                 cat_at = found.end()
         elif tag == b"LOW":
             seen_low = True
-            held = _first(field, A).strip()
+            held = _first(found.group(), A).strip()
             if held and held.upper() == low_code:
                 raise _Decline  # the LOW is there already
         else:
             raise _Decline
         at = found.end()
 
-    sids = _datafields(xml, b"SID", _HEAD_LENGTH, tail)
-    if sid_b is not None and any(_first(xml[a:b], B).strip().lower() == sid_b for a, b in sids):
+    sids = tuple(xml[a:b] for a, b in scan.sids)
+    if sid_b is not None and any(_first(sid, B).strip().lower() == sid_b for sid in sids):
         raise _Decline  # the library's SID is replaced, not added
     return _Places(
         field_005=field_005,
-        sid_at=sids[-1][1] if sids else tail,
+        sid_at=scan.sids[-1][1] if sids else scan.tail,
         cat_at=cat_at,
         end=end,
-        tail=xml[tail:end],
-        sids=tuple(xml[a:b] for a, b in sids),
+        tail=xml[scan.tail : end],
+        sids=sids,
         xml_005=xml[field_005[0] : field_005[1]],
     )
 
@@ -263,24 +284,20 @@ def _places(
 def _view_places(view: bytes, places: _Places) -> _Places:
     """The same places in the fin01alma view (without its staleness 024), after checking
     that the fields a save touches are there as in the fin01 record."""
-    end = len(view) - len(_RECORD_END)
-    tail = end - len(places.tail)
-    if not view.startswith(places.tail, tail):
+    scan = _scan(view)
+    end = scan.end
+    if view[scan.tail : end] != places.tail:
+        raise _Decline  # the view was not made from this record as the rules make it
+    if tuple(view[a:b] for a, b in scan.sids) != places.sids:
         raise _Decline
-    for opening in (b'<datafield tag="CAT" ', b'<datafield tag="LOW" '):
-        if view.find(opening, _HEAD_LENGTH, tail) >= 0:
-            raise _Decline  # the view was not made from this record as the rules make it
-    sids = _datafields(view, b"SID", _HEAD_LENGTH, tail)
-    if tuple(view[a:b] for a, b in sids) != places.sids:
-        raise _Decline
-    at = view.find(b' tag="005"', _HEAD_LENGTH, end) - 13
+    at = scan.controls.get(b"005", -1)
     start, stop = places.field_005
     if at < 0 or not view.startswith(places.xml_005, at):
         raise _Decline
     return _Places(
         field_005=(at, at + stop - start),
-        sid_at=sids[-1][1] if sids else tail,
-        cat_at=tail + places.cat_at - (places.end - len(places.tail)),
+        sid_at=scan.sids[-1][1] if scan.sids else scan.tail,
+        cat_at=scan.tail + places.cat_at - (places.end - len(places.tail)),
         end=end,
         tail=places.tail,
         sids=places.sids,
@@ -288,11 +305,11 @@ def _view_places(view: bytes, places: _Places) -> _Places:
     )
 
 
-def _check_identity(xml: bytes, end: int, record_id: int) -> None:
+def _check_identity(xml: bytes, scan: _Scan, record_id: int) -> None:
     """001, 003 and the Melinda 035 must be what `set_melinda_id` leaves as they are."""
     padded = f"{record_id:09d}".encode()
     for tag, wanted in ((b"001", padded), (b"003", MELINDA_ORG.encode())):
-        at = xml.find(b' tag="' + tag + b'"', _HEAD_LENGTH, end) - 13
+        at = scan.controls.get(tag, -1)
         if at < 0 or not xml.startswith(_control(tag, wanted), at):
             raise _Decline
     canonical = (
@@ -302,8 +319,8 @@ def _check_identity(xml: bytes, end: int, record_id: int) -> None:
         + b"</subfield></datafield>"
     )
     touched = 0
-    for a, b in _datafields(xml, b"035", _HEAD_LENGTH, end):
-        field = xml[a:b]
+    for at in scan.f035:
+        field = xml[at : xml.index(b"</datafield>", at) + 12]
         if any(
             code == b"a" and parse_melinda_035(_unescape(value)) is not None
             for code, value in _SUBFIELD.findall(field)
@@ -346,11 +363,9 @@ def _add_low_sid(
     sid_b = sid_code.strip().lower() if local_id else None
     if sid_b is not None and (not sid_b or sid_b.upper() in SET_SID_CODES):
         raise _Decline
-    if not xml.endswith(_RECORD_END) or not alma_xml.endswith(_RECORD_END):
-        raise _Decline
-    end = len(xml) - len(_RECORD_END)
-    _check_identity(xml, end, record_id)
-    places = _places(xml, end=end, low_code=low_code, sid_b=sid_b, cat_key=stamp.cat_key)
+    scan = _scan(xml)
+    _check_identity(xml, scan, record_id)
+    places = _places(xml, scan, low_code=low_code, sid_b=sid_b, cat_key=stamp.cat_key)
 
     # The view is the record with the staleness 024 before its first field tagged 024 or
     # higher; the other fields a save touches (005, SID, CAT, LOW) are the same bytes there.
@@ -361,11 +376,11 @@ def _add_low_sid(
     view = alma_xml[:at] + alma_xml[at + len(staleness) :]
     view_places = _view_places(view, places)
 
-    new_low = _field_bytes("LOW", [("a", low_code)])
+    new_low = _low_field(low_code)
     added: set[tuple[int, str]] = {(IX_LOW, fold(low_code).strip())}
     new_sid = b""
     if local_id:
-        new_sid = _field_bytes("SID", [("c", local_id), ("b", sid_code)])
+        new_sid = _sid_field(local_id, sid_code)
         added.add((IX_SOURCEID, sourceid_key(local_id, sid_code)))
 
     def edits(places: _Places) -> list[tuple[int, int, int, bytes]]:
@@ -396,13 +411,37 @@ def _stamp(version: int) -> bytes:
     return staleness_stamp(version).encode()
 
 
-def _field_bytes(tag: str, subfields: list[tuple[str, str]]) -> bytes:
-    """A new Aleph field exactly as the full save writes it; declines what XML cannot carry."""
-    if any(_XML_ILLEGAL.search(value) for _, value in subfields):
-        raise _Decline
+@functools.lru_cache(maxsize=64)
+def _low_field(code: str) -> bytes:
+    """`LOW $a CODE` exactly as the full save writes it (through pymarc and the writer)."""
+    if _XML_ILLEGAL.search(code):
+        raise _Decline  # the full save raises on it
     field = pymarc.Field(
-        tag=tag,
-        indicators=pymarc.Indicators(" ", " "),
-        subfields=[pymarc.Subfield(code, value) for code, value in subfields],
+        tag="LOW", indicators=pymarc.Indicators(" ", " "), subfields=[pymarc.Subfield("a", code)]
     )
     return field_to_marcxml(field).encode("utf-8")
+
+
+def _sid_field(local_id: str, code: str) -> bytes:
+    """`SID $c LOCAL $b code` as the writer writes it (escapes as `marcxml._escape` does)."""
+    if _XML_ILLEGAL.search(local_id) or _XML_ILLEGAL.search(code):
+        raise _Decline  # the full save raises on it
+    return b"".join(
+        [
+            b'<datafield tag="SID" ind1=" " ind2=" "><subfield code="c">',
+            _escape(local_id).encode("utf-8"),
+            b'</subfield><subfield code="b">',
+            _escape(code).encode("utf-8"),
+            b"</subfield></datafield>",
+        ]
+    )
+
+
+_NEEDS_ESCAPE = re.compile('[&<>"\t\n\r]')
+_ESCAPES = {v: k for k, v in _UNESCAPES.items()}
+
+
+def _escape(value: str) -> str:
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
+    return _NEEDS_ESCAPE.sub(lambda m: _ESCAPES[m.group()], value)

@@ -93,7 +93,7 @@ async def sru_endpoint(request: web.Request) -> web.Response:
 async def srw_endpoint(request: web.Request) -> web.Response:
     """SRW: the envelope read into SRU parameters, answered by the same operations in 1.x."""
     try:
-        srw = soap.read_envelope(await request.read())
+        srw = await soap.read_request(request)
     except soap.SoapFault as fault:
         return soap.soap_fault_response(fault)
     refused = soap.refusal(srw)

@@ -19,8 +19,9 @@ async def fault_response(request: web.Request, operation: str, fault: Fault) -> 
     if soap.is_soap_request(request):
         # SRW: the same diagnostic in the SOAP-wrapped 1.x response, or a Server fault
         # when the envelope names no SRW operation to answer in
-        params = soap.params_for_fault(await request.read())
-        if params is None:
+        try:
+            params = (await soap.read_request(request)).params
+        except soap.SoapFault:
             return soap.soap_fault_response(soap.SoapFault("Server", diagnostic.details))
         env = envelope(params)
         if env.is_v2:

@@ -21,7 +21,7 @@ Reading of the SRW pages (loc.gov "SRW: Search/Retrieve Web Service", SRU 1.1 ar
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
 from dataclasses import dataclass
 from typing import Final
 
@@ -45,6 +45,10 @@ IGNORED: Final = frozenset({"extraRequestData"})
 # YAZ's own alternatives to a CQL query (ZOOM sends a query not prefixed `cql:` as PQF in
 # pQuery / pScanClause; SRW 1.0 had XCQL as xQuery): diagnostic 11, unsupported query type.
 OTHER_QUERY_TYPES: Final = {"pQuery": "pqf", "pScanClause": "pqf", "xQuery": "xcql"}
+
+# Envelopes are small; a larger body (a client may send up to the app's size limit) is
+# parsed off the event loop.
+INLINE_PARSE_BYTES: Final = 64 * 1024
 
 _PARSER: Final = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
@@ -78,6 +82,14 @@ class SrwRequest:
 def is_soap_request(request: web.Request) -> bool:
     """A POST whose body is XML, not a form: the SOAP binding."""
     return request.method == "POST" and request.content_type in SOAP_CONTENT_TYPES
+
+
+async def read_request(request: web.Request) -> SrwRequest:
+    """The SRW request of an HTTP request; raises SoapFault when there is none."""
+    body = await request.read()
+    if len(body) <= INLINE_PARSE_BYTES:
+        return read_envelope(body)
+    return await asyncio.to_thread(read_envelope, body)
 
 
 def read_envelope(body: bytes) -> SrwRequest:
@@ -138,9 +150,20 @@ def _body_of(envelope: etree._Element) -> etree._Element:
     elements = [child for child in envelope if isinstance(child.tag, str)]
     for element in elements:
         name = etree.QName(element)
-        if name.namespace == SOAP_NS and name.localname == "Body":
+        if name.namespace == SOAP_NS and name.localname == "Header":
+            _check_header(element)
+        elif name.namespace == SOAP_NS and name.localname == "Body":
             return element
     raise SoapFault("Client", "SOAP Body element not found")
+
+
+def _check_header(header: etree._Element) -> None:
+    """SOAP 1.1 section 4.2.3: a header entry marked mustUnderstand="1" that the server does
+    not know is a MustUnderstand fault; SRW defines no header entries, so any such one is."""
+    must_understand = f"{{{SOAP_NS}}}mustUnderstand"
+    for entry in header:
+        if isinstance(entry.tag, str) and entry.get(must_understand, "0").strip() == "1":
+            raise SoapFault("MustUnderstand", f"Header entry not understood: {entry.tag}")
 
 
 def refusal(srw: SrwRequest) -> tuple[Envelope, Diagnostic] | None:
@@ -181,11 +204,3 @@ def soap_fault_response(fault: SoapFault) -> web.Response:
     return web.Response(
         status=500, body=fault_body(fault), content_type=CONTENT_TYPE, charset="utf-8"
     )
-
-
-def params_for_fault(body: bytes) -> Mapping[str, str] | None:
-    """The parameters of a SOAP request, or None when it has none (for injected faults)."""
-    try:
-        return read_envelope(body).params
-    except SoapFault:
-        return None

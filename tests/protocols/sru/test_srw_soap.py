@@ -201,6 +201,22 @@ async def test_extra_request_data_is_ignored(
     assert diagnostics(payload) == []
 
 
+async def test_large_envelope_is_read(
+    gateway: Gateway, http: aiohttp.ClientSession, records: list[pymarc.Record]
+) -> None:
+    """A body past the inline-parse size (padded extension data) is answered all the same."""
+    record = isbn_record(records)
+    padding = "<x:pad xmlns:x='urn:example'>" + "p" * 200_000 + "</x:pad>"
+    body = envelope(
+        f'<zs:searchRetrieveRequest xmlns:zs="{SRW}"><zs:version>1.1</zs:version>'
+        f"<zs:extraRequestData>{padding}</zs:extraRequestData>"
+        f"<zs:query>bath.isbn={record['020']['a']}</zs:query></zs:searchRetrieveRequest>"
+    )
+    status, answer = await post_soap(gateway, http, body)
+    assert status == 200
+    assert srw_payload(answer).findtext(f"{{{SRW}}}numberOfRecords") == "1"
+
+
 @pytest.mark.parametrize(
     ("operation", "elements", "expected"),
     [
