@@ -9,6 +9,7 @@ import datetime
 import functools
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -80,6 +81,12 @@ def say(message: str) -> None:
     print(f"[{datetime.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
+def loaded_count(output: str) -> int | None:
+    """Records stored by `melinda-gateway load`, from its summary `loaded N, updated M, …`."""
+    found = re.search(r"loaded (\d+), updated (\d+)", output)
+    return int(found.group(1)) + int(found.group(2)) if found else None
+
+
 def oai_time(epoch: float) -> str:
     return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -118,14 +125,20 @@ class Bench:
 
         say("loading them with `melinda-gateway load`")
         started = time.time()
-        output, peak = await servers.run_cli("load", "--data-dir", str(self.data_dir), str(marcxml))
+        load_profile = self.work / "profile-load.txt" if self.args.profile else None
+        output, peak = await servers.run_cli(
+            "load", "--data-dir", str(self.data_dir), str(marcxml), profile=load_profile
+        )
         finished = time.time()
         self.load_window = (started, finished)
+        if load_profile is not None and load_profile.exists():
+            self.keep_profile("load", load_profile.read_text())
         seconds = finished - started
+        loaded = loaded_count(output) or self.args.count
         self.result["load"] = {
-            "records": self.args.count,
+            "records": loaded,
             "seconds": round(seconds, 2),
-            "records_per_second": round(self.args.count / seconds),
+            "records_per_second": round(loaded / seconds),
             "peak_rss_mb": round(peak, 1),
             "store_mb": round(directory_mb(self.data_dir), 1),
             "generate_seconds": round(generate_seconds, 2),
@@ -186,6 +199,14 @@ class Bench:
 
     # --- workloads ---------------------------------------------------------------------------
 
+    def keep_profile(self, name: str, collapsed: str) -> None:
+        samples, own, inclusive = hotspots(collapsed, str(ROOT))
+        self.profiles[name] = {
+            "samples": samples,
+            "own": [h.as_json() for h in own],
+            "inclusive_project": [h.as_json() for h in inclusive],
+        }
+
     async def profiled(self, name: str, pid: int, work: Callable[[], Awaitable[Any]]) -> Any:
         if not self.args.profile:
             return await work()
@@ -193,13 +214,7 @@ class Bench:
         try:
             return await work()
         finally:
-            collapsed = await asyncio.to_thread(profiler.stop)
-            samples, own, inclusive = hotspots(collapsed, str(ROOT))
-            self.profiles[name] = {
-                "samples": samples,
-                "own": [h.as_json() for h in own],
-                "inclusive_project": [h.as_json() for h in inclusive],
-            }
+            self.keep_profile(name, await asyncio.to_thread(profiler.stop))
 
     async def searches(self, target: search.Target, pid: int | None) -> None:
         for protocol in ("sru", "z3950"):
@@ -252,6 +267,7 @@ class Bench:
 
     async def oai(self, url: str, pid: int) -> None:
         say("OAI-PMH full harvest (marc21)")
+        before = rss_mb(pid)
         full = await self.profiled("oai", pid, lambda: harvest.harvest(url, pid))
         # The incremental harvest covers the X-server run (its edits), or else the second after
         # the load (nothing changed then: the cost of an empty incremental harvest).
@@ -259,6 +275,7 @@ class Bench:
         say("OAI-PMH from/until harvest")
         incremental = await harvest.harvest(url, pid, since=oai_time(since), until=oai_time(until))
         self.result["oai"] = {
+            "server_rss_before_mb": round(before or 0, 1),
             "full": full.as_json(),
             "incremental": {
                 **incremental.as_json(),
@@ -278,7 +295,7 @@ class Bench:
             ),
         )
         self.write_window = (started, time.time() + 1)
-        self.result["xserver"] = done.as_json()
+        self.result["xserver"] = {**done.as_json(), "writers": self.args.writers}
 
     async def sftp(self, port: int) -> None:
         records = min(self.args.sftp_records, self.args.count)
@@ -292,6 +309,9 @@ class Bench:
     # --- the run -----------------------------------------------------------------------------
 
     async def run(self) -> dict[str, Any]:
+        if self.args.profile and py_spy() is None:
+            say("py-spy is not installed: no profiles")
+            self.args.profile = False
         await self.build()
         searching = {"sru", "z3950"} & set(self.args.workloads)
         zebra_reason = None
@@ -305,9 +325,6 @@ class Bench:
             say(f"Zebra: {zebra_reason}")
             self.result["zebra"] = {"available": False, "reason": zebra_reason}
 
-        if self.args.profile and py_spy() is None:
-            say("py-spy is not installed: no profiles")
-            self.args.profile = False
         gateway = await servers.start_gateway(
             self.data_dir, env={"MELINDA_GATEWAY_OAI_PAGE_SIZE": "1000"}
         )
@@ -322,13 +339,14 @@ class Bench:
                 await self.searches(ours, gateway.pid)
             if searching and not zebra_reason:
                 await self.zebra(ours)
-            # Writes come before the harvest, so the from/until harvest finds the X-server edits.
+            # The X-server edits come before the harvest, so the from/until harvest finds them;
+            # SFTP publishing comes last: it restamps every record it touches.
             if "xserver" in self.args.workloads:
                 await self.xserver(f"{http}/X", gateway.pid)
-            if "sftp" in self.args.workloads:
-                await self.sftp(gateway.ports["sftp"])
             if "oai" in self.args.workloads:
                 await self.oai(f"{http}/oai-pmh/bib", gateway.pid)
+            if "sftp" in self.args.workloads:
+                await self.sftp(gateway.ports["sftp"])
             self.result["server"]["peak_rss_mb"] = round(peak_rss_mb(gateway.pid) or 0, 1)
             self.result["server"]["final_rss_mb"] = round(rss_mb(gateway.pid) or 0, 1)
         finally:

@@ -98,6 +98,8 @@ class Profiler:
                 "--output",
                 str(output),
                 "--nonblocking",
+                # Only threads holding the GIL: Python CPU work, not threads waiting in C calls.
+                "--gil",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -99,8 +99,8 @@ def rows(result: dict[str, Any]) -> list[Row]:
         out.append(
             (
                 "OAI-PMH full harvest",
-                "server peak RSS MB",
-                number(full["server_peak_rss_mb"]),
+                "server RSS MB before / peak",
+                f"{number(oai.get('server_rss_before_mb'))} / {number(full['server_peak_rss_mb'])}",
                 "",
                 "",
             )
@@ -120,7 +120,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
     if xserver:
         out.append(
             (
-                "X-server, 50 writers",
+                f"X-server, {xserver.get('writers', 50)} writers",
                 "update-doc saved/s (conflicts)",
                 f"{number(xserver['saved_per_second'])} ({xserver['conflicts']})",
                 "",
@@ -129,7 +129,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
         )
         out.append(
             (
-                "X-server, 50 writers",
+                f"X-server, {xserver.get('writers', 50)} writers",
                 "find-doc + update-doc p50 / p99 ms",
                 f"{number(xserver['p50_ms'], 1)} / {number(xserver['p99_ms'], 1)}",
                 "",

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.pyspy import Profiler
 from bench.system import directory_mb, free_port, wait_for_port
 
 GATEWAY = Path(sys.executable).with_name("melinda-gateway")
@@ -240,10 +241,12 @@ async def start_gateway(data_dir: Path, env: dict[str, str] | None = None) -> Se
     return server
 
 
-async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[str, float]:
+async def run_cli(
+    *args: str, env: dict[str, str] | None = None, profile: Path | None = None
+) -> tuple[str, float]:
     """Run `melinda-gateway ARGS` to the end; (its output, its peak RSS in MB). A process that
     printed a traceback gets a few seconds to exit, then is killed (a crashed command can hang
-    at exit on its store's threads)."""
+    at exit on its store's threads). With `profile`, py-spy records the command into that file."""
 
     def work() -> tuple[str, float]:
         process = subprocess.Popen(
@@ -253,6 +256,7 @@ async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[str, f
             env={**os.environ, **(env or {})},
         )
         assert process.stdout is not None
+        profiler = Profiler(process.pid, profile) if profile is not None else None
         lines: list[bytes] = []
         watchdog: threading.Timer | None = None
         for line in process.stdout:
@@ -263,6 +267,8 @@ async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[str, f
         code, peak = wait_with_peak(process)
         if watchdog is not None:
             watchdog.cancel()
+        if profiler is not None:
+            profiler.stop()
         output = b"".join(lines).decode("utf-8", "replace")
         if code != 0 or watchdog is not None:
             raise RuntimeError(f"melinda-gateway {args[0]} failed ({code}): {output[-2000:]}")

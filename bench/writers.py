@@ -65,50 +65,69 @@ def edited(oai_marc: str, note: str) -> str:
     return f"<find-doc><record><metadata>{body}</metadata></record></find-doc>"
 
 
+async def log_in(http: aiohttp.ClientSession, url: str) -> None:
+    """user-auth once: the session (cookie) remembers the staff user for later update-docs, as
+    a cataloguing client's session does; without it every update-doc checks the password."""
+    params = {"op": "user-auth", "staff_user": LIBRARY, "staff_pass": PASSWORD}
+    async with http.post(url, data=params) as response:
+        errors = await _errors(response)
+    if errors:
+        raise RuntimeError(f"user-auth failed: {errors}")
+
+
 async def run_writers(
     url: str, docs: Sequence[str], writers: int, seconds: float, seed: int
 ) -> Writes:
-    """Each writer picks random records of `docs`: writers rarely collide, and when two save the
-    same record at once the later one must be refused as stale (counted as a conflict)."""
+    """Each writer is one client with its own X-server session and picks random records of
+    `docs`: writers rarely collide, and when two save the same record at once the later one
+    must be refused as stale (counted as a conflict)."""
     latencies: list[float] = []
     saved = conflicts = other = 0
     first_other = ""
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as http:
+    clients = [
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # cookies from 127.0.0.1
+        for _ in range(writers)
+    ]
 
-        async def writer(number: int, deadline: float) -> None:
-            nonlocal saved, conflicts, other, first_other
-            pick = random.Random(seed * 1000 + number)
-            attempt = 0
-            while time.perf_counter() < deadline:
-                doc = docs[int(pick.random() * len(docs))]
-                attempt += 1
-                started = time.perf_counter()
-                current = await find_doc(http, url, doc)
-                if current is None:
-                    continue
-                params = {
-                    "op": "update-doc",
-                    "library": "FIN01",
-                    "doc_action": "UPDATE",
-                    "doc_num": doc,
-                    "user_name": LIBRARY,
-                    "user_password": PASSWORD,
-                    "xml_full_req": edited(current, f"w{number} a{attempt}"),
-                }
-                async with http.post(url, data=params) as response:
-                    errors = await _errors(response)
-                latencies.append(time.perf_counter() - started)
-                last = errors[-1] if errors else ""
-                if _SAVED.match(last):
-                    saved += 1
-                elif last.startswith(_CONFLICT):
-                    conflicts += 1
-                else:
-                    other += 1
-                    first_other = first_other or " | ".join(errors)[:300]
+    async def writer(number: int, deadline: float) -> None:
+        nonlocal saved, conflicts, other, first_other
+        http = clients[number]
+        pick = random.Random(seed * 1000 + number)
+        attempt = 0
+        while time.perf_counter() < deadline:
+            doc = docs[int(pick.random() * len(docs))]
+            attempt += 1
+            started = time.perf_counter()
+            current = await find_doc(http, url, doc)
+            if current is None:
+                continue
+            params = {
+                "op": "update-doc",
+                "library": "FIN01",
+                "doc_action": "UPDATE",
+                "doc_num": doc,
+                "user_name": LIBRARY,
+                "user_password": PASSWORD,
+                "xml_full_req": edited(current, f"w{number} a{attempt}"),
+            }
+            async with http.post(url, data=params) as response:
+                errors = await _errors(response)
+            latencies.append(time.perf_counter() - started)
+            last = errors[-1] if errors else ""
+            if _SAVED.match(last):
+                saved += 1
+            elif last.startswith(_CONFLICT):
+                conflicts += 1
+            else:
+                other += 1
+                first_other = first_other or " | ".join(errors)[:300]
 
+    try:
+        await asyncio.gather(*(log_in(http, url) for http in clients))
         started = time.perf_counter()
         await asyncio.gather(*(writer(n, started + seconds) for n in range(writers)))
         elapsed = time.perf_counter() - started
+    finally:
+        for http in clients:
+            await http.close()
     return Writes(throughput(latencies, elapsed), saved, conflicts, other, first_other)

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.typedefs import Middleware
 
-from gateway.faults import Fault, FaultSpecError
+from gateway.faults import BodyParameterReader, Fault, FaultSpecError
 from gateway.journal import INTERFACES, Timer
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ MAX_SEED_COUNT: Final = 1_000_000
 MAX_PEEK_BYTES: Final = 1024 * 1024
 _SNAPSHOT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _FORM_TYPES: Final = ("application/x-www-form-urlencoded", "")
+_XML_TYPES: Final = ("text/xml", "application/xml", "application/soap+xml")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -72,14 +73,21 @@ def operation_of(interface: str, method: str, path: str, params: Mapping[str, st
     return f"{method} {path[len(ADMIN_PREFIX) :] or '/'}"
 
 
-async def _request_parameters(request: web.Request) -> dict[str, str]:
+async def _request_parameters(
+    request: web.Request, body_reader: BodyParameterReader | None = None
+) -> dict[str, str]:
     """Query and form parameters, read without taking the body away from the protocol."""
     params: dict[str, str] = {}
     try:
         pairs = list(request.query.items())
     except UnicodeDecodeError:
         pairs = []
-    if request.method == "POST" and request.content_type in _FORM_TYPES and request.body_exists:
+    xml_body = body_reader is not None and request.content_type in _XML_TYPES
+    if (
+        request.method == "POST"
+        and (request.content_type in _FORM_TYPES or xml_body)
+        and request.body_exists
+    ):
         length = request.content_length
         if length is not None and length <= MAX_PEEK_BYTES:
             body = await request.read()
@@ -90,20 +98,31 @@ async def _request_parameters(request: web.Request) -> dict[str, str]:
             replay.feed_data(body)
             replay.feed_eof()
             request._payload = replay
-            charset = request.charset or "utf-8"
-            with contextlib.suppress(LookupError):  # an unknown charset: the protocol answers it
-                pairs = parse_qsl(body.decode(charset, "replace"), keep_blank_values=True) + pairs
+            if xml_body and body_reader is not None:
+                pairs = list(body_reader(body).items()) + pairs
+            else:
+                charset = request.charset or "utf-8"
+                with contextlib.suppress(
+                    LookupError
+                ):  # an unknown charset: the protocol answers it
+                    pairs = (
+                        parse_qsl(body.decode(charset, "replace"), keep_blank_values=True) + pairs
+                    )
     for name, value in pairs:
         params.setdefault(name, value)
     return params
 
 
 def client_of(request: web.Request) -> str:
+    """ip:port of the caller; SRU relayed from the Z39.50 port names its origin in X-Forwarded-For."""
     peer = request.transport.get_extra_info("peername") if request.transport else None
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = str(peer[0])
-        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
-    return request.remote or ""
+    if not (isinstance(peer, tuple) and len(peer) >= 2):
+        return request.remote or ""
+    host = str(peer[0])
+    forwarded = request.headers.get("X-Forwarded-For", "").strip()
+    if forwarded and host in ("127.0.0.1", "::1"):  # only our own relay is believed
+        return f"{forwarded} (via the Z39.50 port)"
+    return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
 
 
 _SRU_DIAGNOSTIC: Final = re.compile(rb"info:srw/diagnostic/1/(\d+)")
@@ -153,7 +172,7 @@ def journal_middleware(gateway: Gateway) -> Middleware:
         if interface is None or (interface == "admin" and request.method == "GET"):
             return await handler(request)
         timer = Timer()
-        params = await _request_parameters(request)
+        params = await _request_parameters(request, gateway.body_parameter_readers.get(interface))
         operation = operation_of(interface, request.method, request.path, params)
         client = client_of(request)
 

@@ -16,7 +16,7 @@ from typing import Protocol
 from aiohttp import web
 
 from gateway.catalog import Catalog
-from gateway.faults import FaultRenderer, Faults
+from gateway.faults import BodyParameterReader, FaultRenderer, Faults
 from gateway.journal import Journal
 from gateway.settings import Settings
 
@@ -60,6 +60,7 @@ class Gateway:
     journal: Journal = field(default_factory=Journal)
     faults: Faults = field(default_factory=Faults)
     fault_renderers: dict[str, FaultRenderer] = field(default_factory=dict)
+    body_parameter_readers: dict[str, BodyParameterReader] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
 
     def add_server(self, name: str, start: ServerStarter) -> None:

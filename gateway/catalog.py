@@ -688,7 +688,13 @@ class Catalog:
                     result.added.append(rid)
                     writes.append(
                         SplicedWrite(
-                            rid, now, version, spliced.xml, spliced.alma_xml, spliced.added_terms
+                            rid,
+                            now,
+                            version,
+                            spliced.xml,
+                            spliced.alma_xml,
+                            spliced.added_terms,
+                            spliced.removed_terms,
                         )
                     )
                     continue

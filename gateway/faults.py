@@ -46,6 +46,9 @@ class Fault:
 
 # An HTTP protocol's error in its own form: (request, operation, fault) -> response.
 FaultRenderer = Callable[[web.Request, str, Fault], Awaitable[web.StreamResponse]]
+# A protocol whose requests may arrive as an XML body (SRW's SOAP envelopes) says how to read
+# their parameters, so the journal and fault matching see the real operation.
+BodyParameterReader = Callable[[bytes], Mapping[str, str]]
 
 
 def parse_fault(spec: Mapping[str, Any], fault_id: int) -> Fault:

@@ -9,18 +9,23 @@ fin01alma `alma_xml`) directly, and says `None` whenever it cannot prove the res
 full save's: the caller then takes the full path.
 
 What a full save of an addition does, and how the splice mirrors it:
-- `add_low`: `LOW $a CODE` after the last LOW (the record's last field, in Aleph order);
-- `set_sid`: `SID $c LOCAL $b code` after the last SID, else before the first CAT or LOW (a
-  SID of the same library is replaced: the splice declines);
+- `add_low`: `LOW $a CODE` after the last LOW (the record's last field, in Aleph order),
+  unless the record has that LOW;
+- `set_sid`: `SID $c LOCAL $b code` in place of the library's first SID (its other SIDs go),
+  else after the last SID, else before the first CAT or LOW;
 - `set_melinda_id`: nothing, when 001, 003 and the one Melinda-form 035 already say the id;
 - `_stamp_005`: the first 005 gets the save time;
 - `append_cat` then `order_aleph_fields`: the new CAT lands after every CAT whose ($c, $h) is
   not later than its own (a stable sort of CATs that were sorted already);
 - fin01alma view: the same edits (LOW, SID, CAT and 005 are fields the view passes unchanged)
   and the staleness `024 8_ $a ID $d STAMP` gets the new version's stamp.
-The index gains (LOW, code) and (source id, local id + code) and loses nothing; set
-membership changes only for the LOW and SID codes Melinda's sets are defined by, and for
-those the splice declines.
+The index gains (LOW, code) and (source id, local id + code) and loses only the source ids
+of replaced SIDs; set membership changes only for the LOW and SID codes Melinda's sets are
+defined by, and for those the splice declines.
+
+The splice relies on the store's invariants: `xml` is what `record_to_marcxml` writes (so
+reading and writing it again gives the same bytes) and `alma_xml` is the fin01alma view of
+it at the row's version; the fields a save touches are checked against both.
 """
 
 from __future__ import annotations
@@ -93,11 +98,12 @@ class SaveStamp:
 
 @dataclass(frozen=True, slots=True)
 class Spliced:
-    """Both views after the save, and the index terms the record gains (it loses none)."""
+    """Both views after the save, and the index terms the record gains and loses."""
 
     xml: bytes
     alma_xml: bytes
     added_terms: frozenset[tuple[int, str]]
+    removed_terms: frozenset[tuple[int, str]]
 
 
 def add_low_sid(
@@ -229,10 +235,19 @@ class _Places:
     tail: bytes  # the CAT and LOW fields as they stand
     sids: tuple[bytes, ...]
     xml_005: bytes  # the first 005 as it stands
+    sid_spans: tuple[tuple[int, int], ...]
+    has_low: bool  # the record has the LOW already
+    same_sids: tuple[int, ...]  # which SIDs are the library's (a new SID replaces them)
+    sid_unchanged: bool  # the library's SID says the local id already
 
 
 def _places(
-    xml: bytes, scan: _Scan, *, low_code: str, sid_b: str | None, cat_key: tuple[str, str]
+    xml: bytes,
+    scan: _Scan,
+    *,
+    low_code: str,
+    sid: tuple[str, str] | None,
+    cat_key: tuple[str, str],
 ) -> _Places:
     """Find the edits' places, or decline when the record is not in the shape a save leaves."""
     at = scan.controls.get(b"005", -1)
@@ -244,7 +259,7 @@ def _places(
     end = scan.end
     keys: list[tuple[str, str]] = []
     cat_at = at = scan.tail
-    seen_low = False
+    seen_low = has_low = False
     while at < end:
         found = _FIELD.match(xml, at, end)
         if found is None:
@@ -261,15 +276,22 @@ def _places(
         elif tag == b"LOW":
             seen_low = True
             held = _first(found.group(), A).strip()
-            if held and held.upper() == low_code:
-                raise _Decline  # the LOW is there already
+            has_low = has_low or (bool(held) and held.upper() == low_code)
         else:
             raise _Decline
         at = found.end()
 
     sids = tuple(xml[a:b] for a, b in scan.sids)
-    if sid_b is not None and any(_first(sid, B).strip().lower() == sid_b for sid in sids):
-        raise _Decline  # the library's SID is replaced, not added
+    same_sids: tuple[int, ...] = ()
+    sid_unchanged = False
+    if sid is not None:
+        local_id, sid_code = sid
+        sid_b = sid_code.strip().lower()
+        same_sids = tuple(i for i, f in enumerate(sids) if _first(f, B).strip().lower() == sid_b)
+        # `records.sids` pairs: the first $c and the first $b of each SID
+        sid_unchanged = any(
+            _first(sids[i], C) == local_id and _first(sids[i], B) == sid_code for i in same_sids
+        )
     return _Places(
         field_005=field_005,
         sid_at=scan.sids[-1][1] if sids else scan.tail,
@@ -278,6 +300,10 @@ def _places(
         tail=xml[scan.tail : end],
         sids=sids,
         xml_005=xml[field_005[0] : field_005[1]],
+        sid_spans=tuple(scan.sids),
+        has_low=has_low,
+        same_sids=same_sids,
+        sid_unchanged=sid_unchanged,
     )
 
 
@@ -302,6 +328,10 @@ def _view_places(view: bytes, places: _Places) -> _Places:
         tail=places.tail,
         sids=places.sids,
         xml_005=places.xml_005,
+        sid_spans=tuple(scan.sids),
+        has_low=places.has_low,
+        same_sids=places.same_sids,
+        sid_unchanged=places.sid_unchanged,
     )
 
 
@@ -360,12 +390,16 @@ def _add_low_sid(
     low_code = code.strip().upper()
     if not low_code or low_code in SET_LOW_CODES:
         raise _Decline
-    sid_b = sid_code.strip().lower() if local_id else None
-    if sid_b is not None and (not sid_b or sid_b.upper() in SET_SID_CODES):
+    sid = (local_id, sid_code) if local_id else None
+    if sid is not None and (not sid_code.strip() or sid_code.strip().upper() in SET_SID_CODES):
         raise _Decline
     scan = _scan(xml)
     _check_identity(xml, scan, record_id)
-    places = _places(xml, scan, low_code=low_code, sid_b=sid_b, cat_key=stamp.cat_key)
+    places = _places(xml, scan, low_code=low_code, sid=sid, cat_key=stamp.cat_key)
+    add_low = not places.has_low
+    set_sid = sid is not None and not places.sid_unchanged
+    if not (add_low or set_sid):
+        raise _Decline  # nothing to save: the full path reports it unchanged
 
     # The view is the record with the staleness 024 before its first field tagged 024 or
     # higher; the other fields a save touches (005, SID, CAT, LOW) are the same bytes there.
@@ -376,26 +410,61 @@ def _add_low_sid(
     view = alma_xml[:at] + alma_xml[at + len(staleness) :]
     view_places = _view_places(view, places)
 
-    new_low = _low_field(low_code)
-    added: set[tuple[int, str]] = {(IX_LOW, fold(low_code).strip())}
+    new_low = _low_field(low_code) if add_low else b""
+    added: set[tuple[int, str]] = {(IX_LOW, fold(low_code).strip())} if add_low else set()
+    removed: set[tuple[int, str]] = set()
     new_sid = b""
-    if local_id:
+    if set_sid:
+        assert local_id
         new_sid = _sid_field(local_id, sid_code)
-        added.add((IX_SOURCEID, sourceid_key(local_id, sid_code)))
+        new_term = (IX_SOURCEID, sourceid_key(local_id, sid_code))
+        added.add(new_term)
+        replaced = {places.sids[i] for i in places.same_sids}
+        if any(b"HELME" in field.upper() for field in replaced):
+            raise _Decline  # it may take the record out of the helmet set
+        kept = {_sid_term(f) for f in places.sids if f not in replaced}
+        removed = {t for t in map(_sid_term, replaced) if t is not None} - kept - {new_term}
 
     def edits(places: _Places) -> list[tuple[int, int, int, bytes]]:
         start, stop = places.field_005
-        return [
+        done = [
             (start, 0, stop, stamp.field_005),
-            (places.sid_at, 1, places.sid_at, new_sid),
             (places.cat_at, 2, places.cat_at, stamp.cat),
             (places.end, 3, places.end, new_low),
         ]
+        if set_sid and places.same_sids:
+            # `set_sid`: the first of the library's SIDs becomes the new one, the rest go
+            for n, i in enumerate(places.same_sids):
+                first, last = places.sid_spans[i]
+                done.append((first, 1, last, b"" if n else new_sid))
+        elif set_sid:
+            done.append((places.sid_at, 1, places.sid_at, new_sid))
+        return done
 
     new_staleness = _staleness(record_id, new_version)
     # the staleness 024 stays right before the field it preceded (or last, after the LOWs)
     view_edits = [*edits(view_places), (at, 9, at, new_staleness)]
-    return Spliced(_apply(xml, edits(places)), _apply(view, view_edits), frozenset(added))
+    return Spliced(
+        _apply(xml, edits(places)),
+        _apply(view, view_edits),
+        frozenset(added - _old_terms(places, removed)),
+        frozenset(removed),
+    )
+
+
+def _old_terms(places: _Places, removed: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The SID terms the record has now and keeps: adding one of them adds nothing."""
+    terms = {_sid_term(f) for f in places.sids}
+    return {t for t in terms if t is not None} - removed
+
+
+def _sid_term(field: bytes) -> tuple[int, str] | None:
+    """The source-id term of a SID as the indexer makes it: first non-empty $c and $b."""
+    local = [v for code, v in _SUBFIELD.findall(field) if code == b"c" and v]
+    library = [v for code, v in _SUBFIELD.findall(field) if code == b"b" and v]
+    if not (local and library):
+        return None
+    return (IX_SOURCEID, sourceid_key(_unescape(local[0]), _unescape(library[0])))
 
 
 def _staleness(record_id: int, version: int) -> bytes:

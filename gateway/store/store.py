@@ -63,7 +63,7 @@ class RecordWrite:
 @dataclass(frozen=True, slots=True)
 class SplicedWrite:
     """A live record saved with its bytes edited in place (LOW publishing): its sort keys and
-    every index term it had stay, and it gains `added_terms`."""
+    its index terms stay, but for `added_terms` and `removed_terms`."""
 
     id: int
     datestamp: int
@@ -71,6 +71,7 @@ class SplicedWrite:
     xml: bytes
     alma_xml: bytes
     added_terms: frozenset[tuple[int, str]]
+    removed_terms: frozenset[tuple[int, str]] = frozenset()
 
 
 def _column(view: View) -> str:
@@ -148,15 +149,16 @@ class WriteTxn:
         return seqs
 
     async def save_spliced(self, writes: Sequence[SplicedWrite]) -> list[int]:
-        """Update records in place and add their new index terms; returns each one's seq.
+        """Update records in place and change just the index terms named; returns each seq.
 
-        The cheap sibling of `save` for records whose old terms all stay: nothing to delete,
-        no old entry to read, the sort keys untouched.
+        The cheap sibling of `save` for records whose index changes are known without an
+        old entry to compare with (LOW publishing); the sort keys stay.
         """
         store = self._store
         seqs: list[int] = []
         record_rows: list[tuple[int, int, int, bytes, bytes, int]] = []
         insert_terms: list[tuple[int, str, int]] = []
+        delete_terms: list[tuple[int, str, int]] = []
         for write in writes:
             store._seq += 1
             seqs.append(store._seq)
@@ -164,11 +166,16 @@ class WriteTxn:
                 (store._seq, write.datestamp, write.version, write.xml, write.alma_xml, write.id)
             )
             insert_terms.extend((ix, term, write.id) for ix, term in write.added_terms)
+            delete_terms.extend((ix, term, write.id) for ix, term in write.removed_terms)
         await self._conn.executemany(
             "UPDATE records SET seq = ?, datestamp = ?, version = ?, xml = ?, alma_xml = ?"
             " WHERE id = ?",
             record_rows,
         )
+        if delete_terms:
+            await self._conn.executemany(
+                "DELETE FROM terms WHERE ix = ? AND term = ? AND rec = ?", delete_terms
+            )
         if insert_terms:
             insert_terms.sort()
             await self._conn.executemany(
@@ -619,15 +626,17 @@ class Store:
         A page-by-page online backup into the live WAL database takes seconds for 100 k
         records; a file copy a fraction of that. Reads in flight at that moment may fail.
         """
-        staged = f"{self.path}.restoring"
+        staged, discarded = f"{self.path}.restoring", f"{self.path}.discarded"
         await asyncio.to_thread(shutil.copyfile, path, staged)
         async with self._write_lock:
             for conn in [*self._readers, self._writer]:
                 await conn.close()
-            await asyncio.to_thread(_put_in_place, staged, self.path)
+            await asyncio.to_thread(_put_in_place, staged, self.path, discarded)
             fresh = await Store.open(self.path)
             self._writer, self._readers = fresh._writer, fresh._readers
             await self._load_counters()
+        # freeing a large file's blocks takes a while: nobody needs to wait for it
+        asyncio.get_running_loop().run_in_executor(None, _discard, discarded)
 
     async def reset(self) -> None:
         """Empty the records (libraries stay) and restart ids."""
@@ -639,12 +648,18 @@ class Store:
             self._high_id = 0
 
 
-def _put_in_place(staged: str, path: str) -> None:
+def _put_in_place(staged: str, path: str, discarded: str) -> None:
     """The staged copy becomes the database; a stale WAL of the old one must not replay on it."""
     for suffix in ("-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path + suffix)
+    os.replace(path, discarded)  # a rename: the old file is deleted later, off the lock
     os.replace(staged, path)
+
+
+def _discard(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 async def _migrate(conn: aiosqlite.Connection) -> None:

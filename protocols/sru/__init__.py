@@ -69,12 +69,10 @@ Operation = Callable[[SruContext, Mapping[str, str], Envelope], Awaitable[bytes]
 
 
 def install(gateway: Gateway) -> None:
-    from protocols.sru.faults import fault_response  # it imports this module's helpers
-
     gateway.http.router.add_route("GET", "/sru/{database}", sru_endpoint)
     gateway.http.router.add_route("POST", "/sru/{database}", sru_endpoint)
-    gateway.fault_renderers["sru"] = fault_response
     gateway.fault_renderers["sru"] = sru_faults.fault_response
+    gateway.body_parameter_readers["sru"] = soap.parameters_of_body
 
 
 async def sru_endpoint(request: web.Request) -> web.Response:

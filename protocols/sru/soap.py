@@ -22,6 +22,7 @@ Reading of the SRW pages (loc.gov "SRW: Search/Retrieve Web Service", SRU 1.1 ar
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -51,13 +52,15 @@ OTHER_QUERY_TYPES: Final = {"pQuery": "pqf", "pScanClause": "pqf", "xQuery": "xc
 INLINE_PARSE_BYTES: Final = 64 * 1024
 
 _PARSER: Final = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-    remove_comments=True, remove_pis=True,
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
 )
 _XML_DECLARATION: Final = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-_ENVELOPE_OPEN: Final = (
-    b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="%s"><SOAP-ENV:Body>' % SOAP_NS.encode()
-)
+_ENVELOPE_OPEN: Final = b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="%s"><SOAP-ENV:Body>' % SOAP_NS.encode()
 _ENVELOPE_CLOSE: Final = b"</SOAP-ENV:Body></SOAP-ENV:Envelope>"
 
 
@@ -129,9 +132,7 @@ def read_envelope(body: bytes) -> SrwRequest:
             continue
         child_name = etree.QName(child)
         # A foreign element keeps its namespace in its name: it is then an unknown parameter.
-        key = (
-            child_name.localname if child_name.namespace == SRW_NS else child_name.text
-        )
+        key = child_name.localname if child_name.namespace == SRW_NS else child_name.text
         if key in IGNORED:
             continue
         if key in OTHER_QUERY_TYPES:
@@ -204,3 +205,11 @@ def soap_fault_response(fault: SoapFault) -> web.Response:
     return web.Response(
         status=500, body=fault_body(fault), content_type=CONTENT_TYPE, charset="utf-8"
     )
+
+
+def parameters_of_body(body: bytes) -> Mapping[str, str]:
+    """The SRU parameters of a SOAP request body, or none: what the journal records of it."""
+    try:
+        return read_envelope(body).params
+    except SoapFault:
+        return {}

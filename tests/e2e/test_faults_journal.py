@@ -40,3 +40,19 @@ def test_z3950_pdus_are_journaled_with_the_password_masked(
     assert entries[1].parameters["databases"] == "fin01"
     assert entries[2].outcome == "diagnostic 114"  # unsupported use attribute
     assert entries[4].outcome == "closed"
+
+
+def test_sru_on_the_z3950_port_is_journaled_with_its_origin(
+    melinda_gateway: MelindaGateway,
+) -> None:
+    import urllib.request
+
+    url = (
+        f"http://127.0.0.1:{melinda_gateway.z3950_port}/fin01"
+        "?version=1.1&operation=searchRetrieve&query=dc.title%3Dkissa"
+    )
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert b"numberOfRecords" in response.read()
+    (entry,) = melinda_gateway.requests("sru")
+    assert entry.operation == "searchRetrieve"
+    assert entry.client == "127.0.0.1 (via the Z39.50 port)"

@@ -60,8 +60,11 @@ def srw_payload(body: bytes) -> etree._Element:
 
 
 async def srw(
-    gateway: Gateway, http: aiohttp.ClientSession, operation: str,
-    elements: Mapping[str, str | int], path: str = "/sru/bib",
+    gateway: Gateway,
+    http: aiohttp.ClientSession,
+    operation: str,
+    elements: Mapping[str, str | int],
+    path: str = "/sru/bib",
 ) -> etree._Element:
     status, body = await post_soap(gateway, http, srw_request(operation, **elements), path)
     assert status == 200
@@ -108,7 +111,9 @@ async def test_search_retrieve_finds_the_record(
 ) -> None:
     record = isbn_record(records)
     payload = await srw(
-        gateway, http, "searchRetrieve",
+        gateway,
+        http,
+        "searchRetrieve",
         {"version": version, "query": f"bath.isbn={record['020']['a']}", "maximumRecords": 5},
     )
     assert payload.tag == f"{{{SRW}}}searchRetrieveResponse"
@@ -124,18 +129,43 @@ async def test_search_retrieve_finds_the_record(
 @pytest.mark.parametrize(
     ("path", "elements"),
     [
-        ("/sru/bib", {"version": "1.2", "query": "dc.title=a*", "startRecord": 3,
-                      "maximumRecords": 4, "recordPacking": "string"}),
-        ("/sru/bib", {"version": "1.2", "query": "dc.title=a* sortBy dc.title/descending",
-                      "maximumRecords": 3, "recordSchema": "dc"}),
-        ("/sru/fin01alma", {"version": "1.1", "query": "dc.title=a*", "maximumRecords": 2,
-                            "sortKeys": "dc.title,,0"}),
+        (
+            "/sru/bib",
+            {
+                "version": "1.2",
+                "query": "dc.title=a*",
+                "startRecord": 3,
+                "maximumRecords": 4,
+                "recordPacking": "string",
+            },
+        ),
+        (
+            "/sru/bib",
+            {
+                "version": "1.2",
+                "query": "dc.title=a* sortBy dc.title/descending",
+                "maximumRecords": 3,
+                "recordSchema": "dc",
+            },
+        ),
+        (
+            "/sru/fin01alma",
+            {
+                "version": "1.1",
+                "query": "dc.title=a*",
+                "maximumRecords": 2,
+                "sortKeys": "dc.title,,0",
+            },
+        ),
         ("/sru/bib", {"version": "1.2", "query": "dc.nonesuch=x"}),
         ("/sru/bib", {"version": "1.2", "query": "dc.title=a*", "startRecord": 9999}),
     ],
 )
 async def test_search_retrieve_answers_as_get_does(
-    gateway: Gateway, http: aiohttp.ClientSession, records: object, path: str,
+    gateway: Gateway,
+    http: aiohttp.ClientSession,
+    records: object,
+    path: str,
     elements: dict[str, str | int],
 ) -> None:
     """The same operation code: the SOAP payload is the GET response without its echo."""
@@ -149,7 +179,10 @@ async def test_scan_answers_as_get_does(
     gateway: Gateway, http: aiohttp.ClientSession, records: object
 ) -> None:
     elements: dict[str, str | int] = {
-        "version": "1.2", "scanClause": "dc.title=h", "responsePosition": 1, "maximumTerms": 5,
+        "version": "1.2",
+        "scanClause": "dc.title=h",
+        "responsePosition": 1,
+        "maximumTerms": 5,
     }
     payload = await srw(gateway, http, "scan", elements)
     assert payload.tag == f"{{{SRW}}}scanResponse"
@@ -220,28 +253,56 @@ async def test_large_envelope_is_read(
 @pytest.mark.parametrize(
     ("operation", "elements", "expected"),
     [
-        ("searchRetrieve", {"version": "1.2", "query": "dc.nonesuch=x"},
-         ("info:srw/diagnostic/1/16", "dc.nonesuch")),
-        ("searchRetrieve", {"version": "1.2", "query": "dc.title=a", "colour": "blue"},
-         ("info:srw/diagnostic/1/8", "colour")),
-        ("searchRetrieve", {"version": "1.2", "query": "dc.title=a", "stylesheet": "/s.xsl"},
-         ("info:srw/diagnostic/1/110", "/s.xsl")),
-        ("searchRetrieve", {"version": "2.0", "query": "dc.title=a"},
-         ("info:srw/diagnostic/1/5", "1.2")),
-        ("searchRetrieve", {"version": "1.2", "pQuery": "@attr 1=4 kirja"},
-         ("info:srw/diagnostic/1/11", "pqf")),
-        ("searchRetrieve", {"version": "1.1", "query": "dc.title=a", "recordSchema": "mods"},
-         ("info:srw/diagnostic/1/66", "mods")),
+        (
+            "searchRetrieve",
+            {"version": "1.2", "query": "dc.nonesuch=x"},
+            ("info:srw/diagnostic/1/16", "dc.nonesuch"),
+        ),
+        (
+            "searchRetrieve",
+            {"version": "1.2", "query": "dc.title=a", "colour": "blue"},
+            ("info:srw/diagnostic/1/8", "colour"),
+        ),
+        (
+            "searchRetrieve",
+            {"version": "1.2", "query": "dc.title=a", "stylesheet": "/s.xsl"},
+            ("info:srw/diagnostic/1/110", "/s.xsl"),
+        ),
+        (
+            "searchRetrieve",
+            {"version": "2.0", "query": "dc.title=a"},
+            ("info:srw/diagnostic/1/5", "1.2"),
+        ),
+        (
+            "searchRetrieve",
+            {"version": "1.2", "pQuery": "@attr 1=4 kirja"},
+            ("info:srw/diagnostic/1/11", "pqf"),
+        ),
+        (
+            "searchRetrieve",
+            {"version": "1.1", "query": "dc.title=a", "recordSchema": "mods"},
+            ("info:srw/diagnostic/1/66", "mods"),
+        ),
         ("searchRetrieve", {"version": "1.2"}, ("info:srw/diagnostic/1/7", "query")),
-        ("scan", {"version": "1.2", "scanClause": "dc.title=a", "maximumTerms": 5000},
-         ("info:srw/diagnostic/1/121", "1000")),
-        ("scan", {"version": "1.1", "pScanClause": "@attr 1=4 a"},
-         ("info:srw/diagnostic/1/11", "pqf")),
+        (
+            "scan",
+            {"version": "1.2", "scanClause": "dc.title=a", "maximumTerms": 5000},
+            ("info:srw/diagnostic/1/121", "1000"),
+        ),
+        (
+            "scan",
+            {"version": "1.1", "pScanClause": "@attr 1=4 a"},
+            ("info:srw/diagnostic/1/11", "pqf"),
+        ),
     ],
 )
 async def test_diagnostics_in_a_normal_response(
-    gateway: Gateway, http: aiohttp.ClientSession, records: object, operation: str,
-    elements: dict[str, str | int], expected: tuple[str, str],
+    gateway: Gateway,
+    http: aiohttp.ClientSession,
+    records: object,
+    operation: str,
+    elements: dict[str, str | int],
+    expected: tuple[str, str],
 ) -> None:
     payload = await srw(gateway, http, operation, elements)
     assert payload.tag == f"{{{SRW}}}{operation}Response"
@@ -263,15 +324,20 @@ async def test_unknown_database_is_diagnostic_235(
     [
         (b"<SOAP-ENV:Envelope", "SOAP-ENV:Client", "Bad XML"),
         (b"", "SOAP-ENV:Client", "Empty"),
-        (f'<zs:searchRetrieveRequest xmlns:zs="{SRW}"/>'.encode(), "SOAP-ENV:Client",
-         "Envelope"),
+        (f'<zs:searchRetrieveRequest xmlns:zs="{SRW}"/>'.encode(), "SOAP-ENV:Client", "Envelope"),
         (f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP}"/>'.encode(), "SOAP-ENV:Client", "Body"),
         (envelope(""), "SOAP-ENV:Client", "no request"),
         (envelope(f'<zs:updateRequest xmlns:zs="{SRW}"/>'), "SOAP-ENV:Client", "updateRequest"),
-        (envelope('<zs:searchRetrieveRequest xmlns:zs="urn:other"/>'), "SOAP-ENV:Client",
-         "urn:other"),
-        (envelope(f'<zs:explainRequest xmlns:zs="{SRW}"/>', soap_ns=SOAP12),
-         "SOAP-ENV:VersionMismatch", SOAP12),
+        (
+            envelope('<zs:searchRetrieveRequest xmlns:zs="urn:other"/>'),
+            "SOAP-ENV:Client",
+            "urn:other",
+        ),
+        (
+            envelope(f'<zs:explainRequest xmlns:zs="{SRW}"/>', soap_ns=SOAP12),
+            "SOAP-ENV:VersionMismatch",
+            SOAP12,
+        ),
     ],
 )
 async def test_what_cannot_be_answered_is_a_soap_fault(
@@ -317,6 +383,26 @@ async def test_injected_fault_is_diagnostic_1_in_soap(
     status, answer = await post_soap(gateway, http, b"not xml")
     assert status == 500
     assert fault_of(answer) == ("SOAP-ENV:Server", "boom")
+
+
+async def test_srw_operation_reaches_the_journal_and_fault_matching(
+    gateway: Gateway, http: aiohttp.ClientSession, records: object
+) -> None:
+    gateway.faults.add(
+        {
+            "interface": "sru",
+            "operation": "searchRetrieve",
+            "kind": "error",
+            "count": 1,
+            "message": "only search",
+        }
+    )
+    scan = await srw(gateway, http, "scan", {"version": "1.1", "scanClause": "dc.title=a"})
+    assert diagnostics(scan) == []  # the rule names searchRetrieve: a scan passes
+    search = await srw(gateway, http, "searchRetrieve", {"version": "1.1", "query": "dc.title=a"})
+    assert diagnostics(search) == [("info:srw/diagnostic/1/1", "only search")]
+    operations = [entry.operation for entry in gateway.journal.entries(interface="sru")]
+    assert operations[-2:] == ["scan", "searchRetrieve"]
 
 
 # --- YAZ's clients ------------------------------------------------------------------------------

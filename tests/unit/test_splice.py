@@ -1,0 +1,345 @@
+"""The LOW-publishing splice gives byte for byte what the full parse-and-save path gives."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pymarc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway import records
+from gateway.catalog import Catalog, PublishResult, prepare_write
+from gateway.errors import MalformedRecordError
+from gateway.generator import generate_records
+from gateway.model import User
+from gateway.records import splice
+from gateway.store import RecordRow, RecordWrite, SplicedWrite
+from tests.conftest import shared_fixture
+
+PUBLISHER = User("HELKA-PUBLISH", "HELKA", 30, frozenset({"HELKA"}))
+STORED_AT = 1_700_000_000  # when the rows were last saved (their datestamp and version)
+NOW = 1_750_000_000  # the publication's save
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
+    """A real catalog: `_apply_low_changes` runs both paths on its code."""
+    path = tmp_path_factory.mktemp("splice") / "melinda.sqlite"
+    catalog = asyncio.run(Catalog.open(str(path)))
+    try:
+        yield catalog
+    finally:
+        asyncio.run(catalog.close())
+
+
+def stored_row(record: pymarc.Record, record_id: int, version: int = STORED_AT) -> RecordRow:
+    """The row the store keeps for `record`, as its write path makes it."""
+    write = prepare_write(record, record_id, STORED_AT, version)
+    return RecordRow(
+        record_id, 1, write.datestamp, write.version, write.deleted, write.xml, write.alma_xml
+    )
+
+
+def saved_row(catalog: Catalog, row: RecordRow, code: str = "TESTLIB") -> RecordRow:
+    """The row after a full-path save (adding a LOW): the shape every gateway save leaves."""
+    writes, _olds = catalog._apply_low_changes(
+        {row.id: row}, [(row.id, None, True)], code, "testlib", PUBLISHER, STORED_AT,
+        PublishResult(), splice_additions=False,
+    )  # fmt: skip
+    if not writes:
+        return row
+    write = writes[0]
+    assert isinstance(write, RecordWrite)
+    return RecordRow(
+        row.id, 2, write.datestamp, write.version, write.deleted, write.xml, write.alma_xml
+    )
+
+
+def both_paths(
+    catalog: Catalog,
+    row: RecordRow,
+    code: str,
+    sid_code: str,
+    local_id: str | None,
+    now: int = NOW,
+) -> bool:
+    """Apply one LOW addition both ways, assert the same outcome; True when it was spliced."""
+    fast_result, full_result = PublishResult(), PublishResult()
+    rows = {row.id: row}
+    changes = [(row.id, local_id, True)]
+    fast, fast_olds = catalog._apply_low_changes(
+        rows, changes, code, sid_code, PUBLISHER, now, fast_result
+    )
+    full, olds = catalog._apply_low_changes(
+        rows, changes, code, sid_code, PUBLISHER, now, full_result, splice_additions=False
+    )
+    assert fast_result == full_result
+    assert len(fast) == len(full)
+    if not full:
+        return False
+    (fast_write,), (full_write,) = fast, full
+    assert isinstance(full_write, RecordWrite)
+    if not isinstance(fast_write, SplicedWrite):
+        assert fast_write == full_write  # declined: the full path did the save
+        assert fast_olds == olds
+        return False
+    assert fast_write.xml == full_write.xml
+    assert fast_write.alma_xml == full_write.alma_xml
+    assert (fast_write.datestamp, fast_write.version) == (full_write.datestamp, full_write.version)
+    assert not full_write.deleted and full_write.entry is not None
+    old = olds[row.id]
+    # the store's terms after each save are the same
+    assert (old.terms - fast_write.removed_terms) | fast_write.added_terms == full_write.entry.terms
+    assert fast_write.removed_terms <= old.terms
+    sort_keys = (old.sort_title, old.sort_author, old.sort_date)
+    entry = full_write.entry
+    assert sort_keys == (entry.sort_title, entry.sort_author, entry.sort_date)
+    return True
+
+
+def generated_rows(count: int, seed: int) -> list[RecordRow]:
+    rows = []
+    for record in generate_records(count, seed):
+        record_id = records.melinda_id(record)
+        assert record_id is not None
+        rows.append(stored_row(record, record_id))
+    return rows
+
+
+def real_records() -> list[tuple[int, pymarc.Record]]:
+    with shared_fixture("melinda-records.xml").open("rb") as stream:
+        found = list(records.iter_marcxml(stream))
+    return [(records.melinda_id(r) or 900 + n, r) for n, r in enumerate(found)]
+
+
+@pytest.mark.parametrize(
+    ("code", "sid_code"),
+    [("HELKA", "helka"), ("OULA", "oulu"), ("NEWLIB", "newlib"), ("tamk ", "TAMK")],
+)
+def test_generated_records_spliced_as_the_full_save_saves(
+    catalog: Catalog, code: str, sid_code: str
+) -> None:
+    rows = generated_rows(300, 11)
+    spliced = sum(
+        both_paths(catalog, row, code, sid_code, f"99{row.id:010d}506253") for row in rows
+    )
+    # deleted and STA records are left to the full path; nearly all others are spliced
+    assert spliced >= 0.9 * len(rows)
+
+
+def test_an_addition_without_a_local_id_is_spliced(catalog: Catalog) -> None:
+    rows = generated_rows(100, 12)
+    assert sum(both_paths(catalog, row, "NEWLIB", "newlib", None) for row in rows) >= 90
+
+
+@pytest.mark.parametrize(
+    ("code", "sid_code"), [("FIKKA", "fikka"), ("MUSA", "musa"), ("NEWLIB", "helme")]
+)
+def test_codes_that_change_set_membership_take_the_full_path(
+    catalog: Catalog, code: str, sid_code: str
+) -> None:
+    rows = generated_rows(60, 13)
+    assert not any(both_paths(catalog, row, code, sid_code, "(X)1") for row in rows)
+
+
+def test_real_records_as_loaded_and_after_a_save(catalog: Catalog) -> None:
+    spliced = 0
+    for record_id, record in real_records():
+        loaded = stored_row(record, record_id)
+        saved = saved_row(catalog, loaded)
+        for row in (loaded, saved):
+            for code, sid_code in (("HELKA", "helka"), ("NEWLIB", "newlib"), ("VASKI", "vaski")):
+                spliced += both_paths(catalog, row, code, sid_code, "(ANDL100020)1077305")
+    assert spliced >= 20  # the saved forms of the live records are spliced
+
+
+def test_a_record_saved_the_same_second_gets_a_later_version(catalog: Catalog) -> None:
+    (row,) = generated_rows(1, 14)
+    ahead = stored_row(records.parse_marcxml(row.xml), row.id, version=NOW + 5)
+    assert both_paths(catalog, ahead, "NEWLIB", "newlib", "1", now=NOW)
+
+
+def _edited(row: RecordRow, edit: str) -> RecordRow:
+    record = records.parse_marcxml(row.xml)
+    if edit == "cats out of order":
+        cats = [f for f in record.fields if f.tag == "CAT"]
+        assert len(cats) >= 2
+        first, last = record.fields.index(cats[0]), record.fields.index(cats[-1])
+        record.fields[first], record.fields[last] = record.fields[last], record.fields[first]
+    elif edit == "no 005":
+        record.remove_fields("005")
+    elif edit == "no 003":
+        record.remove_fields("003")
+    elif edit == "035 with an old id":
+        record.get_fields("035")[0].add_subfield("z", "(FI-MELINDA)000000777")
+    elif edit == "LOW before a CAT":
+        low = pymarc.Field("LOW", pymarc.Indicators(" ", " "), [pymarc.Subfield("a", "XYZ")])
+        record.fields.insert(record.fields.index(records.cat_fields(record)[-1]), low)
+    elif edit == "deleted":
+        records.mark_deleted(record)
+    elif edit == "001 in another form":
+        record.get_fields("001")[0].data = f"FCC{row.id:09d}"
+    return stored_row(record, row.id)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "cats out of order",
+        "no 005",
+        "no 003",
+        "035 with an old id",
+        "LOW before a CAT",
+        "deleted",
+        "001 in another form",
+    ],
+)
+def test_records_not_in_saved_shape_take_the_full_path(catalog: Catalog, edit: str) -> None:
+    rows = [r for r in generated_rows(40, 15) if not r.deleted]
+    row = next(r for r in rows if r.xml.count(b'tag="CAT"') >= 2 and b'tag="STA"' not in r.xml)
+    assert both_paths(catalog, row, "NEWLIB", "newlib", "1")  # as generated: spliced
+    odd = _edited(row, edit)
+    stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
+    assert (
+        splice.add_low_sid(
+            odd.xml,
+            odd.alma_xml,
+            record_id=row.id,
+            code="NEWLIB",
+            sid_code="newlib",
+            local_id="1",
+            stamp=stamp,
+            old_version=odd.version,
+            new_version=NOW,
+        )
+        is None
+    )
+    assert not both_paths(catalog, odd, "NEWLIB", "newlib", "1")
+
+
+def test_a_stale_view_is_not_spliced(catalog: Catalog) -> None:
+    (row,) = generated_rows(1, 16)
+    stale = RecordRow(row.id, 1, row.datestamp, row.version + 1, False, row.xml, row.alma_xml)
+    stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
+    found = splice.add_low_sid(
+        stale.xml,
+        stale.alma_xml,
+        record_id=row.id,
+        code="NEWLIB",
+        sid_code="newlib",
+        local_id="1",
+        stamp=stamp,
+        old_version=stale.version,
+        new_version=NOW,
+    )
+    assert found is None
+
+
+def test_a_local_id_xml_cannot_carry_fails_as_the_full_save_fails(catalog: Catalog) -> None:
+    (row,) = generated_rows(1, 17)
+    for splice_additions in (True, False):
+        with pytest.raises(MalformedRecordError):
+            catalog._apply_low_changes(
+                {row.id: row}, [(row.id, "bad\x01id", True)], "NEWLIB", "newlib", PUBLISHER,
+                NOW, PublishResult(), splice_additions=splice_additions,
+            )  # fmt: skip
+
+
+_POOL: list[RecordRow] = []
+
+
+def _pool(catalog: Catalog) -> list[RecordRow]:
+    """Generated rows and the real records, loaded and saved (built once)."""
+    if not _POOL:
+        _POOL.extend(generated_rows(40, 18))
+        for record_id, record in real_records():
+            loaded = stored_row(record, record_id)
+            _POOL.extend([loaded, saved_row(catalog, loaded)])
+    return _POOL
+
+
+_CODE_CHARS = st.sampled_from([*"ABKLOUaku", "&", "<", ">", '"', "'", " ", "ä", "Å", "-", "1"])
+_LOCAL_CHARS = st.sampled_from([*"0123456789()ANDL", "&", "<", ">", '"', " ", "\t", "\n", "ö"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=st.integers(min_value=0, max_value=10_000),
+    code=st.one_of(
+        st.sampled_from(["HELKA", "FIKKA", "MUSA", "OULA", "TESTLIB"]),
+        st.text(_CODE_CHARS, min_size=1, max_size=8),
+    ),
+    sid_code=st.one_of(
+        st.sampled_from(["helka", "helme", "oulu", "testlib"]),
+        st.text(_CODE_CHARS, min_size=1, max_size=8),
+    ),
+    local_id=st.one_of(
+        st.none(),
+        st.sampled_from(["(ANDL100020)1077305", "99123456789"]),
+        st.text(_LOCAL_CHARS, max_size=14),
+    ),
+    seconds=st.integers(min_value=-10, max_value=400_000_000),
+)
+def test_any_code_and_local_id_give_the_full_saves_result(
+    catalog: Catalog, which: int, code: str, sid_code: str, local_id: str | None, seconds: int
+) -> None:
+    code = code.upper()  # as `_change_lows` passes it
+    if not code.strip():
+        return  # the full path refuses an empty LOW code before any save
+    pool = _pool(catalog)
+    both_paths(catalog, pool[which % len(pool)], code, sid_code, local_id, now=NOW + seconds)
+
+
+def _loaded_catalog(path: Path, batch: list[pymarc.Record], at: int) -> Catalog:
+    async def build() -> Catalog:
+        catalog = await Catalog.open(str(path))
+        catalog._last_datestamp = at  # both stores save "now" at the same second
+        await catalog.load(batch)
+        await catalog.add_library("HELKA", sid_code="helka")
+        return catalog
+
+    return asyncio.run(build())
+
+
+def _table(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return list(conn.execute(sql))
+
+
+def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
+    """A publication through the store: every row and every index term the same."""
+    batch = list(generate_records(300, 19))
+    at = int(time.time()) + 10**6
+    present = [(records.melinda_id(r) or 0, f"99{n:010d}506253") for n, r in enumerate(batch)]
+    withdrawn = [rid for rid, _ in present[:20]]
+    paths = {}
+    for splice_additions in (True, False):
+        path = tmp_path / f"splice-{splice_additions}.sqlite"
+        catalog = _loaded_catalog(path, batch, at)
+
+        async def publish(catalog: Catalog = catalog, flag: bool = splice_additions) -> None:
+            await catalog._change_lows(
+                "HELKA", present[20:], withdrawn, user=PUBLISHER, sid_code="helka",
+                splice_additions=flag,
+            )  # fmt: skip
+            await catalog._change_lows(
+                "OULA", present[::3], [], user=User("OULA", "OULA", 30, frozenset({"OULA"})),
+                sid_code="oulu", splice_additions=flag,
+            )  # fmt: skip
+            await catalog.close()
+
+        asyncio.run(publish())
+        paths[splice_additions] = path
+    query_rows = "SELECT * FROM records ORDER BY id"
+    query_terms = "SELECT ix, term, rec FROM terms ORDER BY ix, term, rec"
+    spliced, full = paths[True], paths[False]
+    assert _table(spliced, query_rows) == _table(full, query_rows)
+    assert _table(spliced, query_terms) == _table(full, query_terms)
+    assert len(_table(full, "SELECT rec FROM terms WHERE ix = 17 AND term = 'oula'")) >= 90
