@@ -22,6 +22,7 @@ class Harvest:
     pages: int
     seconds: float
     server_peak_rss_mb: float
+    server_peak_anon_mb: float
 
     @property
     def records_per_second(self) -> float:
@@ -34,6 +35,7 @@ class Harvest:
             "seconds": round(self.seconds, 2),
             "records_per_second": round(self.records_per_second),
             "server_peak_rss_mb": round(self.server_peak_rss_mb, 1),
+            "server_peak_anon_mb": round(self.server_peak_anon_mb, 1),
         }
 
 
@@ -78,4 +80,4 @@ async def harvest(
                 break
             params = {"verb": "ListRecords", "resumptionToken": token}
         seconds = time.perf_counter() - started
-    return Harvest(records, pages, seconds, rss.peak)
+    return Harvest(records, pages, seconds, rss.peak, rss.peak_anon)

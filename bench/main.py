@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import corpus, harvest, publishing, report, search, servers, writers
 from bench.pyspy import Profiler, hotspots, py_spy
-from bench.system import directory_mb, machine, now_utc, peak_rss_mb, rss_mb, versions
+from bench.system import anon_rss_mb, directory_mb, machine, now_utc, peak_rss_mb, rss_mb, versions
 
 WORKLOADS = ("load", "sru", "z3950", "oai", "xserver", "sftp")
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,7 +267,7 @@ class Bench:
 
     async def oai(self, url: str, pid: int) -> None:
         say("OAI-PMH full harvest (marc21)")
-        before = rss_mb(pid)
+        before, before_anon = rss_mb(pid), anon_rss_mb(pid)
         full = await self.profiled("oai", pid, lambda: harvest.harvest(url, pid))
         # The incremental harvest covers the X-server run (its edits), or else the second after
         # the load (nothing changed then: the cost of an empty incremental harvest).
@@ -276,6 +276,7 @@ class Bench:
         incremental = await harvest.harvest(url, pid, since=oai_time(since), until=oai_time(until))
         self.result["oai"] = {
             "server_rss_before_mb": round(before or 0, 1),
+            "server_anon_before_mb": round(before_anon or 0, 1),
             "full": full.as_json(),
             "incremental": {
                 **incremental.as_json(),
@@ -351,6 +352,7 @@ class Bench:
             self.result["server"]["final_rss_mb"] = round(rss_mb(gateway.pid) or 0, 1)
         finally:
             gateway.stop()
+        self.result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
         if "load" not in self.args.workloads:
             self.result.pop("load", None)
         if self.profiles:

@@ -99,8 +99,14 @@ def rows(result: dict[str, Any]) -> list[Row]:
         out.append(
             (
                 "OAI-PMH full harvest",
-                "server RSS MB before / peak",
-                f"{number(oai.get('server_rss_before_mb'))} / {number(full['server_peak_rss_mb'])}",
+                "server RSS MB before / peak (anonymous part)",
+                f"{number(oai.get('server_rss_before_mb'))} / {number(full['server_peak_rss_mb'])}"
+                + (
+                    f" ({number(oai.get('server_anon_before_mb'))} / "
+                    f"{number(full['server_peak_anon_mb'])})"
+                    if "server_peak_anon_mb" in full
+                    else ""
+                ),
                 "",
                 "",
             )
@@ -158,6 +164,9 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 "",
             )
         )
+    if not zebra.get("available"):
+        # Zebra did not run: its column stays empty rather than full of dashes.
+        out = [(workload, measure, ours, "", "") for workload, measure, ours, _, _ in out]
     return out
 
 
@@ -212,6 +221,7 @@ SCALE_MEASURES: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("Z39.50 ISBN lookup, 1 client, p99 ms", ("z3950", "gateway", "isbn", "1", "p99_ms"), 2),
     ("OAI-PMH harvest records/s", ("oai", "full", "records_per_second"), 0),
     ("OAI-PMH harvest server peak RSS MB", ("oai", "full", "server_peak_rss_mb"), 0),
+    ("OAI-PMH harvest server peak anonymous RSS MB", ("oai", "full", "server_peak_anon_mb"), 0),
     ("gateway peak RSS MB", ("server", "peak_rss_mb"), 0),
 )
 

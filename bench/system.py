@@ -39,6 +39,13 @@ def rss_mb(pid: int) -> float | None:
     return None if kb is None else kb / 1024
 
 
+def anon_rss_mb(pid: int) -> float | None:
+    """Anonymous resident memory (RssAnon): heap and caches, without file pages mapped in (the
+    store's SQLite mmap counts in VmRSS as file pages the kernel can drop)."""
+    kb = _proc_status_kb(pid, "RssAnon")
+    return None if kb is None else kb / 1024
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """The process's high-water mark (VmHWM) since it started."""
     kb = _proc_status_kb(pid, "VmHWM")
@@ -46,18 +53,24 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 class RssWatch:
-    """Samples a process's RSS while a workload runs; `peak` is the largest sample."""
+    """Samples a process's RSS while a workload runs; `peak` is the largest sample, `peak_anon`
+    the largest anonymous part."""
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
         self.pid, self.interval = pid, interval
-        self.peak = 0.0
+        self.peak = self.peak_anon = 0.0
         self._task: asyncio.Task[None] | None = None
+
+    def _sample(self) -> None:
+        now, anon = rss_mb(self.pid), anon_rss_mb(self.pid)
+        if now is not None:
+            self.peak = max(self.peak, now)
+        if anon is not None:
+            self.peak_anon = max(self.peak_anon, anon)
 
     async def _run(self) -> None:
         while True:
-            now = rss_mb(self.pid)
-            if now is not None:
-                self.peak = max(self.peak, now)
+            self._sample()
             await asyncio.sleep(self.interval)
 
     async def __aenter__(self) -> RssWatch:
@@ -65,9 +78,7 @@ class RssWatch:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        now = rss_mb(self.pid)
-        if now is not None:
-            self.peak = max(self.peak, now)
+        self._sample()
         if self._task is not None:
             self._task.cancel()
 

@@ -57,7 +57,7 @@ _FIELD = re.compile(
     rb'|<datafield tag="([^"&]*)" ind1="[^"]*" ind2="[^"]*">'
     rb'(?:<subfield code="[^"]*">[^<]*</subfield>)*</datafield>'
 )
-A, B, C, H = b"abch"
+_A, _B, _C, _H = b"abch"  # subfield codes as bytes items
 _SUBFIELD = re.compile(rb'<subfield code="([^"]*)">([^<]*)</subfield>')
 _ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#9|#10|#13);")
 _UNESCAPES = {
@@ -267,7 +267,7 @@ def _places(
         tag = found.group(2)
         if tag == b"CAT" and not seen_low:
             field = found.group()
-            key = (_first(field, C), _first(field, H))
+            key = (_first(field, _C), _first(field, _H))
             if keys and key < keys[-1]:
                 raise _Decline  # CATs out of order: the save would sort them
             keys.append(key)
@@ -275,7 +275,7 @@ def _places(
                 cat_at = found.end()
         elif tag == b"LOW":
             seen_low = True
-            held = _first(found.group(), A).strip()
+            held = _first(found.group(), _A).strip()
             has_low = has_low or (bool(held) and held.upper() == low_code)
         else:
             raise _Decline
@@ -287,10 +287,10 @@ def _places(
     if sid is not None:
         local_id, sid_code = sid
         sid_b = sid_code.strip().lower()
-        same_sids = tuple(i for i, f in enumerate(sids) if _first(f, B).strip().lower() == sid_b)
+        same_sids = tuple(i for i, f in enumerate(sids) if _first(f, _B).strip().lower() == sid_b)
         # `records.sids` pairs: the first $c and the first $b of each SID
         sid_unchanged = any(
-            _first(sids[i], C) == local_id and _first(sids[i], B) == sid_code for i in same_sids
+            _first(sids[i], _C) == local_id and _first(sids[i], _B) == sid_code for i in same_sids
         )
     return _Places(
         field_005=field_005,
@@ -405,8 +405,8 @@ def _add_low_sid(
     # higher; the other fields a save touches (005, SID, CAT, LOW) are the same bytes there.
     staleness = _staleness(record_id, old_version)
     at = alma_xml.find(staleness)
-    if at < 0:
-        raise _Decline
+    if at < 0 or alma_xml[:_HEAD_LENGTH] != xml[:_HEAD_LENGTH]:
+        raise _Decline  # the view is not this record's at this version
     view = alma_xml[:at] + alma_xml[at + len(staleness) :]
     view_places = _view_places(view, places)
 

@@ -83,3 +83,23 @@ def test_scale_table_puts_runs_side_by_side() -> None:
     # A measure only one run has shows a dash for the other; one neither has is left out.
     assert "| OAI-PMH harvest records/s | 12,000 | – |" in lines
     assert not any(line.startswith("| Z39.50") for line in lines)
+
+
+def test_without_zebra_its_column_is_empty() -> None:
+    table = rows({"load": RESULT["load"], "sru": {"gateway": RESULT["sru"]["gateway"]}})
+    assert table and all(r[3] == "" and r[4] == "" for r in table)
+    assert table[0][2] == "4,000"
+
+
+def test_oai_row_shows_the_anonymous_part_of_the_rss() -> None:
+    oai = {
+        "server_rss_before_mb": 200.0,
+        "server_anon_before_mb": 90.0,
+        "full": {
+            "records_per_second": 9000,
+            "server_peak_rss_mb": 420.0,
+            "server_peak_anon_mb": 150.0,
+        },
+    }
+    row = next(r for r in rows({"oai": oai}) if r[1].startswith("server RSS"))
+    assert row[2] == "200 / 420 (90 / 150)"
