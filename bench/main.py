@@ -22,6 +22,7 @@ from bench import corpus, harvest, publishing, report, search, servers, writers
 from bench.pyspy import Profiler, hotspots, py_spy
 from bench.system import anon_rss_mb, directory_mb, machine, now_utc, peak_rss_mb, rss_mb, versions
 
+WORK_MARKER = ".melinda-bench"
 WORKLOADS = ("load", "sru", "z3950", "oai", "xserver", "sftp")
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +53,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="py-spy the gateway under the SRU, Z39.50 and OAI-PMH workloads",
+        help="py-spy the load command and the gateway under the search, X-server and OAI-PMH workloads",
     )
     parser.add_argument(
         "--compare",
@@ -63,7 +64,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--work-dir",
         metavar="DIR",
-        help="keep corpus, store and Zebra register here (default: a temp dir)",
+        help="keep corpus, store, Zebra register and profiles here (default: a temp dir, removed)",
     )
     args = parser.parse_args(argv)
     chosen = [w.strip() for w in args.only.split(",") if w.strip()]
@@ -125,6 +126,8 @@ class Bench:
 
         say("loading them with `melinda-gateway load`")
         started = time.time()
+        # The load is sampled in place (rerunning it would double the longest step); py-spy
+        # --nonblocking never pauses it, and the JSON notes that it ran.
         load_profile = self.work / "profile-load.txt" if self.args.profile else None
         output, peak = await servers.run_cli(
             "load", "--data-dir", str(self.data_dir), str(marcxml), profile=load_profile
@@ -142,6 +145,7 @@ class Bench:
             "peak_rss_mb": round(peak, 1),
             "store_mb": round(directory_mb(self.data_dir), 1),
             "generate_seconds": round(generate_seconds, 2),
+            "profiled": load_profile is not None,
             "summary": output.strip().splitlines()[-1:] if output.strip() else [],
         }
         await asyncio.to_thread(marcxml.unlink)
@@ -208,13 +212,17 @@ class Bench:
         }
 
     async def profiled(self, name: str, pid: int, work: Callable[[], Awaitable[Any]]) -> Any:
-        if not self.args.profile:
-            return await work()
-        profiler = Profiler(pid, self.work / f"profile-{name}.txt")
-        try:
-            return await work()
-        finally:
-            self.keep_profile(name, await asyncio.to_thread(profiler.stop))
+        """The figures of one unprofiled run of `work`; with --profile, then a second run under
+        py-spy whose figures are dropped, so sampling never slows the measured run."""
+        result = await work()
+        if self.args.profile:
+            say(f"profiling {name} (an extra, unmeasured run)")
+            profiler = Profiler(pid, self.work / f"profile-{name}.txt")
+            try:
+                await work()
+            finally:
+                self.keep_profile(name, await asyncio.to_thread(profiler.stop))
+        return result
 
     async def searches(self, target: search.Target, pid: int | None) -> None:
         for protocol in ("sru", "z3950"):
@@ -350,6 +358,7 @@ class Bench:
                 await self.sftp(gateway.ports["sftp"])
             self.result["server"]["peak_rss_mb"] = round(peak_rss_mb(gateway.pid) or 0, 1)
             self.result["server"]["final_rss_mb"] = round(rss_mb(gateway.pid) or 0, 1)
+            self.result["server"]["final_anon_mb"] = round(anon_rss_mb(gateway.pid) or 0, 1)
         finally:
             gateway.stop()
         self.result["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -412,11 +421,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.work_dir:
         work = Path(args.work_dir)
-        if work.exists():
+        if work.exists() and any(work.iterdir()):
+            # Only a directory an earlier bench made is emptied: never a user's own directory.
+            if not (work / WORK_MARKER).exists():
+                print(f"bench: {work} is not empty and not a bench work directory", file=sys.stderr)
+                return 2
             shutil.rmtree(work)
-        work.mkdir(parents=True)
+        work.mkdir(parents=True, exist_ok=True)
     else:
         work = Path(tempfile.mkdtemp(prefix="melinda-bench-"))
+    (work / WORK_MARKER).touch()
     try:
         result = asyncio.run(Bench(args, work).run())
     finally:

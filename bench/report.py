@@ -158,8 +158,13 @@ def rows(result: dict[str, Any]) -> list[Row]:
         out.append(
             (
                 "gateway process",
-                "RSS MB idle / peak",
-                f"{number(server.get('idle_rss_mb'))} / {number(server.get('peak_rss_mb'))}",
+                "RSS MB idle / peak (anonymous at the end)",
+                f"{number(server.get('idle_rss_mb'))} / {number(server.get('peak_rss_mb'))}"
+                + (
+                    f" ({number(server['final_anon_mb'])})"
+                    if server.get("final_anon_mb") is not None
+                    else ""
+                ),
                 "",
                 "",
             )

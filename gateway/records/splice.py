@@ -30,6 +30,7 @@ it at the row's version; the fields a save touches are checked against both.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -51,13 +52,26 @@ SET_SID_CODES = frozenset({"HELME"})
 _RECORD_START = b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>'
 _HEAD_LENGTH = len(_RECORD_START) + 24 + len(b"</leader>")
 _RECORD_END = b"</record>"
-# One field of the compact form; values hold no `<` (it is escaped), so a match is a field.
-_FIELD = re.compile(
-    rb'<controlfield tag="([^"&]*)">[^<]*</controlfield>'
-    rb'|<datafield tag="([^"&]*)" ind1="[^"]*" ind2="[^"]*">'
-    rb'(?:<subfield code="[^"]*">[^<]*</subfield>)*</datafield>'
-)
 _A, _B, _C, _H = b"abch"  # subfield codes as bytes items
+_DATAFIELD = rb'ind1="[^"]*" ind2="[^"]*">(?:<subfield code="[^"]*">[^<]*</subfield>)*</datafield>'
+# The Aleph fields that end a record in a save's order: CATs, then LOWs.
+_TAIL = re.compile(
+    rb'(?:<datafield tag="CAT" ' + _DATAFIELD + rb')*(?:<datafield tag="LOW" ' + _DATAFIELD + rb")*"
+)
+
+
+def _first_in(tag: bytes, code: bytes) -> re.Pattern[bytes]:
+    """The first `code` subfield of each `tag` datafield (one that has none is skipped)."""
+    return re.compile(
+        b'<datafield tag="' + tag + b'" ind1="[^"]*" ind2="[^"]*">'
+        b'(?:<subfield code="(?!' + code + b'")[^"]*">[^<]*</subfield>)*'
+        b'<subfield code="' + code + b'">([^<]*)</subfield>'
+    )
+
+
+_CAT_C = _first_in(b"CAT", b"c")
+_CAT_H = _first_in(b"CAT", b"h")
+_LOW_A = _first_in(b"LOW", b"a")
 _SUBFIELD = re.compile(rb'<subfield code="([^"]*)">([^<]*)</subfield>')
 _ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#9|#10|#13);")
 _UNESCAPES = {
@@ -168,8 +182,13 @@ def _first(field: bytes, code: int) -> str:
     return "" if found is None else _unescape(found.group(1))
 
 
-# The openings of the fields a save reads or touches: one scan of the record finds them all.
-_MARK = re.compile(rb'<(controlfield|datafield) tag="(001|003|005|035|SID|CAT|LOW|STA)"')
+# A deletion mark (STA) or an Aleph field as a control field: left to the full path.
+_ODD = (
+    b' tag="STA"',
+    b'<controlfield tag="CAT"',
+    b'<controlfield tag="LOW"',
+    b'<controlfield tag="SID"',
+)
 
 
 @dataclass(slots=True)
@@ -199,29 +218,38 @@ def _scan(xml: bytes) -> _Scan:
     if leader[5:6] == b"d" or b"^" in leader or b"&" in leader or b"<" in leader:
         raise _Decline
     end = len(xml) - len(_RECORD_END)
+    for marker in _ODD:
+        if marker in xml:
+            raise _Decline  # a deletion mark, or an Aleph field in an odd form
     controls: dict[bytes, int] = {}
-    f035: list[int] = []
-    sids: list[tuple[int, int]] = []
-    tail = end
-    for found in _MARK.finditer(xml, _HEAD_LENGTH, end):
-        kind, tag = found.group(1, 2)
-        at = found.start()
-        if tag in (b"001", b"003", b"005"):
-            controls.setdefault(tag, at if kind == b"controlfield" else -1)
-        elif kind == b"controlfield":
-            if tag != b"035":  # a control 035 is none of set_melinda_id's business
-                raise _Decline  # a deletion mark, or an Aleph field in an odd form
-        elif tag == b"035":
-            f035.append(at)
-        elif tag == b"SID":
-            if tail < end:
-                raise _Decline  # not in Aleph order
-            sids.append((at, xml.index(b"</datafield>", at) + 12))
-        elif tag == b"STA":
-            raise _Decline  # a deletion mark, or a status the full save would keep in view
-        elif tail == end:
-            tail = at  # the first CAT or LOW
+    for tag in (b"001", b"003", b"005"):
+        found = xml.find(b' tag="' + tag + b'"', _HEAD_LENGTH, end)  # the first, either kind
+        if found >= 0:
+            at = found - len(b"<controlfield")
+            controls[tag] = at if xml.startswith(b"<controlfield", at) else -1
+    # the first CAT or LOW: only CATs and LOWs may follow (`_places` checks)
+    tail = min(
+        (
+            x
+            for x in (xml.find(b'<datafield tag="CAT" '), xml.find(b'<datafield tag="LOW" '))
+            if x >= 0
+        ),
+        default=end,
+    )
+    sids = _datafields(xml, b'<datafield tag="SID" ', tail)
+    f035 = [at for at, _ in _datafields(xml, b'<datafield tag="035" ', tail)]
     return _Scan(controls, f035, sids, tail, end)
+
+
+def _datafields(xml: bytes, opening: bytes, stop: int) -> list[tuple[int, int]]:
+    """(start, end) of each field opening with `opening`, up to offset `stop`."""
+    spans: list[tuple[int, int]] = []
+    at = xml.find(opening, _HEAD_LENGTH, stop)
+    while at >= 0:
+        close = xml.index(b"</datafield>", at) + 12
+        spans.append((at, close))
+        at = xml.find(opening, close, stop)
+    return spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,30 +284,28 @@ def _places(
     field_005 = (at, xml.index(b"</controlfield>", at) + 15)
 
     # Aleph order: every other field, then CATs sorted by ($c, $h), then LOWs, to the end.
-    end = scan.end
-    keys: list[tuple[str, str]] = []
-    cat_at = at = scan.tail
-    seen_low = has_low = False
-    while at < end:
-        found = _FIELD.match(xml, at, end)
-        if found is None:
-            raise _Decline
-        tag = found.group(2)
-        if tag == b"CAT" and not seen_low:
-            field = found.group()
-            key = (_first(field, _C), _first(field, _H))
-            if keys and key < keys[-1]:
-                raise _Decline  # CATs out of order: the save would sort them
-            keys.append(key)
-            if key <= cat_key:
-                cat_at = found.end()
-        elif tag == b"LOW":
-            seen_low = True
-            held = _first(found.group(), _A).strip()
-            has_low = has_low or (bool(held) and held.upper() == low_code)
-        else:
-            raise _Decline
-        at = found.end()
+    end, tail = scan.end, scan.tail
+    if _TAIL.fullmatch(xml, tail, end) is None:
+        raise _Decline
+    cats = xml.count(b'<datafield tag="CAT" ', tail, end)
+    dates = _CAT_C.findall(xml, tail, end)
+    times = _CAT_H.findall(xml, tail, end)
+    if len(dates) != cats or len(times) != cats:
+        raise _Decline  # a CAT without $c or $h
+    # UTF-8 bytes sort as their characters do, so the keys compare as the save's strings
+    keys = list(zip(dates, times, strict=True))
+    if keys != sorted(keys) or xml.find(b"&", tail, end) >= 0:
+        raise _Decline  # CATs out of order (the save would sort them), or escapes to undo
+    later = cats - bisect.bisect_right(keys, (cat_key[0].encode(), cat_key[1].encode()))
+    lows = xml.find(b'<datafield tag="LOW" ', tail, end)
+    cat_at = lows if lows >= 0 else end
+    for _ in range(later):  # the new CAT goes before the CATs later than it
+        cat_at = xml.rindex(b'<datafield tag="CAT" ', tail, cat_at)
+    held = _LOW_A.findall(xml, tail, end)
+    if all(a.isascii() for a in held) and low_code.isascii():
+        has_low = low_code.encode() in {a.strip().upper() for a in held}
+    else:  # str.upper() maps some letters outside ASCII into it
+        has_low = any(a.decode().strip().upper() == low_code for a in held)
 
     sids = tuple(xml[a:b] for a, b in scan.sids)
     same_sids: tuple[int, ...] = ()
@@ -338,10 +364,12 @@ def _view_places(view: bytes, places: _Places) -> _Places:
 def _check_identity(xml: bytes, scan: _Scan, record_id: int) -> None:
     """001, 003 and the Melinda 035 must be what `set_melinda_id` leaves as they are."""
     padded = f"{record_id:09d}".encode()
-    for tag, wanted in ((b"001", padded), (b"003", MELINDA_ORG.encode())):
-        at = scan.controls.get(tag, -1)
-        if at < 0 or not xml.startswith(_control(tag, wanted), at):
-            raise _Decline
+    first_two = _control(b"001", padded) + _control(b"003", MELINDA_ORG.encode())
+    if not xml.startswith(first_two, _HEAD_LENGTH):  # the usual start, else look further
+        for tag, wanted in ((b"001", padded), (b"003", MELINDA_ORG.encode())):
+            at = scan.controls.get(tag, -1)
+            if at < 0 or not xml.startswith(_control(tag, wanted), at):
+                raise _Decline
     canonical = (
         b'<datafield tag="035" ind1=" " ind2=" "><subfield code="a">'
         + MELINDA_PREFIX.encode()
@@ -407,8 +435,39 @@ def _add_low_sid(
     at = alma_xml.find(staleness)
     if at < 0 or alma_xml[:_HEAD_LENGTH] != xml[:_HEAD_LENGTH]:
         raise _Decline  # the view is not this record's at this version
-    view = alma_xml[:at] + alma_xml[at + len(staleness) :]
-    view_places = _view_places(view, places)
+    after = at + len(staleness)
+    shared_from = places.sid_spans[0][0] if places.sid_spans else places.end - len(places.tail)
+    shared = xml[shared_from:]
+    shift = len(alma_xml) - len(xml)
+    stop_005 = places.field_005[1]
+    if (
+        stop_005 <= at
+        and after <= shared_from + shift
+        and alma_xml.endswith(shared)
+        and alma_xml[:stop_005] == xml[:stop_005]
+    ):
+        # The usual view: the record's start to its 005 and its end from the first SID are
+        # the record's bytes; the staleness 024 and the rewritten fields lie between.
+        view = alma_xml
+        view_places = _Places(
+            field_005=places.field_005,
+            sid_at=places.sid_at + shift,
+            cat_at=places.cat_at + shift,
+            end=places.end + shift,
+            tail=places.tail,
+            sids=places.sids,
+            xml_005=places.xml_005,
+            sid_spans=tuple((a + shift, b + shift) for a, b in places.sid_spans),
+            has_low=places.has_low,
+            same_sids=places.same_sids,
+            sid_unchanged=places.sid_unchanged,
+        )
+        stale_edit = (at, 9, after, _staleness(record_id, new_version))
+    else:
+        view = alma_xml[:at] + alma_xml[after:]
+        view_places = _view_places(view, places)
+        # the staleness 024 stays right before the field it preceded (or last, after the LOWs)
+        stale_edit = (at, 9, at, _staleness(record_id, new_version))
 
     new_low = _low_field(low_code) if add_low else b""
     added: set[tuple[int, str]] = {(IX_LOW, fold(low_code).strip())} if add_low else set()
@@ -441,21 +500,13 @@ def _add_low_sid(
             done.append((places.sid_at, 1, places.sid_at, new_sid))
         return done
 
-    new_staleness = _staleness(record_id, new_version)
-    # the staleness 024 stays right before the field it preceded (or last, after the LOWs)
-    view_edits = [*edits(view_places), (at, 9, at, new_staleness)]
+    # an added term the record has already (another SID's) is no change: the store ignores it
     return Spliced(
         _apply(xml, edits(places)),
-        _apply(view, view_edits),
-        frozenset(added - _old_terms(places, removed)),
+        _apply(view, [*edits(view_places), stale_edit]),
+        frozenset(added),
         frozenset(removed),
     )
-
-
-def _old_terms(places: _Places, removed: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    """The SID terms the record has now and keeps: adding one of them adds nothing."""
-    terms = {_sid_term(f) for f in places.sids}
-    return {t for t in terms if t is not None} - removed
 
 
 def _sid_term(field: bytes) -> tuple[int, str] | None:

@@ -12,6 +12,7 @@ to plain files directly in `incoming/`. All file system work runs in worker thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import posixpath
@@ -76,6 +77,7 @@ class OpenFile:
         self.append = append  # O_APPEND: every write lands at the end, whatever its offset
         self.size = size  # for the size limit: the largest offset written so far
         self.written = False
+        self.refused = False  # a write went over the size limit: the upload is void
 
     # asyncssh's sparse-range extension seeks on the object it gets back from open()
     def fileno(self) -> int:
@@ -213,6 +215,12 @@ class LibraryDirectory(asyncssh.SFTPServer):
             raise SFTPPermissionDenied("The file was opened for reading")
         end = (handle.size if handle.append else offset) + len(data)
         if end > self.max_file_bytes:
+            if not handle.refused:
+                # an upload cut off at the size limit is no file to apply, and must not take
+                # up one of the waiting places either: it goes now (the descriptor stays valid)
+                handle.refused = True
+                with contextlib.suppress(FileNotFoundError):
+                    await self._in_thread(lambda: os.unlink(handle.place.real))
             raise SFTPFailure(
                 f"File too large: a publishing file may be at most {self.max_file_bytes} bytes"
             )
@@ -225,6 +233,8 @@ class LibraryDirectory(asyncssh.SFTPServer):
         # Closing a descriptor does not wait on the disk; this stays on the event loop so
         # that the hand-over below is scheduled before a session's exit() can run.
         os.close(handle.fd)
+        if handle.refused:  # removed when it went over the size limit
+            return
         if handle.writable and waits_for_processing(handle.place.parts[1]):
             self._completed.append(handle.place.parts[1])
             asyncio.get_running_loop().call_soon(self._hand_over)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bench.main import WORKLOADS, loaded_count, oai_time, parse_args
+from bench.main import WORKLOADS, loaded_count, main, oai_time, parse_args
 
 
 def test_defaults_run_every_workload_on_100k_records() -> None:
@@ -33,3 +35,10 @@ def test_loaded_count_reads_the_summary_line() -> None:
 def test_oai_time_is_utc_seconds() -> None:
     assert oai_time(0) == "1970-01-01T00:00:00Z"
     assert oai_time(1_700_000_000.9) == "2023-11-14T22:13:20Z"
+
+
+def test_a_work_dir_the_bench_did_not_make_is_left_alone(tmp_path: Path) -> None:
+    mine = tmp_path / "notes.txt"
+    mine.write_text("keep me")
+    assert main(["--count", "100", "--work-dir", str(tmp_path)]) == 2
+    assert mine.read_text() == "keep me"

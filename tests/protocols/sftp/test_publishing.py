@@ -211,6 +211,8 @@ async def test_size_and_count_limits_give_clear_failures(small_limits: Publishin
     assert "big.xml" in run.stderr
 
     small = await library.file("small.xml", holdings(1))
+    listing = await library.sftp("ls -1 incoming")
+    assert "big.xml" not in listing.stdout  # an upload over the limit is not kept
     for n in (1, 2):
         ok = await library.sftp(f"put {small} incoming/wait{n}.xml.part")
         assert ok.returncode == 0, ok.stderr
