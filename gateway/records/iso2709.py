@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import IO
 
@@ -202,3 +203,95 @@ def iter_iso2709(stream: IO[bytes]) -> Iterator[pymarc.Record]:
             raise error
         assert record is not None
         yield record
+
+
+_COMPACT_PREFIX = b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>'
+_LEADER_END = b"</leader>"
+_RECORD_END = b"</record>"
+_CONTROL_START = b'<controlfield tag="'
+_DATA_START = b'<datafield tag="'
+_ENTITIES = (
+    (b"&quot;", b'"'),
+    (b"&lt;", b"<"),
+    (b"&gt;", b">"),
+    (b"&#9;", b"\t"),
+    (b"&#10;", b"\n"),
+    (b"&#13;", b"\r"),
+    (b"&amp;", b"&"),  # last: what it yields must not be read again
+)
+
+
+class _NotCompact(Exception):
+    """The bytes are not in the store's exact compact form: take the long way."""
+
+
+def _unescape(value: bytes) -> bytes:
+    if b"&" not in value:
+        return value
+    for entity, char in _ENTITIES:
+        value = value.replace(entity, char)
+    return value
+
+
+def marcxml_to_iso2709(xml: bytes) -> bytes:
+    """The store's compact MARCXML straight to ISO 2709, byte for byte what
+    `record_to_iso2709(parse_marcxml(xml))` gives, without building a pymarc record.
+
+    Z39.50 presents records this way. It leans on the compact form's fixed layout (values
+    escape `"`, `<` and `>`, so markup is found by plain byte search); anything else takes the
+    long way through pymarc.
+    """
+    try:
+        return _compact_to_iso2709(xml)
+    except _NotCompact:
+        from gateway.records.marcxml import parse_marcxml
+
+        return record_to_iso2709(parse_marcxml(xml))
+
+
+def _compact_to_iso2709(xml: bytes) -> bytes:
+    end = xml.find(_LEADER_END)
+    if not xml.startswith(_COMPACT_PREFIX) or end < 0 or not xml.endswith(_RECORD_END):
+        raise _NotCompact
+    leader = _unescape(xml[len(_COMPACT_PREFIX) : end]).decode("utf-8")
+    body = xml[end + len(_LEADER_END) : -len(_RECORD_END)]
+    chunks = body.replace(b"</controlfield>", b"\0").replace(b"</datafield>", b"\0").split(b"\0")
+    if chunks.pop() != b"":
+        raise _NotCompact
+    directory: list[bytes] = []
+    data: list[bytes] = []
+    offset = 0
+    for chunk in chunks:
+        if chunk.startswith(_DATA_START):
+            # <datafield tag="TAG" ind1="I" ind2="J"><subfield code="a">…</subfield>…
+            tag = chunk[16:19]
+            if chunk[19:27] != b'" ind1="' or chunk[28:36] != b'" ind2="' or chunk[37:39] != b'">':
+                raise _NotCompact  # a multi-byte or escaped tag or indicator
+            subfields = (
+                chunk[39:]
+                .replace(b"</subfield>", b"")
+                .replace(b'<subfield code="', b"\x1f")
+                .replace(b'">', b"")
+            )
+            body_bytes = chunk[27:28] + chunk[36:37] + _unescape(subfields) + FIELD_TERMINATOR
+        elif chunk.startswith(_CONTROL_START):
+            tag = chunk[19:22]
+            if chunk[22:24] != b'">':
+                raise _NotCompact
+            body_bytes = _unescape(chunk[24:]) + FIELD_TERMINATOR
+        else:
+            raise _NotCompact
+        if b"&" in tag or b"<" in tag or not tag.isascii():
+            raise _NotCompact  # the long way names the bad tag
+        if len(body_bytes) > _MAX_FIELD:
+            raise _NotCompact
+        directory.append(b"%s%04d%05d" % (tag, len(body_bytes), offset))
+        data.append(body_bytes)
+        offset += len(body_bytes)
+    directory_bytes = b"".join(directory) + FIELD_TERMINATOR
+    base = 24 + len(directory_bytes)
+    length = base + offset + 1
+    if length > _MAX_LENGTH or len(leader) != 24:
+        raise _NotCompact
+    head = f"{length:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
+    return head.encode("ascii") + directory_bytes + b"".join(data) + RECORD_TERMINATOR

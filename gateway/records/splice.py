@@ -478,11 +478,12 @@ def _add_low_sid(
         new_sid = _sid_field(local_id, sid_code)
         new_term = (IX_SOURCEID, sourceid_key(local_id, sid_code))
         added.add(new_term)
-        replaced = {places.sids[i] for i in places.same_sids}
-        if any(b"HELME" in field.upper() for field in replaced):
-            raise _Decline  # it may take the record out of the helmet set
-        kept = {_sid_term(f) for f in places.sids if f not in replaced}
-        removed = {t for t in map(_sid_term, replaced) if t is not None} - kept - {new_term}
+        if places.same_sids:  # the library's SID is replaced: its source id may go
+            replaced = {places.sids[i] for i in places.same_sids}
+            if any(b"HELME" in field.upper() for field in replaced):
+                raise _Decline  # it may take the record out of the helmet set
+            kept = {_sid_term(f) for f in places.sids if f not in replaced}
+            removed = {t for t in map(_sid_term, replaced) if t is not None} - kept - {new_term}
 
     def edits(places: _Places) -> list[tuple[int, int, int, bytes]]:
         start, stop = places.field_005

@@ -30,8 +30,11 @@ _PRAGMAS = (
     "PRAGMA synchronous = NORMAL",  # WAL + NORMAL: a crash loses no committed transaction's integrity
     "PRAGMA foreign_keys = ON",
     "PRAGMA temp_store = MEMORY",
-    "PRAGMA cache_size = -65536",
-    "PRAGMA mmap_size = 268435456",
+    # Memory stays bounded whatever the store's size: RSS counts mapped file pages too, and
+    # there are four connections (measured: 256 MiB mmap + 64 MiB caches put a harvesting
+    # server of a 50 k store at 700 MiB; the OS page cache serves the rest as fast).
+    "PRAGMA cache_size = -16384",
+    "PRAGMA mmap_size = 67108864",
     "PRAGMA busy_timeout = 10000",
 )
 

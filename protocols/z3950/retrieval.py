@@ -18,7 +18,7 @@ import pymarc
 from gateway.catalog import Catalog
 from gateway.model import StoredRecord, View
 from gateway.records import record_to_marcxml
-from gateway.records.iso2709 import record_to_iso2709
+from gateway.records.iso2709 import marcxml_to_iso2709, record_to_iso2709
 from protocols.z3950 import pdu as z
 from protocols.z3950.ber import oid_text
 from protocols.z3950.diagnostics import (
@@ -134,6 +134,8 @@ def _render(record: StoredRecord | None, syntax: z.Oid, form: str, database: str
     try:
         if syntax == z.XML_SYNTAX and form == FULL:
             data = record.xml
+        elif syntax == z.USMARC_SYNTAX and form == FULL:
+            data = marcxml_to_iso2709(record.xml)  # straight from the stored bytes
         else:
             parsed = record.record()
             if form == BRIEF:
