@@ -35,9 +35,10 @@ from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, User, View
 from gateway.oai_sets import MELINDA_SETS, oai_sets_of
 from gateway.query import Query, resolve_index
 from gateway.records import splice
-from gateway.store import RecordRow, RecordWrite, SplicedWrite, Store, compile_query
+from gateway.store import RecordRow, RecordWrite, SplicedWrite, Store, WriteTxn, compile_query
 
 RESULT_SET_CAP = 20_000  # Aleph caps every result set here
+PUBLISH_SLICE = 2_000  # records read and rewritten at a time while applying a publishing file
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,37 +599,23 @@ class Catalog:
             result.unchanged.extend(rid for rid in absent if rid in existing)
             result.unknown.extend(rid for rid in absent if rid not in existing)
             changes.extend((rid, None, False) for rid in sorted(to_remove & holders))
-            rows = await txn.existing_rows(list(dict.fromkeys(rid for rid, _, _ in changes)))
             now = self._now()
-            writes, olds = await asyncio.to_thread(
-                self._apply_low_changes,
-                rows,
-                changes,
-                code,
-                sid_code,
-                user,
-                now,
-                result,
-                splice_additions=splice_additions,
-            )
-            # saved in runs of one kind, in order: the change sequence is the full path's
-            full_run: list[RecordWrite] = []
-            spliced_run: list[SplicedWrite] = []
-            for write in writes:
-                if isinstance(write, SplicedWrite):
-                    if full_run:
-                        await txn.save(full_run, olds)
-                        full_run = []
-                    spliced_run.append(write)
-                else:
-                    if spliced_run:
-                        await txn.save_spliced(spliced_run)
-                        spliced_run = []
-                    full_run.append(write)
-            if full_run:
-                await txn.save(full_run, olds)
-            if spliced_run:
-                await txn.save_spliced(spliced_run)
+            # In slices: memory stays bounded however large the file (one transaction still)
+            for start in range(0, len(changes), PUBLISH_SLICE):
+                part = changes[start : start + PUBLISH_SLICE]
+                rows = await txn.existing_rows(list(dict.fromkeys(rid for rid, _, _ in part)))
+                writes, olds = await asyncio.to_thread(
+                    self._apply_low_changes,
+                    rows,
+                    part,
+                    code,
+                    sid_code,
+                    user,
+                    now,
+                    result,
+                    splice_additions=splice_additions,
+                )
+                await _save_in_runs(txn, writes, olds)
             if file_key is not None:
                 await txn.record_publishing(
                     user.library,
@@ -845,6 +832,31 @@ class Catalog:
     def export(self, view: View = View.FIN01) -> AsyncIterator[StoredRecord]:
         """Every record by id, streamed in batches."""
         return self.store.export(view)
+
+
+async def _save_in_runs(
+    txn: WriteTxn,
+    writes: Sequence[RecordWrite | SplicedWrite],
+    olds: dict[int, indexing.IndexEntry],
+) -> None:
+    """Save in runs of one kind, in order: the change sequence is the full path's."""
+    full_run: list[RecordWrite] = []
+    spliced_run: list[SplicedWrite] = []
+    for write in writes:
+        if isinstance(write, SplicedWrite):
+            if full_run:
+                await txn.save(full_run, olds)
+                full_run = []
+            spliced_run.append(write)
+        else:
+            if spliced_run:
+                await txn.save_spliced(spliced_run)
+                spliced_run = []
+            full_run.append(write)
+    if full_run:
+        await txn.save(full_run, olds)
+    if spliced_run:
+        await txn.save_spliced(spliced_run)
 
 
 def _doc_number(record: pymarc.Record) -> int | None:
