@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from gateway.catalog import Catalog
+from gateway.catalog import RESULT_SET_CAP, Catalog
 from gateway.errors import AuthenticationError
 from gateway.model import User, View
+from gateway.query import Query
 from protocols.z3950 import pdu as z
 from protocols.z3950.ber import CONTEXT, Element
 from protocols.z3950.bib1 import scan_index, to_query
@@ -46,6 +47,7 @@ MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
 MAX_RECORD_SIZE: Final = 64 * 1024 * 1024
 MIN_MESSAGE_SIZE: Final = 64 * 1024
 MAX_RESULT_SETS: Final = 64  # named result sets one association may hold
+FIRST_WINDOW: Final = 100  # ids a search reads at once; a present past them reads more
 MAX_PRESENT: Final = 1000  # records one Present (or piggybacked Search) returns at most
 MAX_SCAN_TERMS: Final = 200
 TARGET_OPTIONS: Final = (
@@ -64,6 +66,15 @@ class ProtocolError(Exception):
 
 @dataclass(slots=True)
 class NamedResultSet:
+    """A search's hits: the count, and the ids read so far (a first window, more on demand).
+
+    Reading all of up to 20,000 ids for every search made common-word searches slow while
+    most clients present only the first few; a present past the window runs the search again
+    for more ids, so it sees the store as it is then (as SRU paging does).
+    """
+
+    query: Query
+    total: int
     ids: list[int]
     view: View
     database: str
@@ -152,7 +163,7 @@ class Association:
                 raise Bib1Diagnostic(RESULT_SET_EXISTS, name)
             if name not in self.result_sets and len(self.result_sets) >= MAX_RESULT_SETS:
                 raise Bib1Diagnostic(TOO_MANY_RESULT_SETS, str(MAX_RESULT_SETS))
-            found = await self.catalog.search(query)
+            found = await self.catalog.search(query, cap=FIRST_WINDOW)
         except Exception as exc:  # every failure is answered, never dropped
             diagnostic = to_diagnostic(exc)
             self.result_sets.pop(name, None)
@@ -165,9 +176,9 @@ class Association:
                 records=z.non_surrogate_diagnostic(diagnostic.condition, diagnostic.addinfo),
             )
             return Reply(reply)
-        result_set = NamedResultSet(found.ids, view, database)
+        count = min(found.total, RESULT_SET_CAP)
+        result_set = NamedResultSet(query, count, found.ids, view, database)
         self.result_sets[name] = result_set
-        count = len(found.ids)
         wanted, element_set = 0, None
         if count <= request.small_set_upper_bound:
             wanted, element_set = count, request.small_set_element_set
@@ -209,9 +220,9 @@ class Association:
             failure = Bib1Diagnostic(ADDITIONAL_RANGES_UNSUPPORTED)
         elif request.comp_spec:
             failure = Bib1Diagnostic(COMP_SPEC_UNSUPPORTED)
-        elif not 1 <= request.start_point <= len(result_set.ids) or request.count < 0:
+        elif not 1 <= request.start_point <= result_set.total or request.count < 0:
             failure = Bib1Diagnostic(
-                PRESENT_OUT_OF_RANGE, f"{request.start_point} of {len(result_set.ids)}"
+                PRESENT_OUT_OF_RANGE, f"{request.start_point} of {result_set.total}"
             )
         if failure is not None or result_set is None:
             assert failure is not None
@@ -227,7 +238,7 @@ class Association:
             z.present_response(
                 request.reference_id,
                 returned=batch.returned,
-                next_position=batch.next_position(request.start_point, len(result_set.ids)),
+                next_position=batch.next_position(request.start_point, result_set.total),
                 status=batch.status,
                 records=batch.records,
             )
@@ -242,6 +253,12 @@ class Association:
         syntax: z.Oid | None,
     ) -> RecordBatch:
         try:
+            wanted = min(start - 1 + count, result_set.total)
+            if wanted > len(result_set.ids):
+                more = await self.catalog.search(
+                    result_set.query, cap=min(RESULT_SET_CAP, max(wanted, 2 * len(result_set.ids)))
+                )
+                result_set.ids = more.ids
             return await retrieve(
                 self.catalog,
                 result_set.ids,

@@ -246,3 +246,36 @@ async def test_sru_through_the_z3950_port(catalogue: Gateway) -> None:
     assert "Received SRW SearchRetrieve Response" in output
     assert hit_counts(output) == [2, 2]
     assert '<datafield tag="024" ind1="8"' in output  # the Alma view
+
+
+async def test_present_past_the_first_window_of_a_large_result_set(gateway: Gateway) -> None:
+    """A search reads its first ids only; a present far into the set reads on from there."""
+    import pymarc
+
+    from gateway.records import new_record
+
+    books = [
+        new_record(
+            "00000cam a2200000 i 4500",
+            [
+                pymarc.Field(tag="001", data=f"{700000 + n:09d}"),
+                pymarc.Field(
+                    tag="245",
+                    indicators=pymarc.Indicators("0", "0"),
+                    subfields=[pymarc.Subfield("a", f"Yhteinen nimeke {n}")],
+                ),
+            ],
+        )
+        for n in range(1, 301)
+    ]
+    await gateway.catalog.load(books)
+    output = await yaz_client(
+        gateway,
+        """
+        format xml
+        find @attr 1=4 yhteinen
+        show 250+1
+        """,
+    )
+    assert re.search(r"Number of hits: 300\b", output), output
+    assert '<controlfield tag="001">000700250</controlfield>' in output, output
