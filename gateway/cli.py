@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from gateway.catalog import Catalog
 from gateway.errors import GatewayError, MalformedRecordError
@@ -23,6 +24,7 @@ from gateway.settings import Settings, SettingsError
 log = logging.getLogger("melinda.cli")
 
 LOAD_BATCH = 2000
+T = TypeVar("T")
 
 
 class CliError(Exception):
@@ -174,26 +176,22 @@ async def load(settings: Settings, files: Sequence[str]) -> int:
             path = Path(name)
             if not await asyncio.to_thread(path.is_file):
                 raise CliError(f"{name}: no such file")
-            batch = []
             reader = read_records(path)
             while True:
-                item = await asyncio.to_thread(next, reader, None)
-                if item is None:
+                # a batch per thread hop: one hop per record cost more than reading it
+                items = await asyncio.to_thread(_take, reader, LOAD_BATCH)
+                if not items:
                     break
-                position, record, error = item
-                if error is not None or record is None:
-                    rejected.append((f"{name}: {position}", str(error)))
-                    continue
-                batch.append(record)
-                if len(batch) >= LOAD_BATCH:
+                batch = []
+                for position, record, error in items:
+                    if error is not None or record is None:
+                        rejected.append((f"{name}: {position}", str(error)))
+                    else:
+                        batch.append(record)
+                if batch:
                     report = await catalog.load(batch)
                     loaded, updated = loaded + report.loaded, updated + report.updated
                     progress(loaded + updated)
-                    batch = []
-            if batch:
-                report = await catalog.load(batch)
-                loaded, updated = loaded + report.loaded, updated + report.updated
-                progress(loaded + updated)
     progress(None)
     print(f"loaded {loaded}, updated {updated}, rejected {len(rejected)}")
     for where, why in rejected[:100]:
@@ -201,6 +199,10 @@ async def load(settings: Settings, files: Sequence[str]) -> int:
     if len(rejected) > 100:
         print(f"  … and {len(rejected) - 100} more")
     return 1 if rejected else 0
+
+
+def _take(items: Iterator[T], count: int) -> list[T]:
+    return list(itertools.islice(items, count))
 
 
 def _progress() -> Any:
