@@ -39,8 +39,11 @@ def compile_query(query: Query) -> SqlPart:
     return sql, left_params + right_params
 
 
+EQ_SQL: Final = "SELECT rec FROM terms WHERE ix = ? AND term = ?"  # rows unique and in rec order
+
+
 def _eq(ix: int, term: str) -> SqlPart:
-    return ("SELECT rec FROM terms WHERE ix = ? AND term = ?", [ix, term])
+    return (EQ_SQL, [ix, term])
 
 
 def _prefix(ix: int, prefix: str) -> SqlPart:
@@ -59,6 +62,8 @@ def _match(ix: int, value: str, truncated: bool) -> SqlPart:
 def _combine(parts: list[SqlPart], op: str) -> SqlPart:
     if not parts:
         return _NOTHING
+    if len(parts) == 1:
+        return parts[0]
     sql = f" {op} ".join(f"SELECT rec FROM ({p[0]})" for p in parts)
     params: list[object] = []
     for part in parts:

