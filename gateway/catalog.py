@@ -361,19 +361,7 @@ class Catalog:
             self._finish(record, record_id, user, now)
             write = prepare_write(record, record_id, now)
             (seq,) = await txn.save([write], {})
-            significant = rules.significant_changes(None, record)
-            if significant:
-                await txn.log_significant_change(
-                    seq,
-                    record_id,
-                    now,
-                    user.name,
-                    user.library,
-                    [
-                        {"tag": t, "before": [], "after": _field_texts(record, t)}
-                        for t in significant
-                    ],
-                )
+            significant = await _log_significance(txn, seq, record_id, now, user, None, record)
         return WriteResult(record_id, True, list(problems), significant)
 
     async def update(
@@ -423,23 +411,7 @@ class Catalog:
             write = prepare_write(merged, record_id, now, next_version(row, now))
             old = old_entry(row, current)
             (seq,) = await txn.save([write], {record_id: old} if old else {})
-            significant = rules.significant_changes(current, merged)
-            if significant:
-                await txn.log_significant_change(
-                    seq,
-                    record_id,
-                    now,
-                    user.name,
-                    user.library,
-                    [
-                        {
-                            "tag": t,
-                            "before": _field_texts(current, t),
-                            "after": _field_texts(merged, t),
-                        }
-                        for t in significant
-                    ],
-                )
+            significant = await _log_significance(txn, seq, record_id, now, user, current, merged)
         return WriteResult(record_id, False, list(problems), significant)
 
     async def _library_table(self) -> dict[str, Library]:
@@ -832,6 +804,26 @@ class Catalog:
     def export(self, view: View = View.FIN01) -> AsyncIterator[StoredRecord]:
         """Every record by id, streamed in batches."""
         return self.store.export(view)
+
+
+async def _log_significance(
+    txn: WriteTxn,
+    seq: int,
+    record_id: int,
+    now: int,
+    user: User,
+    before: pymarc.Record | None,
+    after: pymarc.Record,
+) -> list[str]:
+    """Note a save that touched 1XX/240/245/7XX/8XX/080/084: the feed catalogers hear of."""
+    significant = rules.significant_changes(before, after)
+    if significant:
+        fields = [
+            {"tag": t, "before": _field_texts(before, t), "after": _field_texts(after, t)}
+            for t in significant
+        ]
+        await txn.log_significant_change(seq, record_id, now, user.name, user.library, fields)
+    return significant
 
 
 async def _save_in_runs(

@@ -140,16 +140,21 @@ class WriteTxn:
             " sort_title, sort_author, sort_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             record_rows,
         )
+        await self._change_terms(delete_terms, insert_terms)
+        return seqs
+
+    async def _change_terms(
+        self, delete_terms: list[tuple[int, str, int]], insert_terms: list[tuple[int, str, int]]
+    ) -> None:
         if delete_terms:
             await self._conn.executemany(
                 "DELETE FROM terms WHERE ix = ? AND term = ? AND rec = ?", delete_terms
             )
         if insert_terms:
-            insert_terms.sort()
+            insert_terms.sort()  # B-tree inserts in key order
             await self._conn.executemany(
                 "INSERT OR IGNORE INTO terms (ix, term, rec) VALUES (?, ?, ?)", insert_terms
             )
-        return seqs
 
     async def save_spliced(self, writes: Sequence[SplicedWrite]) -> list[int]:
         """Update records in place and change just the index terms named; returns each seq.
@@ -175,15 +180,7 @@ class WriteTxn:
             " WHERE id = ?",
             record_rows,
         )
-        if delete_terms:
-            await self._conn.executemany(
-                "DELETE FROM terms WHERE ix = ? AND term = ? AND rec = ?", delete_terms
-            )
-        if insert_terms:
-            insert_terms.sort()
-            await self._conn.executemany(
-                "INSERT OR IGNORE INTO terms (ix, term, rec) VALUES (?, ?, ?)", insert_terms
-            )
+        await self._change_terms(delete_terms, insert_terms)
         return seqs
 
     async def log_significant_change(
