@@ -126,13 +126,15 @@ async def open_catalog(settings: Settings) -> AsyncIterator[Catalog]:
 # --- serve -----------------------------------------------------------------------------
 async def serve(settings: Settings) -> int:
     from gateway.app import create_gateway
-    from gateway.demo import DEMO_LIBRARIES, load_demo
+    from gateway.demo import DEMO_LIBRARIES, generate_demo_keys, load_demo
 
     gateway = await create_gateway(settings)
     if settings.demo:
         live, deleted = await gateway.catalog.record_counts()
         if live + deleted == 0:
             keys = Path(settings.demo_keys_dir) if settings.demo_keys_dir else None
+            if keys is not None:  # made once, never committed
+                await asyncio.to_thread(generate_demo_keys, keys)
             count = await load_demo(
                 gateway.catalog, count=settings.demo_count, seed=settings.demo_seed, keys_dir=keys
             )
