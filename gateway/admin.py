@@ -305,15 +305,21 @@ def _read_body_records(body: bytes) -> tuple[list[pymarc.Record], list[dict[str,
     return found, rejected
 
 
+def _looks_like_json(request: web.Request, body: bytes) -> bool:
+    """JSON by its type, or by its first character: `curl -d '{…}'` sends it as a form."""
+    return request.content_type == "application/json" or body.lstrip()[:1] in (b"{", b"[")
+
+
 async def seed(request: web.Request) -> web.Response:
     """Generated records (`{"count": N, "seed": S}`) or the MARCXML / ISO 2709 body, in batches."""
     gateway = _gateway(request)
     catalog = gateway.catalog
     loaded = updated = 0
     rejected: list[dict[str, str]] = []
-    if request.content_type == "application/json":
+    body = await request.read()
+    if _looks_like_json(request, body):
         try:
-            spec = await request.json()
+            spec = json.loads(body)
             count = int(spec.get("count", 0))
             seed_value = int(spec.get("seed", 1))
         except (ValueError, TypeError, AttributeError) as exc:
@@ -327,7 +333,6 @@ async def seed(request: web.Request) -> web.Response:
             report = await catalog.load(batch)
             loaded, updated = loaded + report.loaded, updated + report.updated
     else:
-        body = await request.read()
         if not body.strip():
             return _error(400, "send MARCXML or ISO 2709 records, or JSON {count, seed}")
         records, rejected = await asyncio.to_thread(_read_body_records, body)
@@ -463,10 +468,8 @@ async def clear_journal(request: web.Request) -> web.Response:
 async def add_fault(request: web.Request) -> web.Response:
     faults = _gateway(request).faults
     try:
-        if request.content_type == "application/json":
-            spec = await request.json()
-        else:
-            spec = dict(await request.post())
+        body = await request.read()
+        spec = json.loads(body) if _looks_like_json(request, body) else dict(await request.post())
         specs = spec if isinstance(spec, list) else [spec]
         added = [faults.add(s).as_json() for s in specs]
     except (ValueError, TypeError, AttributeError) as exc:

@@ -182,6 +182,19 @@ async def test_faults_api_adds_lists_and_clears(gateway: Gateway) -> None:
     assert body["faults"] == []
 
 
+async def test_json_sent_as_a_form_is_read_as_json(gateway: Gateway) -> None:
+    """`curl -d '{...}'` labels its JSON a form; the README's examples send it that way."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    body = b'{"interface": "oai-pmh", "kind": "error", "count": 1, "retry_after": 7}'
+    status, added = await call(gateway, "POST", "/_admin/faults", data=body, headers=form)
+    assert status == 200, added
+    assert added["added"][0]["interface"] == "oai-pmh" and added["added"][0]["retry_after"] == 7
+    status, seeded = await call(
+        gateway, "POST", "/_admin/seed", data=b'{"count": 3, "seed": 2}', headers=form
+    )
+    assert status == 200 and seeded["loaded"] == 3, seeded
+
+
 async def test_latency_fault_delays_the_answer(gateway: Gateway) -> None:
     await call(
         gateway,
