@@ -48,6 +48,22 @@ def require_tool(name: str) -> str:
     pytest.skip(f"{name} is not installed (apt-get install yaz / openssh-client)")
 
 
+def openssh_sftp_command(key: Path, port: int, user: str) -> list[str]:
+    """OpenSSH's sftp in batch mode (commands on stdin), for our key only, trusting any host key."""
+    options = [
+        "IdentitiesOnly=yes",
+        "IdentityAgent=none",
+        "StrictHostKeyChecking=no",
+        "UserKnownHostsFile=/dev/null",
+        "LogLevel=ERROR",
+        "ConnectTimeout=20",
+    ]
+    command = [require_tool("sftp"), "-F", "/dev/null", "-b", "-", "-i", str(key), "-P", str(port)]
+    for option in options:
+        command += ["-o", option]
+    return [*command, f"{user}@127.0.0.1"]
+
+
 def test_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings for an in-process gateway: free ports, a temp store, no demo data."""
     base = Settings(

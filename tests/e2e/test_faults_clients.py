@@ -12,7 +12,7 @@ import asyncssh
 import pytest
 
 from gateway.pytest_plugin import MelindaGateway
-from tests.conftest import require_tool
+from tests.conftest import openssh_sftp_command, require_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -165,28 +165,7 @@ def test_z3950_drop_and_latency_reach_yaz_client(melinda_gateway: MelindaGateway
 # --- SFTP -------------------------------------------------------------------------------------
 def sftp(mg: MelindaGateway, key: Path, *commands: str) -> subprocess.CompletedProcess[str]:
     return run(
-        [
-            require_tool("sftp"),
-            "-F",
-            "/dev/null",
-            "-b",
-            "-",
-            "-i",
-            str(key),
-            "-P",
-            str(mg.sftp_port),
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "IdentityAgent=none",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "kvp@127.0.0.1",
-        ],
+        openssh_sftp_command(key, mg.sftp_port, "kvp"),
         stdin="".join(f"{c}\n" for c in commands),
     )
 

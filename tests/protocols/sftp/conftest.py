@@ -19,7 +19,7 @@ from gateway.catalog import Catalog
 from gateway.publishing import AlmaHolding, write_alma_publishing_file
 from gateway.records import lows, sids
 from protocols.sftp.server import SftpListener
-from tests.conftest import require_tool, test_settings
+from tests.conftest import openssh_sftp_command, test_settings
 
 LIBRARY = "HELKA"
 SID_CODE = "helka"
@@ -125,30 +125,8 @@ class PublishingLibrary:
 
 async def run_sftp(port: int, user: str, key: Path, commands: Sequence[str]) -> SftpRun:
     """OpenSSH's sftp in batch mode: it stops at the first failing command (exit 1)."""
-    sftp = require_tool("sftp")
     process = await asyncio.create_subprocess_exec(
-        sftp,
-        "-F",
-        "/dev/null",
-        "-b",
-        "-",
-        "-i",
-        str(key),
-        "-P",
-        str(port),
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "IdentityAgent=none",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "ConnectTimeout=20",
-        f"{user}@127.0.0.1",
+        *openssh_sftp_command(key, port, user),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
