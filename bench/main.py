@@ -51,6 +51,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-zebra", action="store_true", help="skip Zebra even when installed")
     parser.add_argument(
+        "--corpus",
+        metavar="FILE",
+        help="MARCXML made earlier by `python -m gateway.generator` with the same --count and"
+        " --seed (the generator is deterministic); generated when absent, never removed",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="py-spy the load command and the gateway under the search, X-server and OAI-PMH workloads",
@@ -116,12 +122,17 @@ class Bench:
     # --- corpus and store --------------------------------------------------------------------
 
     async def build(self) -> None:
-        marcxml = self.work / "corpus.xml"
-        say(f"generating {self.args.count:,} records (seed {self.args.seed})")
+        kept = self.args.corpus is not None
+        marcxml = Path(self.args.corpus) if kept else self.work / "corpus.xml"
         started = time.perf_counter()
-        await asyncio.to_thread(
-            corpus.generate, self.args.count, self.args.seed, marcxml, "marcxml"
-        )
+        reused = kept and marcxml.exists()
+        if reused:
+            say(f"reusing the corpus in {marcxml}")
+        else:
+            say(f"generating {self.args.count:,} records (seed {self.args.seed})")
+            await asyncio.to_thread(
+                corpus.generate, self.args.count, self.args.seed, marcxml, "marcxml"
+            )
         generate_seconds = time.perf_counter() - started
 
         say("loading them with `melinda-gateway load`")
@@ -145,10 +156,12 @@ class Bench:
             "peak_rss_mb": round(peak, 1),
             "store_mb": round(directory_mb(self.data_dir), 1),
             "generate_seconds": round(generate_seconds, 2),
+            "corpus_reused": reused,
             "profiled": load_profile is not None,
             "summary": output.strip().splitlines()[-1:] if output.strip() else [],
         }
-        await asyncio.to_thread(marcxml.unlink)
+        if not kept:
+            await asyncio.to_thread(marcxml.unlink)
 
         say("exporting the store as ISO 2709 (Zebra's input and the query sample)")
         self.iso2709 = self.work / "corpus.mrc"

@@ -59,3 +59,32 @@ def test_bench_runs_load_and_sru(tmp_path: Path) -> None:
     else:
         assert "not installed" in result["zebra"]["reason"]
         assert "Zebra: zebraidx/zebrasrv not installed" in done.stdout
+
+
+def test_bench_reuses_a_corpus_made_earlier(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.xml"
+    subprocess.run(
+        [sys.executable, "-m", "gateway.generator", "--count", "200", "--seed", "3"]
+        + ["--format", "marcxml", "--output", str(corpus), "--quiet"],
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
+    made = corpus.read_bytes()
+    output = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.main", "--count", "200", "--seed", "3", "--only", "load"]
+        + ["--corpus", str(corpus), "--no-zebra", "--json", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "reusing the corpus" in done.stderr
+    load = json.loads(output.read_text())["load"]
+    assert load["corpus_reused"] is True
+    assert load["records"] == 200
+    # The corpus is the caller's: left in place, unchanged.
+    assert corpus.read_bytes() == made
