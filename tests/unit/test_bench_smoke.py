@@ -64,8 +64,10 @@ def test_bench_runs_load_and_sru(tmp_path: Path) -> None:
 def test_bench_reuses_a_corpus_made_earlier(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.xml"
     subprocess.run(
-        [sys.executable, "-m", "gateway.generator", "--count", "200", "--seed", "3"]
-        + ["--format", "marcxml", "--output", str(corpus), "--quiet"],
+        [
+            *(sys.executable, "-m", "gateway.generator", "--count", "200", "--seed", "3"),
+            *("--format", "marcxml", "--output", str(corpus), "--quiet"),
+        ],
         cwd=ROOT,
         check=True,
         timeout=120,
@@ -73,8 +75,10 @@ def test_bench_reuses_a_corpus_made_earlier(tmp_path: Path) -> None:
     made = corpus.read_bytes()
     output = tmp_path / "bench.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.main", "--count", "200", "--seed", "3", "--only", "load"]
-        + ["--corpus", str(corpus), "--no-zebra", "--json", str(output)],
+        [
+            *(sys.executable, "-m", "bench.main", "--count", "200", "--seed", "3"),
+            *("--only", "load", "--corpus", str(corpus), "--no-zebra", "--json", str(output)),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
