@@ -13,13 +13,13 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import parse_qsl
 
 import pymarc
 from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.typedefs import Middleware
 
+from gateway import forms
 from gateway.faults import BodyParameterReader, Fault, FaultSpecError
 from gateway.journal import INTERFACES, Timer
 
@@ -105,9 +105,7 @@ async def _request_parameters(
                 with contextlib.suppress(
                     LookupError
                 ):  # an unknown charset: the protocol answers it
-                    pairs = (
-                        parse_qsl(body.decode(charset, "replace"), keep_blank_values=True) + pairs
-                    )
+                    pairs = forms.parse_qsl(body.decode(charset, "replace")) + pairs
     for name, value in pairs:
         params.setdefault(name, value)
     return params

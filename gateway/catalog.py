@@ -31,11 +31,21 @@ from gateway.errors import (
     UnknownIndexError,
     WarningsNotAcceptedError,
 )
+from gateway.loading import PreparedRecord, load_id, staleness_spliced
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, User, View, WriteResult
 from gateway.oai_sets import MELINDA_SETS, oai_sets_of
 from gateway.query import Query, resolve_index
 from gateway.records import splice
-from gateway.store import RecordRow, RecordWrite, SplicedWrite, Store, WriteTxn, compile_query
+from gateway.store import (
+    RecordRow,
+    RecordWrite,
+    RowChangedError,
+    SplicedWrite,
+    Store,
+    WriteTxn,
+    compile_query,
+    sort_terms,
+)
 
 RESULT_SET_CAP = 20_000  # Aleph caps every result set here
 PUBLISH_SLICE = 2_000  # records read and rewritten at a time while applying a publishing file
@@ -69,6 +79,20 @@ class PublishResult:
     held: bool = False
     held_reason: str = ""
     replayed: bool = False  # the same file (by key) was applied before: its earlier result
+
+
+@dataclass(slots=True)
+class _PreparedUpdate:
+    """An update computed and ready to save (`Catalog._prepare_update`)."""
+
+    write: RecordWrite
+    olds: dict[int, indexing.IndexEntry]
+    significant_fields: list[dict[str, Any]]  # the significant-change log entry, if any
+    result: WriteResult
+
+    @property
+    def now(self) -> int:
+        return self.write.datestamp
 
 
 @dataclass(slots=True)
@@ -118,6 +142,27 @@ def prepare_write(
             record, [texts.get(id(f)) or records.field_to_marcxml(f) for f in alma_fields]
         ),
         entry=entry,
+    )
+
+
+def finish_prepared(
+    prepared: PreparedRecord, datestamp: int, version: int, *, terms: bool = True
+) -> RecordWrite:
+    """The write of a record prepared by `loading.prepare_marcxml`, saved at `version`;
+    without `terms` its entry has just the sort keys (its terms are saved another way)."""
+    p = prepared
+    return RecordWrite(
+        id=p.id,
+        datestamp=datestamp,
+        version=version,
+        deleted=p.deleted,
+        xml=p.xml,
+        alma_xml=staleness_spliced(p.alma_head, p.id, version, p.deleted, p.alma_tail),
+        entry=None
+        if p.deleted
+        else indexing.IndexEntry(
+            set(p.terms) if terms else set(), p.sort_title, p.sort_author, p.sort_date
+        ),
     )
 
 
@@ -175,6 +220,8 @@ class Catalog:
         # verified credentials: name -> (keyed digest of the password, user); scrypt runs once
         self._auth_cache: dict[str, tuple[bytes, User]] = {}
         self._auth_key = secrets.token_bytes(32)
+        # password checks under way, by (keyed digest, user name as typed)
+        self._auth_checks: dict[tuple[bytes, str], asyncio.Future[User]] = {}
         self._libraries: dict[str, Library] | None = None  # read on every write: cached
 
     # --- lifecycle -----------------------------------------------------------------
@@ -187,7 +234,8 @@ class Catalog:
 
     def _now(self) -> int:
         """Epoch seconds, never below the last datestamp given (harvests page on that order)."""
-        now = max(int(time.time()), self._last_datestamp)
+        # the store's own latest counts too: a restored snapshot may come from a faster clock
+        now = max(int(time.time()), self._last_datestamp, self.store.latest_datestamp)
         self._last_datestamp = now
         return now
 
@@ -207,18 +255,23 @@ class Catalog:
         self, query: Query, *, sort: Sequence[SortKey] = (), cap: int = RESULT_SET_CAP
     ) -> ResultSet:
         """Live records matching `query`, ascending by id unless sorted. Raises QueryError."""
-        compiled = compile_query(query)
-        order = None
-        if sort:
-            parts = []
-            for key in sort:
-                index = resolve_index(key.index)
-                column = SORT_COLUMNS.get(index.name if index else key.index)
-                if column is None:
-                    raise UnknownIndexError(key.index)
-                parts.append(f"{column} {'ASC' if key.ascending else 'DESC'}")
-            order = ", ".join(parts)
-        return await self.store.search(compiled, order=order, cap=cap)
+        return await self.store.search(compile_query(query), order=_order(sort), cap=cap)
+
+    async def search_page(
+        self,
+        query: Query,
+        *,
+        sort: Sequence[SortKey] = (),
+        cap: int = RESULT_SET_CAP,
+        start: int = 1,
+        count: int = 10,
+        view: View = View.FIN01,
+    ) -> tuple[ResultSet, list[StoredRecord]]:
+        """`search` and the records at positions start..start+count-1 (1-based) of its ids,
+        read together (records deleted in between are skipped, as `fetch` does)."""
+        return await self.store.search_page(
+            compile_query(query), order=_order(sort), cap=cap, start=start, count=count, view=view
+        )
 
     async def scan(
         self, index: str, start: str, *, count: int = 20, position: int = 1
@@ -375,44 +428,91 @@ class Catalog:
     ) -> WriteResult:
         """stale check -> convert upstream -> validate -> protection merge -> own-LOW -> save + CAT."""
         user = user or SYSTEM_USER
+        row = await self.store.get_row(record_id)
+        if row is not None:
+            # The CPU work runs before the write lock, on the row as last committed; the save
+            # lands only if that row is still the stored one, else it is redone under the lock.
+            prepared = await self._prepare_update(
+                row, record, user, check_only=check_only, accept_warnings=accept_warnings
+            )
+            try:
+                async with self.store.transaction() as txn:
+                    if prepared.now < self.store.latest_datestamp:
+                        raise RowChangedError(record_id)  # datestamps never fall along seq
+                    txn.expect_seq(record_id, row.seq)
+                    await self._save_update(txn, prepared, user)
+                return prepared.result
+            except RowChangedError:
+                pass
         async with self.store.transaction() as txn:
             row = await txn.get_row(record_id)
             if row is None:
                 raise RecordNotFoundError(record_id)
-            current = records.parse_marcxml(row.xml)
-            rules.check_staleness(record, current, record_id=record_id, current_updated=row.version)
-            alma_form = rules.is_alma_form(record)
-            if alma_form:
-                record = rules.from_alma(record)
-            problems = self._checked(
-                record, is_new=False, check_only=check_only, accept_warnings=accept_warnings
+            prepared = await self._prepare_update(
+                row, record, user, check_only=check_only, accept_warnings=accept_warnings
             )
-            library = await self._library_or_none(user.library)
-            sid_code = library.sid_code if library else user.library.lower()
-            # Alma never sends LOWs: its records keep every LOW (its own too) by omission.
-            merged = rules.protection_merge(
-                current,
-                record,
-                library=user.library,
-                owned_lows=user.lows,
-                sid_code=sid_code,
-                keep_lows=alma_form,
-                privileged=user.privileged,
+            await self._save_update(txn, prepared, user)
+        return prepared.result
+
+    async def _prepare_update(
+        self,
+        row: RecordRow,
+        record: pymarc.Record,
+        user: User,
+        *,
+        check_only: bool,
+        accept_warnings: bool,
+    ) -> _PreparedUpdate:
+        """Everything an update of `row` computes before saving; raises the refusals.
+
+        No suspension after the datestamp is taken: updates queue for the write lock in
+        datestamp order. `record` is left as it is (a refused save is prepared again).
+        """
+        record_id = row.id
+        current = records.parse_marcxml(row.xml)
+        rules.check_staleness(record, current, record_id=record_id, current_updated=row.version)
+        alma_form = rules.is_alma_form(record)
+        if alma_form:
+            record = rules.from_alma(record)
+        problems = self._checked(
+            record, is_new=False, check_only=check_only, accept_warnings=accept_warnings
+        )
+        library = await self._library_or_none(user.library)
+        sid_code = library.sid_code if library else user.library.lower()
+        # Alma never sends LOWs: its records keep every LOW (its own too) by omission.
+        merged = rules.protection_merge(
+            current,
+            record,
+            library=user.library,
+            owned_lows=user.lows,
+            sid_code=sid_code,
+            keep_lows=alma_form,
+            privileged=user.privileged,
+        )
+        before_lows, after_lows = records.lows(current), records.lows(merged)
+        self._authorise_lows(before_lows, after_lows, user)
+        for code in sorted(set(before_lows) - set(after_lows)):
+            merged = rules.withdraw_title(merged, code, sid_code=await self._sid_code_of_low(code))
+        now = self._now()
+        self._finish(merged, record_id, user, now)
+        write = prepare_write(merged, record_id, now, next_version(row, now))
+        old = old_entry(row, current)
+        significant, fields = _significance(current, merged)
+        return _PreparedUpdate(
+            write=write,
+            olds={record_id: old} if old else {},
+            significant_fields=fields,
+            result=WriteResult(record_id, False, list(problems), significant),
+        )
+
+    @staticmethod
+    async def _save_update(txn: WriteTxn, prepared: _PreparedUpdate, user: User) -> None:
+        write = prepared.write
+        (seq,) = await txn.save([write], prepared.olds)
+        if prepared.significant_fields:
+            await txn.log_significant_change(
+                seq, write.id, write.datestamp, user.name, user.library, prepared.significant_fields
             )
-            before_lows, after_lows = records.lows(current), records.lows(merged)
-            self._authorise_lows(before_lows, after_lows, user)
-            for code in sorted(set(before_lows) - set(after_lows)):
-                merged = rules.withdraw_title(
-                    merged, code, sid_code=await self._sid_code_of_low(code)
-                )
-            now = self._now()
-            self._finish(merged, record_id, user, now)
-            # sub-millisecond CPU work stays on the loop: a thread hop would cost about as much
-            write = prepare_write(merged, record_id, now, next_version(row, now))
-            old = old_entry(row, current)
-            (seq,) = await txn.save([write], {record_id: old} if old else {})
-            significant = await _log_significance(txn, seq, record_id, now, user, current, merged)
-        return WriteResult(record_id, False, list(problems), significant)
 
     async def _library_table(self) -> dict[str, Library]:
         if self._libraries is None:
@@ -679,28 +779,30 @@ class Catalog:
             writes.append(prepare_write(record, rid, now, next_version(row, now)))
         return writes, olds
 
-    async def load(self, batch: Iterable[pymarc.Record]) -> LoadReport:
+    async def load(self, batch: Iterable[pymarc.Record | PreparedRecord]) -> LoadReport:
         """Bulk load one batch in one transaction: records with a Melinda ID keep it (and
         replace a stored record of that id), others get a new one. Records are stored as
         given: no validation, no CAT, field order kept (Aleph's bulk loader does the same).
+        A record may come prepared already (`loading.prepare_marcxml`, off this process).
         """
         report = LoadReport()
         items = list(batch)
         async with self.store.transaction() as txn:
-            found = [records.melinda_id(r) or _doc_number(r) for r in items]
+            found = [r.id if isinstance(r, PreparedRecord) else load_id(r) for r in items]
             for rid in found:
                 if rid is not None:
                     txn.note_id(rid)
             ids: list[int] = []
             for record, rid in zip(items, found, strict=True):
                 if rid is None:
+                    assert not isinstance(record, PreparedRecord)  # prepared ones have an id
                     rid = txn.next_id()
                     records.set_melinda_id(record, rid)
                 ids.append(rid)
             rows = await txn.existing_rows(ids)
             now = self._now()
-            writes, olds = await asyncio.to_thread(_prepare_load, items, ids, rows, now)
-            await txn.save(writes, olds)
+            writes, olds, terms = await asyncio.to_thread(_prepare_load, items, ids, rows, now)
+            await txn.save(writes, olds, sorted_terms=terms)
         report.updated = sum(1 for rid in dict.fromkeys(ids) if rid in rows)
         report.loaded = len(items) - report.updated
         return report
@@ -737,6 +839,16 @@ class Catalog:
         cached = self._auth_cache.get(name)
         if cached and hmac.compare_digest(cached[0], digest):
             return cached[1]
+        # clients that log in at once share one scrypt run (50 writers: 50 x 60 ms of CPU)
+        key = (digest, user_name)  # the refusal names the user as typed
+        pending = self._auth_checks.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._check_login(name, user_name, password, digest))
+            self._auth_checks[key] = pending
+            pending.add_done_callback(lambda _: self._auth_checks.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _check_login(self, name: str, user_name: str, password: str, digest: bytes) -> User:
         found = await self.store.library_row(name) if name else None
         if (
             found is None
@@ -806,6 +918,18 @@ class Catalog:
         return self.store.export(view)
 
 
+def _significance(
+    before: pymarc.Record | None, after: pymarc.Record
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The significant tags a save touched (1XX/240/245/7XX/8XX/080/084) and their log entry."""
+    significant = rules.significant_changes(before, after)
+    fields = [
+        {"tag": t, "before": _field_texts(before, t), "after": _field_texts(after, t)}
+        for t in significant
+    ]
+    return significant, fields
+
+
 async def _log_significance(
     txn: WriteTxn,
     seq: int,
@@ -815,13 +939,9 @@ async def _log_significance(
     before: pymarc.Record | None,
     after: pymarc.Record,
 ) -> list[str]:
-    """Note a save that touched 1XX/240/245/7XX/8XX/080/084: the feed catalogers hear of."""
-    significant = rules.significant_changes(before, after)
+    """Note a save that touched a significant field: the feed catalogers hear of."""
+    significant, fields = _significance(before, after)
     if significant:
-        fields = [
-            {"tag": t, "before": _field_texts(before, t), "after": _field_texts(after, t)}
-            for t in significant
-        ]
         await txn.log_significant_change(seq, record_id, now, user.name, user.library, fields)
     return significant
 
@@ -851,22 +971,44 @@ async def _save_in_runs(
         await txn.save_spliced(spliced_run)
 
 
-def _doc_number(record: pymarc.Record) -> int | None:
-    """A 001 in Aleph's doc-number form (9 digits) is the record's id on a bulk load."""
-    fields = record.get_fields("001")
-    data = (fields[0].data or "").strip() if fields else ""
-    return int(data) if len(data) == 9 and data.isdigit() and int(data) > 0 else None
+def _order(sort: Sequence[SortKey]) -> str | None:
+    """The ORDER BY terms of sort keys (None: by id). Raises UnknownIndexError."""
+    if not sort:
+        return None
+    parts = []
+    for key in sort:
+        index = resolve_index(key.index)
+        column = SORT_COLUMNS.get(index.name if index else key.index)
+        if column is None:
+            raise UnknownIndexError(key.index)
+        parts.append(f"{column} {'ASC' if key.ascending else 'DESC'}")
+    return ", ".join(parts)
 
 
 def _prepare_load(
-    items: Sequence[pymarc.Record], ids: Sequence[int], rows: dict[int, RecordRow], now: int
-) -> tuple[list[RecordWrite], dict[int, indexing.IndexEntry]]:
+    items: Sequence[pymarc.Record | PreparedRecord],
+    ids: Sequence[int],
+    rows: dict[int, RecordRow],
+    now: int,
+) -> tuple[list[RecordWrite], dict[int, indexing.IndexEntry], list[tuple[int, str, int]]]:
+    """The writes, the replaced records' old index entries, and the index terms of new
+    prepared records, as (index, term, id) in key order (their writes' entries carry just
+    the sort keys: no set per record to compare)."""
     writes: list[RecordWrite] = []
     olds: dict[int, indexing.IndexEntry] = {}
     positions: dict[int, int] = {}
+    new_terms: list[tuple[int, str, int]] = []
+    # listed terms are only ever added: for new records, each in the batch once
+    listed = not rows and len(set(ids)) == len(ids)
     for record, rid in zip(items, ids, strict=True):
         row = rows.get(rid)
-        write = prepare_write(record, rid, now, next_version(row, now) if row else now)
+        version = next_version(row, now) if row else now
+        if isinstance(record, PreparedRecord):
+            if listed:
+                new_terms.extend([(ix, term, rid) for ix, term in record.terms])
+            write = finish_prepared(record, now, version, terms=not listed)
+        else:
+            write = prepare_write(record, rid, now, version)
         if rid in positions:  # the same id twice in one batch: the later one wins
             writes[positions[rid]] = write
             continue
@@ -876,4 +1018,5 @@ def _prepare_load(
             old = old_entry(row)
             if old is not None:
                 olds[rid] = old
-    return writes, olds
+    sort_terms(new_terms)
+    return writes, olds, new_terms

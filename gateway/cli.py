@@ -8,23 +8,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import logging
+import multiprocessing
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any
+
+import pymarc
 
 from gateway.catalog import Catalog
 from gateway.errors import GatewayError, MalformedRecordError
+from gateway.loading import Batch, PreparedRecord, read_batches, send_batches
 from gateway.model import View
 from gateway.settings import Settings, SettingsError
 
 log = logging.getLogger("melinda.cli")
 
 LOAD_BATCH = 2000
-T = TypeVar("T")
 
 
 class CliError(Exception):
@@ -167,34 +169,50 @@ async def serve(settings: Settings) -> int:
 
 
 # --- load ------------------------------------------------------------------------------
-async def load(settings: Settings, files: Sequence[str]) -> int:
-    from gateway.records import read_records
+# Files at least this big are read and prepared in a child process while this one writes
+# the store (two cores busy); smaller ones are not worth starting a process for.
+CHILD_READER_BYTES = 4 << 20
 
+
+async def load(settings: Settings, files: Sequence[str], *, child: bool | None = None) -> int:
+    """Load files batch by batch, each batch one transaction reported once committed.
+
+    `child` forces the child-process reader on or off (default: by the files' size).
+    """
     loaded = updated = 0
     rejected: list[tuple[str, str]] = []
     progress = _progress()
-    async with open_catalog(settings) as catalog:
-        for name in files:
-            path = Path(name)
-            if not await asyncio.to_thread(path.is_file):
-                raise CliError(f"{name}: no such file")
-            reader = read_records(path)
+    if child is None:
+        child = await asyncio.to_thread(_total_size, files) >= CHILD_READER_BYTES
+    # starting a process writes to pipes: not on the event loop
+    source: _BatchSource = (
+        await asyncio.to_thread(_ChildReader, files) if child else _ThreadReader(files)
+    )
+    upcoming: asyncio.Future[Message] | None = None
+    try:
+        async with open_catalog(settings) as catalog:
+            upcoming = asyncio.ensure_future(source.next())
             while True:
-                # a batch per thread hop: one hop per record cost more than reading it
-                items = await asyncio.to_thread(_take, reader, LOAD_BATCH)
-                if not items:
+                message = await upcoming
+                if message is None:
                     break
-                batch = []
-                for position, record, error in items:
+                if isinstance(message, str):
+                    raise CliError(f"{message}: no such file")
+                # the next batch is read and prepared while this one is written
+                upcoming = asyncio.ensure_future(source.next())
+                batch: list[pymarc.Record | PreparedRecord] = []
+                for position, record, error in message.items:
                     if error is not None or record is None:
-                        rejected.append((f"{name}: {position}", str(error)))
+                        rejected.append((f"{message.name}: {position}", str(error)))
                     else:
                         batch.append(record)
                 if batch:
                     report = await catalog.load(batch)
                     loaded, updated = loaded + report.loaded, updated + report.updated
                     progress(loaded + updated)
-    progress(None)
+            progress(None)
+    finally:
+        await source.close(upcoming)
     print(f"loaded {loaded}, updated {updated}, rejected {len(rejected)}")
     for where, why in rejected[:100]:
         print(f"  rejected {where}: {why}")
@@ -203,8 +221,70 @@ async def load(settings: Settings, files: Sequence[str]) -> int:
     return 1 if rejected else 0
 
 
-def _take(items: Iterator[T], count: int) -> list[T]:
-    return list(itertools.islice(items, count))
+def _total_size(files: Sequence[str]) -> int:
+    return sum(Path(name).stat().st_size for name in files if Path(name).is_file())
+
+
+Message = Batch | str | None  # a batch, a missing file's name, or None at the end
+
+
+class _BatchSource:
+    async def next(self) -> Message:
+        raise NotImplementedError
+
+    async def close(self, pending: asyncio.Future[Message] | None) -> None:
+        """Stop reading; `pending` is a `next()` under way, whose result nobody wants."""
+        if pending is not None:
+            with contextlib.suppress(Exception):
+                await pending
+
+
+class _ThreadReader(_BatchSource):
+    """Batches read in a worker thread of this process."""
+
+    def __init__(self, files: Sequence[str]) -> None:
+        self._batches = read_batches(files, LOAD_BATCH)
+
+    async def next(self) -> Message:
+        return await asyncio.to_thread(next, self._batches, None)
+
+
+class _ChildReader(_BatchSource):
+    """Batches read and prepared by a child process, sent through a pipe. The pipe holds
+    one batch at a time, so the child is never more than a batch ahead (memory stays
+    bounded); if this process dies, the child's next send fails and it ends too."""
+
+    def __init__(self, files: Sequence[str]) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+        self._receiver, sender = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=send_batches, args=(sender, list(files), LOAD_BATCH), daemon=True
+        )
+        self._process.start()
+        sender.close()  # the child's end only: its EOF tells this side the child is gone
+
+    async def next(self) -> Message:
+        return await asyncio.to_thread(self._receive)
+
+    def _receive(self) -> Message:
+        try:
+            message: tuple[str, Any] = self._receiver.recv()
+        except EOFError:
+            raise CliError("the reading process ended unexpectedly") from None
+        kind, payload = message
+        if kind == "failed":
+            raise CliError(f"reading failed: {payload}")
+        return payload  # type: ignore[no-any-return]
+
+    async def close(self, pending: asyncio.Future[Message] | None) -> None:
+        await asyncio.to_thread(self._stop)
+        await super().close(pending)  # ended by the child's end of the pipe closing
+        self._receiver.close()
+
+    def _stop(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
 
 
 def _progress() -> Any:

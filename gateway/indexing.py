@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import pymarc
 
@@ -223,93 +223,13 @@ def index_entry(
     sort_title = sort_author = sort_date = ""
     kinds = _TAG_KINDS
     for field in record.fields:
-        tag = field.tag
-        kind = kinds.get(tag)
+        kind = kinds.get(field.tag)
         if kind is None:  # most fields (CAT, 3XX, 5XX, …) feed no index
             continue
-        if kind == _SUBJECT:
-            parts = _subfields(field, "abcdvxyzt")
-            texts[IX_SUBJECT].extend(parts)
-            subject = heading(" ".join(parts))
-            if subject:
-                terms.add((IX_SUBJECT_HEADING, subject))
-        elif kind == _NAME:
-            texts[IX_AUTHOR].extend(_subfields(field, "abcdq"))
-            name_heading = heading(" ".join(_subfields(field, "abcq")))
-            if name_heading:
-                terms.add((IX_AUTHOR_HEADING, name_heading))
-                if tag[0] == "1" and not sort_author:
-                    sort_author = name_heading
-        elif kind == _TITLE:
-            texts[IX_TITLE].extend(_subfields(field, "abnp"))
-            title = _title_heading(field)
-            if title:
-                terms.add((IX_TITLE_HEADING, title))
-                if tag == "245":
-                    sort_title = title
-        elif kind == _CONTROL_ID:
-            key = melinda_id_key(field.data or "")
-            if key:
-                terms.add((IX_ID, key))
-                terms.add((IX_MELINDAID, key))
-        elif kind == _FIXED:
-            data = field.data or ""
-            year = data[7:11]
-            if len(year) == 4 and year.isdigit():
-                terms.add((IX_DATE, year))
-                sort_date = sort_date or year
-        elif kind == _ISBN:
-            for value in _subfields(field, "a"):
-                for key in isbn_keys(value):
-                    terms.add((IX_ISBN, key))
-                    terms.add((IX_IDENTIFIER, key.lower()))
-            for value in _subfields(field, "z"):
-                for key in isbn_keys(value):
-                    terms.add((IX_IDENTIFIER, key.lower()))
-        elif kind == _ISSN:
-            for value in _subfields(field, "a"):
-                key = issn_key(value)
-                if key:
-                    terms.add((IX_ISSN, key))
-                    terms.add((IX_IDENTIFIER, key.lower()))
-        elif kind == _IDENTIFIER:
-            for value in _subfields(field, "a"):
-                key = identifier_key(value)
-                if key:
-                    terms.add((IX_IDENTIFIER, key))
-        elif kind == _SYSTEM_NUMBER:
-            for sf in field.subfields:
-                if sf.code in "az" and (
-                    "MELINDA" in sf.value or "FIN01" in sf.value or sf.value.startswith("FCC")
-                ):
-                    key = melinda_id_key(sf.value)
-                    if key:
-                        terms.add((IX_MELINDAID, key))
-        elif kind == _PUBLICATION:
-            publisher = " ".join(_subfields(field, "b"))
-            texts[IX_PUBLISHER].append(publisher)
-            if publisher:
-                terms.add((IX_PUBLISHER_HEADING, heading(publisher)))
-            for value in _subfields(field, "c"):
-                for year in _YEAR.findall(value):
-                    terms.add((IX_DATE, year))
-                    sort_date = sort_date or year
-        elif kind == _AUTHCODE:
-            for value in _subfields(field, "a"):
-                terms.add((IX_AUTHCODE, fold(value).strip()))
-        elif kind == _HOST:
-            for value in _subfields(field, "w"):
-                key = melinda_id_key(value)
-                if key:
-                    terms.add((IX_PARTSOFHOST, key))
-        elif kind == _LOW:
-            for value in _subfields(field, "a"):
-                terms.add((IX_LOW, fold(value).strip()))
-        elif kind == _SID:
-            local = _subfields(field, "c")
-            code = _subfields(field, "b")
-            if local and code:
-                terms.add((IX_SOURCEID, sourceid_key(local[0], code[0])))
+        title, author, date = _field_terms(field, kind, terms, texts)
+        sort_title = title or sort_title  # the last 245's
+        sort_author = sort_author or author  # the first 1XX's
+        sort_date = sort_date or date
     for ix, found in texts.items():
         if found:
             terms.update([(ix, word) for word in words(" ".join(found))])
@@ -317,3 +237,145 @@ def index_entry(
         for spec in sets(record):
             terms.add((IX_OAISET, spec))
     return IndexEntry(terms, sort_title, sort_author, sort_date)
+
+
+class FieldEntry(NamedTuple):
+    """What one field contributes to a record's `IndexEntry` (see `entry_of_fields`)."""
+
+    terms: frozenset[tuple[int, str]]
+    title: str  # a 245's title heading: the record's sort title if no later 245 has one
+    author: str  # a 1XX's name heading: the sort author if no earlier 1XX has one
+    date: str  # the field's first year: the sort date if no earlier field has one
+
+
+_NO_ENTRY: Final = FieldEntry(frozenset(), "", "", "")
+_WORD_KINDS: Final = frozenset({_SUBJECT, _NAME, _TITLE, _PUBLICATION})
+
+
+def field_entry(field: pymarc.Field) -> FieldEntry:
+    """One field's share of `index_entry`, by the same rules; a pure function of the field,
+    so a bulk load can compute it once per distinct field. Splitting each field's words
+    alone gives the same words as splitting the joined texts: fields are joined by a space,
+    which separates words and composes with nothing under NFC."""
+    kind = _TAG_KINDS.get(field.tag)
+    if kind is None:
+        return _NO_ENTRY
+    terms: set[tuple[int, str]] = set()
+    if kind not in _WORD_KINDS:  # identifiers, codes, LOW, SID: no words to split
+        title, author, date = _field_terms(field, kind, terms, {})
+        return FieldEntry(frozenset(terms), title, author, date)
+    texts: dict[int, list[str]] = {IX_TITLE: [], IX_AUTHOR: [], IX_SUBJECT: [], IX_PUBLISHER: []}
+    title, author, date = _field_terms(field, kind, terms, texts)
+    for ix, found in texts.items():
+        if found:
+            terms.update([(ix, word) for word in words(" ".join(found))])
+    return FieldEntry(frozenset(terms), title, author, date)
+
+
+def entry_of_fields(
+    entries: Iterable[FieldEntry], *, record_id: int, sets: Iterable[str]
+) -> IndexEntry:
+    """`index_entry` of a record from its fields' `field_entry`s (in field order) and its
+    OAI sets."""
+    terms: set[tuple[int, str]] = {(IX_ID, str(record_id)), (IX_MELINDAID, str(record_id))}
+    sort_title = sort_author = sort_date = ""
+    for entry in entries:
+        terms |= entry.terms
+        sort_title = entry.title or sort_title
+        sort_author = sort_author or entry.author
+        sort_date = sort_date or entry.date
+    terms.update([(IX_OAISET, spec) for spec in sets])
+    return IndexEntry(terms, sort_title, sort_author, sort_date)
+
+
+def _field_terms(
+    field: pymarc.Field, kind: int, terms: set[tuple[int, str]], texts: dict[int, list[str]]
+) -> tuple[str, str, str]:
+    """Add a field's terms to `terms` and its word texts to `texts`; returns its candidate
+    (sort title, sort author, sort date)."""
+    tag = field.tag
+    title = author = date = ""
+    if kind == _SUBJECT:
+        parts = _subfields(field, "abcdvxyzt")
+        texts[IX_SUBJECT].extend(parts)
+        subject = heading(" ".join(parts))
+        if subject:
+            terms.add((IX_SUBJECT_HEADING, subject))
+    elif kind == _NAME:
+        texts[IX_AUTHOR].extend(_subfields(field, "abcdq"))
+        name_heading = heading(" ".join(_subfields(field, "abcq")))
+        if name_heading:
+            terms.add((IX_AUTHOR_HEADING, name_heading))
+            if tag[0] == "1":
+                author = name_heading
+    elif kind == _TITLE:
+        texts[IX_TITLE].extend(_subfields(field, "abnp"))
+        title_heading = _title_heading(field)
+        if title_heading:
+            terms.add((IX_TITLE_HEADING, title_heading))
+            if tag == "245":
+                title = title_heading
+    elif kind == _CONTROL_ID:
+        key = melinda_id_key(field.data or "")
+        if key:
+            terms.add((IX_ID, key))
+            terms.add((IX_MELINDAID, key))
+    elif kind == _FIXED:
+        data = field.data or ""
+        year = data[7:11]
+        if len(year) == 4 and year.isdigit():
+            terms.add((IX_DATE, year))
+            date = year
+    elif kind == _ISBN:
+        for value in _subfields(field, "a"):
+            for key in isbn_keys(value):
+                terms.add((IX_ISBN, key))
+                terms.add((IX_IDENTIFIER, key.lower()))
+        for value in _subfields(field, "z"):
+            for key in isbn_keys(value):
+                terms.add((IX_IDENTIFIER, key.lower()))
+    elif kind == _ISSN:
+        for value in _subfields(field, "a"):
+            key = issn_key(value)
+            if key:
+                terms.add((IX_ISSN, key))
+                terms.add((IX_IDENTIFIER, key.lower()))
+    elif kind == _IDENTIFIER:
+        for value in _subfields(field, "a"):
+            key = identifier_key(value)
+            if key:
+                terms.add((IX_IDENTIFIER, key))
+    elif kind == _SYSTEM_NUMBER:
+        for sf in field.subfields:
+            if sf.code in "az" and (
+                "MELINDA" in sf.value or "FIN01" in sf.value or sf.value.startswith("FCC")
+            ):
+                key = melinda_id_key(sf.value)
+                if key:
+                    terms.add((IX_MELINDAID, key))
+    elif kind == _PUBLICATION:
+        publisher = " ".join(_subfields(field, "b"))
+        texts[IX_PUBLISHER].append(publisher)
+        if publisher:
+            terms.add((IX_PUBLISHER_HEADING, heading(publisher)))
+        for value in _subfields(field, "c"):
+            for year in _YEAR.findall(value):
+                terms.add((IX_DATE, year))
+                date = date or year
+    elif kind == _AUTHCODE:
+        for value in _subfields(field, "a"):
+            terms.add((IX_AUTHCODE, fold(value).strip()))
+    elif kind == _HOST:
+        for value in _subfields(field, "w"):
+            key = melinda_id_key(value)
+            if key:
+                terms.add((IX_PARTSOFHOST, key))
+    elif kind == _LOW:
+        for value in _subfields(field, "a"):
+            terms.add((IX_LOW, fold(value).strip()))
+    elif kind == _SID:
+        local = _subfields(field, "c")
+        code = _subfields(field, "b")
+        if local and code:
+            terms.add((IX_SOURCEID, sourceid_key(local[0], code[0])))
+    return title, author, date

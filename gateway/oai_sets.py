@@ -11,7 +11,6 @@ bibliographic level, Leader/07. The store calls `oai_sets_of` when it indexes a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pymarc
@@ -84,17 +83,14 @@ def oai_sets_of(record: pymarc.Record) -> set[str]:
 
 def _headings(record: pymarc.Record, tag: str, code: str) -> set[str]:
     """The values of `tag $code`, normalised like Aleph's heading keys (trimmed, upper case)."""
+    # one pass over the fields and subfields: this runs for every record a load indexes
     return {
-        value.strip().upper()
-        for field in record.get_fields(tag)
-        if not field.is_control_field()
-        for value in _subfield_values(field, code)
-        if value.strip()
+        str(value).strip().upper()
+        for field in record.fields
+        if field.tag == tag and not field.control_field
+        for sub_code, value in field.subfields
+        if sub_code == code and str(value).strip()
     }
-
-
-def _subfield_values(field: pymarc.Field, code: str) -> Iterable[str]:
-    return [str(value) for value in field.get_subfields(code)]
 
 
 def _bibliographic_level(record: pymarc.Record) -> str:

@@ -164,7 +164,7 @@ def read_publishing_file(path: Path, name: str | None = None) -> PublishingFile:
         elif lowered.endswith(".gz"):
             with gzip.open(path, "rb") as stream:
                 _read_collection(stream, publishing)
-        else:
+        elif not _read_plain_fast(path, publishing):
             # A path lets libxml2 read the file itself, a little faster than through Python.
             _read_collection(str(path), publishing)
     except (OSError, EOFError, zlib.error, tarfile.TarError) as exc:
@@ -236,6 +236,117 @@ def _iter_records(
         raise MalformedPublishingFileError(
             f"{publishing.name}{inside} is not a MARCXML collection: found {found}"
         )
+
+
+# --- the fast path: Alma's plain form, read by byte patterns ----------------------------
+# libxml2 checks the whole file (no tree, no Python per element: ~4x faster than building one)
+# and byte patterns take the three values from each record; a file in any other form (comments,
+# CDATA, prefixes, entities in the values, another encoding) is read by the tree path instead.
+_FAST_CHUNK = 4 << 20
+_PROLOG = re.compile(
+    rb'(?:<\?xml version="1\.[01]"(?: encoding="[Uu][Tt][Ff]-8")?(?: standalone="(?:yes|no)")?'
+    rb"\s*\?>)?\s*<collection(?: xmlns=\"http://www\.loc\.gov/MARC21/slim\")?>"
+)
+_SUBFIELD_FORM = rb'<subfield code="[^"<&]*">[^<]*</subfield>\s*'
+# one record in the plain form: (leader, control fields, data fields), whitespace after it
+_RECORD_FORM = re.compile(
+    rb"<record>\s*(?:<leader>([^<]*)</leader>\s*)?"
+    rb'((?:<controlfield tag="[^"<&]*">[^<]*</controlfield>\s*)*)'
+    rb'((?:<datafield tag="[^"<&]*" ind1="[^"<&]*" ind2="[^"<&]*">\s*(?:'
+    + _SUBFIELD_FORM
+    + rb")*</datafield>\s*)*)</record>\s*"
+)
+_FAST_001 = re.compile(rb'<controlfield tag="001">([^<]*)</controlfield>')
+_FAST_035_A = re.compile(rb'<subfield code="a">([^<]*)</subfield>')
+
+
+class _NoTree:
+    """A parser target that takes no events: libxml2 only checks the file is well-formed."""
+
+    def close(self) -> None:
+        return None
+
+
+def _read_plain_fast(path: Path, publishing: PublishingFile) -> bool:
+    """Read a plain `.xml` file in Alma's form; False (nothing taken) when it is in another
+    form or not well-formed: the tree path then reads it (and names the error)."""
+    parser = etree.XMLParser(
+        target=_NoTree(),  # type: ignore[arg-type]  # no event methods is the point: no callbacks
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=True,
+    )
+    try:
+        etree.parse(str(path), parser)
+    except etree.XMLSyntaxError:
+        return False
+    taken: list[PublishedRecord] = []
+    with open(path, "rb") as stream:
+        pending = stream.read(_FAST_CHUNK)
+        prolog = _PROLOG.match(pending)
+        if prolog is None:
+            return False
+        line = 1 + pending.count(b"\n", 0, prolog.end())
+        pending = pending[prolog.end() :]
+        while more := stream.read(_FAST_CHUNK):
+            pending += more
+            cut = pending.rfind(b"</record>") + len(b"</record>")
+            if cut < len(b"</record>"):
+                continue
+            if not _fast_records(pending[:cut], line, taken):
+                return False
+            line += pending.count(b"\n", 0, cut)
+            pending = pending[cut:]
+        if not _fast_records(pending, line, taken, last=True):
+            return False
+    for record in taken:
+        publishing.records += 1
+        _take(publishing, record)
+    return True
+
+
+def _fast_records(body: bytes, line: int, taken: list[PublishedRecord], last: bool = False) -> bool:
+    """Take the whole `<record>` elements of `body` (and, when `last`, the `</collection>`
+    after them); False when anything is not in the plain form."""
+    # Comments, CDATA, PIs and xmlns attributes fail the form; a lone CR counts as a line end.
+    if b"\r" in body and b"\r" in body.replace(b"\r\n", b""):
+        return False
+    done = len(body) - len(body.lstrip())
+    line += body.count(b"\n", 0, done)
+    for form in _RECORD_FORM.finditer(body, done):
+        if form.start() != done:
+            return False  # text or other markup between records
+        leader, controls, fields = form.groups(b"")
+        mms = _FAST_001.search(controls)
+        mms_id = mms.group(1) if mms else b""
+        melinda_id: int | None = None
+        at = fields.find(b'<datafield tag="035" ')
+        while at >= 0 and melinda_id is None:
+            close = fields.index(b"</datafield>", at)
+            for value in _FAST_035_A.findall(fields, at, close):
+                if b"&" in value or b"\r" in value:
+                    return False  # entities and carriage returns are the parser's to decode
+                melinda_id = melinda_id_from_035(value.decode())
+                if melinda_id is not None:
+                    break
+            at = fields.find(b'<datafield tag="035" ', close)
+        if b"&" in leader or b"\r" in leader or b"&" in mms_id or b"\r" in mms_id:
+            return False
+        text = leader.decode()
+        taken.append(
+            PublishedRecord(
+                position=len(taken) + 1,
+                line=line,
+                mms_id=mms_id.decode().strip(),
+                melinda_id=melinda_id,
+                withdrawn=len(text) > 5 and text[5] == "d",
+            )
+        )
+        done = form.end()
+        line += body.count(b"\n", form.start(), done)
+    rest = body[done:].strip()
+    return rest == b"</collection>" if last else not rest
 
 
 def _published_record(element: Any, position: int, member: str) -> PublishedRecord:

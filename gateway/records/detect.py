@@ -6,9 +6,9 @@ import gzip
 import io
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, TypeVar, overload
 
 import pymarc
 
@@ -22,6 +22,7 @@ ISO2709 = "iso2709"
 ALEPHSEQ = "alephseq"
 
 RecordResult = tuple[str, pymarc.Record | None, MalformedRecordError | None]
+T = TypeVar("T")
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ALEPHSEQ_LINE = re.compile(rb"^\d{9} [0-9A-Za-z]{3}.. \S ")
@@ -72,21 +73,37 @@ def _read_head(stream: IO[bytes]) -> bytes:
     return head
 
 
-def read_records(source: str | Path | IO[bytes]) -> Iterator[RecordResult]:
+@overload
+def read_records(source: str | Path | IO[bytes]) -> Iterator[RecordResult]: ...
+
+
+@overload
+def read_records(
+    source: str | Path | IO[bytes], prepare: Callable[[bytes], T | None]
+) -> Iterator[tuple[str, pymarc.Record | T | None, MalformedRecordError | None]]: ...
+
+
+def read_records(
+    source: str | Path | IO[bytes], prepare: Callable[[bytes], Any] | None = None
+) -> Iterator[tuple[str, Any, MalformedRecordError | None]]:
     """(position, record, error) for every record of a file or binary stream.
 
     The form is detected from the content (a `.gz` name or gzip magic bytes means
     compressed). A bad record comes as (position, None, MalformedRecordError) and reading
     goes on where the form allows it; the position names the record and the line or byte.
+    `prepare` may stand in for the parsing of MARCXML records in the store's compact form
+    (see `iter_marcxml_positions`).
     """
     if isinstance(source, str | Path):
         with open(source, "rb") as handle:
-            yield from _read_stream(handle)
+            yield from _read_stream(handle, prepare)
     else:
-        yield from _read_stream(source)
+        yield from _read_stream(source, prepare)
 
 
-def _read_stream(stream: IO[bytes]) -> Iterator[RecordResult]:
+def _read_stream(
+    stream: IO[bytes], prepare: Callable[[bytes], Any] | None = None
+) -> Iterator[tuple[str, Any, MalformedRecordError | None]]:
     try:
         head = _read_head(stream)
         if head.startswith(_GZIP_MAGIC):
@@ -113,7 +130,7 @@ def _read_stream(stream: IO[bytes]) -> Iterator[RecordResult]:
         return
     buffered = io.BufferedReader(_Prefixed(head, stream))
     if form == MARCXML:
-        results = iter_marcxml_positions(buffered)
+        results = iter_marcxml_positions(buffered, prepare)
     elif form == ISO2709:
         results = iter_iso2709_positions(buffered)
     else:

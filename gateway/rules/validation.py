@@ -89,6 +89,8 @@ _SUBFIELD_CODE = re.compile(r"^[0-9a-z]$")
 # Characters neither XML 1.0 nor ISO 2709 can carry in a value (ISO 2709 uses 1D-1F itself).
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BAD_TEXT = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CODES = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 
 
 def problem_number(problem: Problem) -> str:
@@ -209,6 +211,23 @@ def _utf8_size(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
+def _clean_subfields_size(tag: str, subfields: list[Any]) -> int | None:
+    """The subfields' ISO 2709 size (with indicators and terminator) when none of them has
+    a problem, else None: the common case in one pass and one search over all the text."""
+    texts = []
+    for subfield in subfields:
+        code, text = subfield[0], subfield[1]
+        if code.__class__ is not str or code not in _CODES or text.__class__ is not str:
+            return None
+        if text == "" and tag != "CAT":
+            return None
+        texts.append(text)
+    joined = "".join(texts)
+    if _BAD_TEXT.search(joined):
+        return None
+    return 2 + 1 + 2 * len(texts) + _utf8_size(joined)
+
+
 def _check_field(field: Any) -> tuple[list[Problem], int]:
     """The field's problems and its size in ISO 2709 bytes (data and terminator)."""
     problems: list[Problem] = []
@@ -237,6 +256,9 @@ def _check_field(field: Any) -> tuple[list[Problem], int]:
     subfields = list(getattr(field, "subfields", None) or [])
     if not subfields:
         problems.append(_problem(ERROR, "0143", tag, what=f"Field {tag}"))
+    clean = _clean_subfields_size(tag, subfields)
+    if clean is not None:
+        return problems, clean
     size = 2 + 1
     for subfield in subfields:
         code_value, text_value = subfield[0], subfield[1]

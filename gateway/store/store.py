@@ -11,10 +11,12 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -22,6 +24,8 @@ from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.store.compile import EQ_SQL, SqlPart
 from gateway.store.schema import MIGRATIONS
+
+_T = TypeVar("_T")
 
 READERS = 3  # read connections: searches and harvests run beside each other and beside a write
 
@@ -31,10 +35,11 @@ _PRAGMAS = (
     "PRAGMA foreign_keys = ON",
     "PRAGMA temp_store = MEMORY",
     # Memory stays bounded whatever the store's size: RSS counts mapped file pages too, and
-    # there are four connections (measured: 256 MiB mmap + 64 MiB caches put a harvesting
-    # server of a 50 k store at 700 MiB; the OS page cache serves the rest as fast).
+    # there are four connections (measured: 64 MiB mmap each put a harvesting server of a
+    # 20 k store at 237 MiB, 106 of them file pages; without mmap 131 MiB at the same CPU:
+    # the OS page cache serves the reads as fast).
     "PRAGMA cache_size = -16384",
-    "PRAGMA mmap_size = 67108864",
+    "PRAGMA mmap_size = 0",
     "PRAGMA busy_timeout = 10000",
 )
 
@@ -81,18 +86,96 @@ def _column(view: View) -> str:
     return "alma_xml" if view is View.FIN01ALMA else "xml"
 
 
+class RowChangedError(Exception):
+    """A record was saved since the row a write was computed from (`WriteTxn.expect_seq`)."""
+
+    def __init__(self, record_id: int) -> None:
+        super().__init__(f"record {record_id} changed since it was read")
+        self.record_id = record_id
+
+
+_ROW_SQL = "SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records"
+
+
+def _record_row(row: Any) -> RecordRow:
+    return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+
+
+def _row_of(conn: sqlite3.Connection, record_id: int) -> RecordRow | None:
+    # fetchall: the statement runs to its end, so a reader keeps no snapshot open after it
+    rows = conn.execute(f"{_ROW_SQL} WHERE id = ?", (record_id,)).fetchall()
+    return _record_row(rows[0]) if rows else None
+
+
+def _rows_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, RecordRow]:
+    found: dict[int, RecordRow] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"{_ROW_SQL} WHERE id IN ({marks})", chunk):
+            found[row[0]] = _record_row(row)
+    return found
+
+
 class WriteTxn:
-    """The open write transaction; every method runs inside it."""
+    """The open write transaction; every method runs inside it.
+
+    Writes are queued and reach the writer's thread together with the next read or the
+    commit, BEGIN IMMEDIATE with the first of them: a thread hop costs a turn of the busy
+    event loop, and an update used to make ten of them while holding the write lock.
+    """
 
     def __init__(self, store: Store, conn: aiosqlite.Connection) -> None:
         self._store = store
         self._conn = conn
+        # (sql, parameters, how): "many" an executemany, "seq" a check of expect_seq
+        self._queued: list[tuple[str, Any, str]] = []
+        self._sent = False  # something reached the writer: the end must commit or roll back
+
+    def _queue(self, sql: str, params: Any, how: str = "one") -> None:
+        self._queued.append((sql, params, how))
+
+    def expect_seq(self, record_id: int, seq: int) -> None:
+        """Raise RowChangedError (the whole transaction rolls back) unless the record still
+        has change sequence `seq` when the writes queued after this reach the store."""
+        self._queue("SELECT seq FROM records WHERE id = ?", (record_id, seq), "seq")
+
+    async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """BEGIN IMMEDIATE (the first time), the queued writes, then `work`: one thread hop."""
+        queued, self._queued = self._queued, []
+        self._sent = True
+
+        def run(db: sqlite3.Connection) -> _T:
+            if not db.in_transaction:
+                db.execute("BEGIN IMMEDIATE")
+            for sql, params, how in queued:
+                if how == "many":
+                    db.executemany(sql, params)
+                elif how == "seq":
+                    found = db.execute(sql, params[:1]).fetchone()
+                    if found is None or found[0] != params[1]:
+                        raise RowChangedError(params[0])
+                else:
+                    db.execute(sql, params)
+            return work(db)
+
+        return await _on_thread(self._conn, run)
+
+    async def _commit(self) -> None:
+        if self._sent or self._queued:
+            await self._run(lambda db: db.execute("COMMIT"))
+
+    async def _rollback(self) -> None:
+        self._queued = []
+        if self._sent:  # checked on the writer's thread: a cancelled hop may still have begun
+            await _on_thread(self._conn, _rollback)
 
     async def get_row(self, record_id: int) -> RecordRow | None:
-        return await self._store._get_row(self._conn, record_id)
+        return await self._run(lambda db: _row_of(db, record_id))
 
     async def existing_rows(self, ids: Sequence[int]) -> dict[int, RecordRow]:
-        return await self._store._rows(self._conn, ids)
+        wanted = list(ids)
+        return await self._run(lambda db: _rows_of(db, wanted))
 
     def next_id(self) -> int:
         self._store._high_id += 1
@@ -104,9 +187,17 @@ class WriteTxn:
             self._store._high_id = record_id
 
     async def save(
-        self, writes: Sequence[RecordWrite], old_entries: dict[int, IndexEntry]
+        self,
+        writes: Sequence[RecordWrite],
+        old_entries: dict[int, IndexEntry],
+        *,
+        sorted_terms: list[tuple[int, str, int]] | None = None,
     ) -> list[int]:
-        """Insert or replace records and their index terms; returns the seq given to each."""
+        """Insert or replace records and their index terms; returns the seq given to each.
+
+        `sorted_terms`: (index, term, record) to insert besides the entries' terms, in key
+        order (a bulk load's new records, whose entries then carry just the sort keys).
+        """
         store = self._store
         seqs: list[int] = []
         record_rows = []
@@ -115,6 +206,7 @@ class WriteTxn:
         for write in writes:
             store._seq += 1
             seqs.append(store._seq)
+            store._datestamp = max(store._datestamp, write.datestamp)
             entry = write.entry
             record_rows.append(
                 (
@@ -135,25 +227,39 @@ class WriteTxn:
             old_terms = old.terms if old else set()
             delete_terms.extend((ix, term, write.id) for ix, term in old_terms - new_terms)
             insert_terms.extend((ix, term, write.id) for ix, term in new_terms - old_terms)
-        await self._conn.executemany(
+        self._queue(
             "INSERT OR REPLACE INTO records (id, seq, datestamp, version, deleted, xml, alma_xml,"
             " sort_title, sort_author, sort_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             record_rows,
+            how="many",
         )
-        await self._change_terms(delete_terms, insert_terms)
+        if sorted_terms:
+            if insert_terms:
+                insert_terms.extend(sorted_terms)
+            else:
+                self._change_terms(delete_terms, sorted_terms, in_order=True)
+                return seqs
+        self._change_terms(delete_terms, insert_terms)
         return seqs
 
-    async def _change_terms(
-        self, delete_terms: list[tuple[int, str, int]], insert_terms: list[tuple[int, str, int]]
+    def _change_terms(
+        self,
+        delete_terms: list[tuple[int, str, int]],
+        insert_terms: list[tuple[int, str, int]],
+        *,
+        in_order: bool = False,
     ) -> None:
         if delete_terms:
-            await self._conn.executemany(
-                "DELETE FROM terms WHERE ix = ? AND term = ? AND rec = ?", delete_terms
+            self._queue(
+                "DELETE FROM terms WHERE ix = ? AND term = ? AND rec = ?", delete_terms, how="many"
             )
         if insert_terms:
-            insert_terms.sort()  # B-tree inserts in key order
-            await self._conn.executemany(
-                "INSERT OR IGNORE INTO terms (ix, term, rec) VALUES (?, ?, ?)", insert_terms
+            if not in_order:
+                sort_terms(insert_terms)  # B-tree inserts in key order
+            self._queue(
+                "INSERT OR IGNORE INTO terms (ix, term, rec) VALUES (?, ?, ?)",
+                insert_terms,
+                how="many",
             )
 
     async def save_spliced(self, writes: Sequence[SplicedWrite]) -> list[int]:
@@ -170,17 +276,19 @@ class WriteTxn:
         for write in writes:
             store._seq += 1
             seqs.append(store._seq)
+            store._datestamp = max(store._datestamp, write.datestamp)
             record_rows.append(
                 (store._seq, write.datestamp, write.version, write.xml, write.alma_xml, write.id)
             )
             insert_terms.extend((ix, term, write.id) for ix, term in write.added_terms)
             delete_terms.extend((ix, term, write.id) for ix, term in write.removed_terms)
-        await self._conn.executemany(
+        self._queue(
             "UPDATE records SET seq = ?, datestamp = ?, version = ?, xml = ?, alma_xml = ?"
             " WHERE id = ?",
             record_rows,
+            how="many",
         )
-        await self._change_terms(delete_terms, insert_terms)
+        self._change_terms(delete_terms, insert_terms)
         return seqs
 
     async def log_significant_change(
@@ -192,24 +300,25 @@ class WriteTxn:
         library: str,
         fields: list[dict[str, Any]],
     ) -> None:
-        await self._conn.execute(
+        self._queue(
             "INSERT INTO significant_changes (seq, rec, at, user, library, fields) VALUES (?, ?, ?, ?, ?, ?)",
             (seq, record_id, at, user, library, json.dumps(fields, ensure_ascii=False)),
         )
 
     async def execute(self, sql: str, params: Sequence[object] = ()) -> None:
-        await self._conn.execute(sql, params)
+        self._queue(sql, params)
 
     async def publishing_result(self, library: str, file_key: str) -> str | None:
-        async with self._conn.execute(
-            "SELECT result FROM publishing_log WHERE library = ? AND file_key = ?",
-            (library, file_key),
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT result FROM publishing_log WHERE library = ? AND file_key = ?",
+                (library, file_key),
+            ).fetchone()
+        )
         return None if row is None else str(row[0])
 
     async def record_publishing(self, library: str, file_key: str, at: int, result: str) -> None:
-        await self._conn.execute(
+        self._queue(
             "INSERT OR REPLACE INTO publishing_log (library, file_key, at, result) VALUES (?, ?, ?, ?)",
             (library, file_key, at, result),
         )
@@ -228,6 +337,7 @@ class Store:
         self._write_lock = asyncio.Lock()
         self._seq = 0
         self._high_id = 0
+        self._datestamp = 0  # the latest datestamp saved: they never fall along seq
 
     @classmethod
     async def open(cls, path: str) -> Store:
@@ -264,11 +374,13 @@ class Store:
 
     async def _load_counters(self) -> None:
         async with self._writer.execute(
-            "SELECT coalesce(max(seq), 0), coalesce(max(id), 0) FROM records"
+            "SELECT coalesce(max(seq), 0), coalesce(max(id), 0), coalesce(max(datestamp), 0)"
+            " FROM records"
         ) as cur:
             row = await cur.fetchone()
         assert row is not None
         self._seq = int(row[0])
+        self._datestamp = int(row[2])
         high = await self._meta(self._writer, "high_id")
         self._high_id = max(int(row[1]), int(high or 0))
 
@@ -282,101 +394,53 @@ class Store:
     async def transaction(self) -> AsyncIterator[WriteTxn]:
         """One write transaction: commit on success, roll back (and restore counters) on error."""
         async with self._write_lock:
-            seq, high = self._seq, self._high_id
-            await self._writer.execute("BEGIN IMMEDIATE")
+            seq, high, datestamp = self._seq, self._high_id, self._datestamp
+            txn = WriteTxn(self, self._writer)
             try:
-                yield WriteTxn(self, self._writer)
+                yield txn
                 if self._high_id != high:
-                    await self._writer.execute(
+                    txn._queue(
                         "INSERT OR REPLACE INTO meta (key, value) VALUES ('high_id', ?)",
                         (str(self._high_id),),
                     )
-                await self._writer.execute("COMMIT")
+                await txn._commit()
             except BaseException:
-                self._seq, self._high_id = seq, high
-                await self._writer.execute("ROLLBACK")
+                self._seq, self._high_id, self._datestamp = seq, high, datestamp
+                await txn._rollback()
                 raise
 
     # --- reads ---------------------------------------------------------------------------------
-    async def _get_row(self, conn: aiosqlite.Connection, record_id: int) -> RecordRow | None:
-        async with conn.execute(
-            "SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records WHERE id = ?",
-            (record_id,),
-        ) as cur:
-            row = await cur.fetchone()
-        return (
-            None
-            if row is None
-            else RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
-        )
-
-    async def _rows(self, conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, RecordRow]:
-        found: dict[int, RecordRow] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            async with conn.execute(
-                f"SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records WHERE id IN ({marks})",
-                chunk,
-            ) as cur:
-                for row in await cur.fetchall():
-                    found[row[0]] = RecordRow(
-                        row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6]
-                    )
-        return found
-
     async def get_row(self, record_id: int) -> RecordRow | None:
-        return await self._get_row(self._reader, record_id)
+        return await self._read(lambda conn: _row_of(conn, record_id))
+
+    async def _read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run `work` on the next reader's own thread: one thread hop however many statements
+        it runs (aiosqlite hops once per execute, fetch and cursor close)."""
+        reader = self._reader
+        # aiosqlite's own queue runs `work` in the connection's thread; it is untyped there
+        result: _T = await reader._execute(work, reader._conn)  # type: ignore[no-untyped-call]
+        return result
 
     async def fetch(self, ids: Sequence[int], view: View) -> list[StoredRecord]:
-        column = _column(view)
-        found: dict[int, StoredRecord] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            async with self._reader.execute(
-                f"SELECT id, seq, datestamp, deleted, {column} FROM records WHERE id IN ({marks})",
-                chunk,
-            ) as cur:
-                for row in await cur.fetchall():
-                    found[row[0]] = StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view)
-        return [found[i] for i in ids if i in found]
+        wanted = list(ids)
+        return await self._read(lambda conn: _fetch(conn, wanted, view))
 
     async def search(self, query: SqlPart, *, order: str | None, cap: int) -> ResultSet:
         """Ids up to `cap` and the total, in one statement (a window count rides along)."""
-        sql, params = query
-        if sql == EQ_SQL and order is None:
-            return await self._search_one_term(params, cap)
-        if order is None:
-            select = (
-                f"SELECT rec, count(*) OVER () FROM (SELECT DISTINCT rec FROM ({sql})) "
-                "ORDER BY rec LIMIT ?"
-            )
-        else:
-            select = (
-                f"SELECT r.id, count(*) OVER () FROM records r "
-                f"JOIN (SELECT DISTINCT rec FROM ({sql})) q ON q.rec = r.id "
-                f"ORDER BY {order}, r.id LIMIT ?"
-            )
-        async with self._reader.execute(select, [*params, max(cap, 1)]) as cur:
-            rows = list(await cur.fetchall())
-        if not rows:
-            return ResultSet([], 0)
-        ids = [row[0] for row in rows[:cap]]
-        return ResultSet(ids, int(rows[0][1]))
+        return await self._read(lambda conn: _search(conn, query, order, cap))
 
-    async def _search_one_term(self, params: list[object], cap: int) -> ResultSet:
-        """One exact term, the commonest search: the index yields it unique and in id order,
-        so the first ids come straight off the index and the count is a range count (a common
-        word's 10,000 hits: under 1 ms instead of 10)."""
-        reader = self._reader
-        async with reader.execute(f"{EQ_SQL} ORDER BY rec LIMIT ?", [*params, cap]) as cur:
-            ids = [row[0] for row in await cur.fetchall()]
-        if len(ids) < cap:
-            return ResultSet(ids, len(ids))
-        async with reader.execute(f"SELECT count(*) FROM ({EQ_SQL})", params) as cur:
-            row = await cur.fetchone()
-        return ResultSet(ids, int(row[0]) if row else len(ids))
+    async def search_page(
+        self, query: SqlPart, *, order: str | None, cap: int, start: int, count: int, view: View
+    ) -> tuple[ResultSet, list[StoredRecord]]:
+        """`search`, then the records at positions start..start+count-1 (1-based) of its ids,
+        in one reader call (an SRU searchRetrieve's whole read)."""
+
+        def work(conn: sqlite3.Connection) -> tuple[ResultSet, list[StoredRecord]]:
+            found = _search(conn, query, order, cap)
+            page = found.ids[start - 1 : start - 1 + count] if count > 0 else []
+            return found, _fetch(conn, page, view) if page else []
+
+        return await self._read(work)
 
     async def scan(
         self, ixs: Sequence[int], start: str, *, before: int, after: int
@@ -609,6 +673,11 @@ class Store:
         """The highest Melinda ID ever given (ids are never reused)."""
         return self._high_id
 
+    @property
+    def latest_datestamp(self) -> int:
+        """The datestamp of the last save (a later save may not have an earlier one)."""
+        return self._datestamp
+
     async def low_counts(self) -> list[tuple[str, int]]:
         """(LOW code as indexed, number of live records holding it), by code."""
         async with self._reader.execute(
@@ -661,6 +730,66 @@ class Store:
             await txn.execute("DELETE FROM meta WHERE key = 'high_id'")
             self._seq = 0
             self._high_id = 0
+            self._datestamp = 0
+
+
+def _fetch(conn: sqlite3.Connection, ids: list[int], view: View) -> list[StoredRecord]:
+    """The records of `ids` in that order (missing ids skipped), on a reader's thread."""
+    column = _column(view)
+    found: dict[int, StoredRecord] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(
+            f"SELECT id, seq, datestamp, deleted, {column} FROM records WHERE id IN ({marks})",
+            chunk,
+        ):
+            found[row[0]] = StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view)
+    return [found[i] for i in ids if i in found]
+
+
+_ONE_TERM_IDS = f"{EQ_SQL} ORDER BY rec LIMIT ?"
+_ONE_TERM_COUNT = f"SELECT count(*) FROM ({EQ_SQL})"
+
+
+def _search(conn: sqlite3.Connection, query: SqlPart, order: str | None, cap: int) -> ResultSet:
+    """Ids up to `cap` and the total of a compiled query, on a reader's thread."""
+    sql, params = query
+    if sql == EQ_SQL and order is None:
+        # One exact term, the commonest search: the index yields it unique and in id order,
+        # so the first ids come straight off the index and the count is a range count (a
+        # common word's 10,000 hits: under 1 ms instead of 10).
+        ids = [row[0] for row in conn.execute(_ONE_TERM_IDS, [*params, cap])]
+        if len(ids) < cap:
+            return ResultSet(ids, len(ids))
+        row = conn.execute(_ONE_TERM_COUNT, params).fetchone()
+        return ResultSet(ids, int(row[0]) if row else len(ids))
+    if order is None:
+        select = (
+            f"SELECT rec, count(*) OVER () FROM (SELECT DISTINCT rec FROM ({sql})) "
+            "ORDER BY rec LIMIT ?"
+        )
+    else:
+        select = (
+            f"SELECT r.id, count(*) OVER () FROM records r "
+            f"JOIN (SELECT DISTINCT rec FROM ({sql})) q ON q.rec = r.id "
+            f"ORDER BY {order}, r.id LIMIT ?"
+        )
+    rows = conn.execute(select, [*params, max(cap, 1)]).fetchall()
+    if not rows:
+        return ResultSet([], 0)
+    return ResultSet([row[0] for row in rows[:cap]], int(rows[0][1]))
+
+
+async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    """Run `work` with the connection's sqlite3 object on its own thread, in one hop."""
+    result: _T = await conn._execute(work, conn._conn)  # type: ignore[no-untyped-call]
+    return result
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _put_in_place(staged: str, path: str, discarded: str) -> None:
@@ -683,6 +812,14 @@ async def _migrate(conn: aiosqlite.Connection) -> None:
     version = int(row[0]) if row else 0
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         await conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+
+def sort_terms(terms: list[tuple[int, str, int]]) -> None:
+    """Sort (index, term, record) in place by index and term, records of a term in the order
+    given (usually rising): two key sorts, each comparing plain strs or ints, take half the
+    time of comparing the tuples."""
+    terms.sort(key=itemgetter(1))
+    terms.sort(key=itemgetter(0))
 
 
 def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

@@ -165,7 +165,15 @@ async def search_retrieve(ctx: SruContext, params: Mapping[str, str], env: Envel
         sort = tuple(parse_sort_keys(req.sort_keys))
     # Only the ids up to this page are needed; the catalog counts the rest (as `total`).
     window = min(RESULT_SET_CAP, req.start_record - 1 + req.maximum_records)
-    found = await ctx.catalog.search(query, sort=sort, cap=max(window, 1))
+    # The page's records are read with the ids, in one reader call; none when none are shown.
+    found, stored = await ctx.catalog.search_page(
+        query,
+        sort=sort,
+        cap=max(window, 1),
+        start=req.start_record,
+        count=req.maximum_records if req.schema is not None else 0,
+        view=ctx.view,
+    )
     count = min(found.total, RESULT_SET_CAP)  # what can be retrieved: Aleph caps the set
     echo = [("version", req.version), *((n, v) for n, v in req.echo if n != "version")]
     if not ctx.echo:
@@ -195,7 +203,6 @@ async def search_retrieve(ctx: SruContext, params: Mapping[str, str], env: Envel
     if start > 1 and start > count:
         return answer(diagnostics=[Diagnostic(61, str(start))])
     page = found.ids[start - 1 : start - 1 + req.maximum_records]
-    stored = await ctx.catalog.fetch(page, ctx.view)
     position = {record_id: start + i for i, record_id in enumerate(page)}
     xml = [record.xml for record in stored]
     if req.schema.convert is not None:

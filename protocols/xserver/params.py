@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+from gateway.forms import parse_qsl
 
 SESSION_COOKIE = "ALEPH_SESSION_ID"
 # A percent-encoded UTF-8 character takes up to 12 bytes (4 bytes x "%XX").
@@ -64,7 +65,7 @@ async def read_params(request: web.Request, max_chars: int) -> Params:
             charset = request.charset or "utf-8"  # a form may declare another (Latin-1)
             try:
                 text = body.decode(charset)
-                pairs = parse_qsl(text, keep_blank_values=True, encoding=charset, errors="strict")
+                pairs = parse_qsl(text, encoding=charset, errors="strict")
             except LookupError as exc:
                 raise RequestError(f"The request's charset {charset} is not known") from exc
             except UnicodeDecodeError as exc:

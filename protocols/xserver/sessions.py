@@ -73,6 +73,7 @@ class SessionStore:
         self._sets: OrderedDict[int, StoredSet] = OrderedDict()  # oldest first
         self._entries = 0
         self._next_set = 1
+        self._random = b""  # unused random bytes for session ids
 
     # --- sessions ------------------------------------------------------------------
     def session(self, session_id: str | None) -> Session:
@@ -97,7 +98,11 @@ class SessionStore:
 
     def _new_id(self) -> str:
         while True:
-            candidate = base64.b32encode(secrets.token_bytes(32)).decode()[:SESSION_ID_LENGTH]
+            if not self._random:
+                # one system call for 64 ids: a client without cookies gets one per request
+                self._random = secrets.token_bytes(32 * 64)
+            taken, self._random = self._random[:32], self._random[32:]
+            candidate = base64.b32encode(taken).decode()[:SESSION_ID_LENGTH]
             if candidate not in self._sessions:
                 return candidate
 

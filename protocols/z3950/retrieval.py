@@ -38,7 +38,9 @@ BRIEF_TAGS: Final = frozenset(
 )
 RECORD_DELETED: Final = 1028  # Bib-1 "Record deleted": gone from the store since the search
 _ENVELOPE: Final = 256  # octets of a response PDU around its records
-_INLINE_RENDER_LIMIT: Final = 4  # smaller batches are cheaper to render than to hand to a thread
+# Smaller batches, and full records (spliced or converted straight from the stored bytes, never
+# parsed), are cheaper to render here than to hand to a thread that would hold the GIL anyway.
+_INLINE_RENDER_LIMIT: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ async def retrieve(
     wanted = list(ids[start - 1 : start - 1 + count])
     stored = {record.id: record for record in await catalog.fetch(wanted, view)}
     found = [stored.get(record_id) for record_id in wanted]
-    if (chosen == z.XML_SYNTAX and form == FULL) or len(found) <= _INLINE_RENDER_LIMIT:
+    if form == FULL or len(found) <= _INLINE_RENDER_LIMIT:
         rendered = _render_all(found, chosen, form, database)
     else:
         rendered = await asyncio.to_thread(_render_all, found, chosen, form, database)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pymarc
 import pytest
 
+import gateway.catalog
 from gateway import records, rules
-from gateway.catalog import Catalog, SortKey
+from gateway.catalog import Catalog, SortKey, old_entry, prepare_write
 from gateway.errors import (
     AuthenticationError,
     CatConflictError,
@@ -181,6 +182,53 @@ async def test_two_alma_copies_from_the_same_read_within_a_second_exactly_one_la
     assert sorted(outcomes) == ["refused", "saved"]
 
 
+async def test_updates_without_staleness_marks_both_land_each_on_the_other(
+    catalog: Catalog,
+) -> None:
+    # No CAT and no 024: nothing makes the copies stale, so both save, and the one that
+    # saves second (prepared on a row that changed meanwhile) is redone on the new row.
+    created = await catalog.create(book("Ilman merkkejä."), user=HELKA)
+
+    async def edit(note: str) -> None:
+        record = book("Ilman merkkejä.")
+        record.add_ordered_field(
+            pymarc.Field(tag="500", indicators=IND(" ", " "), subfields=[SF("a", note)])
+        )
+        await catalog.update(created.id, record, user=HELKA)
+
+    await asyncio.gather(edit("Yksi."), edit("Kaksi."))
+    stored = (await catalog.get(created.id)).record()
+    assert len(stored.get_fields("CAT")) == 3  # the create's and one for each update
+    seqs = [c.seq for c in await catalog.changes()]
+    assert len(seqs) == 1 and seqs[0] == 3
+
+
+async def test_an_update_queued_behind_a_later_datestamp_is_saved_after_it(
+    catalog: Catalog,
+) -> None:
+    first = await catalog.create(book("Ensin."), user=HELKA)
+    second = await catalog.create(book("Toiseksi."), user=HELKA)
+    copy = (await catalog.get(first.id)).record()
+    async with catalog.store.transaction() as txn:  # the write lock is taken: the update queues
+        update = asyncio.create_task(catalog.update(first.id, copy, user=HELKA))
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if len(catalog.store._write_lock._waiters or ()) == 1:
+                break
+        later = catalog._now() + 5  # a save stamped after the queued update's stamp
+        row = await txn.get_row(second.id)
+        assert row is not None
+        record = records.parse_marcxml(row.xml)
+        old = old_entry(row, record)
+        await txn.save(
+            [prepare_write(record, second.id, later, later)], {second.id: old} if old else {}
+        )
+    await update
+    stamps = [(c.seq, c.datestamp) for c in await catalog.changes()]
+    assert [stamp for _, stamp in sorted(stamps)] == sorted(stamp for _, stamp in stamps)
+    assert (await catalog.get(first.id)).datestamp >= later
+
+
 async def test_delete_is_refused_while_lows_remain_then_soft_deletes(catalog: Catalog) -> None:
     created = await catalog.create(book("Poisto.", low="HELKA"), user=HELKA)
     with pytest.raises(LowsRemainError, match="HELKA"):
@@ -200,6 +248,25 @@ async def test_search_sees_writes_and_sorts(catalog: Catalog) -> None:
     titles = [(await catalog.get(i)).record()["245"]["a"] for i in found.ids]
     assert titles == ["Alfa.", "Beta.", "Gamma."]
     assert (await catalog.search(Term("dc.title", "gam", truncation=Truncation.RIGHT))).total == 1
+
+
+async def test_search_page_reads_the_ids_and_the_records_of_one_page(catalog: Catalog) -> None:
+    for title in ("Kirja beta.", "Kirja alfa.", "Kirja gamma.", "Kirja delta."):
+        await catalog.create(book(title), user=HELKA)
+    # one term, capped below the hits: the first ids, the full count, records 2..3 of them
+    found, page = await catalog.search_page(Term("dc.title", "kirja"), cap=3, start=2, count=2)
+    assert (found.ids, found.total) == ([1, 2, 3], 4)
+    assert [record.id for record in page] == [2, 3]
+    assert page[0].record()["245"]["a"] == "Kirja alfa."
+    # sorted, in the alma view, a page running past the window: only what the window holds
+    found, page = await catalog.search_page(
+        AllRecords(), sort=[SortKey("dc.title")], cap=3, start=3, count=5, view=View.FIN01ALMA
+    )
+    assert (found.ids, found.total) == ([2, 1, 4], 4)
+    assert [(record.id, record.view) for record in page] == [(4, View.FIN01ALMA)]
+    # no records asked for: none read
+    found, page = await catalog.search_page(Term("dc.title", "kirja"), cap=10, count=0)
+    assert (found.total, page) == (4, [])
 
 
 async def test_changes_page_by_seq_and_a_changed_record_comes_again(catalog: Catalog) -> None:
@@ -248,6 +315,27 @@ async def test_publish_lows_with_a_file_key_applies_a_file_once(catalog: Catalog
     )
     assert again.replayed and sorted(again.added) == sorted(ids)
     assert "KOE" not in records.lows((await catalog.get(ids[0])).record())  # not applied again
+
+
+async def test_logins_at_once_share_one_password_check(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks: list[str] = []
+    check = gateway.catalog._check_password
+
+    def counted(password: str, stored: str) -> bool:
+        checks.append(password)
+        return check(password, stored)
+
+    monkeypatch.setattr(gateway.catalog, "_check_password", counted)
+    users = await asyncio.gather(*(catalog.authenticate("HELKA", "helka-pw") for _ in range(20)))
+    assert {u.name for u in users} == {"HELKA"} and checks == ["helka-pw"]
+    wrong = await asyncio.gather(
+        *(catalog.authenticate("HELKA", "wrong") for _ in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(r, AuthenticationError) for r in wrong)
+    assert checks == ["helka-pw", "wrong"]
+    assert (await catalog.authenticate("helka", "helka-pw")).name == "HELKA"
 
 
 async def test_authenticate_is_case_insensitive_and_checks_the_password(catalog: Catalog) -> None:

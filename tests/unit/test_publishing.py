@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 
+import gateway.publishing as publishing_module
 from gateway.publishing import (
     AlmaHolding,
     MalformedPublishingFileError,
+    PublishingFile,
+    _read_collection,
+    _read_plain_fast,
     is_full_publication,
     is_partial_upload,
     melinda_id_from_035,
@@ -359,3 +363,108 @@ def test_report_of_a_rejected_file_carries_the_error() -> None:
     text = report_text(report).decode()
     assert "Error:     x.xml is not well-formed XML (line 3)" in text
     assert "Nothing was applied." in text
+
+
+def _tree_read(path: Path) -> PublishingFile:
+    """What the lxml tree path reads from a plain file (the fast path's reference)."""
+    publishing = PublishingFile(name=path.name, full=False)
+    _read_collection(str(path), publishing)
+    return publishing
+
+
+@pytest.mark.parametrize(
+    ("data", "fast"),
+    [
+        # Alma's plain form, as the writer writes it: the byte-pattern path reads it
+        (
+            marcxml(
+                record("1", "(FI-MELINDA)000000001"),
+                record("2", "(OCoLC)7", "FCC000000002", status="d"),
+                record(
+                    "3",
+                    "(FI-MELINDA)000000003",
+                    before_035='<controlfield tag="005">x</controlfield>',
+                ),
+                record(None, "(FI-MELINDA)000000004"),
+                record("5"),
+                record("  6  ", "(FIN01)000000001"),
+                record("7", "(FI-MELINDA)000000007", status="d"),
+            ),
+            True,
+        ),
+        # pretty-printed, as Alma may write it (LF or CR LF): lines are counted as libxml2 does
+        (
+            marcxml(
+                record("1", "(FI-MELINDA)000000001").replace("><", ">\n  <"),
+                record("2", "(FI-MELINDA)000000002", status="d").replace("><", ">\r\n\t<"),
+                "\n\n" + record("3", "(FI-MELINDA)000000003").replace("<leader>", "\n<leader>"),
+            ),
+            True,
+        ),
+        # with Windows line ends, and an 001 after the data fields
+        (
+            marcxml(
+                record("1", "(FI-MELINDA)000000001")
+                .replace("><", ">\r\n  <")
+                .replace("</record>", "</record>"),
+                record("2", "(FI-MELINDA)000000002").replace("><", ">\n\t<"),
+                '<record><leader>00000cam</leader><datafield tag="245" ind1="1" ind2="0">'
+                '<subfield code="a">A &amp; B</subfield></datafield>'
+                '<controlfield tag="001">late</controlfield></record>\n',
+            ),
+            False,
+        ),
+        (marcxml(record("1&amp;2", "(FI-MELINDA)000000001")), False),
+        (marcxml(record("1", "(FI-MELINDA)000000001") + "<!-- a comment -->"), False),
+        (marcxml(record("1", "<![CDATA[(FI-MELINDA)000000001]]>")), False),
+        (marcxml(record("1<?pi x?>", "(FI-MELINDA)000000001")), False),
+        (
+            marcxml(record("1", "(FI-MELINDA)000000001").replace("<record>", '<record xmlns="">')),
+            False,
+        ),
+        (
+            marcxml(
+                record("1", "(FI-MELINDA)000000001"),
+                record("2", "(FI-MELINDA)000000002").replace(
+                    '<controlfield tag="001">', '<controlfield xmlns="urn:x" tag="001">'
+                ),
+            ),
+            False,
+        ),
+        (
+            b'<?xml version="1.0" encoding="ISO-8859-1"?>\n'
+            + marcxml(record("\xe4", "(FI-MELINDA)000000001"))
+            .split(b"\n", 1)[1]
+            .replace("\xe4".encode(), b"\xe4"),
+            False,
+        ),
+    ],
+)
+def test_fast_reading_equals_the_tree_path(tmp_path: Path, data: bytes, fast: bool) -> None:
+    path = write(tmp_path, "f.xml", data)
+    expected = _tree_read(path)
+    probe = PublishingFile(name="f.xml", full=False)
+    assert _read_plain_fast(path, probe) is fast
+    if fast:
+        assert probe.records == expected.records
+    publishing = read_publishing_file(path)
+    assert publishing.records == expected.records
+    assert publishing.present == expected.present
+    assert publishing.withdrawn == expected.withdrawn
+    assert publishing.rejected == expected.rejected
+
+
+def test_fast_reading_spans_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(publishing_module, "_FAST_CHUNK", 1000)  # records cross chunk ends
+    path = tmp_path / "f.xml"
+    holdings = (AlmaHolding(f"99{n}", n, withdrawn=n % 7 == 0) for n in range(1, 301))
+    write_alma_publishing_file(path, holdings, extra_fields=2)
+    expected = _tree_read(path)
+    probe = PublishingFile(name="f.xml", full=False)
+    assert _read_plain_fast(path, probe)
+    assert probe.records == 300
+    assert (probe.present, probe.withdrawn, probe.rejected) == (
+        expected.present,
+        expected.withdrawn,
+        expected.rejected,
+    )

@@ -8,6 +8,7 @@ import pymarc
 import pytest
 
 from gateway.rules import fin01alma_view, from_alma, is_alma_form
+from gateway.rules.alma import parse_staleness_stamp
 from gateway.rules.fields import record_from_lines, record_key, record_lines
 
 UPDATED = int(datetime(2020, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
@@ -205,3 +206,21 @@ def test_is_alma_form_recognises_alma_marks(mark: str) -> None:
 )
 def test_is_alma_form_false_for_melinda_form(line: str) -> None:
     assert not is_alma_form(record_from_lines("245 10$aTitle", line))
+
+
+@pytest.mark.parametrize(
+    ("stamp", "epoch"),
+    [
+        ("19700101000000", 0),
+        ("20240229235959", 1709251199),
+        ("20230229000000", None),  # no 29 February in 2023
+        ("20241301000000", None),
+        ("20240101240000", None),
+        ("20240101000060", None),
+        ("00001231000000", None),
+        ("2024010100000", None),
+        ("2024010100000x", None),
+    ],
+)
+def test_staleness_stamps_parse_as_utc_or_not_at_all(stamp: str, epoch: int | None) -> None:
+    assert parse_staleness_stamp(stamp) == epoch

@@ -7,6 +7,7 @@ import pytest
 from pymarc import Field, Indicators, Subfield
 
 from gateway.errors import Problem
+from gateway.records import record_to_iso2709
 from gateway.rules import problem_number, validate
 from gateway.rules.fields import record_from_lines
 from tests.conftest import shared_fixture
@@ -174,6 +175,21 @@ def test_size_counts_utf8_bytes() -> None:
     # 23 fields of 1000 two-byte characters: under 45,000 characters, over 45,000 bytes.
     notes = [f"505 0_$a{'ä' * 1000}" for _ in range(23)]
     assert numbered(problems(*FULL, *notes)) == [("error", "0150", "")]
+
+
+@pytest.mark.parametrize("subfields", ["$a{}", "$aä$b{}$cö", "$a{}$b"])
+def test_the_size_limit_is_the_iso2709_length_to_the_byte(subfields: str) -> None:
+    # a clean field and one with a problem (an empty $b) are measured alike
+    def record(filler: int) -> pymarc.Record:
+        bulk = [f"505 0_$a{'x' * 9000}"] * 4  # a field holds at most 9,999 bytes
+        return record_from_lines(*FULL, *bulk, "505 0_" + subfields.format("x" * filler))
+
+    base = len(record_to_iso2709(record(0)))
+    at_limit = record(45_000 - base)
+    assert len(record_to_iso2709(at_limit)) == 45_000
+    assert "0150" not in [problem_number(p) for p in validate(at_limit, is_new=True)]
+    over = record(45_001 - base)
+    assert "0150" in [problem_number(p) for p in validate(over, is_new=True)]
 
 
 # --- never raises ------------------------------------------------------------------------------

@@ -343,3 +343,22 @@ def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
     assert _table(spliced, query_rows) == _table(full, query_rows)
     assert _table(spliced, query_terms) == _table(full, query_terms)
     assert len(_table(full, "SELECT rec FROM terms WHERE ix = 17 AND term = 'oula'")) >= 90
+
+
+@pytest.mark.parametrize("tag", ["CAT", "LOW", "SID", "STA", "FMT"])
+def test_aleph_fields_as_control_fields_are_not_spliced(tag: str) -> None:
+    """An Aleph field written as a control field (or any STA) is the full path's to handle."""
+    row = next(r for r in generated_rows(10, 17) if not r.deleted and b'tag="STA"' not in r.xml)
+    stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
+
+    def spliced(xml: bytes, alma_xml: bytes) -> splice.Spliced | None:
+        return splice.add_low_sid(
+            xml, alma_xml, record_id=row.id, code="NEWLIB", sid_code="newlib", local_id="1",
+            stamp=stamp, old_version=row.version, new_version=NOW,
+        )  # fmt: skip
+
+    assert spliced(row.xml, row.alma_xml) is not None
+    odd = b'<controlfield tag="%s">x</controlfield><datafield ' % tag.encode()
+    xml, alma_xml = (view.replace(b"<datafield ", odd, 1) for view in (row.xml, row.alma_xml))
+    # FMT is no Aleph field the save touches: it stays, and the splice goes on
+    assert (spliced(xml, alma_xml) is None) is (tag != "FMT")

@@ -98,3 +98,10 @@ def test_a_set_is_reachable_by_number_alone_when_asked() -> None:
     stored = store.add_set(mine, [1], 1, View.FIN01)
     assert store.get_set(stateless, stored.number) is None
     assert store.get_set(stateless, stored.number, by_number=True) is stored
+
+
+def test_new_session_ids_stay_distinct_past_one_batch_of_random_bytes() -> None:
+    store = SessionStore(ttl=60, max_sessions=1000)
+    ids = [store.session(None).id for _ in range(200)]  # ids are drawn 64 at a time
+    assert len(set(ids)) == 200
+    assert all(len(i) == SESSION_ID_LENGTH and i.isalnum() for i in ids)

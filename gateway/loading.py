@@ -1,0 +1,302 @@
+"""Bulk-load preparation straight from the bytes of a MARCXML record in the store's form.
+
+A load spends most of its time turning each record into what the store keeps: both views'
+bytes, the index terms and the sort keys. For a record already in the compact form the
+store writes (our own exports, the generator's files), the fin01 view IS the input bytes,
+and the fin01alma view differs only in a few fields; so only the fields an index, an OAI
+set, the Melinda ID or the fin01alma rules look at are parsed, and the shared rules run on
+a record of just those fields. Anything not provably in that form returns None and goes
+the full way (pymarc), so both ways give the same bytes, terms and keys
+(tests/unit/test_loading.py compares them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import itertools
+import re
+import signal
+from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Final, NamedTuple
+
+import pymarc
+from pymarc import Field, Indicators, Leader, Subfield
+
+from gateway import indexing, records
+from gateway.oai_sets import oai_sets_of
+from gateway.records.detect import read_records
+from gateway.records.marcxml import _has_illegal, _unescape
+from gateway.rules.alma import _EXCHANGE, _downstream_field, deleted_field, staleness_field
+
+_PREFIX: Final = '<record xmlns="http://www.loc.gov/MARC21/slim"><leader>'
+_PREFIX_BYTES: Final = _PREFIX.encode("ascii")
+_LEADER_AT: Final = len(_PREFIX)
+_SUFFIX_BYTES: Final = b"</record>"
+
+# One field in exactly the form `field_to_marcxml` writes, values needing no other escape:
+# a record that is a run of these (and nothing else) serialises back to its own bytes.
+_FIELD: Final = re.compile(
+    r'(<controlfield tag="([^"<>&]*)">[^<>"\t\n\r]*</controlfield>'
+    r'|<datafield tag="([^"<>&]*)" ind1="[^"<>&]" ind2="[^"<>&]">'
+    r'(?:<subfield code="[^"<>&]*">[^<>"\t\n\r]*</subfield>)*</datafield>)'
+)
+_ENTITY: Final = re.compile("&(?:amp|lt|gt|quot|#9|#10|#13);")
+_LEADER_BAD: Final = frozenset('<>"&^\t\n\r')
+_tuple_new = tuple.__new__  # a namedtuple without its Python-level __new__
+
+# The fields anything but the bytes depends on: the indexes and sort keys (indexing), the
+# OAI sets (LOW, 042, 960, SID), the Melinda ID (001, 003, 035), deletion (STA) and the
+# fields fin01alma changes (the local-field exchange and 6XX); the rest are only copied.
+_NEEDED: Final = frozenset(
+    {*indexing._TAG_KINDS, "001", "003", "035", "042", "960", "LOW", "SID", "STA", *_EXCHANGE}
+)
+
+
+class PreparedRecord(NamedTuple):
+    """A record ready to save but for its version: the fin01alma view is `alma_head`, the
+    staleness 024 (which carries the version), then `alma_tail`."""
+
+    id: int
+    deleted: bool
+    xml: bytes
+    alma_head: bytes
+    alma_tail: bytes
+    sort_title: str
+    sort_author: str
+    sort_date: str
+    terms: list[tuple[int, str]]
+
+
+def doc_number(record: pymarc.Record) -> int | None:
+    """A 001 in Aleph's doc-number form (9 digits) is the record's id on a bulk load."""
+    fields = record.get_fields("001")
+    data = (fields[0].data or "").strip() if fields else ""
+    return int(data) if len(data) == 9 and data.isdigit() and int(data) > 0 else None
+
+
+def load_id(record: pymarc.Record) -> int | None:
+    """The id a bulk load keeps the record under, None when it must be given one."""
+    return records.melinda_id(record) or doc_number(record)
+
+
+def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
+    """Prepare one `<record>` in the store's compact form; None for anything else (or a
+    record without an id of its own), which the caller reads the full way."""
+    if not piece.startswith(_PREFIX_BYTES) or not piece.endswith(_SUFFIX_BYTES):
+        return None
+    if _has_illegal(piece):
+        return None
+    try:
+        text = piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    at = _LEADER_AT
+    leader = text[at : at + 24]
+    if text[at + 24 : at + 33] != "</leader>" or not _LEADER_BAD.isdisjoint(leader):
+        return None
+    body = text[at + 33 : -9]
+    found = _FIELD.findall(body)
+    if sum(len(f[0]) for f in found) != len(body):
+        return None  # something between or inside the fields that is not in our form
+    escaped = "&" in body
+    if escaped and "&" in _ENTITY.sub("", body):
+        return None
+    needed = _NEEDED
+    memo = _MEMO
+    fields: list[Field] = []
+    entries: list[indexing.FieldEntry] = []
+    alma: list[str] = []
+    point = -1
+    for whole, ctag, dtag in found:
+        control = whole[1] == "c"
+        tag = ctag if control else dtag
+        if tag not in needed:
+            if point < 0 and len(tag) == 3 and tag.isdigit() and tag >= "024":
+                point = len(alma)
+            alma.append(whole)
+            continue
+        known = memo.get(whole)
+        if known is None:
+            known = _MEMO_OLD.get(whole)
+            if known is None:
+                made = _field(whole, tag, control, escaped)
+                if made is None:
+                    return None
+                known = made
+            if not control and tag not in _OWN:
+                if len(memo) >= _MEMO_LIMIT:
+                    memo = _new_generation()
+                memo[whole] = known
+        field, entry, out, out_tag = known
+        fields.append(field)
+        entries.append(entry)
+        # fin01alma inserts its 024 before the first field tagged 024 or higher (its own tags)
+        if point < 0 and len(out_tag) == 3 and out_tag.isdigit() and out_tag >= "024":
+            point = len(alma)
+        alma.append(out)
+    record = pymarc.Record()
+    record.leader = Leader(leader)
+    record.fields = fields
+    rid = load_id(record)
+    if rid is None:
+        return None
+    deleted = records.is_deleted(record)
+    if point < 0:
+        point = len(alma)
+    head = (text[: at + 33] + "".join(alma[:point])).encode()
+    tail = ("".join(alma[point:]) + "</record>").encode()
+    if deleted:
+        return PreparedRecord(rid, True, piece, head, tail, "", "", "", [])
+    index = indexing.entry_of_fields(entries, record_id=rid, sets=oai_sets_of(record))
+    return PreparedRecord(
+        rid,
+        False,
+        piece,
+        head,
+        tail,
+        index.sort_title,
+        index.sort_author,
+        index.sort_date,
+        list(index.terms),
+    )
+
+
+# A field in the compact form -> what it is, what it feeds the indexes, its fin01alma form
+# and tag. Subject headings, LOWs, names and publishers recur from record to record: each
+# distinct one is parsed, indexed and converted once (bounded: emptied when full).
+_Known = tuple[Field, indexing.FieldEntry, str, str]
+_MEMO: dict[str, _Known] = {}
+_MEMO_OLD: dict[str, _Known] = {}  # the generation before: what recurs is moved on from it
+_MEMO_LIMIT: Final = 20_000
+# Fields that identify their record (control fields too) recur in no other: not kept.
+_OWN: Final = frozenset({"015", "020", "022", "024", "028", "035", "773", "SID"})
+
+
+def _new_generation() -> dict[str, _Known]:
+    global _MEMO, _MEMO_OLD
+    _MEMO_OLD, _MEMO = _MEMO, {}
+    return _MEMO
+
+
+def _field(whole: str, tag: str, control: bool, escaped: bool) -> _Known | None:
+    """Parse one field matched by `_FIELD`; None if a value holds an unexpected entity."""
+    field = Field.__new__(Field)
+    field.tag = tag
+    if control:
+        value = whole[21 + len(tag) : -15]
+        if escaped:
+            plain = _unescape(value)
+            if plain is None:
+                return None
+            value = plain
+        field.data = value
+        field.control_field = True
+        field._indicators = None
+        field.subfields = []
+    else:
+        q = 16 + len(tag)
+        field.data = None
+        field.control_field = False
+        field._indicators = _tuple_new(Indicators, (whole[q + 8], whole[q + 17]))
+        subfields: list[Subfield] = []
+        inner = whole[q + 20 : -12]
+        if inner:
+            for part in inner[16:-11].split('</subfield><subfield code="'):
+                code, _, value = part.partition('">')
+                if escaped:
+                    plain = _unescape(value)
+                    if plain is None:
+                        return None
+                    value = plain
+                subfields.append(_tuple_new(Subfield, (code, value)))
+        field.subfields = subfields
+    out, out_tag = whole, tag
+    if tag in _EXCHANGE or (tag[0] == "6" and not control):
+        changed = _downstream_field(field)
+        if changed is not field:
+            out, out_tag = records.field_to_marcxml(changed), changed.tag
+    return field, indexing.field_entry(field), out, out_tag
+
+
+def staleness_xml(record_id: int, version: int, deleted: bool) -> bytes:
+    """The fields fin01alma inserts for a record saved at `version` (see rules.alma)."""
+    added = [staleness_field(record_id, version)]
+    if deleted:
+        added.insert(0, deleted_field())
+    return "".join([records.field_to_marcxml(f) for f in added]).encode()
+
+
+_ID_MARK: Final = 999_999_999  # a 9-digit id the version's template is cut at
+
+
+@functools.lru_cache(maxsize=64)
+def _staleness_template(version: int, deleted: bool) -> tuple[bytes, bytes]:
+    """The inserted fields of `staleness_xml` before and after the record's id: a batch
+    shares one version, so its stamp is formatted once."""
+    text = staleness_xml(_ID_MARK, version, deleted)
+    before, mark, after = text.partition(b">%d<" % _ID_MARK)
+    assert mark, "the staleness 024 carries the id in its own subfield"
+    return before + b">", b"<" + after
+
+
+def staleness_spliced(
+    head: bytes, record_id: int, version: int, deleted: bool, tail: bytes
+) -> bytes:
+    """The fin01alma view of a prepared record: its head, the staleness 024 (and the deleted
+    record 024) for `version`, its tail."""
+    before, after = _staleness_template(version, deleted)
+    return b"".join((head, before, b"%09d" % record_id, after, tail))
+
+
+LoadItem = tuple[str, "PreparedRecord | pymarc.Record | None", "str | None"]
+
+
+class Batch(NamedTuple):
+    """Up to a batch of one file's (position, record, error)."""
+
+    name: str
+    items: list[LoadItem]
+
+
+def read_batches(names: Sequence[str], size: int) -> Iterator[Batch | str]:
+    """A `Batch` at a time for each file in turn; a record in the store's MARCXML form comes
+    prepared. A file that does not exist: its name, and nothing more."""
+    for name in names:
+        path = Path(name)
+        if not path.is_file():
+            yield name
+            return
+        results = read_records(path, prepare_marcxml)
+        while True:
+            items: list[LoadItem] = [
+                (position, record, None if error is None else str(error))
+                for position, record, error in itertools.islice(results, size)
+            ]
+            if not items:
+                break
+            yield Batch(name, items)
+
+
+def send_batches(sender: Connection, names: list[str], size: int) -> None:
+    """A child process of a load: `read_batches` through a pipe, each batch as ("batch",
+    batch), then ("batch", None); ("failed", why) if reading fails unexpectedly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # What this process makes is acyclic (freed by reference counting); the cycle collector
+    # would rescan the field memo and the batch in hand over and over (half the CPU,
+    # measured), so it runs only now and then
+    gc.disable()
+    try:
+        for number, message in enumerate(read_batches(names, size), start=1):
+            sender.send(("batch", message))
+            if number % 50 == 0:
+                gc.collect()
+        sender.send(("batch", None))
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the loading process is gone
+    except Exception as exc:  # reported by the parent, which exits with 1
+        with contextlib.suppress(OSError):
+            sender.send(("failed", f"{type(exc).__name__}: {exc}"))

@@ -1,0 +1,255 @@
+"""The bulk load's fast path (records prepared from their bytes, without pymarc, in a child
+process) gives exactly what the full path gives: the same bytes, terms, keys and store."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pymarc
+import pytest
+
+from gateway import cli, indexing, loading, records
+from gateway.catalog import Catalog, finish_prepared, prepare_write
+from gateway.generator import generate_records
+from gateway.oai_sets import oai_sets_of
+from gateway.records.marcxml import record_to_marcxml
+from gateway.store.store import RecordWrite
+from tests.conftest import shared_fixture
+from tests.conftest import test_settings as settings_for
+
+SF = pymarc.Subfield
+IND = pymarc.Indicators
+VERSION = 1_700_000_123
+
+
+def fixture_records() -> list[pymarc.Record]:
+    with shared_fixture("melinda-records.xml").open("rb") as fh:
+        return list(records.iter_marcxml(fh))
+
+
+def field(tag: str, ind: str, *pairs: tuple[str, str]) -> pymarc.Field:
+    return pymarc.Field(tag=tag, indicators=IND(ind[0], ind[1]), subfields=[SF(*p) for p in pairs])
+
+
+def edge_records() -> list[pymarc.Record]:
+    """Escapes in every kind of field, the fin01alma rules, deletion, ids in 035 only."""
+    control = [
+        pymarc.Field(tag="001", data="000000321"),
+        pymarc.Field(tag="003", data="FI-MELINDA"),
+    ]
+    odd = 'Tom & "Jerry" <3> \t tab\nline\r'
+    return [
+        records.new_record(
+            "00000cam a2200000 i 4500",
+            [
+                *control,
+                pymarc.Field(tag="008", data="201231s2020    fi ||||&<>|||||fin||"),
+                field("019", "  ", ("a", "12345"), ("5", "HELKA")),
+                field("100", "1 ", ("a", f"Virtanen, {odd}")),
+                field("245", "10", ("a", odd), ("b", "Åbo & Ääni")),
+                field("500", "  ", ("a", odd)),
+                field("650", " 4", ("a", "kissat"), ("0", "(FIN11)000012345")),
+                field(
+                    "650",
+                    " 7",
+                    ("a", "koirat"),
+                    ("2", "yso/fin"),
+                    ("0", "http://www.yso.fi/onto/yso/p1"),
+                ),
+                field("651", " 7", ("a", "Turku?"), ("2", "yso/fin"), ("0", "http://x/p2")),
+                field("920", "  ", ("a", "alma-local")),
+                field("LOW", "  ", ("a", "FIKKA & <co>")),
+                field("SID", "  ", ("c", "(ANDL100020)10773"), ("b", "helka")),
+            ],
+        ),
+        records.new_record(  # deleted, no field tagged 024 or higher, id in 035 only
+            "00000dam a2200000 i 4500",
+            [
+                field("035", "  ", ("a", "(FI-MELINDA)000000777")),
+                field("STA", "  ", ("a", "DELETED")),
+            ],
+        ),
+        records.new_record(
+            "00000cam a2200000 i 4500",
+            [
+                *control[:1],
+                field("LOW", "  ", ("a", "HELKA")),
+                field("STA", "  ", ("a", "deleted")),
+            ],
+        ),
+        records.new_record("00000nam a2200000 i 4500", [field("245", "00", ("a", "Nimetön"))]),
+    ]
+
+
+def corpus() -> list[pymarc.Record]:
+    return [*generate_records(300, 11), *edge_records(), *fixture_records()]
+
+
+def full_way(piece: bytes) -> RecordWrite:
+    record = records.parse_marcxml(piece)
+    rid = loading.load_id(record)
+    assert rid is not None
+    return prepare_write(record, rid, VERSION, VERSION)
+
+
+def test_prepared_records_equal_the_full_way() -> None:
+    count = 0
+    for record in corpus():
+        piece = record_to_marcxml(record)
+        prepared = loading.prepare_marcxml(piece)
+        if loading.load_id(record) is None:
+            assert prepared is None  # it needs an id given: the full way
+            continue
+        assert prepared is not None
+        count += 1
+        fast, full = finish_prepared(prepared, VERSION, VERSION), full_way(piece)
+        assert (fast.id, fast.deleted, fast.xml, fast.alma_xml) == (
+            full.id,
+            full.deleted,
+            full.xml,
+            full.alma_xml,
+        )
+        if full.entry is None:
+            assert fast.entry is None
+        else:
+            assert fast.entry is not None
+            assert fast.entry.terms == full.entry.terms
+            assert (fast.entry.sort_title, fast.entry.sort_author, fast.entry.sort_date) == (
+                full.entry.sort_title,
+                full.entry.sort_author,
+                full.entry.sort_date,
+            )
+    assert count > 300
+
+
+def test_a_second_pass_reads_the_remembered_fields_alike() -> None:
+    pieces = [record_to_marcxml(r) for r in generate_records(50, 12)]
+    first = [loading.prepare_marcxml(p) for p in pieces]
+    assert first == [loading.prepare_marcxml(p) for p in pieces]
+
+
+@pytest.mark.parametrize(
+    "piece",
+    [
+        # the leader's ^ becomes a blank: the bytes would change
+        b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam^a2200000 i 4500</leader>'
+        b'<controlfield tag="001">000000001</controlfield></record>',
+        # whitespace between fields, a raw > and an unknown entity in a value, a comment
+        b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam a2200000 i 4500</leader>'
+        b'<controlfield tag="001">000000001</controlfield>\n</record>',
+        b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam a2200000 i 4500</leader>'
+        b'<controlfield tag="001">000000001</controlfield><datafield tag="500" ind1=" " ind2=" ">'
+        b'<subfield code="a">a > b</subfield></datafield></record>',
+        b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam a2200000 i 4500</leader>'
+        b'<controlfield tag="001">000000001</controlfield><datafield tag="500" ind1=" " ind2=" ">'
+        b'<subfield code="a">&apos;</subfield></datafield></record>',
+        b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam a2200000 i 4500</leader>'
+        b'<controlfield tag="001">000000001</controlfield><!-- x --></record>',
+        b"<record><leader>00000nam a2200000 i 4500</leader></record>",
+    ],
+)
+def test_records_not_in_the_stores_form_go_the_full_way(piece: bytes) -> None:
+    assert loading.prepare_marcxml(piece) is None
+
+
+def test_index_entry_and_field_entries_agree() -> None:
+    for record in corpus():
+        whole = indexing.index_entry(record, record_id=42, sets=oai_sets_of)
+        parts = indexing.entry_of_fields(
+            [indexing.field_entry(f) for f in record.fields], record_id=42, sets=oai_sets_of(record)
+        )
+        assert parts == whole
+
+
+def test_staleness_template_gives_the_fields_themselves() -> None:
+    for rid, deleted in ((1, False), (123456789, True), (1234567890, False)):
+        assert loading.staleness_spliced(b"<", rid, VERSION, deleted, b">") == (
+            b"<" + loading.staleness_xml(rid, VERSION, deleted) + b">"
+        )
+
+
+def store_dump(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT id, seq, deleted, xml, alma_xml, sort_title, sort_author, sort_date"
+            " FROM records ORDER BY id"
+        ).fetchall()
+        terms = conn.execute("SELECT ix, term, rec FROM terms ORDER BY ix, term, rec").fetchall()
+    return rows, terms
+
+
+async def load_into(path: Path, batches: list[list[pymarc.Record]], prepared: bool) -> None:
+    catalog = await Catalog.open(str(path))
+    catalog._now = lambda: VERSION  # type: ignore[method-assign]  # same stamps both ways
+    try:
+        for batch in batches:
+            items: list[pymarc.Record | loading.PreparedRecord] = []
+            for record in batch:
+                made = loading.prepare_marcxml(record_to_marcxml(record)) if prepared else None
+                items.append(
+                    made if made is not None else records.parse_marcxml(record_to_marcxml(record))
+                )
+            await catalog.load(items)
+    finally:
+        await catalog.close()
+
+
+async def test_a_store_loaded_prepared_equals_one_loaded_the_full_way(tmp_path: Path) -> None:
+    generated = list(generate_records(120, 13))
+    changed = [records.parse_marcxml(record_to_marcxml(r)) for r in generated[:30]]
+    for record in changed:
+        record.add_field(field("650", " 7", ("a", "uusi aihe"), ("2", "yso/fin")))
+    batches = [
+        generated[:40],  # new records only: their terms go in as one sorted list
+        generated[40:60] + edge_records(),
+        generated[60:] + generated[:5],  # records loaded again: replaced, terms compared
+        changed + changed[:3],  # the same id twice in one batch: the later one wins
+    ]
+    await load_into(tmp_path / "full.sqlite", batches, prepared=False)
+    await load_into(tmp_path / "fast.sqlite", batches, prepared=True)
+    full = await asyncio.to_thread(store_dump, tmp_path / "full.sqlite")
+    fast = await asyncio.to_thread(store_dump, tmp_path / "fast.sqlite")
+    assert len(full[0]) == 120 + 3  # the record without an id got one
+    assert fast == full
+
+
+def write_mixed_file(path: Path) -> None:
+    with path.open("wb") as fh:
+        records.write_marcxml_collection([*generate_records(30, 14), *edge_records()], fh)
+        # a record in another form, then a broken one
+        fh.seek(-len(records.COLLECTION_END), 2)
+        fh.write(
+            b'<record xmlns="http://www.loc.gov/MARC21/slim">\n'
+            b"<leader>00000nam a2200000 i 4500</leader>"
+            b'<controlfield tag="001">000000999</controlfield></record>'
+            b"<record><leader>short</leader></record>" + records.COLLECTION_END
+        )
+
+
+async def test_cli_load_in_a_child_process_or_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.xml"
+    await asyncio.to_thread(write_mixed_file, source)
+    dumps = []
+    for child in (True, False):
+        settings = settings_for(tmp_path / f"d{child}")
+        assert await cli.load(settings, [str(source)], child=child) == 1
+        out = capsys.readouterr().out
+        assert "loaded 35, updated 0, rejected 1" in out
+        assert "in.xml: record 36, line 3: leader is 5 characters long" in out
+        rows, terms = await asyncio.to_thread(store_dump, settings.store_path)
+        # alma_xml carries the time of the load: compared in the tests above
+        dumps.append(([(r[:4], r[5:]) for r in rows], terms))
+    rows, terms = dumps[0]
+    assert [r[0][0] for r in rows][-2:] == [999, 1000]  # the id given follows the highest
+    assert (indexing.IX_ISBN, "9789510000007", 321) not in terms  # 321 again: deleted
+    assert len(terms) > 30 * 20
+    assert dumps[0] == dumps[1]
+
+
+async def test_cli_load_names_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(cli.CliError, match=r"nope\.xml: no such file"):
+        await cli.load(settings_for(tmp_path / "d"), [str(tmp_path / "nope.xml")], child=True)

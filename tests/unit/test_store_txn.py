@@ -1,0 +1,86 @@
+"""The write transaction queues its writes: reads still see them, failures still undo them all."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway import records
+from gateway.catalog import Catalog, prepare_write
+from gateway.model import User
+from gateway.store import RowChangedError
+from tests.unit.test_catalog import book
+
+HELKA = User("HELKA", "HELKA", 30, frozenset({"HELKA"}))
+
+
+@pytest.fixture
+async def catalog(tmp_path: Path) -> AsyncIterator[Catalog]:
+    catalog = await Catalog.open(str(tmp_path / "melinda.sqlite"))
+    try:
+        yield catalog
+    finally:
+        await catalog.close()
+
+
+async def test_a_read_in_the_transaction_sees_its_queued_writes(catalog: Catalog) -> None:
+    async with catalog.store.transaction() as txn:
+        record_id = txn.next_id()
+        record = book("Jonossa.")
+        records.set_melinda_id(record, record_id)
+        (seq,) = await txn.save([prepare_write(record, record_id, 1_000)], {})
+        row = await txn.get_row(record_id)
+        assert row is not None and row.seq == seq
+        assert record_id in await txn.existing_rows([record_id, 99])
+    assert (await catalog.get(record_id)).seq == seq
+
+
+async def test_an_error_after_a_read_undoes_every_write(catalog: Catalog) -> None:
+    with pytest.raises(RuntimeError):
+        async with catalog.store.transaction() as txn:
+            record_id = txn.next_id()
+            record = book("Peruttu.")
+            records.set_melinda_id(record, record_id)
+            await txn.save([prepare_write(record, record_id, 1_000)], {})
+            assert await txn.get_row(record_id) is not None  # the writes reached the store
+            raise RuntimeError("the caller fails")
+    assert await catalog.record_counts() == (0, 0)
+    assert catalog.high_id == 0
+    assert (await catalog.create(book("Seuraava."))).id == 1  # counters were restored
+
+
+async def test_a_failing_statement_at_commit_undoes_the_writes_before_it(
+    catalog: Catalog,
+) -> None:
+    with pytest.raises(sqlite3.OperationalError):
+        async with catalog.store.transaction() as txn:
+            record_id = txn.next_id()
+            record = book("Kesken.")
+            records.set_melinda_id(record, record_id)
+            await txn.save([prepare_write(record, record_id, 1_000)], {})
+            await txn.execute("INSERT INTO no_such_table VALUES (1)")
+    assert await catalog.record_counts() == (0, 0)
+    assert (await catalog.create(book("Sitten."))).id == 1
+
+
+async def test_expect_seq_refuses_a_write_computed_from_an_older_row(catalog: Catalog) -> None:
+    created = await catalog.create(book("Vanha rivi."))
+    row = await catalog.store.get_row(created.id)
+    assert row is not None
+    await catalog.update(created.id, book("Välissä."))  # the record changes meanwhile
+    record = records.parse_marcxml(row.xml)
+    record["245"]["a"] = "Myöhässä."
+    with pytest.raises(RowChangedError):
+        async with catalog.store.transaction() as txn:
+            txn.expect_seq(created.id, row.seq)
+            await txn.save([prepare_write(record, created.id, row.version + 10)], {})
+    assert (await catalog.get(created.id)).record()["245"]["a"] == "Välissä."
+    async with catalog.store.transaction() as txn:  # the current seq passes
+        current = await catalog.store.get_row(created.id)
+        assert current is not None
+        txn.expect_seq(created.id, current.seq)
+        await txn.save([prepare_write(record, created.id, current.version + 10)], {})
+    assert (await catalog.get(created.id)).record()["245"]["a"] == "Myöhässä."
