@@ -14,6 +14,7 @@ from bench.system import RssWatch
 _TOKEN = re.compile(rb"<(?:\w+:)?resumptionToken[^>]*>([^<]*)</(?:\w+:)?resumptionToken>")
 _HEADER = re.compile(rb"<(?:\w+:)?header[ >]")
 _ERROR = re.compile(rb"<(?:\w+:)?error code=\"(\w+)\"")
+_EDGE = 4096  # bytes at either end of a page that hold an error or the resumption token
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,23 @@ class Harvest:
 
 
 def page_counts(body: bytes) -> tuple[int, str | None]:
-    """(records in one ListRecords page, its resumption token or None when it was the last)."""
-    error = _ERROR.search(body)
+    """(records in one ListRecords page, its resumption token or None when it was the last).
+
+    A page of 1,000 MARC records is ~5 MB: regular expressions over all of it cost the client
+    ~90 ms a page here, as much as the server's work, so only the page's head (where an error
+    stands) and tail (where the token stands) are searched and headers are counted as bytes.
+    """
+    error = _ERROR.search(body, 0, _EDGE)
     if error is not None:
         if error.group(1) == b"noRecordsMatch":
             return 0, None
         raise RuntimeError(f"OAI-PMH error {error.group(1).decode()}: {body[:300]!r}")
-    token = _TOKEN.search(body)
+    token = _TOKEN.search(body, max(0, len(body) - _EDGE))
     text = token.group(1).decode().strip() if token else ""
-    return len(_HEADER.findall(body)), text or None
+    headers = body.count(b"<header>") + body.count(b"<header ")
+    if not headers:  # a prefixed form (`<oai:header>`): the slow way
+        headers = len(_HEADER.findall(body))
+    return headers, text or None
 
 
 async def harvest(
