@@ -183,7 +183,7 @@ def _title_heading(field: pymarc.Field) -> str:
     _LOW,
     _SID,
 ) = range(14)
-_TAG_KINDS: Final[dict[str, int]] = {
+TAG_KINDS: Final[dict[str, int]] = {
     **{f"6{n:02d}": _SUBJECT for n in range(100)},
     **dict.fromkeys(("100", "110", "111", "700", "710", "711"), _NAME),
     **dict.fromkeys(("245", "240", "246", "130", "730", "740", "242"), _TITLE),
@@ -221,7 +221,7 @@ def index_entry(
     # cheaper than one per field
     texts: dict[int, list[str]] = {IX_TITLE: [], IX_AUTHOR: [], IX_SUBJECT: [], IX_PUBLISHER: []}
     sort_title = sort_author = sort_date = ""
-    kinds = _TAG_KINDS
+    kinds = TAG_KINDS
     for field in record.fields:
         kind = kinds.get(field.tag)
         if kind is None:  # most fields (CAT, 3XX, 5XX, …) feed no index
@@ -257,7 +257,7 @@ def field_entry(field: pymarc.Field) -> FieldEntry:
     so a bulk load can compute it once per distinct field. Splitting each field's words
     alone gives the same words as splitting the joined texts: fields are joined by a space,
     which separates words and composes with nothing under NFC."""
-    kind = _TAG_KINDS.get(field.tag)
+    kind = TAG_KINDS.get(field.tag)
     if kind is None:
         return _NO_ENTRY
     terms: set[tuple[int, str]] = set()

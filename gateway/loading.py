@@ -29,12 +29,20 @@ from pymarc import Field, Indicators, Leader, Subfield
 from gateway import indexing, records
 from gateway.oai_sets import oai_sets_of
 from gateway.records.detect import read_records
-from gateway.records.marcxml import _has_illegal, _unescape
-from gateway.rules.alma import _EXCHANGE, _downstream_field, deleted_field, staleness_field
+from gateway.records.marcxml import (
+    COMPACT_PREFIX,
+    COMPACT_PREFIX_BYTES,
+    has_illegal,
+    unescape_compact,
+)
+from gateway.rules.alma import (
+    LOCAL_FIELD_EXCHANGE,
+    deleted_field,
+    downstream_field,
+    staleness_field,
+)
 
-_PREFIX: Final = '<record xmlns="http://www.loc.gov/MARC21/slim"><leader>'
-_PREFIX_BYTES: Final = _PREFIX.encode("ascii")
-_LEADER_AT: Final = len(_PREFIX)
+_LEADER_AT: Final = len(COMPACT_PREFIX)
 _SUFFIX_BYTES: Final = b"</record>"
 
 # One field in exactly the form `field_to_marcxml` writes, values needing no other escape:
@@ -52,7 +60,18 @@ _tuple_new = tuple.__new__  # a namedtuple without its Python-level __new__
 # OAI sets (LOW, 042, 960, SID), the Melinda ID (001, 003, 035), deletion (STA) and the
 # fields fin01alma changes (the local-field exchange and 6XX); the rest are only copied.
 _NEEDED: Final = frozenset(
-    {*indexing._TAG_KINDS, "001", "003", "035", "042", "960", "LOW", "SID", "STA", *_EXCHANGE}
+    {
+        *indexing.TAG_KINDS,
+        "001",
+        "003",
+        "035",
+        "042",
+        "960",
+        "LOW",
+        "SID",
+        "STA",
+        *LOCAL_FIELD_EXCHANGE,
+    }
 )
 
 
@@ -86,9 +105,9 @@ def load_id(record: pymarc.Record) -> int | None:
 def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
     """Prepare one `<record>` in the store's compact form; None for anything else (or a
     record without an id of its own), which the caller reads the full way."""
-    if not piece.startswith(_PREFIX_BYTES) or not piece.endswith(_SUFFIX_BYTES):
+    if not piece.startswith(COMPACT_PREFIX_BYTES) or not piece.endswith(_SUFFIX_BYTES):
         return None
-    if _has_illegal(piece):
+    if has_illegal(piece):
         return None
     try:
         text = piece.decode("utf-8")
@@ -189,7 +208,7 @@ def _field(whole: str, tag: str, control: bool, escaped: bool) -> _Known | None:
     if control:
         value = whole[21 + len(tag) : -15]
         if escaped:
-            plain = _unescape(value)
+            plain = unescape_compact(value)
             if plain is None:
                 return None
             value = plain
@@ -208,15 +227,15 @@ def _field(whole: str, tag: str, control: bool, escaped: bool) -> _Known | None:
             for part in inner[16:-11].split('</subfield><subfield code="'):
                 code, _, value = part.partition('">')
                 if escaped:
-                    plain = _unescape(value)
+                    plain = unescape_compact(value)
                     if plain is None:
                         return None
                     value = plain
                 subfields.append(_tuple_new(Subfield, (code, value)))
         field.subfields = subfields
     out, out_tag = whole, tag
-    if tag in _EXCHANGE or (tag[0] == "6" and not control):
-        changed = _downstream_field(field)
+    if tag in LOCAL_FIELD_EXCHANGE or (tag[0] == "6" and not control):
+        changed = downstream_field(field)
         if changed is not field:
             out, out_tag = records.field_to_marcxml(changed), changed.tag
     return field, indexing.field_entry(field), out, out_tag

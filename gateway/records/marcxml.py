@@ -58,7 +58,7 @@ _tuple_new = tuple.__new__
 _ILLEGAL_BYTES = bytes([*range(0, 9), 11, 12, *range(14, 32)])
 
 
-def _has_illegal(encoded: bytes) -> bool:
+def has_illegal(encoded: bytes) -> bool:
     """Whether UTF-8 bytes hold a character XML 1.0 cannot carry (faster than a regex)."""
     return (
         len(encoded.translate(None, _ILLEGAL_BYTES)) != len(encoded)
@@ -205,7 +205,7 @@ def parse_marcxml(data: bytes | str) -> pymarc.Record:
     a string-splitting fast path; anything else, or anything that path is unsure of, by lxml.
     """
     encoded = data.encode("utf-8") if isinstance(data, str) else data
-    if encoded.startswith(_COMPACT_PREFIX_BYTES) and not _has_illegal(encoded):
+    if encoded.startswith(COMPACT_PREFIX_BYTES) and not has_illegal(encoded):
         try:
             text = encoded.decode("utf-8")
         except UnicodeDecodeError:
@@ -233,12 +233,12 @@ def parse_marcxml(data: bytes | str) -> pymarc.Record:
 # model.StoredRecord.record() reads the store's bytes through this name.
 parse_record = parse_marcxml
 
-_COMPACT_PREFIX = _RECORD_START + "<leader>"
-_COMPACT_PREFIX_BYTES = _COMPACT_PREFIX.encode("ascii")
-_LEADER_AT = len(_COMPACT_PREFIX)
+COMPACT_PREFIX = _RECORD_START + "<leader>"
+COMPACT_PREFIX_BYTES = COMPACT_PREFIX.encode("ascii")
+_LEADER_AT = len(COMPACT_PREFIX)
 
 
-def _unescape(value: str) -> str | None:
+def unescape_compact(value: str) -> str | None:
     """Undo `_escape`; None when the value holds any other reference (lxml must read it)."""
     if "&" not in value:
         return value
@@ -265,7 +265,7 @@ def _compact_controlfields(part: str, fields: list[Field], escaped: bool) -> boo
         if not sep:
             return False
         if escaped:
-            tag_u, value_u = _unescape(tag), _unescape(value)
+            tag_u, value_u = unescape_compact(tag), unescape_compact(value)
             if tag_u is None or value_u is None:
                 return False
             tag, value = tag_u, value_u
@@ -320,14 +320,14 @@ def _parse_compact_body(text: str, leader: str, escaped: bool) -> pymarc.Record 
                 if not sep:
                     return None
                 if escaped:
-                    code_u, value_u = _unescape(code), _unescape(value)
+                    code_u, value_u = unescape_compact(code), unescape_compact(value)
                     if code_u is None or value_u is None:
                         return None
                     code, value = code_u, value_u
                 subfields.append(_tuple_new(Subfield, (code, value)))
             subfield_count += len(subfields)
         if escaped:
-            tag_u = _unescape(tag)
+            tag_u = unescape_compact(tag)
             if tag_u is None or "&" in ind1 or "&" in ind2:
                 return None
             tag = tag_u
@@ -370,7 +370,7 @@ def record_to_marcxml(record: pymarc.Record) -> bytes:
     if text is None:
         text = _compact_escaped(record)
     encoded = text.encode("utf-8")
-    if _has_illegal(encoded):
+    if has_illegal(encoded):
         _raise_illegal(record)
     return encoded
 
@@ -568,7 +568,7 @@ def _compact_positions(
 
 
 def _parse_compact_bytes(piece: bytes) -> pymarc.Record | None:
-    if not piece.startswith(_COMPACT_PREFIX_BYTES) or _has_illegal(piece):
+    if not piece.startswith(COMPACT_PREFIX_BYTES) or has_illegal(piece):
         return None
     try:
         return _parse_compact(piece.decode("utf-8"))
@@ -676,6 +676,6 @@ def assemble_marcxml(record: pymarc.Record, parts: Iterable[str]) -> bytes:
     encoded = "".join(
         [_RECORD_START, "<leader>", _escape(str(record.leader)), "</leader>", *parts, "</record>"]
     ).encode("utf-8")
-    if _has_illegal(encoded):
+    if has_illegal(encoded):
         _raise_illegal(record)
     return encoded

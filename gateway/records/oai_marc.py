@@ -18,9 +18,9 @@ from gateway.errors import MalformedRecordError
 from gateway.records.marcxml import (
     DEFAULT_LEADER,
     _escape,
-    _has_illegal,
     _parser,
     _raise_illegal,
+    has_illegal,
     xml_bytes,
 )
 
@@ -158,6 +158,6 @@ def record_to_oai_marc(record: pymarc.Record) -> bytes:
         append("</varfield>")
     append("</oai_marc>")
     encoded = "".join(parts).encode("utf-8")
-    if _has_illegal(encoded):
+    if has_illegal(encoded):
         _raise_illegal(record)
     return encoded

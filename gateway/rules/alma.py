@@ -57,7 +57,10 @@ DELETED_TEXT = "Deleted record, do not use"
 
 # Melinda local field -> Alma local field (an exchange: also applied the other way).
 LOCAL_FIELD_MAP = {"019": "920", "039": "921", "049": "923", "509": "924", "930": "929"}
-_EXCHANGE = {**LOCAL_FIELD_MAP, **{alma: melinda for melinda, alma in LOCAL_FIELD_MAP.items()}}
+LOCAL_FIELD_EXCHANGE = {
+    **LOCAL_FIELD_MAP,
+    **{alma: melinda for melinda, alma in LOCAL_FIELD_MAP.items()},
+}
 ALMA_LOCAL_TAGS = frozenset(LOCAL_FIELD_MAP.values())
 
 ASTERI_PREFIXES = (
@@ -275,7 +278,7 @@ def _exchange_subject_form(field: Field) -> Field:
 
 
 def _exchange_local_tag(field: Field) -> Field:
-    other = _EXCHANGE.get(field.tag)
+    other = LOCAL_FIELD_EXCHANGE.get(field.tag)
     if other is None:
         return field
     moved = copy_field(field)
@@ -286,8 +289,9 @@ def _exchange_local_tag(field: Field) -> Field:
 # --- the conversions -------------------------------------------------------------------
 
 
-def _downstream_field(field: Field) -> Field:
-    if field.tag in _EXCHANGE:
+def downstream_field(field: Field) -> Field:
+    """One field as the fin01alma view holds it (`field` itself when the view leaves it)."""
+    if field.tag in LOCAL_FIELD_EXCHANGE:
         return _exchange_local_tag(field)
     if field.tag.startswith("6") and not field.control_field:
         return _exchange_subject_form(_exchange_asteri_heading(field))
@@ -295,7 +299,7 @@ def _downstream_field(field: Field) -> Field:
 
 
 def _upstream_field(field: Field) -> Field:
-    if field.tag in _EXCHANGE:
+    if field.tag in LOCAL_FIELD_EXCHANGE:
         return _exchange_local_tag(field)
     if field.tag.startswith("6") and not field.control_field:
         return _exchange_asteri_heading(_exchange_subject_form(field))
@@ -307,7 +311,7 @@ def fin01alma_fields(
 ) -> list[Field]:
     """The fields of the fin01alma view; those the view leaves alone are `record`'s own
     objects, not copies, so a caller can reuse work done on them (never mutate them)."""
-    fields = [_downstream_field(f) for f in record.fields]
+    fields = [downstream_field(f) for f in record.fields]
     added = [deleted_field()] if deleted else []
     added.append(staleness_field(record_id, updated))
     point = _insertion_point(fields)

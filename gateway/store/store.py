@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from operator import itemgetter
@@ -107,14 +107,15 @@ def _row_of(conn: sqlite3.Connection, record_id: int) -> RecordRow | None:
     return _record_row(rows[0]) if rows else None
 
 
-def _rows_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, RecordRow]:
-    found: dict[int, RecordRow] = {}
+def _by_ids(conn: sqlite3.Connection, select: str, ids: Sequence[int]) -> Iterator[Any]:
+    """The rows of `select` (which ends in WHERE) for `ids`, 500 ids a statement."""
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"{_ROW_SQL} WHERE id IN ({marks})", chunk):
-            found[row[0]] = _record_row(row)
-    return found
+        yield from conn.execute(f"{select} id IN ({','.join('?' * len(chunk))})", chunk)
+
+
+def _rows_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, RecordRow]:
+    return {row[0]: _record_row(row) for row in _by_ids(conn, f"{_ROW_SQL} WHERE", ids)}
 
 
 class WriteTxn:
@@ -416,10 +417,7 @@ class Store:
     async def _read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `work` on the next reader's own thread: one thread hop however many statements
         it runs (aiosqlite hops once per execute, fetch and cursor close)."""
-        reader = self._reader
-        # aiosqlite's own queue runs `work` in the connection's thread; it is untyped there
-        result: _T = await reader._execute(work, reader._conn)  # type: ignore[no-untyped-call]
-        return result
+        return await _on_thread(self._reader, work)
 
     async def fetch(self, ids: Sequence[int], view: View) -> list[StoredRecord]:
         wanted = list(ids)
@@ -735,16 +733,11 @@ class Store:
 
 def _fetch(conn: sqlite3.Connection, ids: list[int], view: View) -> list[StoredRecord]:
     """The records of `ids` in that order (missing ids skipped), on a reader's thread."""
-    column = _column(view)
-    found: dict[int, StoredRecord] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(
-            f"SELECT id, seq, datestamp, deleted, {column} FROM records WHERE id IN ({marks})",
-            chunk,
-        ):
-            found[row[0]] = StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view)
+    select = f"SELECT id, seq, datestamp, deleted, {_column(view)} FROM records WHERE"
+    found = {
+        row[0]: StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view)
+        for row in _by_ids(conn, select, ids)
+    }
     return [found[i] for i in ids if i in found]
 
 

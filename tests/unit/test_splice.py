@@ -207,20 +207,7 @@ def test_records_not_in_saved_shape_take_the_full_path(catalog: Catalog, edit: s
     assert both_paths(catalog, row, "NEWLIB", "newlib", "1")  # as generated: spliced
     odd = _edited(row, edit)
     stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
-    assert (
-        splice.add_low_sid(
-            odd.xml,
-            odd.alma_xml,
-            record_id=row.id,
-            code="NEWLIB",
-            sid_code="newlib",
-            local_id="1",
-            stamp=stamp,
-            old_version=odd.version,
-            new_version=NOW,
-        )
-        is None
-    )
+    assert _add_newlib(odd, stamp) is None
     assert not both_paths(catalog, odd, "NEWLIB", "newlib", "1")
 
 
@@ -228,18 +215,7 @@ def test_a_stale_view_is_not_spliced(catalog: Catalog) -> None:
     (row,) = generated_rows(1, 16)
     stale = RecordRow(row.id, 1, row.datestamp, row.version + 1, False, row.xml, row.alma_xml)
     stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
-    found = splice.add_low_sid(
-        stale.xml,
-        stale.alma_xml,
-        record_id=row.id,
-        code="NEWLIB",
-        sid_code="newlib",
-        local_id="1",
-        stamp=stamp,
-        old_version=stale.version,
-        new_version=NOW,
-    )
-    assert found is None
+    assert _add_newlib(stale, stamp) is None
 
 
 def test_a_local_id_xml_cannot_carry_fails_as_the_full_save_fails(catalog: Catalog) -> None:
@@ -362,3 +338,18 @@ def test_aleph_fields_as_control_fields_are_not_spliced(tag: str) -> None:
     xml, alma_xml = (view.replace(b"<datafield ", odd, 1) for view in (row.xml, row.alma_xml))
     # FMT is no Aleph field the save touches: it stays, and the splice goes on
     assert (spliced(xml, alma_xml) is None) is (tag != "FMT")
+
+
+def _add_newlib(row: RecordRow, stamp: splice.SaveStamp) -> object:
+    """The splice of LOW NEWLIB (SID newlib, local id 1) into `row`'s stored views."""
+    return splice.add_low_sid(
+        row.xml,
+        row.alma_xml,
+        record_id=row.id,
+        code="NEWLIB",
+        sid_code="newlib",
+        local_id="1",
+        stamp=stamp,
+        old_version=row.version,
+        new_version=NOW,
+    )
