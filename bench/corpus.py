@@ -40,7 +40,7 @@ def generate(count: int, seed: int, output: Path, fmt: str) -> None:
         [
             sys.executable,
             "-m",
-            "gateway.generator",
+            "gateway.emulator.generator",
             "--count",
             str(count),
             "--seed",

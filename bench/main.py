@@ -53,7 +53,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--corpus",
         metavar="FILE",
-        help="MARCXML made earlier by `python -m gateway.generator` with the same --count and"
+        help="MARCXML made earlier by `python -m gateway.emulator.generator` with the same --count and"
         " --seed (the generator is deterministic); generated when absent, never removed",
     )
     parser.add_argument(

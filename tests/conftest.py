@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import PROTOCOLS, Gateway, running_gateway
-from gateway.settings import Settings
+from gateway.emulator.app import PROTOCOLS, running_gateway
+from gateway.emulator.host import Gateway
+from gateway.emulator.settings import Settings
 
 # Import every protocol now, before blockbuster watches: some imports run subprocesses
 # (asyncssh probes the system's libraries), which is start-up cost, not event-loop blocking.

@@ -12,19 +12,17 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import pymarc
 from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.typedefs import Middleware
 
-from gateway import forms
-from gateway.faults import BodyParameterReader, Fault, FaultSpecError
-from gateway.journal import INTERFACES, Timer
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
+from gateway.emulator.faults import BodyParameterReader, Fault, FaultSpecError
+from gateway.emulator.host import GATEWAY_KEY, Gateway
+from gateway.emulator.journal import INTERFACES, Timer
+from protocols import forms
 
 log = logging.getLogger("melinda.admin")
 
@@ -214,8 +212,6 @@ def journal_middleware(gateway: Gateway) -> Middleware:
 
 # --- the admin API -------------------------------------------------------------------------
 def _gateway(request: web.Request) -> Gateway:
-    from gateway.app import GATEWAY_KEY
-
     return request.app[GATEWAY_KEY]
 
 
@@ -273,7 +269,7 @@ async def reset(request: web.Request) -> web.Response:
     await gateway.catalog.reset()
     loaded = 0
     if request.query.get("demo", "") in ("1", "true", "yes"):
-        from gateway.demo import load_demo
+        from gateway.emulator.demo import load_demo
 
         settings = gateway.settings
         keys = Path(settings.demo_keys_dir) if settings.demo_keys_dir else None
@@ -285,7 +281,7 @@ async def reset(request: web.Request) -> web.Response:
 
 
 def _generated(count: int, seed: int, start_id: int) -> list[pymarc.Record]:
-    from gateway.generator import generate_records
+    from gateway.emulator.generator import generate_records
 
     return list(generate_records(count, seed, start_id=start_id))
 

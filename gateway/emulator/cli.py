@@ -19,10 +19,10 @@ from typing import IO, Any
 import pymarc
 
 from gateway.catalog import Catalog
+from gateway.emulator.settings import Settings, SettingsError
 from gateway.errors import GatewayError, MalformedRecordError
 from gateway.loading import Batch, PreparedRecord, read_batches, send_batches
 from gateway.model import View
-from gateway.settings import Settings, SettingsError
 
 log = logging.getLogger("melinda.cli")
 
@@ -127,8 +127,8 @@ async def open_catalog(settings: Settings) -> AsyncIterator[Catalog]:
 
 # --- serve -----------------------------------------------------------------------------
 async def serve(settings: Settings) -> int:
-    from gateway.app import create_gateway
-    from gateway.demo import DEMO_LIBRARIES, generate_demo_keys, load_demo
+    from gateway.emulator.app import create_gateway
+    from gateway.emulator.demo import DEMO_LIBRARIES, generate_demo_keys, load_demo
 
     gateway = await create_gateway(settings)
     if settings.demo:

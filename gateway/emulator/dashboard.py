@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 from html import escape
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from gateway.app import Gateway
+from gateway.emulator.host import GATEWAY_KEY, Gateway
 
 RECENT: Final = 20
 
@@ -162,8 +161,6 @@ async def render(gateway: Gateway) -> str:
 
 
 async def dashboard(request: web.Request) -> web.Response:
-    from gateway.app import GATEWAY_KEY
-
     html = await render(request.app[GATEWAY_KEY])
     return web.Response(text=html, content_type="text/html", charset="utf-8")
 

@@ -79,7 +79,7 @@ async def load_demo(
     catalog: Catalog, *, count: int, seed: int, keys_dir: Path | None = None
 ) -> int:
     """Generated records plus the demo libraries; returns how many records were loaded."""
-    from gateway.generator import generate_records
+    from gateway.emulator.generator import generate_records
 
     await add_demo_libraries(catalog, keys_dir)
     loaded = 0

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from gateway.journal import INTERFACES
+from gateway.emulator.journal import INTERFACES
 
 KINDS: Final = ("latency", "error", "drop")
 ANY_OPERATION: Final = "*"

@@ -19,12 +19,13 @@ from typing import Any, TypeVar
 import pymarc
 import pytest
 
-from gateway.app import Gateway, create_gateway
 from gateway.catalog import LoadReport
-from gateway.faults import Fault
-from gateway.journal import Entry
+from gateway.emulator.app import create_gateway
+from gateway.emulator.faults import Fault
+from gateway.emulator.host import Gateway
+from gateway.emulator.journal import Entry
+from gateway.emulator.settings import Settings
 from gateway.model import Library
-from gateway.settings import Settings
 
 T = TypeVar("T")
 
@@ -141,7 +142,7 @@ class MelindaGateway:
         return self.call(self._seed(count, seed))
 
     async def _seed(self, count: int, seed: int) -> list[int]:
-        from gateway.generator import generate_records
+        from gateway.emulator.generator import generate_records
 
         start = self.gateway.catalog.high_id + 1
         ids: list[int] = []

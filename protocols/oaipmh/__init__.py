@@ -6,7 +6,7 @@ import hashlib
 import logging
 import secrets
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from gateway.model import View
 from protocols.oaipmh import faults as oaipmh_faults
 from protocols.oaipmh.provider import OaiProvider

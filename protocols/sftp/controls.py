@@ -15,8 +15,8 @@ from typing import Any, Final, TypeVar
 import asyncssh
 from asyncssh import SFTPAttrs, SFTPError, SFTPFailure, SFTPName
 
-from gateway.faults import Fault, Faults
-from gateway.journal import Journal, Timer
+from gateway.emulator.faults import Fault, Faults
+from gateway.emulator.journal import Journal, Timer
 from protocols.sftp.directory import LibraryDirectory, OpenFile
 
 T = TypeVar("T")

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 import asyncssh
 
 from gateway.catalog import Catalog
+from gateway.emulator.settings import Settings
 from gateway.errors import LibraryNotFoundError
-from gateway.settings import Settings
 from protocols.sftp.controls import JournaledDirectory
 from protocols.sftp.directory import LibraryDirectory
 from protocols.sftp.inbox import PublishingInbox
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
+    from gateway.emulator.host import Gateway
 
 log = logging.getLogger("melinda.sftp")
 

@@ -25,8 +25,8 @@ from typing import Final
 
 from aiohttp import web
 
-from gateway.app import GATEWAY_KEY, Gateway
 from gateway.catalog import RESULT_SET_CAP, Catalog, SortKey
+from gateway.emulator.host import GATEWAY_KEY, Gateway
 from gateway.model import View
 from gateway.query import Query
 from protocols.sru import faults as sru_faults

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.faults import Fault
+from gateway.emulator.faults import Fault
 from protocols.sru import soap
 from protocols.sru.diagnostics import Diagnostic
 from protocols.sru.request import Envelope, envelope

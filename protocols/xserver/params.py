@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.forms import parse_qsl
+from protocols.forms import parse_qsl
 
 SESSION_COOKIE = "ALEPH_SESSION_ID"
 # A percent-encoded UTF-8 character takes up to 12 bytes (4 bytes x "%XX").

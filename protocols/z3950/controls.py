@@ -12,9 +12,9 @@ import asyncio
 import re
 from typing import Any, Final
 
-from gateway.app import Gateway
-from gateway.faults import Fault
-from gateway.journal import Timer
+from gateway.emulator.faults import Fault
+from gateway.emulator.host import Gateway
+from gateway.emulator.journal import Timer
 from protocols.z3950 import pdu as z
 from protocols.z3950.association import Association, Reply
 from protocols.z3950.ber import CONTEXT, Element, universal_oid

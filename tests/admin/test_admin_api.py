@@ -10,8 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.app import Gateway, running_gateway
-from gateway.generator import generate_records
+from gateway.emulator.app import running_gateway
+from gateway.emulator.generator import generate_records
+from gateway.emulator.host import Gateway
 from gateway.records import record_to_marcxml
 from tests.conftest import test_settings as settings_for
 from tests.protocols.xserver.helpers import book

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from gateway.faults import Faults, FaultSpecError
-from gateway.journal import Journal, mask
+from gateway.emulator.faults import Faults, FaultSpecError
+from gateway.emulator.journal import Journal, mask
 
 
 def test_journal_is_bounded_and_keeps_the_newest() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.admin import interface_of, operation_of
+from gateway.emulator.admin import interface_of, operation_of
 
 
 @pytest.mark.parametrize(

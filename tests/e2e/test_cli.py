@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.generator import generate_records
+from gateway.emulator.generator import generate_records
 from gateway.records import iter_marcxml, write_marcxml_collection
 from tests.conftest import ROOT, shared_fixture
 

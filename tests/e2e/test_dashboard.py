@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from lxml import html
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from tests.conftest import ROOT, require_tool
 from tests.protocols.xserver.helpers import XClient, book, saved_id
 
@@ -54,7 +54,7 @@ def cell_texts(page: html.HtmlElement, table_id: str) -> list[list[str]]:
 
 async def test_dashboard_shows_counts_and_an_xserver_save(gateway: Gateway, tmp_path: Path) -> None:
     binary = require_tool("chromium")
-    from gateway.generator import generate_records
+    from gateway.emulator.generator import generate_records
     from gateway.records.aleph import mark_deleted
 
     batch = list(generate_records(12, 3))
@@ -103,7 +103,7 @@ async def test_dashboard_shows_counts_and_an_xserver_save(gateway: Gateway, tmp_
 
 async def test_dashboard_form_posts_come_back_to_the_page(gateway: Gateway) -> None:
     """The no-JavaScript path: a form post runs the action and redirects to `/`."""
-    await gateway.catalog.load(__import__("gateway.generator").generator.generate_records(3, 1))
+    await gateway.catalog.load(__import__("gateway.emulator.generator").emulator.generator.generate_records(3, 1))
     async with (
         aiohttp.ClientSession() as http,
         http.post(gateway.http_url + "/_admin/reset?next=/", data={}) as response,
@@ -131,7 +131,7 @@ async def test_dashboard_fault_form_injects_a_fault(gateway: Gateway) -> None:
 
 
 async def test_shared_dashboard_hides_journal_and_controls(tmp_path: Path) -> None:
-    from gateway.app import running_gateway
+    from gateway.emulator.app import running_gateway
     from tests.conftest import test_settings as settings_for
 
     async with (

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from gateway.pytest_plugin import MelindaGateway
+from gateway.emulator.pytest_plugin import MelindaGateway
 from tests.conftest import openssh_sftp_command, require_tool
 
 pytestmark = pytest.mark.e2e

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from gateway.pytest_plugin import MelindaGateway
+from gateway.emulator.pytest_plugin import MelindaGateway
 from tests.conftest import require_tool
 
 pytestmark = pytest.mark.e2e

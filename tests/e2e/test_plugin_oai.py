@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.pytest_plugin import MelindaGateway
+from gateway.emulator.pytest_plugin import MelindaGateway
 
 pytestmark = pytest.mark.e2e
 

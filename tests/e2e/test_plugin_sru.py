@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from gateway.pytest_plugin import MelindaGateway
+from gateway.emulator.pytest_plugin import MelindaGateway
 from gateway.records import record_to_marcxml
 from tests.conftest import require_tool
 

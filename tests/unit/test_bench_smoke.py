@@ -65,7 +65,7 @@ def test_bench_reuses_a_corpus_made_earlier(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.xml"
     subprocess.run(
         [
-            *(sys.executable, "-m", "gateway.generator", "--count", "200", "--seed", "3"),
+            *(sys.executable, "-m", "gateway.emulator.generator", "--count", "200", "--seed", "3"),
             *("--format", "marcxml", "--output", str(corpus), "--quiet"),
         ],
         cwd=ROOT,

@@ -12,6 +12,7 @@ import pytest
 import gateway.catalog
 from gateway import records, rules
 from gateway.catalog import Catalog, SortKey, old_entry, prepare_write
+from gateway.emulator.generator import generate_records
 from gateway.errors import (
     AuthenticationError,
     CatConflictError,
@@ -21,7 +22,6 @@ from gateway.errors import (
     RecordNotFoundError,
     StaleRecordError,
 )
-from gateway.generator import generate_records
 from gateway.model import User, View
 from gateway.query import AllRecords, Term, Truncation
 

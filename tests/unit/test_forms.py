@@ -1,4 +1,4 @@
-"""gateway.forms decodes forms exactly as urllib.parse.parse_qsl does, escapes and errors alike."""
+"""protocols.forms decodes forms exactly as urllib.parse.parse_qsl does, escapes and errors alike."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 
-from gateway import forms
+from protocols import forms
 
 CASES = [
     "",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pymarc
 import pytest
 
-from gateway.generator import (
+from gateway.emulator.generator import (
     generate_records,
     isbn10_check_digit,
     isbn13_check_digit,
@@ -76,7 +76,7 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_does_not() -> None:
 def test_output_does_not_depend_on_hash_randomisation() -> None:
     script = (
         "import hashlib\n"
-        "from gateway.generator import generate_records\n"
+        "from gateway.emulator.generator import generate_records\n"
         "from gateway.records import record_to_marcxml\n"
         "data = b''.join(record_to_marcxml(r) for r in generate_records(200, seed=5))\n"
         "print(hashlib.sha256(data).hexdigest())\n"

@@ -12,7 +12,7 @@ import pytest
 
 from gateway import cli, indexing, loading, records
 from gateway.catalog import Catalog, finish_prepared, prepare_write
-from gateway.generator import generate_records
+from gateway.emulator.generator import generate_records
 from gateway.oai_sets import oai_sets_of
 from gateway.records.marcxml import record_to_marcxml
 from gateway.store.store import RecordWrite

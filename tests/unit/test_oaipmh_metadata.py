@@ -7,7 +7,7 @@ import pytest
 from lxml import etree
 from pymarc import Field, Subfield
 
-from gateway.generator import generate_records
+from gateway.emulator.generator import generate_records
 from gateway.records import iter_marcxml, record_to_marcxml
 from protocols.oaipmh.metadata import (
     DC_NS,

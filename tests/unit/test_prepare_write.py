@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway import records, rules
 from gateway.catalog import prepare_write
-from gateway.generator import generate_records
+from gateway.emulator.generator import generate_records
 from tests.conftest import shared_fixture
 
 

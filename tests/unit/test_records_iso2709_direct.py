@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway import records
-from gateway.generator import generate_records
+from gateway.emulator.generator import generate_records
 from gateway.records.iso2709 import marcxml_to_iso2709
 from tests.conftest import shared_fixture
 

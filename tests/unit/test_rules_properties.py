@@ -99,7 +99,7 @@ def fixture_records() -> tuple[pymarc.Record, ...]:
 @cache
 def generated_records() -> tuple[pymarc.Record, ...]:
     try:
-        from gateway.generator import generate_records
+        from gateway.emulator.generator import generate_records
     except ImportError:
         return ()
     return tuple(generate_records(200, 4))
@@ -108,7 +108,7 @@ def generated_records() -> tuple[pymarc.Record, ...]:
 def real_records() -> st.SearchStrategy[pymarc.Record]:
     pool = fixture_records() + generated_records()
     if not pool:
-        pytest.skip("neither ../shared/fixtures nor gateway.generator is available")
+        pytest.skip("neither ../shared/fixtures nor gateway.emulator.generator is available")
     return st.sampled_from(pool)
 
 
@@ -149,7 +149,7 @@ def test_round_trip_law_on_every_fixture_record() -> None:
 
 def test_round_trip_law_on_generated_records() -> None:
     if not generated_records():
-        pytest.skip("gateway.generator is not available")
+        pytest.skip("gateway.emulator.generator is not available")
     for number, record in enumerate(generated_records()):
         assert_round_trip(record, number + 1, 1_700_000_000 + number, deleted=number % 2 == 0)
 
@@ -264,7 +264,7 @@ def test_protection_merge_never_loses_a_protected_field(data: st.DataObject, wri
 def test_protection_merge_keeps_everything_protected_when_the_update_is_empty() -> None:
     pool = fixture_records() + generated_records()
     if not pool:
-        pytest.skip("neither ../shared/fixtures nor gateway.generator is available")
+        pytest.skip("neither ../shared/fixtures nor gateway.emulator.generator is available")
     for record in pool:
         for writer in LIBRARIES:
             assert_merge_keeps_protected(record, pymarc.Record(), writer)

@@ -238,7 +238,7 @@ def test_every_fixture_record_validates_without_errors_as_an_update() -> None:
 
 
 def test_generated_records_validate_without_any_problem() -> None:
-    generator = pytest.importorskip("gateway.generator")
+    generator = pytest.importorskip("gateway.emulator.generator")
     for record in generator.generate_records(300, 5):
         for is_new in (False, True):
             assert validate(record, is_new=is_new) == [], record["001"].data

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from gateway import records
 from gateway.catalog import Catalog, PublishResult, prepare_write
+from gateway.emulator.generator import generate_records
 from gateway.errors import MalformedRecordError
-from gateway.generator import generate_records
 from gateway.model import User
 from gateway.records import splice
 from gateway.store import RecordRow, RecordWrite, SplicedWrite

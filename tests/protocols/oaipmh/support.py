@@ -9,9 +9,9 @@ import aiohttp
 import pymarc
 from lxml import etree
 
-from gateway.app import Gateway
 from gateway.catalog import Catalog
-from gateway.generator import generate_records
+from gateway.emulator.generator import generate_records
+from gateway.emulator.host import Gateway
 from gateway.records.aleph import mark_deleted
 
 OAI = "http://www.openarchives.org/OAI/2.0/"

@@ -21,8 +21,9 @@ from oaipmh.error import NoRecordsMatchError
 from oaipmh.metadata import MetadataRegistry
 from sickle import Sickle
 
-from gateway.app import Gateway, running_gateway
-from gateway.generator import generate_records
+from gateway.emulator.app import running_gateway
+from gateway.emulator.generator import generate_records
+from gateway.emulator.host import Gateway
 from gateway.oai_sets import oai_sets_of
 from gateway.records.aleph import is_deleted, lows, mark_deleted
 from tests.conftest import test_settings as gateway_settings

@@ -7,7 +7,8 @@ from pathlib import Path
 import aiohttp
 from lxml import etree
 
-from gateway.app import Gateway, running_gateway
+from gateway.emulator.app import running_gateway
+from gateway.emulator.host import Gateway
 from tests.conftest import test_settings as gateway_settings
 from tests.protocols.oaipmh.support import NS, PREFIX, ask, error_code, identifiers, seed, token_of
 

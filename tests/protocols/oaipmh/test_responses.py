@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.app import Gateway, running_gateway
-from gateway.generator import generate_records
+from gateway.emulator.app import running_gateway
+from gateway.emulator.generator import generate_records
+from gateway.emulator.host import Gateway
 from gateway.model import View
 from gateway.records.aleph import mark_deleted, set_melinda_id
 from protocols.oaipmh.tokens import ListState, TokenSigner

@@ -14,8 +14,9 @@ import asyncssh
 import pymarc
 import pytest
 
-from gateway.app import Gateway, running_gateway
 from gateway.catalog import Catalog
+from gateway.emulator.app import running_gateway
+from gateway.emulator.host import Gateway
 from gateway.publishing import AlmaHolding, write_alma_publishing_file
 from gateway.records import lows, sids
 from protocols.sftp.server import SftpListener

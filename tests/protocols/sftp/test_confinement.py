@@ -204,7 +204,7 @@ async def test_planted_symlinks_lead_nowhere(
 
 
 async def test_host_key_is_generated_once_and_kept(tmp_path: Path) -> None:
-    from gateway.app import running_gateway
+    from gateway.emulator.app import running_gateway
 
     settings = settings_in(tmp_path / "data")
     keys = []

@@ -10,8 +10,8 @@ import pymarc
 import pytest
 from lxml import etree
 
-from gateway.app import Gateway
-from gateway.generator import generate_records
+from gateway.emulator.generator import generate_records
+from gateway.emulator.host import Gateway
 from gateway.records import is_deleted
 from tests.protocols.sru.structure import assert_well_formed_response
 

@@ -8,7 +8,7 @@ import re
 import pymarc
 import pytest
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from gateway.query import Term
 from tests.conftest import require_tool
 

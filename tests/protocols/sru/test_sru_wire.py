@@ -10,8 +10,8 @@ import pymarc
 import pytest
 from lxml import etree
 
-from gateway.app import Gateway
 from gateway.catalog import SortKey
+from gateway.emulator.host import Gateway
 from gateway.query import INDEXES, AllRecords
 from gateway.records import parse_marcxml
 from tests.conftest import shared_fixture, shared_schema
@@ -215,7 +215,7 @@ async def test_maximum_records_zero_gives_only_the_count(
 
 
 async def test_over_large_page_is_cut_to_the_maximum(gateway: Gateway, sru: SruGet) -> None:
-    from gateway.generator import generate_records
+    from gateway.emulator.generator import generate_records
 
     await gateway.catalog.load(list(generate_records(1050, 3)))  # a few are deleted ones
     root = await sru(query="cql.allRecords=1", maximumRecords=5000)

@@ -13,7 +13,7 @@ import pymarc
 import pytest
 from lxml import etree
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from gateway.query import Term
 from tests.conftest import require_tool
 from tests.protocols.sru.conftest import fetch_sru

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from tests.protocols.xserver.helpers import OaiMarc, XClient, book, saved_id
 
 HELKA_PASSWORD = "helka-salasana"

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import aiohttp
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from tests.protocols.xserver.helpers import SUCCESS, XClient, book, saved_id
 
 CLIENTS = 50

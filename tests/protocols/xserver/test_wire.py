@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from lxml import etree
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from tests.conftest import shared_fixture
 from tests.protocols.xserver.helpers import Reply, XClient, book, saved_id
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pymarc import Field, Indicators, Record, Subfield
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from protocols.z3950 import pdu as z
 from protocols.z3950.ber import CONTEXT, Element, decode_prefix
 from tests.conftest import require_tool

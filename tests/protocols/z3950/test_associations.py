@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 from lxml import etree
 
-from gateway.app import Gateway, running_gateway
+from gateway.emulator.app import running_gateway
+from gateway.emulator.host import Gateway
 from protocols.z3950 import pdu as z
 from protocols.z3950.ber import (
     CONTEXT,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from protocols.z3950 import pdu as z
 from protocols.z3950.ber import CONTEXT, constructed, ctx, ctx_integer, tlv
 from protocols.z3950.server import Z3950Listener

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from gateway.model import View
 from gateway.records import parse_record
 from protocols.z3950 import pdu as z

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from gateway.model import View
 from gateway.records import parse_record, record_to_marcxml
 from gateway.records.iso2709 import parse_iso2709, record_to_iso2709

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from tests.protocols.z3950.conftest import VELJEKSET_ISBN, z_address, zoomsh
 
 pytestmark = pytest.mark.e2e

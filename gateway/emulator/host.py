@@ -1,0 +1,118 @@
+"""The running gateway as protocols and the emulator's controls see it: its catalog, settings,
+HTTP application, listeners, journal and faults (built by `gateway.emulator.app`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiohttp import web
+
+from gateway.catalog import Catalog
+from gateway.emulator.faults import BodyParameterReader, FaultRenderer, Faults
+from gateway.emulator.journal import Journal
+from gateway.emulator.settings import Settings
+
+log = logging.getLogger("melinda.gateway")
+
+GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")
+
+
+class RunningServer(Protocol):
+    """A started listener: the port it bound, and how to stop it."""
+
+    @property
+    def port(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+ServerStarter = Callable[["Gateway"], Awaitable[RunningServer]]
+
+
+@dataclass
+class Gateway:
+    """The running process: one catalog, one HTTP application, any number of listeners."""
+
+    settings: Settings
+    catalog: Catalog
+    http: web.Application
+    starters: dict[str, ServerStarter] = field(default_factory=dict)
+    servers: dict[str, RunningServer] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    # the emulator's own controls (gateway/emulator/admin.py): every interface journals and takes faults
+    journal: Journal = field(default_factory=Journal)
+    faults: Faults = field(default_factory=Faults)
+    fault_renderers: dict[str, FaultRenderer] = field(default_factory=dict)
+    body_parameter_readers: dict[str, BodyParameterReader] = field(default_factory=dict)
+    _runner: web.AppRunner | None = None
+
+    def add_server(self, name: str, start: ServerStarter) -> None:
+        """Register a non-HTTP listener (Z39.50, SFTP); it is started with the gateway."""
+        self.starters[name] = start
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{url_host(self.settings.host)}:{self.ports['http']}"
+
+    def urls(self) -> dict[str, str]:
+        """Connection strings of every running interface."""
+        host = url_host(self.settings.host)
+        out = {
+            "health": f"{self.http_url}/health",
+            "sru": f"{self.http_url}/sru/bib",
+            "sru_alma": f"{self.http_url}/sru/fin01alma",
+            "xserver": f"{self.http_url}/X",
+            "oai_pmh": f"{self.http_url}/oai-pmh/bib",
+            "oai_pmh_alma": f"{self.http_url}/oai-pmh/fin01alma",
+            "dashboard": f"{self.http_url}/",
+        }
+        if "z3950" in self.ports:
+            out["z3950"] = f"{host}:{self.ports['z3950']}/fin01"
+            out["z3950_alma"] = f"{host}:{self.ports['z3950']}/fin01alma"
+        if "sftp" in self.ports:
+            out["sftp"] = f"sftp://CODE@{host}:{self.ports['sftp']}"
+        return out
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.http, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.http_port)
+        await site.start()
+        self.ports["http"] = bound_port(site)
+        try:
+            for name, start in self.starters.items():
+                server = await start(self)
+                self.servers[name] = server
+                self.ports[name] = server.port
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight requests finish, close the store."""
+        for name, server in reversed(list(self.servers.items())):
+            try:
+                await server.close()
+            except Exception:  # one listener failing to close must not keep the store open
+                log.exception("closing %s failed", name)
+        self.servers.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.catalog.close()
+
+
+def url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def bound_port(site: web.TCPSite) -> int:
+    server = site._server  # aiohttp keeps the asyncio server here; the public name gives none
+    assert isinstance(server, asyncio.base_events.Server)
+    return int(server.sockets[0].getsockname()[1])
