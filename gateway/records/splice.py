@@ -41,7 +41,7 @@ import pymarc
 from gateway.indexing import IX_LOW, IX_SOURCEID, fold, sourceid_key
 from gateway.records.aleph import MELINDA_ORG, MELINDA_PREFIX, append_cat, parse_melinda_035
 from gateway.records.marcxml import field_to_marcxml
-from gateway.rules.alma import staleness_stamp
+from gateway.records.stamps import staleness_stamp
 
 # Codes whose LOW or SID puts a record into a named OAI-PMH set (gateway/oai_sets.py:
 # fennica/viola need LOW FIKKA, musa LOW MUSA, helmet SID $b helme): adding them changes the

@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 import pymarc
 
 from gateway.errors import CatConflictError, StaleRecordError
-from gateway.rules.alma import find_staleness, parse_staleness_stamp
+from gateway.records.stamps import parse_staleness_stamp
+from gateway.rules.alma import find_staleness
 
 CatLine = tuple[tuple[str, str], ...]
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pymarc
 import pytest
 
-from gateway import cli, indexing, loading, records
+from gateway import indexing, loading, records
 from gateway.catalog import Catalog, finish_prepared, prepare_write
+from gateway.emulator import cli
 from gateway.emulator.generator import generate_records
 from gateway.oai_sets import oai_sets_of
 from gateway.records.marcxml import record_to_marcxml

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pymarc
 import pytest
 
+from gateway.records.stamps import parse_staleness_stamp
 from gateway.rules import fin01alma_view, from_alma, is_alma_form
-from gateway.rules.alma import parse_staleness_stamp
 from gateway.rules.fields import record_from_lines, record_key, record_lines
 
 UPDATED = int(datetime(2020, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
