@@ -9,7 +9,7 @@ from pathlib import Path
 import pymarc
 import pytest
 
-import gateway.catalog
+import gateway.catalog.libraries
 from gateway import records, rules
 from gateway.catalog import Catalog, SortKey, old_entry, prepare_write
 from gateway.emulator.generator import generate_records
@@ -321,13 +321,13 @@ async def test_logins_at_once_share_one_password_check(
     catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checks: list[str] = []
-    check = gateway.catalog._check_password
+    check = gateway.catalog.libraries._check_password
 
     def counted(password: str, stored: str) -> bool:
         checks.append(password)
         return check(password, stored)
 
-    monkeypatch.setattr(gateway.catalog, "_check_password", counted)
+    monkeypatch.setattr(gateway.catalog.libraries, "_check_password", counted)
     users = await asyncio.gather(*(catalog.authenticate("HELKA", "helka-pw") for _ in range(20)))
     assert {u.name for u in users} == {"HELKA"} and checks == ["helka-pw"]
     wrong = await asyncio.gather(

@@ -1,0 +1,81 @@
+"""The state every family of operations shares: the store, the clock, the library table."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from datetime import UTC, datetime
+
+import pymarc
+
+from gateway import records
+from gateway.catalog.saving import stamp_005
+from gateway.errors import LibraryNotFoundError
+from gateway.model import Library, User
+from gateway.store import Store
+
+
+class CatalogCore:
+    """The state every family of Melinda operations shares: the store, the clock, the library table."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._last_datestamp = 0
+        # verified credentials: name -> (keyed digest of the password, user); scrypt runs once
+        self._auth_cache: dict[str, tuple[bytes, User]] = {}
+        self._auth_key = secrets.token_bytes(32)
+        # password checks under way, by (keyed digest, user name as typed)
+        self._auth_checks: dict[tuple[bytes, str], asyncio.Future[User]] = {}
+        self._libraries: dict[str, Library] | None = None  # read on every write: cached
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    def _now(self) -> int:
+        """Epoch seconds, never below the last datestamp given (harvests page on that order)."""
+        # the store's own latest counts too: a restored snapshot may come from a faster clock
+        now = max(int(time.time()), self._last_datestamp, self.store.latest_datestamp)
+        self._last_datestamp = now
+        return now
+
+    def _finish(self, record: pymarc.Record, record_id: int, user: User, now: int) -> None:
+        """Server-maintained fields: 001/003/035, 005, a CAT for this save, LOW last."""
+        when = datetime.fromtimestamp(now, UTC)
+        records.set_melinda_id(record, record_id)
+        stamp_005(record, when)
+        records.append_cat(record, user.name, user.level, when)
+        records.order_aleph_fields(record)
+
+    async def _library_table(self) -> dict[str, Library]:
+        if self._libraries is None:
+            self._libraries = {lib.code: lib for lib in await self._read_libraries()}
+        return self._libraries
+
+    async def _read_libraries(self) -> list[Library]:
+        found = []
+        for code in await self.store.library_codes():
+            row = await self.store.library_row(code)
+            if row is not None:
+                found.append(row[0])
+        return found
+
+    async def _library_or_none(self, code: str) -> Library | None:
+        return (await self._library_table()).get(code.strip().upper())
+
+    async def _sid_code_of_low(self, low_code: str) -> str:
+        """The SID $b code of the library owning LOW `low_code` (its code, lower-cased, if none)."""
+        code = low_code.strip().upper()
+        table = await self._library_table()
+        if code in table:
+            return table[code].sid_code
+        for library in table.values():
+            if code in library.lows:
+                return library.sid_code
+        return code.lower()
+
+    async def library(self, code: str) -> Library:
+        found = await self._library_or_none(code)
+        if found is None:
+            raise LibraryNotFoundError(code)
+        return found
