@@ -150,3 +150,11 @@ def terms_of(query: Query) -> list[Term]:
     if isinstance(query, AllRecords):
         return []
     return terms_of(query.left) + terms_of(query.right)
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """`dc.title`, `dc.date` or `dc.author`, ascending unless told otherwise."""
+
+    index: str
+    ascending: bool = True

@@ -19,10 +19,10 @@ from gateway.catalog.types import (
     LoadReport,
     PublishResult,
     SetInfo,
-    SortKey,
 )
 from gateway.catalog.writes import Writes
-from gateway.store import Store
+from gateway.query import SortKey
+from gateway.store import SqliteStore
 
 __all__ = [
     "PUBLISH_SLICE",
@@ -58,4 +58,4 @@ class Catalog(
     # --- lifecycle -----------------------------------------------------------------
     @classmethod
     async def open(cls, path: str) -> Catalog:
-        return cls(await Store.open(path))
+        return cls(await SqliteStore.open(path))

@@ -6,31 +6,15 @@ from collections.abc import AsyncIterator, Sequence
 
 from gateway import indexing
 from gateway.catalog.base import CatalogCore
-from gateway.catalog.types import RESULT_SET_CAP, SortKey
+from gateway.catalog.types import RESULT_SET_CAP
 from gateway.errors import (
     RecordNotFoundError,
     UnknownIndexError,
 )
 from gateway.model import ResultSet, ScanTerm, StoredRecord, View
-from gateway.query import Query, resolve_index
-from gateway.store import compile_query
+from gateway.query import Query, SortKey, resolve_index
 
-SORT_COLUMNS = {"dc.title": "r.sort_title", "dc.date": "r.sort_date", "dc.author": "r.sort_author"}
 SCANNABLE = {"dc.title", "dc.author", "dc.subject", "bath.isbn", "dc.publisher"}
-
-
-def _order(sort: Sequence[SortKey]) -> str | None:
-    """The ORDER BY terms of sort keys (None: by id). Raises UnknownIndexError."""
-    if not sort:
-        return None
-    parts = []
-    for key in sort:
-        index = resolve_index(key.index)
-        column = SORT_COLUMNS.get(index.name if index else key.index)
-        if column is None:
-            raise UnknownIndexError(key.index)
-        parts.append(f"{column} {'ASC' if key.ascending else 'DESC'}")
-    return ", ".join(parts)
 
 
 class SearchAndRetrieval(CatalogCore):
@@ -52,7 +36,7 @@ class SearchAndRetrieval(CatalogCore):
         self, query: Query, *, sort: Sequence[SortKey] = (), cap: int = RESULT_SET_CAP
     ) -> ResultSet:
         """Live records matching `query`, ascending by id unless sorted. Raises QueryError."""
-        return await self.store.search(compile_query(query), order=_order(sort), cap=cap)
+        return await self.store.search(query, sort=sort, cap=cap)
 
     async def search_page(
         self,
@@ -67,7 +51,7 @@ class SearchAndRetrieval(CatalogCore):
         """`search` and the records at positions start..start+count-1 (1-based) of its ids,
         read together (records deleted in between are skipped, as `fetch` does)."""
         return await self.store.search_page(
-            compile_query(query), order=_order(sort), cap=cap, start=start, count=count, view=view
+            query, sort=sort, cap=cap, start=start, count=count, view=view
         )
 
     async def scan(

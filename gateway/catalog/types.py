@@ -11,14 +11,6 @@ PUBLISH_SLICE = 2_000  # records read and rewritten at a time while applying a p
 
 
 @dataclass(frozen=True, slots=True)
-class SortKey:
-    """`dc.title`, `dc.date` or `dc.author`, ascending unless told otherwise."""
-
-    index: str
-    ascending: bool = True
-
-
-@dataclass(frozen=True, slots=True)
 class SetInfo:
     """An OAI-PMH set: Melinda's named sets and one `low:CODE` per LOW code in use."""
 

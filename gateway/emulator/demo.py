@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.catalog import Catalog
-from gateway.store.store import iter_chunks
+from gateway.store import iter_chunks
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,23 +1,24 @@
-"""The record store (aiosqlite) and the query compiler: the only SQL in the gateway."""
+"""The record store: one interface (`Store`, a Protocol) and its SQLite implementation."""
 
-from gateway.store.compile import compile_query
-from gateway.store.store import (
+from gateway.store.interface import (
     RecordRow,
     RecordWrite,
     RowChangedError,
     SplicedWrite,
     Store,
     WriteTxn,
-    sort_terms,
 )
+from gateway.store.sqlite import SqliteStore, compile_query, iter_chunks, sort_terms
 
 __all__ = [
     "RecordRow",
     "RecordWrite",
     "RowChangedError",
     "SplicedWrite",
+    "SqliteStore",
     "Store",
     "WriteTxn",
     "compile_query",
+    "iter_chunks",
     "sort_terms",
 ]

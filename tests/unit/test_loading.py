@@ -16,7 +16,7 @@ from gateway.emulator import cli
 from gateway.emulator.generator import generate_records
 from gateway.oai_sets import oai_sets_of
 from gateway.records.marcxml import record_to_marcxml
-from gateway.store.store import RecordWrite
+from gateway.store import RecordWrite
 from tests.conftest import shared_fixture
 from tests.conftest import test_settings as settings_for
 

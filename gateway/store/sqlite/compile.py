@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from gateway import indexing
@@ -14,6 +15,7 @@ from gateway.query import (
     Or,
     Query,
     Relation,
+    SortKey,
     Term,
     Truncation,
     resolve_index,
@@ -161,3 +163,20 @@ def _compile_key(index: IndexDef, term: Term) -> SqlPart:
     values = term.value.split() if term.relation is Relation.ANY else [term.value]
     parts = [_match(ix, _key_of(index.name, v), truncated) for v in values]
     return _combine(parts, "UNION")
+
+
+SORT_COLUMNS = {"dc.title": "r.sort_title", "dc.date": "r.sort_date", "dc.author": "r.sort_author"}
+
+
+def order_by(sort: Sequence[SortKey]) -> str | None:
+    """The ORDER BY terms of sort keys (None: by id). Raises UnknownIndexError."""
+    if not sort:
+        return None
+    parts = []
+    for key in sort:
+        index = resolve_index(key.index)
+        column = SORT_COLUMNS.get(index.name if index else key.index)
+        if column is None:
+            raise UnknownIndexError(key.index)
+        parts.append(f"{column} {'ASC' if key.ascending else 'DESC'}")
+    return ", ".join(parts)

@@ -1,4 +1,4 @@
-"""The record store: aiosqlite in WAL mode, the only module that speaks SQL.
+"""The SQLite record store (`gateway.store.Store`): aiosqlite in WAL mode, the only module that speaks SQL.
 
 One connection writes (behind a lock, every write one transaction); another reads, so
 searches and harvests run beside a write without waiting for it.
@@ -14,7 +14,6 @@ import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -22,8 +21,10 @@ import aiosqlite
 
 from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
-from gateway.store.compile import EQ_SQL, SqlPart
-from gateway.store.schema import MIGRATIONS
+from gateway.query import Query, SortKey
+from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
+from gateway.store.sqlite.compile import EQ_SQL, SqlPart, compile_query, order_by
+from gateway.store.sqlite.schema import MIGRATIONS
 
 _T = TypeVar("_T")
 
@@ -44,54 +45,8 @@ _PRAGMAS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RecordRow:
-    id: int
-    seq: int
-    datestamp: int
-    version: int
-    deleted: bool
-    xml: bytes
-    alma_xml: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class RecordWrite:
-    """A record to save, with what it contributes to the indexes."""
-
-    id: int
-    datestamp: int
-    version: int
-    deleted: bool
-    xml: bytes
-    alma_xml: bytes
-    entry: IndexEntry | None  # None for deleted records: they leave the indexes
-
-
-@dataclass(frozen=True, slots=True)
-class SplicedWrite:
-    """A live record saved with its bytes edited in place (LOW publishing): its sort keys and
-    its index terms stay, but for `added_terms` and `removed_terms`."""
-
-    id: int
-    datestamp: int
-    version: int
-    xml: bytes
-    alma_xml: bytes
-    added_terms: frozenset[tuple[int, str]]
-    removed_terms: frozenset[tuple[int, str]] = frozenset()
-
-
 def _column(view: View) -> str:
     return "alma_xml" if view is View.FIN01ALMA else "xml"
-
-
-class RowChangedError(Exception):
-    """A record was saved since the row a write was computed from (`WriteTxn.expect_seq`)."""
-
-    def __init__(self, record_id: int) -> None:
-        super().__init__(f"record {record_id} changed since it was read")
-        self.record_id = record_id
 
 
 _ROW_SQL = "SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records"
@@ -118,7 +73,7 @@ def _rows_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, RecordRo
     return {row[0]: _record_row(row) for row in _by_ids(conn, f"{_ROW_SQL} WHERE", ids)}
 
 
-class WriteTxn:
+class SqliteWriteTxn:
     """The open write transaction; every method runs inside it.
 
     Writes are queued and reach the writer's thread together with the next read or the
@@ -126,7 +81,7 @@ class WriteTxn:
     event loop, and an update used to make ten of them while holding the write lock.
     """
 
-    def __init__(self, store: Store, conn: aiosqlite.Connection) -> None:
+    def __init__(self, store: SqliteStore, conn: aiosqlite.Connection) -> None:
         self._store = store
         self._conn = conn
         # (sql, parameters, how): "many" an executemany, "seq" a check of expect_seq
@@ -325,8 +280,8 @@ class WriteTxn:
         )
 
 
-class Store:
-    """Open with `await Store.open(path)`; close with `await store.close()`."""
+class SqliteStore:
+    """Open with `await SqliteStore.open(path)`; close with `await store.close()`."""
 
     def __init__(
         self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]
@@ -341,7 +296,7 @@ class Store:
         self._datestamp = 0  # the latest datestamp saved: they never fall along seq
 
     @classmethod
-    async def open(cls, path: str) -> Store:
+    async def open(cls, path: str) -> SqliteStore:
         writer = await aiosqlite.connect(path, isolation_level=None)
         readers: list[aiosqlite.Connection] = []
         try:
@@ -392,11 +347,11 @@ class Store:
 
     # --- the write transaction ---------------------------------------------------------------
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[WriteTxn]:
+    async def transaction(self) -> AsyncIterator[SqliteWriteTxn]:
         """One write transaction: commit on success, roll back (and restore counters) on error."""
         async with self._write_lock:
             seq, high, datestamp = self._seq, self._high_id, self._datestamp
-            txn = WriteTxn(self, self._writer)
+            txn = SqliteWriteTxn(self, self._writer)
             try:
                 yield txn
                 if self._high_id != high:
@@ -423,18 +378,20 @@ class Store:
         wanted = list(ids)
         return await self._read(lambda conn: _fetch(conn, wanted, view))
 
-    async def search(self, query: SqlPart, *, order: str | None, cap: int) -> ResultSet:
+    async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet:
         """Ids up to `cap` and the total, in one statement (a window count rides along)."""
-        return await self._read(lambda conn: _search(conn, query, order, cap))
+        compiled, order = compile_query(query), order_by(sort)
+        return await self._read(lambda conn: _search(conn, compiled, order, cap))
 
     async def search_page(
-        self, query: SqlPart, *, order: str | None, cap: int, start: int, count: int, view: View
+        self, query: Query, *, sort: Sequence[SortKey], cap: int, start: int, count: int, view: View
     ) -> tuple[ResultSet, list[StoredRecord]]:
         """`search`, then the records at positions start..start+count-1 (1-based) of its ids,
         in one reader call (an SRU searchRetrieve's whole read)."""
+        compiled, order = compile_query(query), order_by(sort)
 
         def work(conn: sqlite3.Connection) -> tuple[ResultSet, list[StoredRecord]]:
-            found = _search(conn, query, order, cap)
+            found = _search(conn, compiled, order, cap)
             page = found.ids[start - 1 : start - 1 + count] if count > 0 else []
             return found, _fetch(conn, page, view) if page else []
 
@@ -714,7 +671,7 @@ class Store:
             for conn in [*self._readers, self._writer]:
                 await conn.close()
             await asyncio.to_thread(_put_in_place, staged, self.path, discarded)
-            fresh = await Store.open(self.path)
+            fresh = await SqliteStore.open(self.path)
             self._writer, self._readers = fresh._writer, fresh._readers
             await self._load_counters()
         # freeing a large file's blocks takes a while: nobody needs to wait for it

@@ -1,0 +1,185 @@
+"""The record store's interface: what the catalog may ask of any store (SQLite today).
+
+Implementations (`gateway.store.sqlite`) satisfy these protocols structurally; the catalog
+type-hints against them only, so a second store can follow without touching it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.indexing import IndexEntry
+from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
+from gateway.query import Query, SortKey
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    id: int
+    seq: int
+    datestamp: int
+    version: int
+    deleted: bool
+    xml: bytes
+    alma_xml: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWrite:
+    """A record to save, with what it contributes to the indexes."""
+
+    id: int
+    datestamp: int
+    version: int
+    deleted: bool
+    xml: bytes
+    alma_xml: bytes
+    entry: IndexEntry | None  # None for deleted records: they leave the indexes
+
+
+@dataclass(frozen=True, slots=True)
+class SplicedWrite:
+    """A live record saved with its bytes edited in place (LOW publishing): its sort keys and
+    its index terms stay, but for `added_terms` and `removed_terms`."""
+
+    id: int
+    datestamp: int
+    version: int
+    xml: bytes
+    alma_xml: bytes
+    added_terms: frozenset[tuple[int, str]]
+    removed_terms: frozenset[tuple[int, str]] = frozenset()
+
+
+
+class RowChangedError(Exception):
+    """A record was saved since the row a write was computed from (`WriteTxn.expect_seq`)."""
+
+    def __init__(self, record_id: int) -> None:
+        super().__init__(f"record {record_id} changed since it was read")
+        self.record_id = record_id
+
+
+class WriteTxn(Protocol):
+    """The open write transaction: every write of one catalog operation, committed together."""
+
+    def expect_seq(self, record_id: int, seq: int) -> None:
+        """Fail the transaction (RowChangedError) unless the record is still at change `seq`."""
+        ...
+
+    async def get_row(self, record_id: int) -> RecordRow | None: ...
+
+    async def existing_rows(self, ids: Sequence[int]) -> dict[int, RecordRow]: ...
+
+    def next_id(self) -> int: ...
+
+    def note_id(self, record_id: int) -> None: ...
+
+    async def save(
+        self,
+        writes: Sequence[RecordWrite],
+        old_entries: dict[int, IndexEntry],
+        *,
+        sorted_terms: list[tuple[int, str, int]] | None = None,
+    ) -> list[int]: ...
+
+    async def save_spliced(self, writes: Sequence[SplicedWrite]) -> list[int]: ...
+
+    async def log_significant_change(
+        self,
+        seq: int,
+        record_id: int,
+        at: int,
+        user: str,
+        library: str,
+        fields: list[dict[str, Any]],
+    ) -> None: ...
+
+    async def publishing_result(self, library: str, file_key: str) -> str | None: ...
+
+    async def record_publishing(self, library: str, file_key: str, at: int, result: str) -> None: ...
+
+
+class Store(Protocol):
+    """Records with a change sequence, an inverted index, libraries, logs; one writer at a time."""
+
+    @property
+    def high_id(self) -> int: ...
+
+    @property
+    def latest_datestamp(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[WriteTxn]: ...
+
+    async def get_row(self, record_id: int) -> RecordRow | None: ...
+
+    async def fetch(self, ids: Sequence[int], view: View) -> list[StoredRecord]: ...
+
+    async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet: ...
+
+    async def search_page(
+        self, query: Query, *, sort: Sequence[SortKey], cap: int, start: int, count: int, view: View
+    ) -> tuple[ResultSet, list[StoredRecord]]: ...
+
+    async def scan(
+        self, ixs: Sequence[int], start: str, *, before: int, after: int
+    ) -> list[ScanTerm]: ...
+
+    async def counts(self) -> tuple[int, int]: ...
+
+    async def earliest_datestamp(self) -> int | None: ...
+
+    async def seq_floor(self, since: int | None) -> int: ...
+
+    async def changes(
+        self,
+        *,
+        after_seq: int,
+        since: int | None,
+        until: int | None,
+        set_term: tuple[int, str] | None,
+        limit: int,
+        view: View,
+    ) -> list[StoredRecord]: ...
+
+    async def count_changes(
+        self,
+        *,
+        after_seq: int,
+        since: int | None,
+        until: int | None,
+        set_term: tuple[int, str] | None,
+    ) -> int: ...
+
+    async def set_terms(self) -> tuple[list[str], list[str]]: ...
+
+    async def term_pairs(self, ix: int, terms: set[str]) -> set[tuple[str, int]]: ...
+
+    async def existing_ids(self, ids: Sequence[int]) -> set[int]: ...
+
+    async def ids_with_term(self, ix: int, term: str) -> list[int]: ...
+
+    def export(self, view: View, batch: int = 1000) -> AsyncIterator[StoredRecord]: ...
+
+    async def significant_changes(self, *, after_seq: int, limit: int) -> list[dict[str, Any]]: ...
+
+    async def library_row(self, code: str) -> tuple[Library, str] | None: ...
+
+    async def library_codes(self) -> list[str]: ...
+
+    async def save_library(self, library: Library, password_hash: str | None) -> None: ...
+
+    async def delete_library(self, code: str) -> bool: ...
+
+    async def low_counts(self) -> list[tuple[str, int]]: ...
+
+    async def snapshot(self, path: str) -> None: ...
+
+    async def restore(self, path: str) -> None: ...
+
+    async def reset(self) -> None: ...
