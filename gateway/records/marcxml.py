@@ -70,7 +70,7 @@ def has_illegal(encoded: bytes) -> bool:
 _local = threading.local()
 
 
-def _parser() -> etree.XMLParser:
+def xml_parser() -> etree.XMLParser:
     """One parser per thread (lxml parsers are not thread-safe); no DTDs, no network."""
     parser: etree.XMLParser | None = getattr(_local, "parser", None)
     if parser is None:
@@ -190,7 +190,7 @@ def xml_bytes(data: bytes | str) -> bytes:
 def _root(data: bytes | str) -> Any:
     data = xml_bytes(data)
     try:
-        return etree.fromstring(data, _parser())
+        return etree.fromstring(data, xml_parser())
     except etree.XMLSyntaxError as exc:
         line = exc.position[0] if exc.position else exc.lineno
         raise MalformedRecordError(
@@ -239,7 +239,7 @@ _LEADER_AT = len(COMPACT_PREFIX)
 
 
 def unescape_compact(value: str) -> str | None:
-    """Undo `_escape`; None when the value holds any other reference (lxml must read it)."""
+    """Undo `escape_text`; None when the value holds any other reference (lxml must read it)."""
     if "&" not in value:
         return value
     plain = _ENTITY.sub(_unescape_match, value)
@@ -349,7 +349,7 @@ def _parse_compact_body(text: str, leader: str, escaped: bool) -> pymarc.Record 
     return record
 
 
-def _escape(value: str) -> str:
+def escape_text(value: str) -> str:
     if _NEEDS_ESCAPE.search(value) is None:
         return value
     return _NEEDS_ESCAPE.sub(_escape_match, value)
@@ -371,7 +371,7 @@ def record_to_marcxml(record: pymarc.Record) -> bytes:
         text = _compact_escaped(record)
     encoded = text.encode("utf-8")
     if has_illegal(encoded):
-        _raise_illegal(record)
+        raise_illegal_characters(record)
     return encoded
 
 
@@ -410,7 +410,7 @@ def _compact_unescaped(record: pymarc.Record) -> str | None:
 
 
 def _compact_escaped(record: pymarc.Record) -> str:
-    esc = _escape
+    esc = escape_text
     parts = [_RECORD_START, "<leader>", esc(str(record.leader)), "</leader>"]
     append = parts.append
     for field in record.fields:
@@ -432,7 +432,7 @@ def _compact_escaped(record: pymarc.Record) -> str:
     return "".join(parts)
 
 
-def _raise_illegal(record: pymarc.Record) -> None:
+def raise_illegal_characters(record: pymarc.Record) -> None:
     """Name the field holding a character XML cannot carry (a control code, usually)."""
     for field in record.fields:
         values = [field.data or ""] if field.control_field else [v for _, v in field.subfields]
@@ -545,7 +545,7 @@ def _compact_positions(
             record = _parse_compact_bytes(piece)
         if record is None:
             try:
-                element = etree.fromstring(piece, _parser())
+                element = etree.fromstring(piece, xml_parser())
             except etree.XMLSyntaxError:
                 break  # e.g. "</record>" inside a comment: only a real parser can tell
             number += 1
@@ -642,7 +642,7 @@ def field_to_marcxml(field: Field) -> str:
     With `assemble_marcxml` it lets a caller serialise a field once and reuse the text in
     two views of a record (fin01 and fin01alma share most fields).
     """
-    esc = _escape
+    esc = escape_text
     if field.control_field:
         return f'<controlfield tag="{_short(field.tag)}">{esc(field.data or "")}</controlfield>'
     ind = field._indicators or ("", "")
@@ -665,7 +665,7 @@ def _short(value: str) -> str:
     """Tags, indicators and codes repeat endlessly: escape each distinct one once."""
     found = _SHORT_CACHE.get(value)
     if found is None:
-        found = _escape(value)
+        found = escape_text(value)
         if len(_SHORT_CACHE) < 4096:
             _SHORT_CACHE[value] = found
     return found
@@ -674,8 +674,8 @@ def _short(value: str) -> str:
 def assemble_marcxml(record: pymarc.Record, parts: Iterable[str]) -> bytes:
     """`record`'s leader and the given field texts as one compact `<record>` (see above)."""
     encoded = "".join(
-        [_RECORD_START, "<leader>", _escape(str(record.leader)), "</leader>", *parts, "</record>"]
+        [_RECORD_START, "<leader>", escape_text(str(record.leader)), "</leader>", *parts, "</record>"]
     ).encode("utf-8")
     if has_illegal(encoded):
-        _raise_illegal(record)
+        raise_illegal_characters(record)
     return encoded

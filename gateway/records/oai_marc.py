@@ -17,11 +17,11 @@ from pymarc import Field, Indicators, Leader, Subfield
 from gateway.errors import MalformedRecordError
 from gateway.records.marcxml import (
     DEFAULT_LEADER,
-    _escape,
-    _parser,
-    _raise_illegal,
+    escape_text,
     has_illegal,
+    raise_illegal_characters,
     xml_bytes,
+    xml_parser,
 )
 
 _tuple_new = tuple.__new__
@@ -58,7 +58,7 @@ def parse_oai_marc(data: bytes | str | Any) -> pymarc.Record:
     """
     if isinstance(data, bytes | str):
         try:
-            root = etree.fromstring(xml_bytes(data), _parser())
+            root = etree.fromstring(xml_bytes(data), xml_parser())
         except etree.XMLSyntaxError as exc:
             line = exc.position[0] if exc.position else exc.lineno
             raise MalformedRecordError(
@@ -126,7 +126,7 @@ def parse_oai_marc(data: bytes | str | Any) -> pymarc.Record:
 
 
 def _fixed(value: str) -> str:
-    return _escape(value.replace(" ", "^"))
+    return escape_text(value.replace(" ", "^"))
 
 
 def record_to_oai_marc(record: pymarc.Record) -> bytes:
@@ -136,28 +136,28 @@ def record_to_oai_marc(record: pymarc.Record) -> bytes:
     for field in record.fields:
         if field.control_field:
             append('<fixfield id="')
-            append(_escape(field.tag))
+            append(escape_text(field.tag))
             append('">')
             append(_fixed(field.data or ""))
             append("</fixfield>")
             continue
         ind = field._indicators or (" ", " ")
         append('<varfield id="')
-        append(_escape(field.tag))
+        append(escape_text(field.tag))
         append('" i1="')
-        append(_escape(ind[0] or " "))
+        append(escape_text(ind[0] or " "))
         append('" i2="')
-        append(_escape(ind[1] or " "))
+        append(escape_text(ind[1] or " "))
         append('">')
         for code, value in field.subfields:
             append('<subfield label="')
-            append(_escape(code))
+            append(escape_text(code))
             append('">')
-            append(_escape(value))
+            append(escape_text(value))
             append("</subfield>")
         append("</varfield>")
     append("</oai_marc>")
     encoded = "".join(parts).encode("utf-8")
     if has_illegal(encoded):
-        _raise_illegal(record)
+        raise_illegal_characters(record)
     return encoded

@@ -537,7 +537,7 @@ def _low_field(code: str) -> bytes:
 
 
 def _sid_field(local_id: str, code: str) -> bytes:
-    """`SID $c LOCAL $b code` as the writer writes it (escapes as `marcxml._escape` does)."""
+    """`SID $c LOCAL $b code` as the writer writes it (escapes as `marcxml.escape_text` does)."""
     if _XML_ILLEGAL.search(local_id) or _XML_ILLEGAL.search(code):
         raise _Decline  # the full save raises on it
     return b"".join(

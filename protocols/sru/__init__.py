@@ -34,6 +34,7 @@ from protocols.sru import soap
 from protocols.sru.cql import compile_query, parse_cql, parse_scan_clause, parse_sort_keys
 from protocols.sru.diagnostics import Diagnostic, SruError, to_diagnostic
 from protocols.sru.explain import explain_record
+from protocols.sru.failures import CONTENT_TYPE, failure_response, request_parameters, scan_echo_of
 from protocols.sru.records import convert_all
 from protocols.sru.request import (
     Envelope,
@@ -52,7 +53,6 @@ from protocols.sru.response import (
 
 # Path segment -> view; Melinda's own SRU path for bibliographic records is `/bib`.
 DATABASES: Final[dict[str, View]] = {"bib": View.FIN01, "fin01alma": View.FIN01ALMA}
-CONTENT_TYPE: Final = "text/xml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ async def sru_endpoint(request: web.Request) -> web.Response:
         return await srw_endpoint(request)
     params: dict[str, str] = {}
     try:
-        params = await _parameters(request)
+        params = await request_parameters(request)
     except Exception as exc:  # an unreadable form is still answered in SRU's terms
         body = failure_response(Envelope("2.0", "explain"), params, to_diagnostic(exc))
     else:
@@ -124,38 +124,6 @@ async def answer(request: web.Request, params: Mapping[str, str], *, echo: bool 
         return await OPERATIONS[env.operation](context, params, env)
     except Exception as exc:  # every failure, even a bug, must reach the client as a diagnostic
         return failure_response(env, params, to_diagnostic(exc), echo=echo)
-
-
-async def _parameters(request: web.Request) -> dict[str, str]:
-    """GET query and form-encoded POST body; the first value of a repeated name counts."""
-    params: dict[str, str] = {}
-    sources = [request.query]
-    if request.method == "POST":
-        sources.insert(0, await request.post())  # type: ignore[arg-type]
-    for source in sources:
-        for name, value in source.items():
-            if isinstance(value, str):
-                params.setdefault(name, value)
-    return params
-
-
-def failure_response(
-    env: Envelope, params: Mapping[str, str], diagnostic: Diagnostic, *, echo: bool = True
-) -> bytes:
-    """A response of the asked operation's kind that carries only the diagnostic."""
-    if env.operation == "scan":
-        scan_echo = _scan_echo(params, env) if echo else []
-        return scan_response(env.version, echo=scan_echo, diagnostics=[diagnostic])
-    if env.operation == "explain":
-        # SRU's schema requires a record even here: an empty ZeeRex one
-        return explain_response(env.version, explain_xml=b"", diagnostics=[diagnostic])
-    query = [(n, params[n]) for n in ("query",) if params.get(n, "").strip()]
-    return search_retrieve_response(
-        env.version,
-        number_of_records=0,
-        echo=[("version", env.version), *query] if echo else [],
-        diagnostics=[diagnostic],
-    )
 
 
 async def search_retrieve(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> bytes:
@@ -225,13 +193,6 @@ def compiled_query(text: str, *, allow_sort: bool) -> tuple[Query, tuple[SortKey
     return query, tuple(sort)
 
 
-def _scan_echo(params: Mapping[str, str], env: Envelope) -> list[tuple[str, str]]:
-    if env.is_v2 or not params.get("scanClause", "").strip():
-        return []
-    names = ("version", "scanClause", "responsePosition", "maximumTerms")
-    return [(n, params[n].strip()) for n in names if params.get(n, "").strip()]
-
-
 async def scan(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> bytes:
     req = parse_scan(params, env)
     index, start = parse_scan_clause(req.scan_clause)
@@ -239,7 +200,7 @@ async def scan(ctx: SruContext, params: Mapping[str, str], env: Envelope) -> byt
     terms = await ctx.catalog.scan(
         index.name, start, count=req.maximum_terms, position=max(req.response_position, 1)
     )
-    echo = _scan_echo(params, env) if ctx.echo else []
+    echo = scan_echo_of(params, env) if ctx.echo else []
     return scan_response(req.version, terms=terms, echo=echo)
 
 

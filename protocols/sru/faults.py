@@ -7,14 +7,13 @@ from aiohttp import web
 from gateway.emulator.faults import Fault
 from protocols.sru import soap
 from protocols.sru.diagnostics import Diagnostic
+from protocols.sru.failures import CONTENT_TYPE, failure_response, request_parameters
 from protocols.sru.request import Envelope, envelope
 
 DEFAULT_DETAILS = "fault injected by the gateway's admin API"
 
 
 async def fault_response(request: web.Request, operation: str, fault: Fault) -> web.Response:
-    from protocols.sru import CONTENT_TYPE, _parameters, failure_response
-
     diagnostic = Diagnostic(1, fault.message or DEFAULT_DETAILS)
     if soap.is_soap_request(request):
         # SRW: the same diagnostic in the SOAP-wrapped 1.x response, or a Server fault
@@ -27,6 +26,6 @@ async def fault_response(request: web.Request, operation: str, fault: Fault) -> 
         if env.is_v2:
             env = Envelope(soap.DEFAULT_SRW_VERSION, env.operation)
         return soap.soap_response(failure_response(env, params, diagnostic, echo=False))
-    params = await _parameters(request)
+    params = await request_parameters(request)
     body = failure_response(envelope(params), params, diagnostic)
     return web.Response(body=body, content_type=CONTENT_TYPE, charset="utf-8")
