@@ -19,10 +19,11 @@ from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.typedefs import Middleware
 
-from gateway.emulator.faults import BodyParameterReader, Fault, FaultSpecError
+from gateway.emulator.faults import Fault, FaultSpecError
 from gateway.emulator.host import GATEWAY_KEY, Gateway
-from gateway.emulator.journal import INTERFACES, Timer
+from gateway.emulator.journal import INTERFACES
 from protocols import forms
+from protocols.host import BodyParameterReader, Timer
 
 log = logging.getLogger("melinda.admin")
 

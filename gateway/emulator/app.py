@@ -18,6 +18,7 @@ from gateway.emulator import admin, dashboard
 from gateway.emulator.host import GATEWAY_KEY, Gateway
 from gateway.emulator.journal import Journal
 from gateway.emulator.settings import Settings
+from protocols import host as protocol_host
 
 log = logging.getLogger("melinda.gateway")
 
@@ -72,6 +73,7 @@ async def create_gateway(settings: Settings, *, protocols: tuple[str, ...] = PRO
         settings=settings, catalog=catalog, http=http, journal=Journal(settings.journal_size)
     )
     http[GATEWAY_KEY] = gateway
+    http[protocol_host.GATEWAY_KEY] = gateway  # the same gateway, as protocols see it
     http.router.add_get("/health", health)
     _install_controls(gateway)
     try:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final
-
-from aiohttp import web
 
 from gateway.emulator.journal import INTERFACES
 
@@ -42,13 +40,6 @@ class Fault:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-# An HTTP protocol's error in its own form: (request, operation, fault) -> response.
-FaultRenderer = Callable[[web.Request, str, Fault], Awaitable[web.StreamResponse]]
-# A protocol whose requests may arrive as an XML body (SRW's SOAP envelopes) says how to read
-# their parameters, so the journal and fault matching see the real operation.
-BodyParameterReader = Callable[[bytes], Mapping[str, str]]
 
 
 def parse_fault(spec: Mapping[str, Any], fault_id: int) -> Fault:

@@ -1,36 +1,23 @@
-"""The running gateway as protocols and the emulator's controls see it: its catalog, settings,
-HTTP application, listeners, journal and faults (built by `gateway.emulator.app`)."""
+"""The running gateway: its catalog, settings, HTTP application, listeners, journal and faults
+(built by `gateway.emulator.app`; protocols see it through the interfaces in `protocols.host`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from aiohttp import web
 
 from gateway.catalog import Catalog
-from gateway.emulator.faults import BodyParameterReader, FaultRenderer, Faults
+from gateway.emulator.faults import Faults
 from gateway.emulator.journal import Journal
 from gateway.emulator.settings import Settings
+from protocols.host import BodyParameterReader, FaultRenderer, RunningServer, ServerStarter
 
 log = logging.getLogger("melinda.gateway")
 
 GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")
-
-
-class RunningServer(Protocol):
-    """A started listener: the port it bound, and how to stop it."""
-
-    @property
-    def port(self) -> int: ...
-
-    async def close(self) -> None: ...
-
-
-ServerStarter = Callable[["Gateway"], Awaitable[RunningServer]]
 
 
 @dataclass

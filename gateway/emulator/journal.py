@@ -123,14 +123,3 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-class Timer:
-    """Milliseconds since construction (for an entry's duration)."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    @property
-    def ms(self) -> float:
-        return (time.perf_counter() - self.start) * 1000

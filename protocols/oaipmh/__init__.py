@@ -6,8 +6,8 @@ import hashlib
 import logging
 import secrets
 
-from gateway.emulator.host import Gateway
 from gateway.model import View
+from protocols.host import Gateway
 from protocols.oaipmh import faults as oaipmh_faults
 from protocols.oaipmh.provider import OaiProvider
 from protocols.oaipmh.tokens import TokenSigner

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.emulator.faults import Fault
+from protocols.host import Fault
 
 DEFAULT_TEXT = "The repository is temporarily unavailable (fault injected by the admin API)"
 

@@ -15,10 +15,10 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from gateway.catalog import Catalog
-from gateway.emulator.settings import Settings
 from gateway.errors import AuthenticationError, GatewayError
 from gateway.model import StoredRecord, User, View
 from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS
+from protocols.host import Settings
 from protocols.oaipmh import responses
 from protocols.oaipmh.arguments import (
     GET_RECORD,

@@ -8,7 +8,7 @@ and the report are in gateway/publishing.py.
 
 from __future__ import annotations
 
-from gateway.emulator.host import Gateway
+from protocols.host import Gateway
 from protocols.sftp.server import start_sftp
 
 

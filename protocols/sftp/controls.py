@@ -15,8 +15,7 @@ from typing import Any, Final, TypeVar
 import asyncssh
 from asyncssh import SFTPAttrs, SFTPError, SFTPFailure, SFTPName
 
-from gateway.emulator.faults import Fault, Faults
-from gateway.emulator.journal import Journal, Timer
+from protocols.host import Fault, Faults, Journal, Timer
 from protocols.sftp.directory import LibraryDirectory, OpenFile
 
 T = TypeVar("T")

@@ -13,19 +13,15 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import asyncssh
 
 from gateway.catalog import Catalog
-from gateway.emulator.settings import Settings
 from gateway.errors import LibraryNotFoundError
+from protocols.host import Gateway, Settings
 from protocols.sftp.controls import JournaledDirectory
 from protocols.sftp.directory import LibraryDirectory
 from protocols.sftp.inbox import PublishingInbox
-
-if TYPE_CHECKING:
-    from gateway.emulator.host import Gateway
 
 log = logging.getLogger("melinda.sftp")
 

@@ -26,9 +26,9 @@ from typing import Final
 from aiohttp import web
 
 from gateway.catalog import RESULT_SET_CAP, Catalog, SortKey
-from gateway.emulator.host import GATEWAY_KEY, Gateway
 from gateway.model import View
 from gateway.query import Query
+from protocols.host import GATEWAY_KEY, Gateway
 from protocols.sru import faults as sru_faults
 from protocols.sru import soap
 from protocols.sru.cql import compile_query, parse_cql, parse_scan_clause, parse_sort_keys

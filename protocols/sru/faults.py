@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.emulator.faults import Fault
+from protocols.host import Fault
 from protocols.sru import soap
 from protocols.sru.diagnostics import Diagnostic
 from protocols.sru.failures import CONTENT_TYPE, failure_response, request_parameters

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.emulator.host import Gateway
+from protocols.host import Gateway
 from protocols.xserver import faults as xserver_faults
 
 

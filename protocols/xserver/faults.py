@@ -6,7 +6,7 @@ import re
 
 from aiohttp import web
 
-from gateway.emulator.faults import Fault
+from protocols.host import Fault
 from protocols.xserver import replies
 from protocols.xserver.params import SESSION_COOKIE
 

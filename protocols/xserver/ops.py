@@ -20,10 +20,10 @@ from aiohttp import web
 from lxml import etree
 
 from gateway.catalog import Catalog
-from gateway.emulator.settings import Settings
 from gateway.errors import AuthenticationError, GatewayError, MalformedRecordError
 from gateway.model import StoredRecord, User, View
 from gateway.records import parse_oai_marc, record_to_oai_marc
+from protocols.host import Settings
 from protocols.xserver import messages, replies
 from protocols.xserver.ccl import parse_find_request
 from protocols.xserver.params import (

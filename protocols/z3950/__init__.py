@@ -20,7 +20,7 @@ Where this target deviates from (or guesses at) Melinda's Aleph Z39.50 server:
 
 from __future__ import annotations
 
-from gateway.emulator.host import Gateway
+from protocols.host import Gateway
 from protocols.z3950.server import start_listener
 
 

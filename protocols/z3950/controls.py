@@ -12,9 +12,7 @@ import asyncio
 import re
 from typing import Any, Final
 
-from gateway.emulator.faults import Fault
-from gateway.emulator.host import Gateway
-from gateway.emulator.journal import Timer
+from protocols.host import Fault, Gateway, Timer
 from protocols.z3950 import pdu as z
 from protocols.z3950.association import Association, Reply
 from protocols.z3950.ber import CONTEXT, Element, universal_oid

@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from gateway.emulator.host import Gateway
+from protocols.host import Gateway
 
 SRU_PATHS: Final = {"fin01": "/sru/bib", "fin01alma": "/sru/fin01alma"}
 # Hop-by-hop headers and those aiohttp recomputes for the relayed message.

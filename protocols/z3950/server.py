@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Final
 
-from gateway.emulator.host import Gateway
+from protocols.host import Gateway
 from protocols.z3950 import controls
 from protocols.z3950 import pdu as z
 from protocols.z3950.association import Association, ProtocolError

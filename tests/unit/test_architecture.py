@@ -7,8 +7,9 @@ name at run time (`importlib.import_module`, as the emulator loads the protocols
 are not statements and are not seen; the emulator is the top layer, so they point downward.
 
 Checked: no cycle between modules; no module imports a layer above its own (or a sibling
-it must not know: the store and the rules know nothing of each other); no protocol imports
-the store or another protocol; no module imports another module's underscore name.
+it must not know: the store and the rules know nothing of each other), so no protocol imports
+the emulator; no protocol imports the store or another protocol; no module imports another
+module's underscore name.
 """
 
 from __future__ import annotations
@@ -31,16 +32,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("gateway.store",)),
     ("domain services", ("gateway.loading", "gateway.publishing")),
     ("catalog", ("gateway.catalog",)),
-    # what the emulator hands each protocol: the running gateway, settings, journal, faults
-    (
-        "emulator host",
-        (
-            "gateway.emulator.host",
-            "gateway.emulator.settings",
-            "gateway.emulator.journal",
-            "gateway.emulator.faults",
-        ),
-    ),
+    # protocols name what they need of the running gateway in protocols.host; the emulator
+    # satisfies those interfaces, so no protocol imports it
     ("protocols", ("protocols",)),
     ("emulator", ("gateway.emulator", "gateway.__main__")),
 )
@@ -266,6 +259,18 @@ def test_every_module_has_a_layer_and_the_graph_is_not_empty() -> None:
     assert len(edges) > 200  # the walk sees the real imports, not an empty tree
 
 
+def test_no_protocol_imports_the_emulator() -> None:
+    modules = find_modules(ROOT, ("gateway", PROTOCOLS))
+    upward = [
+        f"{imp.importer} imports {imp.imported}"
+        for name, path in modules.items()
+        if name.startswith(PROTOCOLS)
+        for imp in imports_of(name, path, modules)
+        if imp.imported.startswith("gateway.emulator") or imp.imported == "gateway.__main__"
+    ]
+    assert upward == []
+
+
 def test_catalog_and_generator_modules_stay_small() -> None:
     catalog = sorted((ROOT / "gateway" / "catalog").glob("*.py"))
     generator = sorted((ROOT / "gateway" / "emulator" / "generator").glob("*.py"))
@@ -312,6 +317,9 @@ def test_a_clean_tree_passes(synthetic: Path) -> None:
             "gateway/catalog/search.py": "from gateway.store import Store\nfrom gateway.rules import alma\n",
             "protocols/sru/cql.py": "from gateway.catalog import Catalog\nfrom . import diag\n",
             "protocols/sru/diag.py": "from gateway.errors import QueryError\n",
+            "protocols/host.py": "from gateway.catalog import Catalog\n",
+            "protocols/sru/__init__.py": "from protocols.host import Gateway\n",
+            "gateway/emulator/host.py": "from protocols.host import ServerStarter\n",
             "gateway/emulator/app.py": "import protocols.sru\nfrom gateway.catalog import search\n",
         },
     )
@@ -339,6 +347,17 @@ def test_a_clean_tree_passes(synthetic: Path) -> None:
         (
             {"gateway/store/sql.py": "from gateway.rules import validate\n"},
             "store gateway.store.sql imports rules gateway.rules",
+        ),
+        (  # a protocol reaching up into the emulator that runs it
+            {"protocols/sru/ops.py": "from gateway.emulator.host import Gateway\n",
+             "gateway/emulator/host.py": ""},
+            "protocols protocols.sru.ops imports emulator gateway.emulator.host (upward)",
+        ),
+        (  # the same from a shared protocols module, only for the type checker
+            {"protocols/host.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+             "    from gateway.emulator.settings import Settings\n",
+             "gateway/emulator/settings.py": ""},
+            "protocols protocols.host imports emulator gateway.emulator.settings (upward)",
         ),
         (
             {"protocols/sru/ops.py": "from gateway.store import Store\n"},

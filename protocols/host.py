@@ -1,0 +1,146 @@
+"""What a protocol needs from the process that runs it, as interfaces: the emulator's Gateway,
+Settings, Journal and Faults satisfy them structurally, so protocols never import the emulator.
+
+`Gateway.start` hands the concrete gateway to each listener's `ServerStarter`, which is where
+the type checker holds the emulator to these interfaces.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from gateway.catalog import Catalog
+
+
+class Settings(Protocol):
+    """The settings protocols read (the emulator's Settings has these and more)."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def data_dir(self) -> Path: ...
+    @property
+    def secret(self) -> str: ...
+    @property
+    def oai_repository_name(self) -> str: ...
+    @property
+    def oai_admin_email(self) -> str: ...
+    @property
+    def oai_identifier_prefix(self) -> str: ...
+    @property
+    def oai_page_size(self) -> int: ...
+    @property
+    def oai_token_ttl(self) -> int: ...
+    @property
+    def xserver_max_request_chars(self) -> int: ...
+    @property
+    def xserver_session_ttl(self) -> int: ...
+    @property
+    def z3950_port(self) -> int: ...
+    @property
+    def z3950_idle_timeout(self) -> int: ...
+    @property
+    def z3950_max_lifetime(self) -> int: ...
+    @property
+    def z3950_max_associations(self) -> int: ...
+    @property
+    def sftp_port(self) -> int: ...
+    @property
+    def sftp_max_file_bytes(self) -> int: ...
+    @property
+    def sftp_max_files(self) -> int: ...
+
+
+class Fault(Protocol):
+    """An injected fault as a protocol answers it: what kind, how long, what to say."""
+
+    @property
+    def kind(self) -> str: ...  # "latency", "error" or "drop"
+    @property
+    def latency_ms(self) -> int: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def retry_after(self) -> int: ...
+
+
+class Faults(Protocol):
+    """The source of injected faults: the one to apply to a request, if any."""
+
+    def match(self, interface: str, operation: str) -> Fault | None: ...
+
+
+class Journal(Protocol):
+    """Where each request is noted (the journal masks secret parameters itself)."""
+
+    def record(
+        self,
+        interface: str,
+        operation: str,
+        *,
+        client: str = "",
+        parameters: Mapping[str, Any] | None = None,
+        outcome: str = "ok",
+        duration_ms: float = 0.0,
+    ) -> object: ...
+
+
+class Timer:
+    """Milliseconds since construction (for a journal entry's duration)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    @property
+    def ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000
+
+
+class RunningServer(Protocol):
+    """A started listener: the port it bound, and how to stop it."""
+
+    @property
+    def port(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+# A protocol's non-HTTP listener (Z39.50, SFTP), started with the gateway.
+ServerStarter = Callable[["Gateway"], Awaitable[RunningServer]]
+# An HTTP protocol's error in its own form: (request, operation, fault) -> response.
+FaultRenderer = Callable[[web.Request, str, Fault], Awaitable[web.StreamResponse]]
+# A protocol whose requests may arrive as an XML body (SRW's SOAP envelopes) says how to read
+# their parameters, so the journal and fault matching see the real operation.
+BodyParameterReader = Callable[[bytes], Mapping[str, str]]
+
+
+class Gateway(Protocol):
+    """The running gateway as a protocol sees it when installed and while it serves."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def http(self) -> web.Application: ...
+    @property
+    def http_url(self) -> str: ...
+    @property
+    def journal(self) -> Journal: ...
+    @property
+    def faults(self) -> Faults: ...
+    @property
+    def fault_renderers(self) -> MutableMapping[str, FaultRenderer]: ...
+    @property
+    def body_parameter_readers(self) -> MutableMapping[str, BodyParameterReader]: ...
+
+    def add_server(self, name: str, start: ServerStarter) -> None: ...
+
+
+# The running gateway in the HTTP application, for handlers that reach it through a request.
+GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("protocols.gateway")
