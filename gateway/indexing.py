@@ -132,10 +132,16 @@ def identifier_key(value: str) -> str:
     return "".join(c for c in fold(value.split(" (")[0]) if c.isalnum())
 
 
+_SOURCE_PREFIX: Final = re.compile(r"^\([A-Za-z0-9-]+\)")
+_SOURCEID_DROPPED: Final = str.maketrans("", "", "- ")
+
+
 def sourceid_key(local_id: str, code: str) -> str:
-    """SID $c+$b as Melinda's SRU indexes it: `(ANDL100020)1077305` + `sata` -> `1077305sata`."""
-    local = local_id.rsplit(")", 1)[-1].strip()
-    return fold(local + code).replace(" ", "")
+    """SID $c+$b as Melinda's `melinda.sourceid` index keeps it: a bracketed source prefix,
+    hyphens and spaces removed, case kept (`(ANDL100020)1077305` + `sata` -> `1077305sata`,
+    `VER2741384` + `FI-KV` -> `VER2741384FIKV`), exactly the form Melinda's record matching asks."""
+    local = _SOURCE_PREFIX.sub("", local_id.strip(), count=1)
+    return unicodedata.normalize("NFC", local + code).translate(_SOURCEID_DROPPED)
 
 
 _YEAR: Final = re.compile(r"(1[0-9]{3}|20[0-9]{2})")

@@ -95,7 +95,7 @@ INDEXES: Final[dict[str, IndexDef]] = {
         IndexDef("dc.publisher", "word", "Publisher words (260/264 $b)"),
         IndexDef("dc.date", "date", "Publication year (008/07-10, 260/264 $c)"),
         IndexDef("dc.subject", "word", "Subject words (6XX)", True),
-        IndexDef("melinda.sourceid", "key", "SID $c+$b normalised, e.g. 1077305sata"),
+        IndexDef("melinda.sourceid", "key", "SID $c+$b, source prefix and hyphens removed, case kept: VER2741384FIKV"),
         IndexDef("melinda.partsofhost", "key", "Component parts of a host (773 $w)"),
         IndexDef("melinda.authenticationcode", "key", "Authentication code (042 $a)"),
         IndexDef("melinda.low", "key", "LOW database tag (library code)"),

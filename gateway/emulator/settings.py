@@ -42,7 +42,8 @@ class Settings:
     # signing key for resumption tokens and sessions; generated into the data dir when empty
     secret: str = ""
     # X-server
-    xserver_max_request_chars: int = 20_000
+    # newer Aleph accepts 40,000: a record with dozens of LOW and CAT fields is ~37,000 in oai_marc
+    xserver_max_request_chars: int = 40_000
     xserver_session_ttl: int = 1800
     # Z39.50
     z3950_idle_timeout: int = 600

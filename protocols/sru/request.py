@@ -98,11 +98,31 @@ class ExplainRequest:
     string_escaping: bool
 
 
+# Spellings clients send for a version we speak: NatLibFi's ResolvableExtReferences validator
+# sends `version=1`, which Melinda answers as 1.1; `2` and `2.00` are 2.0.
+VERSION_SPELLINGS: Final[dict[str, str]] = {
+    "1": "1.1",
+    "1.0": "1.1",
+    "1.1": "1.1",
+    "1.10": "1.1",
+    "1.2": "1.2",
+    "1.20": "1.2",
+    "2": "2.0",
+    "2.0": "2.0",
+    "2.00": "2.0",
+}
+
+
+def known_version(asked: str) -> str | None:
+    """The version a client's spelling names (`1` -> 1.1), None for one we do not speak."""
+    return VERSION_SPELLINGS.get(asked.strip())
+
+
 def envelope(params: Mapping[str, str]) -> Envelope:
     """The version and operation to answer in; never fails (bad values are found later)."""
     asked = params.get("version", "").strip()
     fallback = "1.2" if asked.startswith("1") else DEFAULT_VERSION
-    version = asked if asked in VERSIONS else fallback
+    version = known_version(asked) or fallback
     operation = params.get("operation", "").strip()
     if operation not in OPERATIONS:
         if operation:
@@ -119,7 +139,7 @@ def envelope(params: Mapping[str, str]) -> Envelope:
 def check_common(params: Mapping[str, str], env: Envelope) -> None:
     """Version, operation and parameter names; raises SruError 4, 5, 8 or 110."""
     asked = params.get("version", "").strip()
-    if asked and asked not in VERSIONS:
+    if asked and known_version(asked) is None:
         raise SruError(5, DEFAULT_VERSION)  # details: the highest version supported
     operation = params.get("operation", "").strip()
     if operation and operation not in OPERATIONS:

@@ -97,7 +97,13 @@ def malformed_request(detail: str) -> list[str]:
 
 
 def overlong_request(limit: int, length: int) -> list[str]:
-    return [line(71, f"xml_full_req has {length} characters; at most {limit} are accepted")]
+    return [
+        line(
+            71,
+            f"xml_full_req has {length} characters; at most {limit} are accepted"
+            " (setting xserver_max_request_chars)",
+        )
+    ]
 
 
 def update_failure(exc: GatewayError, record_id: int | None) -> list[str]:

@@ -54,14 +54,14 @@ async def read_params(request: web.Request, max_chars: int) -> Params:
     if request.method == "POST":
         limit = max_chars * _BYTES_PER_CHAR + _SLACK_BYTES
         if request.content_length is not None and request.content_length > limit:
-            raise OverlongRequestError(f"The request is longer than {max_chars} characters")
+            raise OverlongRequestError(f"The request is longer than {max_chars} characters (setting xserver_max_request_chars)")
         if request.content_type == "multipart/form-data":
             form = await request.post()
             _collect([(k, v) for k, v in form.items() if isinstance(v, str)], values)
         else:
             body = await request.content.read(limit + 1)
             if len(body) > limit:
-                raise OverlongRequestError(f"The request is longer than {max_chars} characters")
+                raise OverlongRequestError(f"The request is longer than {max_chars} characters (setting xserver_max_request_chars)")
             charset = request.charset or "utf-8"  # a form may declare another (Latin-1)
             try:
                 text = body.decode(charset)

@@ -223,7 +223,9 @@ async def test_overlong_xml_full_req_is_refused(gateway: Gateway, client: XClien
     assert await gateway.catalog.record_counts() == (0, 0)
     huge = await client.post(op="update-doc", xml_full_req="y" * (limit * 13 + 20_000))
     assert huge.name == "update-doc"
-    assert huge.errors == [f"The request is longer than {limit} characters"]
+    assert huge.errors == [
+        f"The request is longer than {limit} characters (setting xserver_max_request_chars)"
+    ]
 
 
 async def test_update_chk_saves_only_a_record_without_problems(
