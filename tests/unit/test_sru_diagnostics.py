@@ -62,7 +62,7 @@ def test_messages_follow_yaz_wording() -> None:
         ({"scanClause": "dc.title=a"}, "2.0", "scan"),
         ({"version": "1.1", "operation": "scan"}, "1.1", "scan"),
         ({"version": "1.2", "operation": "searchRetrieve"}, "1.2", "searchRetrieve"),
-        ({"version": "1.0"}, "1.2", "explain"),
+        ({"version": "1.3"}, "1.2", "explain"),
         ({"version": "9.9", "operation": "frobnicate"}, "2.0", "searchRetrieve"),
     ],
 )
