@@ -11,6 +11,7 @@ bibliographic level, Leader/07. The store calls `oai_sets_of` when it indexes a 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pymarc
@@ -54,10 +55,19 @@ MELINDA_SETS: tuple[MelindaSet, ...] = (
 
 def oai_sets_of(record: pymarc.Record) -> set[str]:
     """The named sets the record belongs to (`low:CODE` sets come from the LOW index itself)."""
-    lows = _headings(record, "LOW", "a")
-    national = _headings(record, "042", "a")
-    level = _bibliographic_level(record)
+    return _named_sets(
+        _headings(record, "LOW", "a"),
+        _headings(record, "042", "a"),
+        _headings(record, "960", "a"),
+        _headings(record, "SID", "b"),
+        _bibliographic_level(record),
+    )
 
+
+def _named_sets(
+    lows: set[str], national: set[str], articles: set[str], sources: set[str], level: str
+) -> set[str]:
+    """Melinda's named sets of a record with these LOW, 042, 960 and SID $b headings."""
     sets: set[str] = set()
     # FIKKA is the National Library's own LOW; 042 finb / finbd marks Fennica / Viola
     if "FIKKA" in lows and "FINB" in national:
@@ -68,7 +78,7 @@ def oai_sets_of(record: pymarc.Record) -> set[str]:
             sets.add("serial:fennica")
     if "FIKKA" in lows and "FINBD" in national:
         sets.add("viola")
-    if "ARTO" in _headings(record, "960", "a"):
+    if "ARTO" in articles:
         sets.add("arto")
     if "MUSA" in lows:
         sets.add("musa")
@@ -76,7 +86,7 @@ def oai_sets_of(record: pymarc.Record) -> set[str]:
         sets.add("monographic")
     elif level == "S":
         sets.add("serial")
-    if "HELME" in _headings(record, "SID", "b"):
+    if "HELME" in sources:
         sets.add("helmet")
     return sets
 
@@ -96,3 +106,39 @@ def _headings(record: pymarc.Record, tag: str, code: str) -> set[str]:
 def _bibliographic_level(record: pymarc.Record) -> str:
     leader = str(record.leader) if record.leader is not None else ""
     return leader[7].upper() if len(leader) > 7 else ""
+
+
+# The set-defining fields in a stored record (the store's compact MARCXML): their tag and body.
+_SET_FIELD = re.compile(rb'<datafield tag="(LOW|042|960|SID)"[^>]*>(.*?)</datafield>', re.S)
+_SUBFIELD = re.compile(rb'<subfield code="(.)">([^<]*)</subfield>')
+_LEADER = re.compile(rb"<leader>([^<]{24})</leader>")
+_WANTED_CODE = {b"LOW": b"a", b"042": b"a", b"960": b"a", b"SID": b"b"}
+
+
+def set_specs_of_xml(xml: bytes) -> list[str]:
+    """Every set a stored live record belongs to, named sets then `low:CODE`, read straight
+    from its MARCXML bytes (an OAI-PMH header lists them; parsing each record would cost more
+    than the rest of a harvest)."""
+    values: dict[bytes, set[str]] = {b"LOW": set(), b"042": set(), b"960": set(), b"SID": set()}
+    for tag, body in _SET_FIELD.findall(xml):
+        wanted = _WANTED_CODE[tag]
+        for code, value in _SUBFIELD.findall(body):
+            if code == wanted:
+                text = _unescape(value).strip().upper()
+                if text:
+                    values[tag].add(text)
+    leader = _LEADER.search(xml)
+    level = leader.group(1)[7:8].decode("ascii", "replace").upper() if leader else ""
+    named = _named_sets(values[b"LOW"], values[b"042"], values[b"960"], values[b"SID"], level)
+    ordered = [s.spec for s in MELINDA_SETS if s.spec in named]
+    return ordered + [f"{LOW_SET_PREFIX}{code}" for code in sorted(values[b"LOW"])]
+
+
+def _unescape(value: bytes) -> str:
+    return (
+        value.decode("utf-8", "replace")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&amp;", "&")
+    )

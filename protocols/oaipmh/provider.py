@@ -17,7 +17,7 @@ from aiohttp import web
 from gateway.catalog import Catalog
 from gateway.errors import AuthenticationError, GatewayError
 from gateway.model import StoredRecord, User, View
-from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS
+from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS, set_specs_of_xml
 from protocols.host import Settings
 from protocols.oaipmh import responses
 from protocols.oaipmh.arguments import (
@@ -282,7 +282,10 @@ class OaiProvider:
                 else:
                     metadata = marc_form(stored.xml, stored.id, prefix, with_cat=with_cat)
             identifier = b"%s%09d" % (id_prefix, stored.id)
-            parts.append(responses.record(identifier, _datestamp(stored.datestamp), metadata))
+            specs = () if stored.deleted else set_specs_of_xml(stored.xml)
+            parts.append(
+                responses.record(identifier, _datestamp(stored.datestamp), metadata, specs)
+            )
         return b"".join(parts)
 
     def _render_headers(self, records: Sequence[StoredRecord]) -> str:
@@ -293,6 +296,8 @@ class OaiProvider:
                 format_datestamp(stored.datestamp),
                 deleted=stored.deleted,
                 indent="\t\t",
+                # a deleted record has left every set (set harvests no longer list it)
+                set_specs=() if stored.deleted else set_specs_of_xml(stored.xml),
             )
             for stored in records
         )

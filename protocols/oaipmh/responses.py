@@ -9,7 +9,7 @@ wrapped in `oai_dc:dc` as its schema type demands.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from gateway.catalog import SetInfo
@@ -97,19 +97,28 @@ def list_sets(sets: Iterable[SetInfo]) -> bytes:
     return "".join(parts).encode()
 
 
-def header(identifier: str, datestamp: str, *, deleted: bool, indent: str = "\t\t\t") -> str:
+def header(
+    identifier: str,
+    datestamp: str,
+    *,
+    deleted: bool,
+    indent: str = "\t\t\t",
+    set_specs: Sequence[str] = (),
+) -> str:
     status = ' status="deleted"' if deleted else ""
+    specs = "".join(f"{indent}\t<setSpec>{escape(spec)}</setSpec>\n" for spec in set_specs)
     return (
         f"{indent}<header{status}>\n"
         f"{indent}\t<identifier>{escape(identifier)}</identifier>\n"
         f"{indent}\t<datestamp>{datestamp}</datestamp>\n"
+        f"{specs}"
         f"{indent}</header>\n"
     )
 
 
 _RECORD = (
     b"\t\t<record>\n\t\t\t<header>\n\t\t\t\t<identifier>%s</identifier>\n"
-    b"\t\t\t\t<datestamp>%s</datestamp>\n\t\t\t</header>\n"
+    b"\t\t\t\t<datestamp>%s</datestamp>\n%s\t\t\t</header>\n"
     b"\t\t\t<metadata>%s</metadata>\n\t\t</record>\n"
 )
 _DELETED_RECORD = (
@@ -118,11 +127,17 @@ _DELETED_RECORD = (
 )
 
 
-def record(identifier: bytes, datestamp: bytes, metadata: bytes | None) -> bytes:
-    """One `<record>`: a header (identifier already escaped), the metadata bytes spliced in."""
+def record(
+    identifier: bytes, datestamp: bytes, metadata: bytes | None, set_specs: Sequence[str] = ()
+) -> bytes:
+    """One `<record>`: a header (identifier already escaped) naming the record's sets, the
+    metadata bytes spliced in."""
     if metadata is None:
         return _DELETED_RECORD % (identifier, datestamp)
-    return _RECORD % (identifier, datestamp, metadata)
+    specs = b"".join(
+        b"\t\t\t\t<setSpec>%s</setSpec>\n" % escape(spec).encode() for spec in set_specs
+    )
+    return _RECORD % (identifier, datestamp, specs, metadata)
 
 
 def resumption_token(

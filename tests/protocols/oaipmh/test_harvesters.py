@@ -94,6 +94,7 @@ async def store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Store
 def pyoai(url: str) -> Any:
     registry = MetadataRegistry()
     registry.registerReader("marc21", lambda element: element)
+    registry.registerReader("oai_dc", lambda element: element)
     return Client(url, registry)
 
 
@@ -209,3 +210,54 @@ async def test_sickle_harvests_a_library_set_within_dates(store: Store) -> None:
         **{"from": store.second_stamp.strftime(stamp)},
     )
     assert set(harvested) == store.members("low:HELKA") & store.second_load
+
+
+# --- setSpec in every header: what the OAI registry's validator checks ---------------------
+def expected_specs(store: Store, identifier: str) -> set[str]:
+    return {spec for spec, members in store.live_sets.items() if identifier in members}
+
+
+def sickle_header_specs(url: str, verb: str, **arguments: str) -> dict[str, tuple[bool, set[str]]]:
+    """identifier -> (deleted, the header's setSpecs), from ListRecords or ListIdentifiers."""
+    sickle = Sickle(url)
+    if verb == "ListRecords":
+        items = sickle.ListRecords(metadataPrefix="marc21", **arguments)
+        headers = [record.header for record in items]
+    else:
+        headers = list(sickle.ListIdentifiers(metadataPrefix="marc21", **arguments))
+    return {h.identifier: (h.deleted, set(h.setSpecs)) for h in headers}
+
+
+@pytest.mark.parametrize("view", ["bib", "fin01alma"])
+@pytest.mark.parametrize("verb", ["ListRecords", "ListIdentifiers"])
+async def test_every_list_header_names_the_records_sets(store: Store, verb: str, view: str) -> None:
+    url = store.gateway.http_url + f"/oai-pmh/{view}"
+    headers = await asyncio.to_thread(sickle_header_specs, url, verb)
+    assert set(headers) == store.all_ids
+    for identifier, (deleted, specs) in headers.items():
+        assert specs == (set() if deleted else expected_specs(store, identifier)), identifier
+    assert any("fennica" in specs for _deleted, specs in headers.values())
+    assert any(
+        any(s.startswith("low:") for s in specs) for _deleted, specs in headers.values()
+    )
+
+
+def validator_round(url: str, spec: str) -> list[tuple[str, list[str]]]:
+    """The registry validator's check: harvest a set, then GetRecord an item of it (pyoai)."""
+    harvested = Sickle(url).ListIdentifiers(metadataPrefix="marc21", set=spec)
+    first = next(iter(harvested))
+    client = pyoai(url)
+    header, _metadata, _about = client.getRecord(
+        identifier=first.identifier, metadataPrefix="marc21"
+    )
+    dc_header, _m, _a = client.getRecord(identifier=first.identifier, metadataPrefix="oai_dc")
+    return [(header.identifier(), header.setSpec()), (dc_header.identifier(), dc_header.setSpec())]
+
+
+@pytest.mark.parametrize("view", ["bib", "fin01alma"])
+@pytest.mark.parametrize("spec", ["fennica", "low:HELKA"])
+async def test_get_record_of_a_set_member_names_the_set(store: Store, spec: str, view: str) -> None:
+    url = store.gateway.http_url + f"/oai-pmh/{view}"
+    for identifier, specs in await asyncio.to_thread(validator_round, url, spec):
+        assert spec in specs
+        assert set(specs) == expected_specs(store, identifier)
