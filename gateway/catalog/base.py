@@ -28,6 +28,7 @@ class CatalogCore:
         # password checks under way, by (keyed digest, user name as typed)
         self._auth_checks: dict[tuple[bytes, str], asyncio.Future[User]] = {}
         self._libraries: dict[str, Library] | None = None  # read on every write: cached
+        self._generation = 0  # the store's generation the caches above were filled at
 
     async def close(self) -> None:
         await self.store.close()
@@ -47,7 +48,17 @@ class CatalogCore:
         records.append_cat(record, user.name, user.level, when)
         records.order_aleph_fields(record)
 
+    async def _forget_if_changed_elsewhere(self) -> None:
+        """Drop the cached libraries and logins when another process (the CLI: `library add`,
+        `reset`, `load`) committed to the store since they were read."""
+        generation = await self.store.refresh()
+        if generation != self._generation:
+            self._generation = generation
+            self._libraries = None
+            self._auth_cache.clear()
+
     async def _library_table(self) -> dict[str, Library]:
+        await self._forget_if_changed_elsewhere()
         if self._libraries is None:
             self._libraries = {lib.code: lib for lib in await self._read_libraries()}
         return self._libraries

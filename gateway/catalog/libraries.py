@@ -37,6 +37,7 @@ class LibrariesAndUsers(CatalogCore):
         """Raises AuthenticationError; user names match case-insensitively."""
         name = user_name.strip().upper()
         digest = hmac.new(self._auth_key, f"{name}\0{password}".encode(), "sha256").digest()
+        await self._forget_if_changed_elsewhere()
         cached = self._auth_cache.get(name)
         if cached and hmac.compare_digest(cached[0], digest):
             return cached[1]

@@ -294,6 +294,12 @@ class SqliteStore:
         self._seq = 0
         self._high_id = 0
         self._datestamp = 0  # the latest datestamp saved: they never fall along seq
+        # Another process (the CLI) may write the same file: SQLite's data_version on the
+        # writer changes exactly when some other connection committed. The counters are
+        # read again when it has; `generation` rises so that callers drop what they cached.
+        self.generation = 0
+        self._counted_version: int | None = None  # data_version the counters were read at
+        self._seen_version: int | None = None  # data_version `generation` last rose for
 
     @classmethod
     async def open(cls, path: str) -> SqliteStore:
@@ -329,29 +335,41 @@ class SqliteStore:
             await self._writer.close()
 
     async def _load_counters(self) -> None:
-        async with self._writer.execute(
-            "SELECT coalesce(max(seq), 0), coalesce(max(id), 0), coalesce(max(datestamp), 0)"
-            " FROM records"
-        ) as cur:
-            row = await cur.fetchone()
-        assert row is not None
-        self._seq = int(row[0])
-        self._datestamp = int(row[2])
-        high = await self._meta(self._writer, "high_id")
-        self._high_id = max(int(row[1]), int(high or 0))
+        version, counters = await _on_thread(self._writer, _read_counters)
+        self._set_counters(version, counters)
 
-    async def _meta(self, conn: aiosqlite.Connection, key: str) -> str | None:
-        async with conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return None if row is None else str(row[0])
+    def _set_counters(self, version: int, counters: tuple[int, int, int]) -> None:
+        self._seq, self._high_id, self._datestamp = counters
+        self._counted_version = version
+        self._note_version(version)
+
+    def _note_version(self, version: int) -> None:
+        if self._seen_version is not None and version != self._seen_version:
+            self.generation += 1
+        self._seen_version = version
+
+    async def refresh(self) -> int:
+        """Notice a commit another process made since the last look; returns `generation`
+        (one thread hop: callers whose cache must reflect the CLI's changes ask first)."""
+        version = await _on_thread(self._writer, _data_version)
+        self._note_version(version)
+        return self.generation
 
     # --- the write transaction ---------------------------------------------------------------
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteWriteTxn]:
         """One write transaction: commit on success, roll back (and restore counters) on error."""
         async with self._write_lock:
+            # BEGIN first: under SQLite's own write lock the counters are the file's, even
+            # when another process wrote it since this one's last transaction
+            counted = self._counted_version
+            found = await _on_thread(self._writer, lambda db: _begin(db, counted))
+            version, counters = found
+            if counters is not None:
+                self._set_counters(version, counters)
             seq, high, datestamp = self._seq, self._high_id, self._datestamp
             txn = SqliteWriteTxn(self, self._writer)
+            txn._sent = True
             try:
                 yield txn
                 if self._high_id != high:
@@ -735,6 +753,36 @@ async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connect
     """Run `work` with the connection's sqlite3 object on its own thread, in one hop."""
     result: _T = await conn._execute(work, conn._conn)  # type: ignore[no-untyped-call]
     return result
+
+
+def _data_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _read_counters(conn: sqlite3.Connection) -> tuple[int, tuple[int, int, int]]:
+    """(data_version, (last seq, highest id ever given, latest datestamp))."""
+    row = conn.execute(
+        "SELECT coalesce(max(seq), 0), coalesce(max(id), 0), coalesce(max(datestamp), 0)"
+        " FROM records"
+    ).fetchone()
+    high = conn.execute("SELECT value FROM meta WHERE key = 'high_id'").fetchone()
+    counters = (int(row[0]), max(int(row[1]), int(high[0]) if high else 0), int(row[2]))
+    return _data_version(conn), counters
+
+
+def _begin(
+    conn: sqlite3.Connection, counted: int | None
+) -> tuple[int, tuple[int, int, int] | None]:
+    """BEGIN IMMEDIATE; the counters again when another connection committed since `counted`."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _data_version(conn)
+        if version == counted:
+            return version, None
+        return _read_counters(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
