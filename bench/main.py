@@ -89,8 +89,8 @@ def say(message: str) -> None:
 
 
 def loaded_count(output: str) -> int | None:
-    """Records stored by `melinda-gateway load`, from its summary `loaded N, updated M, …`."""
-    found = re.search(r"loaded (\d+), updated (\d+)", output)
+    """Records stored by `melinda-gateway load`, from its summary `loaded N, replaced M, …`."""
+    found = re.search(r"loaded (\d+), replaced (\d+)", output)
     return int(found.group(1)) + int(found.group(2)) if found else None
 
 

@@ -83,7 +83,8 @@ class LoadsAndSnapshots(CatalogCore):
             now = self._now()
             writes, olds, terms = await asyncio.to_thread(_prepare_load, items, ids, rows, now)
             await txn.save(writes, olds, sorted_terms=terms)
-        report.updated = sum(1 for rid in dict.fromkeys(ids) if rid in rows)
+        report.replaced_ids = [rid for rid in dict.fromkeys(ids) if rid in rows]
+        report.updated = len(report.replaced_ids)
         report.loaded = len(items) - report.updated
         return report
 

@@ -39,6 +39,7 @@ class LoadReport:
     loaded: int = 0
     updated: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    replaced_ids: list[int] = field(default_factory=list)  # ids that were in the store already
 
 
 SYSTEM_USER = User(name="GATEWAY", library="FIN01", level=30, privileged=True)

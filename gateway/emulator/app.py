@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from gateway.catalog import Catalog
-from gateway.emulator import admin, dashboard
+from gateway.emulator import admin, dashboard, logs
 from gateway.emulator.host import GATEWAY_KEY, Gateway
 from gateway.emulator.journal import Journal
 from gateway.emulator.settings import Settings
@@ -30,6 +30,7 @@ PROTOCOLS: tuple[str, ...] = (
     "protocols.z3950",
     "protocols.sftp",
 )
+
 
 def _data_dir_secret(settings: Settings) -> str:
     """The signing key of tokens and sessions: made once per data dir, so a restart keeps it."""
@@ -70,7 +71,10 @@ async def create_gateway(settings: Settings, *, protocols: tuple[str, ...] = PRO
     catalog = await Catalog.open(str(settings.store_path))
     http = web.Application(client_max_size=64 * 1024 * 1024)
     gateway = Gateway(
-        settings=settings, catalog=catalog, http=http, journal=Journal(settings.journal_size)
+        settings=settings,
+        catalog=catalog,
+        http=http,
+        journal=Journal(settings.journal_size, on_record=logs.access),
     )
     http[GATEWAY_KEY] = gateway
     http[protocol_host.GATEWAY_KEY] = gateway  # the same gateway, as protocols see it

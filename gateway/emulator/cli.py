@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import signal
@@ -19,7 +20,8 @@ from typing import IO, Any
 import pymarc
 
 from gateway.catalog import Catalog
-from gateway.emulator.settings import Settings, SettingsError
+from gateway.emulator import logs
+from gateway.emulator.settings import ENV_PREFIX, Settings, SettingsError
 from gateway.errors import GatewayError, MalformedRecordError
 from gateway.loading import Batch, PreparedRecord, read_batches, send_batches
 from gateway.model import View
@@ -33,46 +35,92 @@ class CliError(Exception):
     """A failure to report on stderr with exit code 1."""
 
 
+class NoStoreError(Exception):
+    """A verb that only reads or changes an existing store, given a data dir without one: exit 2."""
+
+
 def _add_store_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="TOML settings file")
-    parser.add_argument("--data-dir", metavar="DIR", help="where the store lives")
+    parser.add_argument("--config", metavar="FILE", help="TOML settings file (see examples/)")
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help=setting_help("data_dir", "where the store lives")
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="melinda-gateway",
         description="A local stand-in for Melinda: SRU, Z39.50, X-server, OAI-PMH and SFTP over one store.",
+        epilog=settings_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    serve = verbs.add_parser(
-        "serve", help="run the gateway (loads the demo data into an empty store)"
-    )
-    _add_store_args(serve)
-    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument(
-        "--http-port", type=int, metavar="P", help="SRU, X-server, OAI-PMH, admin (8080)"
-    )
-    serve.add_argument("--z3950-port", type=int, metavar="P", help="Z39.50 (2100)")
-    serve.add_argument("--sftp-port", type=int, metavar="P", help="SFTP LOW publishing (2222)")
-    serve.add_argument("--no-demo", action="store_true", help="do not load the demo data")
-    serve.add_argument("--demo-keys-dir", metavar="DIR", help="demo libraries' SSH public keys")
+    def add_verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        return verbs.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=settings_epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
 
-    load = verbs.add_parser(
-        "load", help="load MARCXML, ISO 2709 or Aleph sequential files (.gz too)"
+    serve = add_verb("serve", "run the gateway (loads the demo data into an empty store)")
+    _add_store_args(serve)
+    serve.add_argument("--host", help=setting_help("host", "address to bind"))
+    serve.add_argument(
+        "--http-port",
+        type=int,
+        metavar="P",
+        help=setting_help("http_port", "SRU, X-server, OAI-PMH, admin"),
     )
+    serve.add_argument(
+        "--z3950-port", type=int, metavar="P", help=setting_help("z3950_port", "Z39.50")
+    )
+    serve.add_argument(
+        "--sftp-port", type=int, metavar="P", help=setting_help("sftp_port", "SFTP LOW publishing")
+    )
+    serve.add_argument(
+        "--no-demo",
+        action="store_true",
+        help=setting_help("demo", "do not load the demo data (sets demo = false)"),
+    )
+    serve.add_argument(
+        "--demo-keys-dir",
+        metavar="DIR",
+        help=setting_help("demo_keys_dir", "the demo libraries' SSH keys (scripts/serve: certs/)"),
+    )
+
+    load = add_verb("load", "load MARCXML, ISO 2709 or Aleph sequential files (.gz too)")
     _add_store_args(load)
     load.add_argument("files", nargs="+", metavar="FILE")
 
-    export = verbs.add_parser("export", help="write every record out, streaming")
+    export = add_verb("export", "write every record out, streaming")
     _add_store_args(export)
-    export.add_argument("--format", choices=("marcxml", "iso2709", "alephseq"), default="marcxml")
-    export.add_argument("--view", choices=("fin01", "fin01alma"), default="fin01")
+    export.add_argument(
+        "--format",
+        choices=("marcxml", "iso2709", "alephseq"),
+        default="marcxml",
+        help="default: %(default)s",
+    )
+    export.add_argument(
+        "--view", choices=("fin01", "fin01alma"), default="fin01", help="default: %(default)s"
+    )
     export.add_argument("--output", metavar="FILE", help="default: standard output")
 
-    library = verbs.add_parser("library", help="manage libraries, their staff users, LOWs and keys")
+    library = add_verb("library", "manage libraries, their staff users, LOWs and keys")
     library_verbs = library.add_subparsers(dest="library_verb", required=True, metavar="ACTION")
-    add = library_verbs.add_parser("add", help="add or update a library")
+
+    def add_library_verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        return library_verbs.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=settings_epilog(),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    add = add_library_verb("add", "add or update a library")
     _add_store_args(add)
     add.add_argument("code", help="library code, also the staff user name (e.g. HELKA)")
     add.add_argument("--password", help="the staff user's password (X-server, Basic auth)")
@@ -88,16 +136,58 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--privileged", action="store_true", help="may see CAT over OAI-PMH, touch any LOW"
     )
-    listing = library_verbs.add_parser("list", help="list libraries")
+    listing = add_library_verb("list", "list libraries")
     _add_store_args(listing)
-    remove = library_verbs.add_parser("remove", help="remove a library")
+    remove = add_library_verb("remove", "remove a library")
     _add_store_args(remove)
     remove.add_argument("code")
 
-    reset = verbs.add_parser("reset", help="empty the store (libraries stay)")
+    reset = add_verb("reset", "empty the store (libraries stay)")
     _add_store_args(reset)
     reset.add_argument("--yes", action="store_true", help="do not ask")
     return parser
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("melinda-gateway")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _shown(name: str, value: Any) -> str:
+    """A setting's default as it would be written in the TOML file."""
+    if name == "data_dir":
+        return "$XDG_DATA_HOME/melinda-gateway"
+    if name == "secret":
+        return "(generated into the data dir)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def setting_help(name: str, text: str) -> str:
+    """A flag's help: what it does, the setting's default and its environment variable."""
+    shown = _shown(name, getattr(Settings(), name))
+    return f"{text} (setting {name}, default {shown}; env {ENV_PREFIX}{name.upper()})".replace(
+        "%", "%%"
+    )
+
+
+def settings_epilog() -> str:
+    """Every setting with its default and environment variable, for the end of --help."""
+    lines = [
+        "settings (defaults < TOML file via --config < environment < flags):",
+        f"  {'name':26} {'default':36} environment variable",
+    ]
+    defaults = Settings()
+    for f in dataclasses.fields(Settings):
+        shown = _shown(f.name, getattr(defaults, f.name))
+        lines.append(f"  {f.name:26} {shown:36} {ENV_PREFIX}{f.name.upper()}")
+    lines.append("With shared = true, demo is false unless set explicitly.")
+    return "\n".join(lines).replace("%", "%%")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -116,7 +206,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def open_catalog(settings: Settings) -> AsyncIterator[Catalog]:
+async def open_catalog(settings: Settings, *, create: bool = True) -> AsyncIterator[Catalog]:
+    """The catalog over the data dir's store; `create=False`: NoStoreError when there is none
+    (a mistyped --data-dir must not quietly become an empty store)."""
+    if not create and not await asyncio.to_thread(settings.store_path.is_file):
+        raise NoStoreError(f"no store at {settings.data_dir}")
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     catalog = await Catalog.open(str(settings.store_path))
     try:
@@ -128,43 +222,68 @@ async def open_catalog(settings: Settings) -> AsyncIterator[Catalog]:
 # --- serve -----------------------------------------------------------------------------
 async def serve(settings: Settings) -> int:
     from gateway.emulator.app import create_gateway
-    from gateway.emulator.demo import DEMO_LIBRARIES, generate_demo_keys, load_demo
+    from gateway.emulator.demo import DEMO_LIBRARIES, load_demo
+    from gateway.emulator.host import ListenError
+    from gateway.emulator.startup import listen_failure, renew_demo_keys, store_line
 
     gateway = await create_gateway(settings)
-    if settings.demo:
-        live, deleted = await gateway.catalog.record_counts()
-        if live + deleted == 0:
-            keys = Path(settings.demo_keys_dir) if settings.demo_keys_dir else None
-            if keys is not None:  # made once, never committed
-                await asyncio.to_thread(generate_demo_keys, keys)
-            count = await load_demo(
-                gateway.catalog, count=settings.demo_count, seed=settings.demo_seed, keys_dir=keys
-            )
-            print(
-                f"Loaded the demo data: {count} records, libraries "
-                + ", ".join(lib.code for lib in DEMO_LIBRARIES),
-                flush=True,
-            )
+    # listen first: a taken port ends the run at once, before any demo data is loaded
+    try:
+        await gateway.start()
+    except ListenError as exc:  # start() closed the store and every listener it had opened
+        raise CliError(listen_failure(exc)) from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await gateway.start()
-    except OSError as exc:
-        raise CliError(f"cannot listen: {exc}") from exc
-    print("Melinda gateway is running:", flush=True)
-    for name, url in gateway.urls().items():
-        print(f"  {name:14} {url}")
-    if settings.demo:
-        print(
-            "Demo libraries (user / password): "
-            + ", ".join(f"{lib.code} / {lib.password}" for lib in DEMO_LIBRARIES)
-        )
-    print("Stop with Ctrl-C.", flush=True)
-    await stop.wait()
-    print("Stopping: finishing requests in flight, closing the store.", flush=True)
-    await gateway.stop()
+        live, deleted = await gateway.catalog.record_counts()
+        if settings.demo:
+            keys = Path(settings.demo_keys_dir) if settings.demo_keys_dir else None
+            renewed = await renew_demo_keys(gateway.catalog, keys) if keys is not None else []
+            if live + deleted == 0:
+                count = await load_demo(
+                    gateway.catalog,
+                    count=settings.demo_count,
+                    seed=settings.demo_seed,
+                    keys_dir=keys,
+                )
+                print(
+                    f"Loaded the demo data: {count} records, libraries "
+                    + ", ".join(lib.code for lib in DEMO_LIBRARIES),
+                    flush=True,
+                )
+                live, deleted = await gateway.catalog.record_counts()
+            elif renewed:
+                print(
+                    f"Made the demo SSH keys missing from {keys} again and registered them: "
+                    + ", ".join(renewed),
+                    flush=True,
+                )
+        elif settings.shared:
+            print(
+                "Shared mode: no demo libraries or demo passwords loaded "
+                "(set demo = true explicitly to load them).",
+                flush=True,
+            )
+        print(store_line(settings, live, deleted), flush=True)
+        print("Melinda gateway is running:", flush=True)
+        for name, url in gateway.urls().items():
+            print(f"  {name:14} {url}")
+        if settings.host in ("0.0.0.0", "::", ""):
+            print(f"  (listening on every interface: host {settings.host or '0.0.0.0'})")
+        if settings.demo:
+            print(
+                "Demo libraries (user / password): "
+                + ", ".join(f"{lib.code} / {lib.password}" for lib in DEMO_LIBRARIES)
+            )
+            if settings.shared:
+                print("Shared mode with the demo data: its passwords are public.")
+        print("Stop with Ctrl-C.", flush=True)
+        await stop.wait()
+        print("Stopping: finishing requests in flight, closing the store.", flush=True)
+    finally:
+        await gateway.stop()
     return 0
 
 
@@ -180,6 +299,7 @@ async def load(settings: Settings, files: Sequence[str], *, child: bool | None =
     `child` forces the child-process reader on or off (default: by the files' size).
     """
     loaded = updated = 0
+    replaced_first: list[int] = []  # the first ids that replaced a stored record, to name them
     rejected: list[tuple[str, str]] = []
     progress = _progress()
     if child is None:
@@ -209,11 +329,21 @@ async def load(settings: Settings, files: Sequence[str], *, child: bool | None =
                 if batch:
                     report = await catalog.load(batch)
                     loaded, updated = loaded + report.loaded, updated + report.updated
+                    replaced_first.extend(report.replaced_ids[: 10 - len(replaced_first)])
                     progress(loaded + updated)
             progress(None)
     finally:
         await source.close(upcoming)
-    print(f"loaded {loaded}, updated {updated}, rejected {len(rejected)}")
+    print(f"loaded {loaded}, replaced {updated}, rejected {len(rejected)}")
+    if updated:
+        named = ", ".join(f"{rid:09d}" for rid in replaced_first)
+        more = ", …" if updated > len(replaced_first) else ""
+        print(
+            f"warning: {updated} record(s) had the Melinda ID of a record already in the store "
+            f"and replaced it ({named}{more}). Generated files number from 1: "
+            "scripts/generate-records --start-id N gives ids that do not collide.",
+            file=sys.stderr,
+        )
     for where, why in rejected[:100]:
         print(f"  rejected {where}: {why}")
     if len(rejected) > 100:
@@ -313,7 +443,7 @@ def _progress() -> Any:
 async def export(settings: Settings, fmt: str, view: View, output: str | None) -> int:
     from gateway import records
 
-    async with open_catalog(settings) as catalog:
+    async with open_catalog(settings, create=False) as catalog:
         out: IO[bytes]
         with contextlib.ExitStack() as stack:
             if output and output != "-":
@@ -337,7 +467,7 @@ async def export(settings: Settings, fmt: str, view: View, output: str | None) -
 
 # --- library ---------------------------------------------------------------------------
 async def library(settings: Settings, args: argparse.Namespace) -> int:
-    async with open_catalog(settings) as catalog:
+    async with open_catalog(settings, create=args.library_verb == "add") as catalog:
         if args.library_verb == "add":
             keys = []
             for key_file in args.ssh_key:
@@ -382,7 +512,7 @@ async def reset(settings: Settings, yes: bool) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing done")
             return 1
-    async with open_catalog(settings) as catalog:
+    async with open_catalog(settings, create=False) as catalog:
         await catalog.reset()
     print("store emptied")
     return 0
@@ -395,9 +525,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(args)
     except SettingsError as exc:
         parser.error(str(exc))
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
     try:
         if args.verb == "serve":
             return asyncio.run(serve(settings))
@@ -408,6 +536,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "library":
             return asyncio.run(library(settings, args))
         return asyncio.run(reset(settings, args.yes))
+    except NoStoreError as exc:
+        print(f"melinda-gateway: {exc}", file=sys.stderr)
+        return 2
     except (CliError, GatewayError, MalformedRecordError) as exc:
         print(f"melinda-gateway: {exc}", file=sys.stderr)
         return 1

@@ -90,7 +90,7 @@ async def render(gateway: Gateway) -> str:
                 [
                     str(c["seq"]),
                     f'<code class="record">{escape(str(c["record"]))}</code>',
-                    _when(float(c["at"])),
+                    escape(str(c["at"])),
                     escape(str(c["user"])),
                     escape(str(c["library"])),
                     _change_fields(c["fields"]),

@@ -36,6 +36,7 @@ class Gateway:
     fault_renderers: dict[str, FaultRenderer] = field(default_factory=dict)
     body_parameter_readers: dict[str, BodyParameterReader] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
+    bound_host: str = ""  # the address the HTTP socket got (the host setting resolved)
 
     def add_server(self, name: str, start: ServerStarter) -> None:
         """Register a non-HTTP listener (Z39.50, SFTP); it is started with the gateway."""
@@ -43,11 +44,11 @@ class Gateway:
 
     @property
     def http_url(self) -> str:
-        return f"http://{url_host(self.settings.host)}:{self.ports['http']}"
+        return f"http://{url_host(self.bound_host or self.settings.host)}:{self.ports['http']}"
 
     def urls(self) -> dict[str, str]:
-        """Connection strings of every running interface."""
-        host = url_host(self.settings.host)
+        """Connection strings of every running interface, naming the address actually bound."""
+        host = url_host(self.bound_host or self.settings.host)
         out = {
             "health": f"{self.http_url}/health",
             "sru": f"{self.http_url}/sru/bib",
@@ -65,14 +66,23 @@ class Gateway:
         return out
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.http, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.http_port)
-        await site.start()
-        self.ports["http"] = bound_port(site)
+        """Listen on every port; if one cannot be had, close everything (the store too) and
+        raise ListenError naming it."""
         try:
+            self._runner = web.AppRunner(self.http, handle_signals=False, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.settings.host, self.settings.http_port)
+            try:
+                await site.start()
+            except OSError as exc:
+                raise ListenError("http", self.settings.host, self.settings.http_port, exc) from exc
+            self.ports["http"], self.bound_host = bound_address(site)
             for name, start in self.starters.items():
-                server = await start(self)
+                try:
+                    server = await start(self)
+                except OSError as exc:
+                    port = int(getattr(self.settings, f"{name}_port", 0))
+                    raise ListenError(name, self.settings.host, port, exc) from exc
                 self.servers[name] = server
                 self.ports[name] = server.port
         except BaseException:
@@ -93,13 +103,29 @@ class Gateway:
         await self.catalog.close()
 
 
+class ListenError(OSError):
+    """A port the gateway could not listen on: which interface, which address, why."""
+
+    def __init__(self, interface: str, host: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, f"{host}:{port} ({interface}): {cause.strerror or cause}")
+        self.interface = interface
+        self.host = host
+        self.port = port
+        self.cause = cause
+
+
 def url_host(host: str) -> str:
+    """A host to connect to: a wildcard address is reached on loopback."""
     if host in ("0.0.0.0", ""):
         return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
     return f"[{host}]" if ":" in host else host
 
 
-def bound_port(site: web.TCPSite) -> int:
+def bound_address(site: web.TCPSite) -> tuple[int, str]:
+    """(port, address) of the site's first socket: port 0 and host names resolved."""
     server = site._server  # aiohttp keeps the asyncio server here; the public name gives none
     assert isinstance(server, asyncio.base_events.Server)
-    return int(server.sockets[0].getsockname()[1])
+    name = server.sockets[0].getsockname()
+    return int(name[1]), str(name[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -25,6 +25,20 @@ SECRET_NAMES: Final = frozenset(
         "admin_token",
     }
 )
+
+
+# Parameters that name who is asking, in the order they are believed.
+USER_NAMES: Final = ("user_name", "staff_user", "user")
+
+
+def user_of(parameters: Mapping[str, Any]) -> str:
+    """The user a request names (X-server's user_name/staff_user, Z39.50's Init user), upper
+    case as user names match; "" for none."""
+    for name in USER_NAMES:
+        value = str(parameters.get(name, "") or "").strip()
+        if value:
+            return value.upper()
+    return ""
 
 
 def mask(parameters: Mapping[str, Any]) -> dict[str, str]:
@@ -54,6 +68,7 @@ class Entry:
     parameters: dict[str, str] = field(default_factory=dict)
     outcome: str = "ok"
     duration_ms: float = 0.0
+    user: str = ""  # the staff user or library, when the request names one
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -64,10 +79,13 @@ class Entry:
 class Journal:
     """The last `size` requests, oldest dropped first. Safe to use from the event loop only."""
 
-    def __init__(self, size: int = 10_000) -> None:
+    def __init__(
+        self, size: int = 10_000, *, on_record: Callable[[Entry], None] | None = None
+    ) -> None:
         self.size = max(1, size)
         self._entries: deque[Entry] = deque(maxlen=self.size)
         self._numbers = itertools.count(1)
+        self.on_record = on_record  # told of every entry: the gateway's access log
 
     def record(
         self,
@@ -79,8 +97,10 @@ class Journal:
         outcome: str = "ok",
         duration_ms: float = 0.0,
         at: float | None = None,
+        user: str | None = None,
     ) -> Entry:
-        """Add one entry (parameters are masked here, so no caller can forget)."""
+        """Add one entry (parameters are masked here, so no caller can forget) and tell
+        `on_record`; `user` defaults to the user the parameters name."""
         entry = Entry(
             number=next(self._numbers),
             time=time.time() if at is None else at,
@@ -90,8 +110,11 @@ class Journal:
             parameters=mask(parameters or {}),
             outcome=outcome,
             duration_ms=round(duration_ms, 3),
+            user=user_of(parameters or {}) if user is None else user,
         )
         self._entries.append(entry)
+        if self.on_record is not None:
+            self.on_record(entry)
         return entry
 
     def entries(

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "MELINDA_GATEWAY_"
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -56,7 +58,8 @@ class Settings:
     shared: bool = False
     admin_token: str = ""
     journal_size: int = 10_000
-    log_level: str = "INFO"
+    log_level: str = "INFO"  # DEBUG, INFO (one access line per request), WARNING, ERROR
+    log_format: str = "text"  # text or json (one JSON object a line)
 
     @property
     def store_path(self) -> Path:
@@ -82,8 +85,12 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         flags: Mapping[str, Any] | None = None,
     ) -> Settings:
-        """Defaults < TOML file < environment < flags."""
+        """Defaults < TOML file < environment < flags.
+
+        A shared gateway (`shared = true`) loads no demo libraries or passwords unless
+        `demo` is set explicitly, in the file, the environment or by a flag."""
         settings = cls()
+        explicit: set[str] = set()
         if config_file:
             try:
                 with open(config_file, "rb") as fh:
@@ -92,7 +99,9 @@ class Settings:
                 raise SettingsError(f"cannot read config file {config_file}: {exc}") from exc
             except tomllib.TOMLDecodeError as exc:
                 raise SettingsError(f"config file {config_file} is not valid TOML: {exc}") from exc
-            settings = settings.with_overrides(table.get("gateway", table))
+            table = table.get("gateway", table)
+            settings = settings.with_overrides(table)
+            explicit |= set(table)
         env = os.environ if environ is None else environ
         from_env = {
             key[len(ENV_PREFIX) :].lower(): value
@@ -100,7 +109,24 @@ class Settings:
             if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX) :].lower() in _FIELD_NAMES
         }
         settings = settings.with_overrides(from_env)
-        return settings.with_overrides(flags or {})
+        settings = settings.with_overrides(flags or {})
+        explicit |= set(from_env) | {
+            name for name, value in (flags or {}).items() if value is not None
+        }
+        if settings.shared and "demo" not in explicit:
+            settings = dataclasses.replace(settings, demo=False)
+        return settings._checked()
+
+    def _checked(self) -> Settings:
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise SettingsError(
+                f"setting log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
+            )
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(
+                f"setting log_format: {self.log_format!r} is not one of {', '.join(LOG_FORMATS)}"
+            )
+        return self
 
 
 _FIELD_NAMES = frozenset(f.name for f in fields(Settings))

@@ -53,6 +53,7 @@ class JournaledDirectory(LibraryDirectory):
             parameters={"library": self.library, **parameters},
             outcome=outcome,
             duration_ms=ms,
+            user=self.library,
         )
 
     def _refuse(

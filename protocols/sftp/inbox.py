@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.catalog import Catalog
+from gateway.emulator.journal import Journal, Timer
 from gateway.errors import GatewayError
 from gateway.publishing import (
     DEFAULT_MAX_REMOVAL_RATIO,
@@ -60,8 +61,11 @@ def waits_for_processing(name: str) -> bool:
 class PublishingInbox:
     """Applies the files libraries publish, one at a time, and keeps their directories."""
 
-    def __init__(self, catalog: Catalog, data_dir: Path, *, max_files: int) -> None:
+    def __init__(
+        self, catalog: Catalog, data_dir: Path, *, max_files: int, journal: Journal | None = None
+    ) -> None:
         self.catalog = catalog
+        self.journal = journal  # each file applied is one entry, with its outcome
         self.root = data_dir / "sftp"
         self.max_files = max_files
         self._queue: asyncio.Queue[Arrival] = asyncio.Queue()
@@ -138,6 +142,7 @@ class PublishingInbox:
         if received is None:  # removed or renamed before its turn, or not a plain file
             return
         log.info("processing %s/incoming/%s", arrival.library, arrival.name)
+        timer = Timer()
         publishing: PublishingFile | None = None
         error = ""
         outcome = None
@@ -189,13 +194,23 @@ class PublishingInbox:
             report_text(report),
             self.max_files,
         )
-        log.info(
-            "%s/incoming/%s: %s, added %d, removed %d, unchanged %d, rejected %d",
-            arrival.library,
-            arrival.name,
-            report["status"],
-            *report["counts"].values(),
-        )
+        counts = ", ".join(f"{name} {n}" for name, n in report["counts"].items())
+        log.info("%s/incoming/%s: %s, %s", arrival.library, arrival.name, report["status"], counts)
+        if self.journal is not None:
+            reason = error or str(report["held_reason"])
+            because = f" ({reason})" if reason else ""
+            self.journal.record(
+                "sftp",
+                "apply",
+                parameters={
+                    "file": arrival.name,
+                    "records": publishing.records if publishing is not None else 0,
+                    "full": publishing.full if publishing is not None else False,
+                },
+                outcome=f"{report['status']}: {counts}{because}",
+                duration_ms=timer.ms,
+                user=arrival.library,
+            )
 
 
 # --- blocking helpers (always run in a worker thread) ---------------------------------

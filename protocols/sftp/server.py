@@ -146,7 +146,9 @@ class SftpListener:
 async def start_sftp(gateway: Gateway) -> SftpListener:
     """Start the SFTP listener on the configured host and port, and the publishing inbox."""
     settings: Settings = gateway.settings
-    inbox = PublishingInbox(gateway.catalog, settings.data_dir, max_files=settings.sftp_max_files)
+    inbox = PublishingInbox(
+        gateway.catalog, settings.data_dir, max_files=settings.sftp_max_files, journal=gateway.journal
+    )
     host_key = await asyncio.to_thread(load_host_key, settings.data_dir)
     connections: set[asyncssh.SSHServerConnection] = set()
 

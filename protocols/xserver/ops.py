@@ -226,7 +226,7 @@ async def update_doc(ctx: OpContext) -> list[bytes]:
         lines = refused.lines
     except GatewayError as exc:
         lines = messages.update_failure(exc, record_id or None)
-        log.info(
+        log.debug(
             "update-doc %s %09d by %s refused: %s", action, record_id, user.name, type(exc).__name__
         )
     return replies.errors(lines)

@@ -16,9 +16,8 @@ from protocols.host import Fault, Gateway, Timer
 from protocols.z3950 import pdu as z
 from protocols.z3950.association import Association, Reply
 from protocols.z3950.ber import CONTEXT, Element, universal_oid
-from protocols.z3950.bib1 import to_query
 from protocols.z3950.diagnostics import PERMANENT_SYSTEM_ERROR
-from protocols.z3950.rpn import parse_query
+from protocols.z3950.rpn import parse_query, pqf_text
 
 INTERFACE: Final = "z3950"
 DEFAULT_TEXT: Final = "fault injected by the gateway's admin API"
@@ -76,10 +75,10 @@ def parameters_of(operation: str, request: Element) -> dict[str, Any]:
 
 
 def _query_text(query: Element) -> str:
-    """The type-1 query as the gateway understood it (its query tree), or why not."""
+    """The type-1 query as the client sent it, in YAZ's prefix notation, or why not."""
     try:
         attribute_set, tree = parse_query(query)
-        return repr(to_query(attribute_set, tree))
+        return pqf_text(attribute_set, tree)
     except Exception as exc:
         return f"(unparsable: {exc})"
 
@@ -147,6 +146,8 @@ async def answer(
             parameters=parameters,
             outcome=outcome,
             duration_ms=timer.ms,
+            # the Init names the user; every later PDU of the association is theirs
+            user=association.user.name if association.user else None,
         )
 
     fault = gateway.faults.match(INTERFACE, operation)

@@ -20,7 +20,7 @@ from protocols.z3950.diagnostics import (
     TERM_TYPE_UNSUPPORTED,
     Bib1Diagnostic,
 )
-from protocols.z3950.pdu import Oid
+from protocols.z3950.pdu import BIB1_ATTRIBUTE_SET, Oid
 
 MAX_OPERATIONS = 100  # a deeper tree is no library's query; refuse it before recursing
 
@@ -152,3 +152,39 @@ def _term(element: Element) -> str:
     if element.is_tag(CONTEXT, 215):
         return str(element.integer())
     raise Bib1Diagnostic(TERM_TYPE_UNSUPPORTED, str(element.number))
+
+
+# --- back to text: the query as the client would have typed it (the journal shows this) ---------
+_PQF_OPERATORS = {"and": "@and", "or": "@or", "and-not": "@not"}
+
+
+def pqf_text(attribute_set: Oid, node: RpnNode) -> str:
+    """The query in YAZ's prefix notation (PQF), e.g. `@and @attr 1=4 historia @attr 1=7 951`;
+    `@attrset` only when the set is not Bib-1."""
+    body = _pqf(node, BIB1_ATTRIBUTE_SET)
+    if attribute_set != BIB1_ATTRIBUTE_SET:
+        return f"@attrset {_dotted(attribute_set)} {body}"
+    return body
+
+
+def _pqf(node: RpnNode, default_set: Oid) -> str:
+    if isinstance(node, RpnOperation):
+        left, right = _pqf(node.left, default_set), _pqf(node.right, default_set)
+        return f"{_PQF_OPERATORS[node.operator]} {left} {right}"
+    parts = []
+    for attribute in node.attributes:
+        own_set = attribute.attribute_set
+        named = f"{_dotted(own_set)} " if own_set not in (None, default_set) else ""
+        parts.append(f"@attr {named}{attribute.type}={attribute.value}")
+    parts.append(_pqf_term(node.term))
+    return " ".join(parts)
+
+
+def _pqf_term(term: str) -> str:
+    if term and not any(c in term for c in ' "\\@'):
+        return term
+    return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dotted(oid: Oid | None) -> str:
+    return ".".join(str(n) for n in oid or ())

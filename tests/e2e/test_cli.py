@@ -39,7 +39,7 @@ def test_load_then_export_gives_back_the_fixture_records(tmp_path: Path) -> None
     data = tmp_path / "data"
     loaded = run_cli("load", "--data-dir", str(data), str(source))
     assert loaded.returncode == 0, loaded.stderr
-    assert "loaded 12, updated 0, rejected 0" in loaded.stdout
+    assert "loaded 12, replaced 0, rejected 0" in loaded.stdout
     out = tmp_path / "export.xml"
     exported = run_cli("export", "--data-dir", str(data), "--output", str(out))
     assert exported.returncode == 0, exported.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.generator import generate_records
+from gateway.emulator.generator import generate_records
 from gateway.records import write_marcxml_collection
 from tests.conftest import openssh_sftp_command, require_tool
 from tests.e2e.cli_support import Server, run_cli, serving

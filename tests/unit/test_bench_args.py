@@ -28,7 +28,7 @@ def test_unknown_workload_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_loaded_count_reads_the_summary_line() -> None:
-    assert loaded_count("committed 2000\nloaded 1990, updated 10, rejected 0\n") == 2000
+    assert loaded_count("committed 2000\nloaded 1990, replaced 10, rejected 0\n") == 2000
     assert loaded_count("nothing useful") is None
 
 

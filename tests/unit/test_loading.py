@@ -239,7 +239,7 @@ async def test_cli_load_in_a_child_process_or_not(
         settings = settings_for(tmp_path / f"d{child}")
         assert await cli.load(settings, [str(source)], child=child) == 1
         out = capsys.readouterr().out
-        assert "loaded 35, updated 0, rejected 1" in out
+        assert "loaded 35, replaced 0, rejected 1" in out
         assert "in.xml: record 36, line 3: leader is 5 characters long" in out
         rows, terms = await asyncio.to_thread(store_dump, settings.store_path)
         # alma_xml carries the time of the load: compared in the tests above

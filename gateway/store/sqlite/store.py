@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from operator import itemgetter
@@ -575,7 +576,7 @@ class SqliteStore:
             {
                 "seq": r[0],
                 "record": f"{r[1]:09d}",
-                "at": r[2],
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r[2])),  # ISO 8601, UTC
                 "user": r[3],
                 "library": r[4],
                 "fields": json.loads(r[5]),

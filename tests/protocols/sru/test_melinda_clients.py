@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymarc
 import pytest
 
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from gateway.indexing import sourceid_key
 from tests.protocols.sru.conftest import SruGet
 from tests.protocols.sru.structure import SRU2, SRW, text_of

@@ -8,8 +8,8 @@ import aiohttp
 import pymarc
 import pytest
 
-from gateway.app import Gateway
-from gateway.settings import Settings
+from gateway.emulator.host import Gateway
+from gateway.emulator.settings import Settings
 from tests.protocols.xserver.helpers import XClient, saved_id
 
 PASSWORD = "fenni-salasana"
