@@ -40,6 +40,12 @@ class Server:
     banner: list[str] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
 
+    def stop(self) -> str:
+        """SIGTERM, wait, and return what it wrote after the banner (its log lines)."""
+        self.process.send_signal(signal.SIGTERM)
+        rest, _ = self.process.communicate(timeout=30)
+        return rest or ""
+
     @property
     def http(self) -> str:
         return self.urls["health"].removesuffix("/health")
@@ -89,5 +95,5 @@ def serving(data: Path, *extra: str, env: dict[str, str] | None = None) -> Itera
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if process.stdout is not None:
+        if process.stdout is not None and not process.stdout.closed:
             process.stdout.close()
