@@ -21,7 +21,18 @@ pytestmark = pytest.mark.e2e
 
 def make_key(path: Path) -> Path:
     subprocess.run(
-        [require_tool("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(path)],
+        [
+            require_tool("ssh-keygen"),
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "test",
+            "-f",
+            str(path),
+        ],
         check=True,
     )
     return path
@@ -104,15 +115,21 @@ def test_password_load_and_reset_by_the_cli_are_served_at_once(tmp_path: Path) -
     with serving(data, "--no-demo") as server:
         base = ["--data-dir", str(data)]
         assert run_cli("library", "add", "KIRJA", "--password", "vanha", *base).returncode == 0
-        assert "staff_pass" not in xserver(server, op="user-auth", staff_user="KIRJA", staff_pass="vanha")
+        assert "staff_pass" not in xserver(
+            server, op="user-auth", staff_user="KIRJA", staff_pass="vanha"
+        )
         first = create(server, "KIRJA", "vanha")
         assert first == "000000001"
 
         # a new password: the old one stops working at once
         assert run_cli("library", "add", "KIRJA", "--password", "uusi", *base).returncode == 0
-        old = xserver(server, op="user-auth", library="usr00", staff_user="KIRJA", staff_pass="vanha")
+        old = xserver(
+            server, op="user-auth", library="usr00", staff_user="KIRJA", staff_pass="vanha"
+        )
         assert "<error>" in old
-        new = xserver(server, op="user-auth", library="usr00", staff_user="KIRJA", staff_pass="uusi")
+        new = xserver(
+            server, op="user-auth", library="usr00", staff_user="KIRJA", staff_pass="uusi"
+        )
         assert "<error>" not in new
 
         # a load by the CLI: served at once, and the server's next record gets a new id

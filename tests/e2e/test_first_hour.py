@@ -6,6 +6,7 @@ import json
 import re
 import socket
 import sqlite3
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -89,9 +90,7 @@ def test_startup_names_the_store_and_renews_missing_demo_keys(tmp_path: Path) ->
         assert login.returncode == 0, login.stderr
 
 
-def _sftp_ls(key: Path, port: int, user: str) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-
+def _sftp_ls(key: Path, port: int, user: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         openssh_sftp_command(key, port, user),
         input="ls\n",
@@ -158,7 +157,9 @@ def test_load_reports_and_warns_about_replaced_records(tmp_path: Path) -> None:
     result = run_cli("load", "--data-dir", data, str(second))
     assert result.returncode == 0, result.stderr
     assert "loaded 2, replaced 3, rejected 0" in result.stdout
-    assert "warning: 3 record(s) had the Melinda ID of a record already in the store" in result.stderr
+    assert (
+        "warning: 3 record(s) had the Melinda ID of a record already in the store" in result.stderr
+    )
     assert "000000018, 000000019, 000000020" in result.stderr
     assert "--start-id" in result.stderr
     fresh = tmp_path / "c.xml"
@@ -201,7 +202,9 @@ def test_every_help_names_each_settings_default_and_variable(verb: list[str]) ->
     defaults = Settings()
     for f in fields(Settings):
         variable = f"{ENV_PREFIX}{f.name.upper()}"
-        line = next((x for x in result.stdout.splitlines() if x.strip().startswith(f.name + " ")), "")
+        line = next(
+            (x for x in result.stdout.splitlines() if x.strip().startswith(f.name + " ")), ""
+        )
         assert variable in line, (f.name, result.stdout)
         if isinstance(getattr(defaults, f.name), int) and f.name != "data_dir":
             value = getattr(defaults, f.name)

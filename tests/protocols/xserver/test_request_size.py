@@ -25,30 +25,47 @@ def heavy_record(record_id: int) -> pymarc.Record:
         pymarc.Field(tag="020", indicators=[" ", " "], subfields=[sf("a", "9789510000777")]),
         pymarc.Field(tag="100", indicators=["1", " "], subfields=[sf("a", "Kivi, Aleksis.")]),
         pymarc.Field(
-            tag="245", indicators=["1", "0"], subfields=[sf("a", "Seitsemän veljestä /"),
-                                                        sf("c", "Aleksis Kivi.")]
+            tag="245",
+            indicators=["1", "0"],
+            subfields=[sf("a", "Seitsemän veljestä /"), sf("c", "Aleksis Kivi.")],
         ),
-        pymarc.Field(tag="264", indicators=[" ", "1"], subfields=[sf("a", "Helsinki :"),
-                                                                 sf("b", "Otava,"),
-                                                                 sf("c", "2020.")]),
+        pymarc.Field(
+            tag="264",
+            indicators=[" ", "1"],
+            subfields=[sf("a", "Helsinki :"), sf("b", "Otava,"), sf("c", "2020.")],
+        ),
         pymarc.Field(tag="300", indicators=[" ", " "], subfields=[sf("a", "300 sivua")]),
     )
     for n in range(40):
         record.add_field(
-            pymarc.Field(tag="650", indicators=[" ", "7"],
-                         subfields=[sf("a", f"aihe numero {n}"), sf("2", "yso/fin"),
-                                    sf("0", f"http://www.yso.fi/onto/yso/p{10000 + n}")])
+            pymarc.Field(
+                tag="650",
+                indicators=[" ", "7"],
+                subfields=[
+                    sf("a", f"aihe numero {n}"),
+                    sf("2", "yso/fin"),
+                    sf("0", f"http://www.yso.fi/onto/yso/p{10000 + n}"),
+                ],
+            )
         )
     for n in range(69):
         record.add_field(
-            pymarc.Field(tag="CAT", indicators=[" ", " "],
-                         subfields=[sf("a", f"LOAD-{n:02d}"), sf("b", "30"),
-                                    sf("c", f"2019{(n % 12) + 1:02d}{(n % 28) + 1:02d}"),
-                                    sf("l", "FIN01"), sf("h", "1200")])
+            pymarc.Field(
+                tag="CAT",
+                indicators=[" ", " "],
+                subfields=[
+                    sf("a", f"LOAD-{n:02d}"),
+                    sf("b", "30"),
+                    sf("c", f"2019{(n % 12) + 1:02d}{(n % 28) + 1:02d}"),
+                    sf("l", "FIN01"),
+                    sf("h", "1200"),
+                ],
+            )
         )
     for n in range(24):
-        record.add_field(pymarc.Field(tag="LOW", indicators=[" ", " "],
-                                      subfields=[sf("a", f"LIB{n:02d}")]))
+        record.add_field(
+            pymarc.Field(tag="LOW", indicators=[" ", " "], subfields=[sf("a", f"LIB{n:02d}")])
+        )
     return record
 
 
