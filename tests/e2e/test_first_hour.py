@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import sqlite3
@@ -233,3 +234,26 @@ def test_unreachable_server_url_is_not_printed_for_a_wildcard_bind(tmp_path: Pat
                 assert response.status == 200
         except urllib.error.URLError as exc:  # pragma: no cover - the assertion message
             raise AssertionError(exc) from exc
+
+
+# --- 12: logs -------------------------------------------------------------------------------
+def test_json_log_format_gives_one_object_per_access_line(tmp_path: Path) -> None:
+    environment = {f"{ENV_PREFIX}LOG_FORMAT": "json"}
+    with serving(tmp_path / "d", "--no-demo", env=environment) as server:
+        sru = server.urls["sru"] + "?query=dc.title%3Dx"
+        with urllib.request.urlopen(sru, timeout=10) as response:
+            assert response.status == 200
+        rest = server.stop()
+    objects = [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
+    (access,) = [o for o in objects if o["logger"] == "melinda.access"]
+    assert access["interface"] == "sru" and access["operation"] == "searchRetrieve"
+    assert access["outcome"] == "ok" and access["level"] == "INFO"
+    assert isinstance(access["ms"], float)
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", access["time"])
+
+
+def test_a_bad_log_setting_is_a_usage_error(tmp_path: Path) -> None:
+    environment = {**os.environ, f"{ENV_PREFIX}LOG_FORMAT": "xml"}
+    result = run_cli("serve", "--data-dir", str(tmp_path / "d"), env=environment)
+    assert result.returncode == 2
+    assert "log_format" in result.stderr and "text, json" in result.stderr
