@@ -16,8 +16,8 @@ import asyncssh
 import pytest
 from sickle import Sickle
 
-from gateway.journal import Entry
-from gateway.pytest_plugin import MelindaGateway
+from gateway.emulator.journal import Entry
+from gateway.emulator.pytest_plugin import MelindaGateway
 from tests.conftest import ROOT, openssh_sftp_command, require_tool
 
 pytestmark = pytest.mark.e2e
@@ -107,7 +107,7 @@ def test_one_access_line_per_request_on_every_interface(
 def test_asyncssh_chatter_stays_below_info(
     melinda_gateway: MelindaGateway, library_key: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from gateway import logs
+    from gateway.emulator import logs
 
     root = logging.getLogger()
     saved = (root.level, list(root.handlers), logging.getLogger("asyncssh").level)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.generator import generate_records
+from gateway.emulator.generator import generate_records
+from gateway.emulator.settings import ENV_PREFIX, Settings
 from gateway.records import write_marcxml_collection
-from gateway.settings import ENV_PREFIX, Settings
 from tests.conftest import openssh_sftp_command
 from tests.e2e.cli_support import run_cli, serving
 

@@ -33,6 +33,16 @@ def test_building_the_package_prints_no_deprecation_banner(tmp_path: Path) -> No
     assert built.returncode == 0, built.stderr
     assert "Deprecat" not in built.stderr and "Warning" not in built.stderr, built.stderr
     assert list((tmp_path / "dist").glob("melinda_gateway-*.whl"))
+    # an editable install, as the bootstrap makes one, is silent too
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    editable = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+         "--no-deps", "-q", "--disable-pip-version-check", "-e", "."],
+        cwd=source, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert editable.returncode == 0, editable.stderr
+    assert editable.stderr.strip() == "", editable.stderr
 
 
 def fake_python(tmp_path: Path) -> Path:
