@@ -528,6 +528,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level, settings.log_format)
     try:
         if args.verb == "serve":
+            from gateway.emulator.startup import first_taken_port, listen_failure
+
+            taken = first_taken_port(settings)
+            if taken is not None:
+                raise CliError(listen_failure(taken))
             return asyncio.run(serve(settings))
         if args.verb == "load":
             return asyncio.run(load(settings, args.files))

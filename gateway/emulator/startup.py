@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import socket
 from pathlib import Path
 
 from gateway.catalog import Catalog
@@ -35,6 +36,36 @@ def listen_failure(exc: ListenError) -> str:
     if exc.cause.errno == errno.EADDRNOTAVAIL:
         text += f"; or another address with --host, the setting host or {ENV_PREFIX}HOST"
     return text + "."
+
+
+LISTENERS = ("http", "z3950", "sftp")
+
+
+def first_taken_port(settings: Settings) -> ListenError | None:
+    """Try each configured port the way asyncio will bind it (SO_REUSEADDR) and let it go: a
+    port that is taken is found before any protocol is imported or the store opened, so
+    `serve` ends within the interpreter's start-up. Blocking: call it off the event loop.
+    (The real listen reports the same error should the port be taken in between.)"""
+    for name in LISTENERS:
+        port = int(getattr(settings, f"{name}_port"))
+        if port == 0:
+            continue
+        try:
+            addresses = socket.getaddrinfo(
+                settings.host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
+        except OSError:
+            return None  # an address that does not resolve: the real listen says so
+        for family, kind, proto, _name, address in addresses:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                try:
+                    probe.bind(address)
+                except OSError as exc:
+                    return ListenError(name, settings.host, port, exc)
+    return None
 
 
 def store_line(settings: Settings, live: int, deleted: int) -> str:

@@ -64,7 +64,24 @@ def test_serve_on_a_taken_port_exits_1_at_once_naming_the_way_out(
     assert flag in message and setting in message
     assert f"{ENV_PREFIX}{setting.upper()}" in message
     assert "Traceback" not in message
-    assert record_count(data) == 0  # no demo data was loaded before the port was tried
+    # the port was tried before anything else: no demo data, not even a store
+    assert not (data / "melinda.sqlite").exists() or record_count(data) == 0
+
+
+async def test_a_port_taken_between_the_check_and_the_listen_closes_everything(
+    tmp_path: Path, taken_port: int
+) -> None:
+    from gateway.emulator.app import create_gateway
+    from gateway.emulator.host import ListenError
+    from tests.conftest import test_settings
+
+    gateway = await create_gateway(test_settings(tmp_path / "d", z3950_port=taken_port))
+    with pytest.raises(ListenError) as refused:
+        await gateway.start()
+    assert (refused.value.interface, refused.value.port) == ("z3950", taken_port)
+    assert gateway.servers == {}  # the HTTP site and any listener started are closed again
+    with pytest.raises(ValueError):  # and so is the store: nothing keeps the process alive
+        await gateway.catalog.record_counts()
 
 
 # --- 7: what is served ----------------------------------------------------------------------
