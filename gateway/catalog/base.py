@@ -16,6 +16,10 @@ from gateway.model import Library, User
 from gateway.store import Store
 
 
+# How stale the cached libraries and logins may be after another process changed them.
+REFRESH_INTERVAL = 0.05
+
+
 class CatalogCore:
     """The state every family of Melinda operations shares: the store, the clock, the library table."""
 
@@ -29,6 +33,7 @@ class CatalogCore:
         self._auth_checks: dict[tuple[bytes, str], asyncio.Future[User]] = {}
         self._libraries: dict[str, Library] | None = None  # read on every write: cached
         self._generation = 0  # the store's generation the caches above were filled at
+        self._looked_at = -1.0  # monotonic time of the last look for other processes' commits
 
     async def close(self) -> None:
         await self.store.close()
@@ -50,7 +55,12 @@ class CatalogCore:
 
     async def _forget_if_changed_elsewhere(self) -> None:
         """Drop the cached libraries and logins when another process (the CLI: `library add`,
-        `reset`, `load`) committed to the store since they were read."""
+        `reset`, `load`) committed to the store since they were read. One look per
+        REFRESH_INTERVAL at most: a busy writer asks on every save, and the look is a hop."""
+        now = time.monotonic()
+        if now - self._looked_at < REFRESH_INTERVAL:
+            return
+        self._looked_at = now
         generation = await self.store.refresh()
         if generation != self._generation:
             self._generation = generation
