@@ -87,6 +87,7 @@ class Journal(Protocol):
         parameters: Mapping[str, Any] | None = None,
         outcome: str = "ok",
         duration_ms: float = 0.0,
+        user: str | None = None,
     ) -> object: ...
 
 

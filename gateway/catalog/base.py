@@ -15,7 +15,6 @@ from gateway.errors import LibraryNotFoundError
 from gateway.model import Library, User
 from gateway.store import Store
 
-
 # How stale the cached libraries and logins may be after another process changed them.
 REFRESH_INTERVAL = 0.05
 

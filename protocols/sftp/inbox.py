@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.catalog import Catalog
-from gateway.emulator.journal import Journal, Timer
 from gateway.errors import GatewayError
 from gateway.publishing import (
     DEFAULT_MAX_REMOVAL_RATIO,
@@ -36,6 +35,7 @@ from gateway.publishing import (
     report_name,
     report_text,
 )
+from protocols.host import Journal, Timer
 
 log = logging.getLogger("melinda.sftp")
 
