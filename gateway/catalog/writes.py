@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,12 @@ from gateway.store import (
     RowChangedError,
     WriteTxn,
 )
+
+
+# A merge's field work: (kept as stored, other as stored or None) -> (kept, other to delete or None)
+MergeCombiner = Callable[
+    [pymarc.Record, pymarc.Record | None], tuple[pymarc.Record, pymarc.Record | None]
+]
 
 
 @dataclass(slots=True)
@@ -244,3 +251,58 @@ class Writes(CatalogCore):
             write = prepare_write(current, record_id, now, next_version(row, now))
             await txn.save([write], {record_id: old} if old else {})
         return WriteResult(record_id, False, [], [])
+
+    async def save_merge(
+        self,
+        kept_id: int,
+        other_id: int | None,
+        combine: MergeCombiner,
+        *,
+        user: User,
+    ) -> WriteResult:
+        """Save a merge in one transaction: the kept record as `combine(kept, other)` makes
+        it and the other one deleted (STA DELETED, Leader/05 `d`), each with this save's CAT.
+        Both enter the change sequence and the significant-change feed names the merge.
+
+        `combine` gets both records as stored (other None: an incoming record is merged into
+        the kept one) and returns the kept record and what is left of the other; it raises to
+        refuse, and then nothing is saved.
+        """
+        async with self.store.transaction() as txn:
+            wanted = [kept_id] if other_id is None else [kept_id, other_id]
+            rows = await txn.existing_rows(wanted)
+            for rid in wanted:
+                if rid not in rows:
+                    raise RecordNotFoundError(rid)
+            kept_row = rows[kept_id]
+            before = records.parse_marcxml(kept_row.xml)
+            other_row = rows.get(other_id) if other_id is not None else None
+            other = records.parse_marcxml(other_row.xml) if other_row is not None else None
+            merged, left = combine(copy.deepcopy(before), other)
+            now = self._now()
+            self._finish(merged, kept_id, user, now)
+            writes = [prepare_write(merged, kept_id, now, next_version(kept_row, now))]
+            olds = {kept_id: e} if (e := old_entry(kept_row, before)) else {}
+            if other_row is not None and left is not None:
+                records.mark_deleted(left)
+                self._finish(left, other_row.id, user, now)
+                writes.append(prepare_write(left, other_row.id, now, next_version(other_row, now)))
+                if (e := old_entry(other_row, other)) is not None:
+                    olds[other_row.id] = e
+            seqs = await txn.save(writes, olds)
+            significant, fields = _significance(before, merged)
+            if other_row is not None:
+                note = {
+                    "tag": "MERGE",
+                    "before": [f"{other_row.id:09d}"],
+                    "after": [f"{kept_id:09d}"],
+                }
+                fields.append(note)
+                await txn.log_significant_change(
+                    seqs[1], other_row.id, now, user.name, user.library, [note]
+                )
+            if fields:
+                await txn.log_significant_change(
+                    seqs[0], kept_id, now, user.name, user.library, fields
+                )
+        return WriteResult(kept_id, False, [], significant)

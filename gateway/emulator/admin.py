@@ -523,6 +523,74 @@ async def changes(request: web.Request) -> web.Response:
     return web.json_response({"changes": found})
 
 
+async def match(request: web.Request) -> web.Response:
+    """Melinda's record matching for each record of the MARCXML / ISO 2709 body: its
+    candidates with probability and strategy. A record that is a stored one (001 with 003
+    FI-MELINDA) is not its own candidate."""
+    from gateway import matching
+
+    body = await request.read()
+    if not body.strip():
+        return _error(400, "send one or more records as MARCXML or ISO 2709")
+    found, rejected = await asyncio.to_thread(_read_body_records, body)
+    if not found:
+        return web.json_response({"records": [], "rejected": rejected}, status=400)
+    catalog = _gateway(request).catalog
+    results = []
+    for position, record in enumerate(found, 1):
+        own = matching.stored_id_of(record)
+        candidates = await matching.find_candidates(catalog, record, exclude={own} if own else ())
+        results.append(
+            {
+                "position": position,
+                "matches": [c.as_json() for c in candidates if c.match],
+                "candidates": [c.as_json() for c in candidates],
+            }
+        )
+    return web.json_response({"records": results, "rejected": rejected})
+
+
+def _record_id(value: object, name: str) -> int:
+    text = str(value if value is not None else "").strip()
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"{name} must be a Melinda ID (digits), not {text!r}")
+    return int(text)
+
+
+async def merge(request: web.Request) -> web.Response:
+    """The Merge program: `{"preferred": ID, "other": ID, "user": CODE}` (JSON or a form);
+    `password` too, when given, is checked. Refusals are 409 and name their rule."""
+    from gateway import matching
+    from gateway.errors import AuthenticationError, LibraryNotFoundError, RecordNotFoundError
+
+    body = await request.read()
+    try:
+        spec = json.loads(body) if _looks_like_json(request, body) else dict(await request.post())
+        if not isinstance(spec, dict):
+            raise ValueError("expected a JSON object")
+        preferred = _record_id(spec.get("preferred"), "preferred")
+        other = _record_id(spec.get("other"), "other")
+        user = str(spec.get("user") or "").strip()
+        if not user:
+            raise ValueError("user: the library user code the merge is made as")
+    except ValueError as exc:
+        return _error(400, f'expected {{"preferred": ID, "other": ID, "user": CODE}}: {exc}')
+    catalog = _gateway(request).catalog
+    try:
+        if spec.get("password"):
+            await catalog.authenticate(user, str(spec["password"]))
+        result = await matching.merge(catalog, preferred, other, user)
+    except matching.MergeRefusedError as exc:
+        return web.json_response({"error": str(exc), "rule": exc.rule}, status=409)
+    except RecordNotFoundError as exc:
+        return _error(404, str(exc))
+    except LibraryNotFoundError:
+        return _error(403, f"{user} is not a library user: a merge is made as one")
+    except AuthenticationError as exc:
+        return _error(401, str(exc))
+    return web.json_response(result.as_json())
+
+
 def install(gateway: Gateway) -> None:
     """The admin API's routes and the two middlewares on the gateway's HTTP application."""
     app = gateway.http
@@ -543,3 +611,5 @@ def install(gateway: Gateway) -> None:
     router.add_delete(f"{ADMIN_PREFIX}/faults", clear_faults)
     router.add_post(f"{ADMIN_PREFIX}/faults/clear", clear_faults)
     router.add_get(f"{ADMIN_PREFIX}/changes", changes)
+    router.add_post(f"{ADMIN_PREFIX}/match", match)
+    router.add_post(f"{ADMIN_PREFIX}/merge", merge)

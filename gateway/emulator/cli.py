@@ -1,4 +1,4 @@
-"""The `melinda-gateway` command: serve, load, export, library, reset.
+"""The `melinda-gateway` command: serve, load, export, library, reset, match, merge.
 
 Exit codes: 0 success, 1 the work failed (or some records were rejected), 2 bad usage.
 """
@@ -141,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     remove = add_library_verb("remove", "remove a library")
     _add_store_args(remove)
     remove.add_argument("code")
+
+    match = add_verb("match", "Melinda's record matching: each record's candidates in the store")
+    _add_store_args(match)
+    match.add_argument("file", metavar="FILE", help="MARCXML, ISO 2709 or Aleph sequential")
+
+    merge = add_verb("merge", "merge record OTHER into PREFERRED (the Merge program)")
+    _add_store_args(merge)
+    merge.add_argument("preferred", type=int, help="the Melinda ID of the record kept")
+    merge.add_argument("other", type=int, help="the Melinda ID of the record merged away")
+    merge.add_argument("--user", required=True, metavar="CODE", help="the library user merging")
 
     reset = add_verb("reset", "empty the store (libraries stay)")
     _add_store_args(reset)
@@ -518,6 +528,45 @@ async def reset(settings: Settings, yes: bool) -> int:
     return 0
 
 
+# --- match and merge -------------------------------------------------------------------
+async def match(settings: Settings, file: str) -> int:
+    """One line per record: its position and its candidates (`id probability strategy`,
+    a match marked `*`)."""
+    from gateway import matching
+    from gateway.records import read_records
+
+    try:
+        found = await asyncio.to_thread(lambda: list(read_records(file)))
+    except OSError as exc:
+        raise CliError(f"cannot read {file}: {exc}") from exc
+    rejected = 0
+    async with open_catalog(settings, create=False) as catalog:
+        for position, record, error in found:
+            if record is None or error is not None:
+                print(f"{position}: rejected: {error}")
+                rejected += 1
+                continue
+            own = matching.stored_id_of(record)
+            candidates = await matching.find_candidates(
+                catalog, record, exclude={own} if own else ()
+            )
+            listed = " ".join(
+                f"{c.id:09d}{'*' if c.match else ''} {c.probability:.2f} {c.strategy}"
+                for c in candidates
+            )
+            print(f"{position}: {listed or 'no candidates'}")
+    return 1 if rejected else 0
+
+
+async def merge(settings: Settings, preferred: int, other: int, user: str) -> int:
+    from gateway import matching
+
+    async with open_catalog(settings, create=False) as catalog:
+        result = await matching.merge(catalog, preferred, other, user)
+    print(f"merged {other:09d} into {preferred:09d} as {result.user}; {other:09d} is deleted")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -540,6 +589,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(export(settings, args.format, View(args.view), args.output))
         if args.verb == "library":
             return asyncio.run(library(settings, args))
+        if args.verb == "match":
+            return asyncio.run(match(settings, args.file))
+        if args.verb == "merge":
+            return asyncio.run(merge(settings, args.preferred, args.other, args.user))
         return asyncio.run(reset(settings, args.yes))
     except NoStoreError as exc:
         print(f"melinda-gateway: {exc}", file=sys.stderr)

@@ -39,7 +39,7 @@ USE_ATTRIBUTES: Final[dict[int, str]] = {
     4: "dc.title",
     7: "bath.isbn",
     8: "bath.issn",
-    12: "rec.id",  # local number: the Melinda ID in 001
+    12: "melinda.melindaid",  # local number: the Melinda ID, and ids merged into a record
     21: "dc.subject",
     30: "dc.date",
     31: "dc.date",  # date of publication
