@@ -150,6 +150,17 @@ async def render(gateway: Gateway) -> str:
                 "Take snapshot 'dashboard'",
             ),
             _form("/_admin/snapshots/dashboard/restore?next=/", "Restore snapshot 'dashboard'"),
+            # the Merge program (no record page here: the two ids are typed in)
+            "<h2>Merge duplicates</h2>",
+            _form(
+                "/_admin/merge?next=/",
+                "Merge",
+                extra=(
+                    '<label>keep <input name="preferred" size="10" required></label> '
+                    '<label>merge into it <input name="other" size="10" required></label> '
+                    '<label>as library user <input name="user" size="8" required></label> '
+                ),
+            ),
         ]
     else:
         parts.append(

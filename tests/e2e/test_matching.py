@@ -4,19 +4,24 @@ then looked for by the old id over SRU, Z39.50 and the X-server, and harvested o
 from __future__ import annotations
 
 import asyncio
+import io
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pymarc
 import pytest
-from lxml import etree
+from lxml import etree, html
 from sickle import Sickle
 
 from gateway import records
 from gateway.app import Gateway
+from tests.conftest import ROOT
 from tests.protocols.xserver.helpers import OaiMarc, Subfields, XClient, book, saved_id
 from tests.protocols.z3950.conftest import z_address, zoomsh
 
@@ -80,8 +85,12 @@ def component(title: str, host_id: int, *, low: str) -> OaiMarc:
                 "773",
                 "0",
                 " ",
-                [("7", "nnam"), ("w", f"(FI-MELINDA){host_id:09d}"), ("t", "Kokoelma"),
-                 ("g", "2020, s. 10-20")],
+                [
+                    ("7", "nnam"),
+                    ("w", f"(FI-MELINDA){host_id:09d}"),
+                    ("t", "Kokoelma"),
+                    ("g", "2020, s. 10-20"),
+                ],
             )
         ],
     )
@@ -425,3 +434,82 @@ async def test_bad_merge_requests_get_clear_errors(wire: Wire) -> None:
         assert response.status == 400
     for rid in (one, two):
         assert not (await wire.gateway.catalog.get(rid)).deleted
+
+
+# --- the dashboard's merge form and the CLI --------------------------------------------
+async def test_dashboard_merge_form_merges_and_comes_back(wire: Wire) -> None:
+    one = await wire.create(novel("Yksi", None, isbn=VELJEKSET_13, low="HELKA"))
+    two = await wire.create(novel("Yksi", None, isbn=VELJEKSET_13, low="TAMK"))
+    async with wire.http.get(wire.gateway.http_url + "/") as response:
+        page = html.fromstring(await response.text())
+    (form,) = [f for f in page.iter("form") if f.get("action") == "/_admin/merge?next=/"]
+    assert {i.get("name") for i in form.iter("input")} == {"preferred", "other", "user"}
+    fields = {"preferred": f"{one:09d}", "other": str(two), "user": "tamk"}
+    async with wire.http.post(wire.gateway.http_url + form.get("action"), data=fields) as response:
+        assert response.status == 200 and str(response.url) == wire.gateway.http_url + "/"
+    assert (await wire.gateway.catalog.get(two)).deleted
+    assert records.lows((await wire.gateway.catalog.get(one)).record()) == ["HELKA", "TAMK"]
+    # a refusal answers in the admin API's JSON, and the page is not reloaded as if done
+    async with wire.http.post(wire.gateway.http_url + form.get("action"), data=fields) as response:
+        assert response.status == 409 and (await response.json())["rule"] == "deleted"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_cli_match_and_merge(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path / "data")]
+    collection = tmp_path / "duplicates.xml"
+    distinct = novel("Kesä ja talvi", None, isbn=isbn13_of(isbn10("951100001")), low="OULA")
+    collection.write_bytes(
+        records.COLLECTION_START
+        + marcxml(novel("Seitsemän veljestä", "romaani", isbn=VELJEKSET_13, low="HELKA"))
+        + marcxml(novel("Seitsemän veljestä", None, isbn=hyphenated_10(VELJEKSET_10), low="TAMK"))
+        + marcxml(distinct)
+        + records.COLLECTION_END
+    )
+    assert _cli("load", *data, str(collection)).returncode == 0
+    for code in ("HELKA", "TAMK"):
+        assert _cli("library", "add", code, *data).returncode == 0
+
+    probe = tmp_path / "probe.xml"
+    probe.write_bytes(
+        records.COLLECTION_START
+        + marcxml(novel("Seitsemän veljestä", "romaani", isbn=VELJEKSET_13, low="OULA"))
+        + marcxml(novel("Kesä", None, isbn=isbn13_of(isbn10("951100002")), low="OULA"))
+        + records.COLLECTION_END
+    )
+    matched = _cli("match", *data, str(probe))
+    assert matched.returncode == 0, matched.stderr
+    first, second = matched.stdout.splitlines()
+    assert first.startswith("record 1") and "000000001* 1.00 STANDARD_IDS" in first, first
+    assert "000000002* 1.00 STANDARD_IDS" in first
+    assert second.startswith("record 2") and "000000003 " in second and "*" not in second, second
+
+    refused = _cli("merge", "1", "1", "--user", "HELKA", *data)
+    assert refused.returncode == 1
+    assert "Merge refused (same-record): 000000001 cannot be merged with itself" in refused.stderr
+    unknown = _cli("merge", "1", "99", "--user", "HELKA", *data)
+    assert unknown.returncode == 1 and "000000099 does not exist" in unknown.stderr
+    nobody = _cli("merge", "1", "2", "--user", "NOBODY", *data)
+    assert nobody.returncode == 1 and "No such library: NOBODY" in nobody.stderr
+
+    merged = _cli("merge", "1", "2", "--user", "HELKA", *data)
+    assert merged.returncode == 0, merged.stderr
+    assert "merged 000000002 into 000000001 as HELKA" in merged.stdout
+    exported = _cli("export", *data)
+    kept, gone, _ = list(records.iter_marcxml(io.BytesIO(exported.stdout.encode())))
+    assert records.lows(kept) == ["HELKA", "TAMK"] and records.is_deleted(gone)
+
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<collection><record><leader>x", encoding="utf-8")
+    unreadable = _cli("match", *data, str(bad))
+    assert unreadable.returncode == 1 and "rejected" in unreadable.stdout
