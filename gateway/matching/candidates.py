@@ -167,11 +167,14 @@ def _author_term(record: pymarc.Record) -> Term | None:
 
 
 def _publisher_term(record: pymarc.Record) -> Term | None:
+    """The first publisher's words within 30 characters (a word search: a word cut in two
+    would find nothing)."""
     for field in record.get_fields("260", "264"):
         names = field.get_subfields("b")
         if names:
-            name = _formatted(" ".join(names), words_after=10_000)[:30].strip()
-            return _term("dc.publisher", name) if name else None
+            words = _formatted(" ".join(names), words_after=10_000).split()
+            kept = [w for i, w in enumerate(words) if len(" ".join(words[: i + 1])) <= 30]
+            return _term("dc.publisher", " ".join(kept or words[:1])) if words else None
     return None
 
 
@@ -243,16 +246,16 @@ async def find_candidates(
         strategy_features = features.STRATEGIES[strategy]
         incoming: list[Any] | None = None
         cap = MAX_CANDIDATES[strategy]
-        seen = 0
+        seen: set[int] = set()  # each matcher compares anew what an earlier one did not match
         matched = False
         for query in queries:
-            if seen >= cap:
+            if len(seen) >= cap:
                 break
-            found = await catalog.search(query, cap=cap - seen)
-            ids = [i for i in found.ids if i not in compared and i not in exclude]
+            found = await catalog.search(query, cap=cap - len(seen))
+            ids = [i for i in found.ids if i not in seen and i not in exclude]
             if not ids:
                 continue
-            seen += len(ids)
+            seen.update(ids)
             if incoming is None:
                 incoming = features.extract_all(strategy_features, record)
             for stored in await catalog.fetch(ids):
@@ -261,7 +264,9 @@ async def find_candidates(
                 values = features.extract_all(strategy_features, stored.record())
                 detection = features.detect(strategy_features, incoming, values)
                 match = detection.probability >= threshold
-                compared[stored.id] = Candidate(stored.id, detection.probability, strategy, match)
+                earlier = compared.get(stored.id)
+                if earlier is None or detection.probability > earlier.probability:
+                    compared[stored.id] = Candidate(stored.id, detection.probability, strategy, match)
                 matched = matched or match
             if matched and strategy == "CONTENT":
                 break  # the alternates: a tighter query that matched is enough

@@ -154,7 +154,7 @@ def test_candidate_queries() -> None:
             Term("melinda.melindaid", "000000007", relation=Relation.EXACT),
             Term("melinda.melindaid", "000000003", relation=Relation.EXACT),
         )
-    ]  # type: ignore[union-attr]
+    ]
     (sid,) = candidates.source_id_queries(record)
     assert isinstance(sid, Term) and sid.value == "1077305sata"
     standard = candidates.standard_identifier_queries(record)
