@@ -51,7 +51,7 @@ def term(use: int, value: str, *extra: tuple[int, int]) -> bytes:
         (term(7, "978-951-1"), Term("bath.isbn", "978-951-1")),
         (term(7, "978951", (4, 1), (3, 1)), Term("bath.isbn", "978951")),  # no anchoring on keys
         (term(8, "0023-4184"), Term("bath.issn", "0023-4184")),
-        (term(12, "000900001"), Term("rec.id", "000900001")),
+        (term(12, "000900001"), Term("melinda.melindaid", "000900001")),
         (term(21, "veljekset"), Term("dc.subject", "veljekset")),
         (term(31, "1870", (2, 2)), Term("dc.date", "1870", Relation.LE)),
         (term(31, "1870", (2, 5), (4, 4)), Term("dc.date", "1870", Relation.GT)),
