@@ -21,6 +21,7 @@ import pymarc
 
 from gateway import records
 from gateway.matching import features
+from gateway.matching.reading import matching_view
 from gateway.model import ResultSet, StoredRecord
 from gateway.query import And, Or, Query, Relation, Term, Truncation
 
@@ -222,16 +223,36 @@ def content_queries(record: pymarc.Record) -> list[Query]:
     return list(reversed(alternates))
 
 
-def strategy_queries(record: pymarc.Record) -> list[tuple[str, list[Query]]]:
-    """The matchers in Melinda's order, each with its queries."""
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """One of Melinda's matchers for a record: its queries, and its alternates (tightest
+    first), of which only those with some but fewer hits than the cap are run."""
+
+    strategy: str
+    queries: list[Query]
+    alternates: list[Query]
+
+
+def matchers(record: pymarc.Record) -> list[Matcher]:
+    """The matchers in Melinda's order, each with its queries for `record`."""
     return [
-        ("IDS", melinda_id_queries(record) + source_id_queries(record)),
-        ("STANDARD_IDS", standard_identifier_queries(record)),
-        ("CONTENT", host_component_queries(record) + content_queries(record)),
+        Matcher("IDS", melinda_id_queries(record) + source_id_queries(record), []),
+        Matcher("STANDARD_IDS", standard_identifier_queries(record), []),
+        Matcher("CONTENT", host_component_queries(record), content_queries(record)),
     ]
 
 
-# --- the search ------------------------------------------------------------------------
+async def _chosen(catalog: SearchableCatalog, matcher: Matcher, cap: int) -> list[Query]:
+    """The matcher's queries, with the alternates that have 1..cap-1 hits (Melinda counts
+    them first: a query with too many hits says too little to be worth comparing)."""
+    chosen = list(matcher.queries)
+    for query in matcher.alternates:
+        total = (await catalog.search(query, cap=1)).total
+        if 0 < total < cap:
+            chosen.append(query)
+    return chosen
+
+
 async def find_candidates(
     catalog: SearchableCatalog,
     record: pymarc.Record,
@@ -242,13 +263,14 @@ async def find_candidates(
     """Every stored record the matchers compared with `record`, best first; those at or
     above `threshold` are matches. Stops after the first matcher that found a match."""
     compared: dict[int, Candidate] = {}
-    for strategy, queries in strategy_queries(record):
+    for matcher in matchers(record):
+        strategy = matcher.strategy
         strategy_features = features.STRATEGIES[strategy]
         incoming: list[Any] | None = None
         cap = MAX_CANDIDATES[strategy]
         seen: set[int] = set()  # each matcher compares anew what an earlier one did not match
         matched = False
-        for query in queries:
+        for query in await _chosen(catalog, matcher, cap):
             if len(seen) >= cap:
                 break
             found = await catalog.search(query, cap=cap - len(seen))
@@ -261,12 +283,15 @@ async def find_candidates(
             for stored in await catalog.fetch(ids):
                 if stored.deleted:
                     continue  # a record deleted since the search: never a candidate
-                values = features.extract_all(strategy_features, stored.record())
-                detection = features.detect(strategy_features, incoming, values)
+                detection = features.detect_candidate(
+                    strategy_features, incoming, matching_view(stored.xml)
+                )
                 match = detection.probability >= threshold
                 earlier = compared.get(stored.id)
                 if earlier is None or detection.probability > earlier.probability:
-                    compared[stored.id] = Candidate(stored.id, detection.probability, strategy, match)
+                    compared[stored.id] = Candidate(
+                        stored.id, detection.probability, strategy, match
+                    )
                 matched = matched or match
             if matched and strategy == "CONTENT":
                 break  # the alternates: a tighter query that matched is enough

@@ -536,28 +536,30 @@ BIBLIOGRAPHIC_LEVEL = Feature(
 STRATEGIES: Final[dict[str, tuple[Feature, ...]]] = {
     "IDS": (MELINDA_ID, SOURCE_IDS),
     # no title here: the candidates were found by identifier, not by title
+    # (the order of features changes no sum: those that can fail a pair come first, and a
+    # candidate's comparison stops at the first failure)
     "STANDARD_IDS": (
         HOST_COMPONENT,
         ISBN,
         ISSN,
         PUBLISHER_NUMBER,
         OTHER_STANDARD_IDENTIFIER,
+        PUBLICATION_TIME_LENIENT,
         AUTHORS,
         RECORD_TYPE,
-        PUBLICATION_TIME_LENIENT,
         LANGUAGE,
         BIBLIOGRAPHIC_LEVEL,
     ),
     "CONTENT": (
         HOST_COMPONENT,
+        PUBLICATION_TIME,
+        TITLE,
         ISBN,
         ISSN,
         PUBLISHER_NUMBER,
         OTHER_STANDARD_IDENTIFIER,
-        TITLE,
         AUTHORS,
         RECORD_TYPE,
-        PUBLICATION_TIME,
         LANGUAGE,
         BIBLIOGRAPHIC_LEVEL,
     ),
@@ -584,6 +586,29 @@ def detect(features: Sequence[Feature], a: Sequence[Any], b: Sequence[Any]) -> D
         if _empty(value_a) or _empty(value_b):
             continue  # a feature one record lacks says nothing
         points[feature.name] = feature.compare(value_a, value_b)
+    return _probability(points)
+
+
+def detect_candidate(
+    features: Sequence[Feature], incoming: Sequence[Any], candidate: pymarc.Record
+) -> Detection:
+    """`detect` of an incoming record's values and a candidate record, taking from the
+    candidate only the features the incoming record has, and stopping at the first that
+    fails the pair (the probability is 0.0 then, whatever the rest would give)."""
+    points: dict[str, float] = {}
+    for feature, value_a in zip(features, incoming, strict=True):
+        if _empty(value_a):
+            continue
+        value_b = feature.extract(candidate)
+        if _empty(value_b):
+            continue
+        points[feature.name] = feature.compare(value_a, value_b)
+        if points[feature.name] <= FORCE_FAIL:
+            break
+    return _probability(points)
+
+
+def _probability(points: dict[str, float]) -> Detection:
     values = list(points.values())
     if not any(v >= MIN_QUALIFIER for v in values) or any(v <= FORCE_FAIL for v in values):
         return Detection(0.0, points)
