@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import AsyncGenerator, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -242,15 +242,18 @@ def matchers(record: pymarc.Record) -> list[Matcher]:
     ]
 
 
-async def _chosen(catalog: SearchableCatalog, matcher: Matcher, cap: int) -> list[Query]:
-    """The matcher's queries, with the alternates that have 1..cap-1 hits (Melinda counts
-    them first: a query with too many hits says too little to be worth comparing)."""
-    chosen = list(matcher.queries)
+async def _searches(
+    catalog: SearchableCatalog, matcher: Matcher, cap: int
+) -> AsyncGenerator[ResultSet, None]:
+    """The matcher's result sets: its queries', then its alternates' that have 1..cap-1
+    hits (Melinda counts them first: a query with too many hits says too little to be worth
+    comparing; here the count and the candidates come from one search)."""
+    for query in matcher.queries:
+        yield await catalog.search(query, cap=cap)
     for query in matcher.alternates:
-        total = (await catalog.search(query, cap=1)).total
-        if 0 < total < cap:
-            chosen.append(query)
-    return chosen
+        found = await catalog.search(query, cap=cap)
+        if 0 < found.total < cap:
+            yield found
 
 
 async def find_candidates(
@@ -270,11 +273,10 @@ async def find_candidates(
         cap = MAX_CANDIDATES[strategy]
         seen: set[int] = set()  # each matcher compares anew what an earlier one did not match
         matched = False
-        for query in await _chosen(catalog, matcher, cap):
-            if len(seen) >= cap:
-                break
-            found = await catalog.search(query, cap=cap - len(seen))
-            ids = [i for i in found.ids if i not in seen and i not in exclude]
+        searches = _searches(catalog, matcher, cap)
+        async for found in searches:
+            room = cap - len(seen)
+            ids = [i for i in found.ids if i not in seen and i not in exclude][:room]
             if not ids:
                 continue
             seen.update(ids)
@@ -293,8 +295,9 @@ async def find_candidates(
                         stored.id, detection.probability, strategy, match
                     )
                 matched = matched or match
-            if matched and strategy == "CONTENT":
-                break  # the alternates: a tighter query that matched is enough
+            if len(seen) >= cap or (matched and strategy == "CONTENT"):
+                break  # the cap reached; or the alternates: a tighter one matched
+        await searches.aclose()
         if matched:
             break
     return sorted(compared.values(), key=lambda c: (-c.probability, c.id))

@@ -225,3 +225,32 @@ def test_reducers_take_what_the_kept_record_lacks() -> None:
     assert preferred.get_fields("084") == []  # the preferred record itself is left as it was
     left = reducers.withdraw_moved_fields(other)
     assert records.lows(left) == [] and records.sids(left) == [] and left.get_fields("CAT")
+
+
+def test_matching_view_reads_the_compared_fields_as_the_full_parser_does() -> None:
+    from gateway.generator import generate_records
+    from gateway.matching.reading import MATCHING_TAGS, matching_view
+
+    tricky = book(subtitle='"quoted" & <angled>')
+    for record in [*generate_records(200, 3), tricky]:
+        stored = records.record_to_marcxml(record)
+        full = records.parse_marcxml(stored)
+        light = matching_view(stored)
+        assert str(light.leader) == str(full.leader)
+        assert [str(f) for f in light.fields] == [
+            str(f) for f in full.fields if f.tag in MATCHING_TAGS
+        ]
+    # not the compact form: the full parser reads it
+    indented = records.record_to_marcxml(tricky).replace(b"><", b">\n<")
+    assert [str(f) for f in matching_view(indented).get_fields("245")] == [
+        str(f) for f in tricky.get_fields("245")
+    ]
+
+
+def test_a_candidate_is_judged_as_a_pair_is() -> None:
+    chosen = features.STRATEGIES["CONTENT"]
+    incoming = book()
+    for candidate in (book(), book(year="1990"), book("Kesä"), book(isbns=("9789510000007",))):
+        lazy = features.detect_candidate(chosen, features.extract_all(chosen, incoming), candidate)
+        whole = probability("CONTENT", incoming, candidate)
+        assert lazy.probability == whole.probability
