@@ -31,11 +31,15 @@ IDENTIFIER_MAX: Final = 40  # longer dc.identifier values crash Aleph's mapped i
 
 
 class SearchableCatalog(Protocol):
-    """What matching needs of the catalog: its search and its record reads."""
+    """What matching needs of the catalog: its searches and its record reads."""
 
     async def search(self, query: Query, *, cap: int = ...) -> ResultSet: ...
 
     async def fetch(self, ids: Sequence[int]) -> list[StoredRecord]: ...
+
+    async def search_page(
+        self, query: Query, *, cap: int = ..., start: int = ..., count: int = ...
+    ) -> tuple[ResultSet, list[StoredRecord]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,16 +248,17 @@ def matchers(record: pymarc.Record) -> list[Matcher]:
 
 async def _searches(
     catalog: SearchableCatalog, matcher: Matcher, cap: int
-) -> AsyncGenerator[ResultSet, None]:
-    """The matcher's result sets: its queries', then its alternates' that have 1..cap-1
-    hits (Melinda counts them first: a query with too many hits says too little to be worth
-    comparing; here the count and the candidates come from one search)."""
+) -> AsyncGenerator[list[StoredRecord], None]:
+    """The matcher's candidates, query by query: its queries' (each search read with its
+    records at once), then its alternates' that have 1..cap-1 hits (Melinda counts them
+    first: a query with too many hits says too little to be worth comparing)."""
     for query in matcher.queries:
-        yield await catalog.search(query, cap=cap)
+        _found, stored = await catalog.search_page(query, cap=cap, start=1, count=cap)
+        yield stored
     for query in matcher.alternates:
         found = await catalog.search(query, cap=cap)
         if 0 < found.total < cap:
-            yield found
+            yield await catalog.fetch(found.ids)
 
 
 async def find_candidates(
@@ -276,13 +281,13 @@ async def find_candidates(
         searches = _searches(catalog, matcher, cap)
         async for found in searches:
             room = cap - len(seen)
-            ids = [i for i in found.ids if i not in seen and i not in exclude][:room]
-            if not ids:
+            fresh = [r for r in found if r.id not in seen and r.id not in exclude][:room]
+            if not fresh:
                 continue
-            seen.update(ids)
+            seen.update(r.id for r in fresh)
             if incoming is None:
                 incoming = features.extract_all(strategy_features, record)
-            for stored in await catalog.fetch(ids):
+            for stored in fresh:
                 if stored.deleted:
                     continue  # a record deleted since the search: never a candidate
                 detection = features.detect_candidate(
