@@ -29,7 +29,6 @@ from gateway.store import (
     WriteTxn,
 )
 
-
 # A merge's field work: (kept as stored, other as stored or None) -> (kept, other to delete or None)
 MergeCombiner = Callable[
     [pymarc.Record, pymarc.Record | None], tuple[pymarc.Record, pymarc.Record | None]

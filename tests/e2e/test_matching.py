@@ -20,7 +20,7 @@ from lxml import etree, html
 from sickle import Sickle
 
 from gateway import records
-from gateway.app import Gateway
+from gateway.emulator.host import Gateway
 from tests.conftest import ROOT
 from tests.protocols.xserver.helpers import OaiMarc, Subfields, XClient, book, saved_id
 from tests.protocols.z3950.conftest import z_address, zoomsh

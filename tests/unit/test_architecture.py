@@ -32,6 +32,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("store", ("gateway.store",)),
     ("domain services", ("gateway.loading", "gateway.publishing")),
     ("catalog", ("gateway.catalog",)),
+    # record matching and the Merge program: over the catalog's operations, named as Protocols
+    ("matching", ("gateway.matching",)),
     # protocols name what they need of the running gateway in protocols.host; the emulator
     # satisfies those interfaces, so no protocol imports it
     ("protocols", ("protocols",)),

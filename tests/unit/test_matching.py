@@ -228,7 +228,7 @@ def test_reducers_take_what_the_kept_record_lacks() -> None:
 
 
 def test_matching_view_reads_the_compared_fields_as_the_full_parser_does() -> None:
-    from gateway.generator import generate_records
+    from gateway.emulator.generator import generate_records
     from gateway.matching.reading import MATCHING_TAGS, matching_view
 
     tricky = book(subtitle='"quoted" & <angled>')
