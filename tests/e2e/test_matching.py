@@ -286,6 +286,7 @@ async def test_merge_keeps_one_record_found_by_the_old_id_everywhere(wire: Wire)
     gone_record = gone.record()
     assert str(gone_record.leader)[5] == "d" and _values(gone_record, "STA", "a") == ["DELETED"]
     assert records.lows(gone_record) == []
+    assert "$aHELKA" in str(gone_record.get_fields("CAT")[-1])  # the deletion is the merge's
     assert await gateway.catalog.record_counts() == (1, 1)
 
     # the old id finds the kept record: SRU, Z39.50 (Bib-1 12), X-server find
