@@ -4,8 +4,8 @@ As `melinda-record-matching` with the packages `melinda-rest-api-validator` conf
 IDS (`melinda.melindaid` from 001/035 $a $z, `melinda.sourceid` from SID; at most 50
 candidates), STANDARD_IDS (`dc.identifier` from 015/020/022/024/028, values cut to 40
 characters, two per query joined by `or`; 50), CONTENT (`melinda.partsofhost` for a
-component part, then the title with author or publisher and year, tightest query first;
-150). The first matcher that finds a match ends the search. Queries are the catalog's own
+component part, then the title alone, with author or publisher, and with the year: those
+with 1-149 hits, as Melinda counts them first; 150). The first matcher that finds a match ends the search. Queries are the catalog's own
 query tree, so deleted records (which leave the indexes) are never candidates.
 """
 
@@ -230,7 +230,8 @@ def content_queries(record: pymarc.Record) -> list[Query]:
 @dataclass(frozen=True, slots=True)
 class Matcher:
     """One of Melinda's matchers for a record: its queries, and its alternates (tightest
-    first), of which only those with some but fewer hits than the cap are run."""
+    first, each narrowing the next), of which only those with some but fewer hits than the
+    cap are run."""
 
     strategy: str
     queries: list[Query]
@@ -250,15 +251,21 @@ async def _searches(
     catalog: SearchableCatalog, matcher: Matcher, cap: int
 ) -> AsyncGenerator[list[StoredRecord], None]:
     """The matcher's candidates, query by query: its queries' (each search read with its
-    records at once), then its alternates' that have 1..cap-1 hits (Melinda counts them
-    first: a query with too many hits says too little to be worth comparing)."""
+    records at once), then those of its alternates.
+
+    Melinda counts the alternates first and runs, tightest first, those with 1..cap-1 hits (a
+    query with more says too little to be worth comparing). Each alternate adds a term to the
+    next looser one, so their hits nest: the loosest one under the cap holds every candidate
+    the tighter ones would give, and an empty one means the tighter ones are empty too."""
     for query in matcher.queries:
         _found, stored = await catalog.search_page(query, cap=cap, start=1, count=cap)
         yield stored
-    for query in matcher.alternates:
+    for query in reversed(matcher.alternates):
         found = await catalog.search(query, cap=cap)
-        if 0 < found.total < cap:
-            yield await catalog.fetch(found.ids)
+        if found.total < cap:
+            if found.ids:
+                yield await catalog.fetch(found.ids)
+            return
 
 
 async def find_candidates(
@@ -300,8 +307,8 @@ async def find_candidates(
                         stored.id, detection.probability, strategy, match
                     )
                 matched = matched or match
-            if len(seen) >= cap or (matched and strategy == "CONTENT"):
-                break  # the cap reached; or the alternates: a tighter one matched
+            if len(seen) >= cap:
+                break
         await searches.aclose()
         if matched:
             break
