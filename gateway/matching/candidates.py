@@ -19,7 +19,7 @@ from typing import Any, Final, Protocol
 
 import pymarc
 
-from gateway import records
+from gateway import indexing, records
 from gateway.matching import features
 from gateway.matching.reading import matching_view
 from gateway.model import ResultSet, StoredRecord
@@ -102,14 +102,9 @@ def stored_id_of(record: pymarc.Record) -> int | None:
     return records.melinda_id(record)
 
 
-def source_id_key(local_id: str, database: str) -> str:
-    """SID $c + $b as `melinda.sourceid` holds it: bracketed prefix, hyphens, spaces away."""
-    local = re.sub(r"^\([A-Za-z0-9-]+\)(?=.)", "", local_id.strip())
-    return re.sub(r"[- ]", "", local) + re.sub(r"[- ]", "", database.strip())
-
-
 def source_id_queries(record: pymarc.Record) -> list[Query]:
-    keys = [source_id_key(c, b) for c, b in records.sids(record) if c and b]
+    # the index's own key: a bracketed prefix, hyphens and spaces away, case kept
+    keys = [indexing.sourceid_key(c, b) for c, b in records.sids(record) if c and b]
     return _or_pairs("melinda.sourceid", keys)
 
 
