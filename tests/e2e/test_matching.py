@@ -510,6 +510,10 @@ def test_cli_match_and_merge(tmp_path: Path) -> None:
     kept, gone, _ = list(records.iter_marcxml(io.BytesIO(exported.stdout.encode())))
     assert records.lows(kept) == ["HELKA", "TAMK"] and records.is_deleted(gone)
 
+    for verb in (["match", str(probe)], ["merge", "1", "2", "--user", "HELKA"]):
+        nowhere = _cli(verb[0], "--data-dir", str(tmp_path / "typo"), *verb[1:])
+        assert nowhere.returncode == 2 and "no store at" in nowhere.stderr, nowhere.stderr
+
     bad = tmp_path / "bad.xml"
     bad.write_text("<collection><record><leader>x", encoding="utf-8")
     unreadable = _cli("match", *data, str(bad))
