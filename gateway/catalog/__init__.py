@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from gateway.catalog.base import CatalogCore
 from gateway.catalog.changes import ChangeFeed
+from gateway.catalog.imports import HarvestedRef, ImportOp, ImportOutcome, Imports
 from gateway.catalog.libraries import LibrariesAndUsers
 from gateway.catalog.lows import LowsAndPublishing
 from gateway.catalog.saving import finish_prepared, next_version, old_entry, prepare_write
@@ -30,6 +31,9 @@ __all__ = [
     "SYSTEM_USER",
     "Catalog",
     "CatalogCore",
+    "HarvestedRef",
+    "ImportOp",
+    "ImportOutcome",
     "LoadReport",
     "PublishResult",
     "SetInfo",
@@ -48,6 +52,7 @@ class Catalog(
     LowsAndPublishing,
     LibrariesAndUsers,
     LoadsAndSnapshots,
+    Imports,
 ):
     """Melinda over one store. Construct with `await Catalog.open(path)`.
 

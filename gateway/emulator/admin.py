@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.typedefs import Middleware
 
+from gateway.emulator import harvests
 from gateway.emulator.faults import Fault, FaultSpecError
 from gateway.emulator.host import GATEWAY_KEY, Gateway
 from gateway.emulator.journal import INTERFACES
@@ -613,3 +614,4 @@ def install(gateway: Gateway) -> None:
     router.add_get(f"{ADMIN_PREFIX}/changes", changes)
     router.add_post(f"{ADMIN_PREFIX}/match", match)
     router.add_post(f"{ADMIN_PREFIX}/merge", merge)
+    harvests.install(gateway)

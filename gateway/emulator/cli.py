@@ -1,4 +1,4 @@
-"""The `melinda-gateway` command: serve, load, export, library, reset, match, merge.
+"""The `melinda-gateway` command: serve, load, export, library, reset, match, merge, harvest.
 
 Exit codes: 0 success, 1 the work failed (or some records were rejected), 2 bad usage.
 """
@@ -151,6 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("preferred", type=int, help="the Melinda ID of the record kept")
     merge.add_argument("other", type=int, help="the Melinda ID of the record merged away")
     merge.add_argument("--user", required=True, metavar="CODE", help="the library user merging")
+
+    harvest = add_verb(
+        "harvest", "harvest a joining library's records over OAI-PMH into the store"
+    )
+    _add_store_args(harvest)
+    harvest.add_argument("--url", required=True, help="the library's OAI-PMH base URL")
+    harvest.add_argument("--library", required=True, metavar="CODE", help="the joining library")
+    harvest.add_argument("--set", metavar="S", help="an OAI-PMH set")
+    harvest.add_argument("--from", dest="from_", metavar="DATE", help="from this datestamp")
+    harvest.add_argument("--until", metavar="DATE", help="until this datestamp")
+    harvest.add_argument(
+        "--metadata-prefix", default="marc21", metavar="P", help="marc21 (default) or marcxml"
+    )
 
     reset = add_verb("reset", "empty the store (libraries stay)")
     _add_store_args(reset)
@@ -567,6 +580,57 @@ async def merge(settings: Settings, preferred: int, other: int, user: str) -> in
     return 0
 
 
+# --- harvest ---------------------------------------------------------------------------
+async def harvest(settings: Settings, args: argparse.Namespace) -> int:
+    """Harvest in-process against the data dir: a progress line per page, then the report.
+    SIGINT/SIGTERM stop it after the page in hand; the next run resumes it."""
+    from gateway import harvesting
+
+    spec = harvesting.HarvestSpec(
+        url=args.url,
+        library=args.library.upper(),
+        metadata_prefix=args.metadata_prefix,
+        set=args.set,
+        from_=args.from_,
+        until=args.until,
+    )
+    progress = _progress()
+    async with open_catalog(settings, create=False) as catalog:
+        run = await harvesting.prepare_run(catalog, spec)
+        if run.get("resumed"):
+            print(f"resuming harvest {run['id']} after {run['counts']['seen']} records", flush=True)
+        harvester = harvesting.Harvester(
+            catalog, run, on_page=lambda r: progress(int(r["counts"]["seen"]))
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, harvester.stop)
+        try:
+            report = await harvester()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            progress(None)
+    print(harvest_summary(report))
+    return 0 if report["state"] == "done" and not report["counts"]["rejected"] else 1
+
+
+def harvest_summary(report: dict[str, Any]) -> str:
+    """The report as text: state, counts, rejections (position and reason), speed."""
+    c = report["counts"]
+    lines = [
+        f"harvest {report['id']} of {report['library']} from {report['url']}: {report['state']}"
+        + (f" ({report['error']})" if report.get("error") else ""),
+        f"pages {c['pages']}, records {c['seen']}: created {c['created']}, matched and merged"
+        f" {c['merged']}, updated {c['updated']}, unchanged {c['unchanged']}, LOW removed"
+        f" {c['low_removed']}, rejected {c['rejected']}",
+        f"{report['seconds']:.1f} s, {report['records_per_second'] or 0} records/s;"
+        f" last datestamp {report['last_datestamp']}",
+    ]
+    lines += [f"rejected {r['position']}: {r['reason']}" for r in report["rejections"]]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -593,6 +657,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(match(settings, args.file))
         if args.verb == "merge":
             return asyncio.run(merge(settings, args.preferred, args.other, args.user))
+        if args.verb == "harvest":
+            return asyncio.run(harvest(settings, args))
         return asyncio.run(reset(settings, args.yes))
     except NoStoreError as exc:
         print(f"melinda-gateway: {exc}", file=sys.stderr)

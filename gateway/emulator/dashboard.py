@@ -59,6 +59,7 @@ async def render(gateway: Gateway) -> str:
     lows = await catalog.low_counts()
     changes = await catalog.significant_changes(limit=RECENT)
     libraries = await catalog.libraries()
+    harvest_runs = await catalog.harvest_runs(RECENT)
     settings = gateway.settings
     controls_open = not settings.shared
     parts = [
@@ -82,6 +83,24 @@ async def render(gateway: Gateway) -> str:
             ["LOW", "Records"],
             [[escape(code), str(count)] for code, count in sorted(lows.items())],
             "lows",
+        ),
+        "<h2>Harvests</h2>",
+        _table(
+            ["Harvest", "Library", "Source", "State", "Records", "Created", "Merged", "Rejected"],
+            [
+                [
+                    f'<a href="/_admin/harvests/{int(h["id"])}">{int(h["id"])}</a>',
+                    escape(str(h["library"])),
+                    f"<code>{escape(str(h['url']))}</code>",
+                    escape(str(h["state"])),
+                    str(h["counts"]["seen"]),
+                    str(h["counts"]["created"]),
+                    str(h["counts"]["merged"]),
+                    str(h["counts"]["rejected"]),
+                ]
+                for h in harvest_runs
+            ],
+            "harvests",
         ),
         "<h2>Latest significant changes</h2>",
         _table(
@@ -123,7 +142,8 @@ async def render(gateway: Gateway) -> str:
             '<p><a href="/_admin/journal">the whole journal (JSON)</a> · '
             '<a href="/_admin/changes">the change feed (JSON)</a> · '
             '<a href="/_admin/faults">active faults (JSON)</a> · '
-            '<a href="/_admin/snapshots">snapshots (JSON)</a></p>',
+            '<a href="/_admin/snapshots">snapshots (JSON)</a> · '
+            '<a href="/_admin/harvests">harvests (JSON)</a></p>',
             "<h2>Controls</h2>",
             _form("/_admin/reset?next=/", "Empty the store"),
             _form("/_admin/reset?next=/&demo=1", "Reset to the demo data"),

@@ -43,6 +43,7 @@ from gateway.records.marcxml import (
     record_from_element,
     record_to_marcxml,
     write_marcxml_collection,
+    xml_pull_parser,
 )
 from gateway.records.oai_marc import parse_oai_marc, record_to_oai_marc
 from gateway.records.text import parse_text, record_to_text
@@ -96,4 +97,5 @@ __all__ = [
     "undelete",
     "write_alephseq",
     "write_marcxml_collection",
+    "xml_pull_parser",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import pymarc
@@ -79,6 +79,19 @@ def xml_parser() -> etree.XMLParser:
         )
         _local.parser = parser
     return parser
+
+
+def xml_pull_parser(tags: Sequence[str]) -> etree.XMLPullParser:
+    """A push parser for a document read in pieces (an OAI-PMH page as it streams in), with
+    `xml_parser`'s settings: "end" events of the elements `tags`."""
+    return etree.XMLPullParser(
+        events=("end",),
+        tag=list(tags),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=True,
+    )
 
 
 def new_record(leader: str = DEFAULT_LEADER, fields: list[Field] | None = None) -> pymarc.Record:

@@ -54,7 +54,6 @@ class SplicedWrite:
     removed_terms: frozenset[tuple[int, str]] = frozenset()
 
 
-
 class RowChangedError(Exception):
     """A record was saved since the row a write was computed from (`WriteTxn.expect_seq`)."""
 
@@ -100,7 +99,17 @@ class WriteTxn(Protocol):
 
     async def publishing_result(self, library: str, file_key: str) -> str | None: ...
 
-    async def record_publishing(self, library: str, file_key: str, at: int, result: str) -> None: ...
+    async def record_publishing(
+        self, library: str, file_key: str, at: int, result: str
+    ) -> None: ...
+
+    async def new_harvest_id(self) -> int: ...
+
+    def save_harvest(self, harvest_id: int, library: str, state: str, run: str) -> None: ...
+
+    def note_harvested(self, library: str, rows: Sequence[tuple[str, int, str, str]]) -> None: ...
+
+    def forget_harvested(self, library: str, local_ids: Sequence[str]) -> None: ...
 
 
 class Store(Protocol):
@@ -180,6 +189,12 @@ class Store(Protocol):
     async def save_library(self, library: Library, password_hash: str | None) -> None: ...
 
     async def delete_library(self, code: str) -> bool: ...
+
+    async def harvest_rows(self, harvest_id: int | None = None, limit: int = 100) -> list[str]: ...
+
+    async def harvested(
+        self, library: str, local_ids: Sequence[str]
+    ) -> dict[str, tuple[int, str, str]]: ...
 
     async def low_counts(self) -> list[tuple[str, int]]: ...
 

@@ -34,6 +34,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("catalog", ("gateway.catalog",)),
     # record matching and the Merge program: over the catalog's operations, named as Protocols
     ("matching", ("gateway.matching",)),
+    # harvesting: OAI-PMH client, import transformation, match-or-create over the catalog
+    ("harvesting", ("gateway.harvesting",)),
     # protocols name what they need of the running gateway in protocols.host; the emulator
     # satisfies those interfaces, so no protocol imports it
     ("protocols", ("protocols",)),

@@ -64,4 +64,22 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (library, file_key)
     );
     """,
+    # 3: OAI-PMH harvests of joining libraries: each run's state and report (JSON), and which
+    # record each harvested local id went into, with the digest of the source record applied
+    """
+    CREATE TABLE harvests (
+        id INTEGER PRIMARY KEY,
+        library TEXT NOT NULL,
+        state TEXT NOT NULL,             -- running, stopped, failed, done
+        run TEXT NOT NULL                -- JSON: the definition, resumption token, counts, report
+    );
+    CREATE TABLE harvested (
+        library TEXT NOT NULL,
+        identifier TEXT NOT NULL,        -- the OAI-PMH identifier at the source
+        rec INTEGER NOT NULL,            -- the Melinda record holding the library's LOW and SID
+        how TEXT NOT NULL,               -- created (the harvest made it) or merged (into Melinda's)
+        digest TEXT NOT NULL,            -- of the source record last applied
+        PRIMARY KEY (library, identifier)
+    ) WITHOUT ROWID;
+    """,
 )

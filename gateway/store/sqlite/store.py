@@ -280,6 +280,34 @@ class SqliteWriteTxn:
             (library, file_key, at, result),
         )
 
+    # --- harvests -------------------------------------------------------------------------------
+    async def new_harvest_id(self) -> int:
+        row = await self._run(
+            lambda db: db.execute("SELECT coalesce(max(id), 0) + 1 FROM harvests").fetchone()
+        )
+        return int(row[0])
+
+    def save_harvest(self, harvest_id: int, library: str, state: str, run: str) -> None:
+        self._queue(
+            "INSERT OR REPLACE INTO harvests (id, library, state, run) VALUES (?, ?, ?, ?)",
+            (harvest_id, library, state, run),
+        )
+
+    def note_harvested(self, library: str, rows: Sequence[tuple[str, int, str, str]]) -> None:
+        """(OAI identifier, record id, how, digest) per record a harvest page applied."""
+        self._queue(
+            "INSERT OR REPLACE INTO harvested (library, identifier, rec, how, digest) VALUES (?, ?, ?, ?, ?)",
+            [(library, *row) for row in rows],
+            "many",
+        )
+
+    def forget_harvested(self, library: str, local_ids: Sequence[str]) -> None:
+        self._queue(
+            "DELETE FROM harvested WHERE library = ? AND identifier = ?",
+            [(library, local_id) for local_id in local_ids],
+            "many",
+        )
+
 
 class SqliteStore:
     """Open with `await SqliteStore.open(path)`; close with `await store.close()`."""
@@ -652,6 +680,34 @@ class SqliteStore:
         """The datestamp of the last save (a later save may not have an earlier one)."""
         return self._datestamp
 
+    async def harvest_rows(self, harvest_id: int | None = None, limit: int = 100) -> list[str]:
+        """The JSON of harvest `harvest_id`, or of the latest `limit` harvests, newest first."""
+        if harvest_id is not None:
+            sql, params = "SELECT run FROM harvests WHERE id = ?", (harvest_id,)
+        else:
+            sql, params = "SELECT run FROM harvests ORDER BY id DESC LIMIT ?", (limit,)
+        return await self._read(lambda conn: [str(r[0]) for r in conn.execute(sql, params)])
+
+    async def harvested(
+        self, library: str, local_ids: Sequence[str]
+    ) -> dict[str, tuple[int, str, str]]:
+        """OAI identifier -> (record id, how, digest) for those of `local_ids` harvested before."""
+        wanted = list(local_ids)
+
+        def work(conn: sqlite3.Connection) -> dict[str, tuple[int, str, str]]:
+            found: dict[str, tuple[int, str, str]] = {}
+            for chunk in iter_chunks(wanted, 500):
+                marks = ",".join("?" * len(chunk))
+                for local_id, rec, how, digest in conn.execute(
+                    "SELECT identifier, rec, how, digest FROM harvested"
+                    f" WHERE library = ? AND identifier IN ({marks})",
+                    [library, *chunk],
+                ):
+                    found[str(local_id)] = (int(rec), str(how), str(digest))
+            return found
+
+        return await self._read(work)
+
     async def low_counts(self) -> list[tuple[str, int]]:
         """(LOW code as indexed, number of live records holding it), by code."""
         async with self._reader.execute(
@@ -699,7 +755,14 @@ class SqliteStore:
     async def reset(self) -> None:
         """Empty the records (libraries stay) and restart ids."""
         async with self.transaction() as txn:
-            for table in ("records", "terms", "significant_changes", "publishing_log"):
+            for table in (
+                "records",
+                "terms",
+                "significant_changes",
+                "publishing_log",
+                "harvests",
+                "harvested",
+            ):
                 await txn.execute(f"DELETE FROM {table}")
             await txn.execute("DELETE FROM meta WHERE key = 'high_id'")
             self._seq = 0
