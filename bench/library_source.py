@@ -18,9 +18,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pymarc
 from lxml import etree
-from oaipmh import common, error
-from oaipmh.metadata import MetadataRegistry
-from oaipmh.server import BatchingServer
+from oaipmh import common, error  # type: ignore[import-untyped]
+from oaipmh.metadata import MetadataRegistry  # type: ignore[import-untyped]
+from oaipmh.server import BatchingServer  # type: ignore[import-untyped]
 
 from gateway.emulator.generator.builder import generate_records
 from gateway.records import record_to_marcxml
@@ -34,30 +34,30 @@ def local_copy(record: pymarc.Record, local_id: str) -> pymarc.Record:
     local 9XX field, no Melinda ids and no Aleph fields."""
     out = pymarc.Record(leader=str(record.leader))
     out.leader = record.leader
-    out.add_field(pymarc.Field(tag="001", data=local_id))
-    out.add_field(pymarc.Field(tag="003", data=LOCAL_CODE))
-    out.add_field(pymarc.Field(tag="005", data="20240101120000.0"))
+    out.fields.append(pymarc.Field(tag="001", data=local_id))
+    out.fields.append(pymarc.Field(tag="003", data=LOCAL_CODE))
+    out.fields.append(pymarc.Field(tag="005", data="20240101120000.0"))
     for f in record.fields:
         if not f.tag.isdigit() or f.tag in ("001", "003", "005") or f.tag.startswith("9"):
             continue
         if f.tag == "035":
             continue
-        out.add_field(copy.deepcopy(f))
-    out.add_field(
+        out.fields.append(copy.deepcopy(f))
+    out.fields.append(
         pymarc.Field(
             tag="035",
             indicators=[" ", " "],  # type: ignore[arg-type]
             subfields=[pymarc.Subfield("a", f"({LOCAL_CODE}){local_id}")],
         )
     )
-    out.add_field(
+    out.fields.append(
         pymarc.Field(
             tag="852",
             indicators=["8", " "],  # type: ignore[arg-type]
             subfields=[pymarc.Subfield("b", "PÄÄ"), pymarc.Subfield("h", "84.2")],
         )
     )
-    out.add_field(
+    out.fields.append(
         pymarc.Field(
             tag="990",
             indicators=[" ", " "],  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ log = logging.getLogger("melinda.harvesting")
 
 PREFIX: Final = "/_admin/harvests"
 RUNNING_KEY: web.AppKey[dict[int, harvesting.Harvester]] = web.AppKey("harvests")
+_TASKS_KEY: web.AppKey[list[asyncio.Task[None]]] = web.AppKey("harvest tasks")
 _FIELDS: Final = ("url", "library", "set", "from", "until", "metadata_prefix")
 _PREFIXES: Final = ("marc21", "marcxml")
 
@@ -76,8 +77,9 @@ async def start(request: web.Request) -> web.Response:
     harvester = harvesting.Harvester(gateway.catalog, run)
     running[run["id"]] = harvester
     task = asyncio.create_task(_run(gateway, running, harvester), name=f"harvest {run['id']}")
-    request.app[_TASKS_KEY].add(task)
-    task.add_done_callback(request.app[_TASKS_KEY].discard)
+    tasks = request.app[_TASKS_KEY]
+    tasks[:] = [t for t in tasks if not t.done()]
+    tasks.append(task)
     return web.json_response(
         {"id": run["id"], "state": run["state"], "href": f"{PREFIX}/{run['id']}"}, status=202
     )
@@ -152,14 +154,11 @@ async def stop(request: web.Request) -> web.Response:
     return web.json_response({"id": harvest_id, "stopping": True}, status=202)
 
 
-_TASKS_KEY: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("harvest tasks")
-
-
 async def _stop_all(app: web.Application) -> None:
     """On shutdown every running harvest stops after its page; the next start resumes it."""
     for harvester in app[RUNNING_KEY].values():
         harvester.stop()
-    tasks = list(app[_TASKS_KEY])
+    tasks = [t for t in app[_TASKS_KEY] if not t.done()]
     if tasks:
         await asyncio.wait(tasks, timeout=30)
 
@@ -167,8 +166,7 @@ async def _stop_all(app: web.Application) -> None:
 def install(gateway: Gateway) -> None:
     app = gateway.http
     app[RUNNING_KEY] = {}
-    tasks: set[asyncio.Task[None]] = set()
-    app[_TASKS_KEY] = tasks
+    app[_TASKS_KEY] = []
     app.on_shutdown.append(_stop_all)
     app.router.add_post(PREFIX, start)
     app.router.add_get(PREFIX, listing)
