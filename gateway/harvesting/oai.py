@@ -180,12 +180,12 @@ class OaiClient:
                 if resp.status != 200:
                     raise SourceError(f"{self.url} answered HTTP {resp.status}")
                 return await self._parse(resp, first)
+        except TimeoutError as exc:  # aiohttp's ServerTimeoutError is one (and a connection error)
+            raise _Transient("the source went silent (timeout)") from exc
         except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
             raise _Transient(f"connection dropped mid-page ({type(exc).__name__})") from exc
         except aiohttp.ClientConnectionError as exc:
             raise _Transient(f"cannot connect: {exc}") from exc
-        except TimeoutError as exc:
-            raise _Transient("the source went silent (timeout)") from exc
 
     async def _parse(self, resp: aiohttp.ClientResponse, first: int) -> Page:
         """Feed the body to the pull parser as it arrives; each record is read and dropped."""

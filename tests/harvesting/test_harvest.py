@@ -48,7 +48,7 @@ async def test_duplicates_merge_a_second_run_changes_nothing_changes_and_deletio
             assert (counts["seen"], counts["merged"], counts["created"]) == (18, 10, 8)
             assert counts["rejected"] == 0 and counts["pages"] == 5
             stored = await store_contents(gateway.catalog)
-            live = {rid: xml for rid, xml in stored.items() if b"<controlfield tag=\"001\">" in xml}
+            live = {rid: xml for rid, xml in stored.items() if b'<controlfield tag="001">' in xml}
             assert len(live) == 16 + 8  # one Melinda record per title
             holders: dict[str, list[int]] = {}
             for rid, xml in live.items():
@@ -78,15 +78,22 @@ async def test_duplicates_merge_a_second_run_changes_nothing_changes_and_deletio
             assert await store_contents(gateway.catalog) == stored
 
             # Changes and deletions at the source: exactly those applied.
-            changed_created = records.parse_marcxml(source.records["oai:library.example:L0000012"].xml)
+            changed_created = records.parse_marcxml(
+                source.records["oai:library.example:L0000012"].xml
+            )
             changed_created["245"]["a"] = "Aivan uusi nimeke /"
             source.put("L0000012", changed_created)
-            changed_merged = records.parse_marcxml(source.records["oai:library.example:L0000002"].xml)
+            changed_merged = records.parse_marcxml(
+                source.records["oai:library.example:L0000002"].xml
+            )
             changed_merged.add_ordered_field(
                 pymarc.Field(
                     tag="650",
                     indicators=[" ", "7"],  # type: ignore[arg-type]
-                    subfields=[pymarc.Subfield("a", "harvesterit"), pymarc.Subfield("2", "yso/fin")],
+                    subfields=[
+                        pymarc.Subfield("a", "harvesterit"),
+                        pymarc.Subfield("2", "yso/fin"),
+                    ],
                 )
             )
             source.put("L0000002", changed_merged)
@@ -98,7 +105,10 @@ async def test_duplicates_merge_a_second_run_changes_nothing_changes_and_deletio
             after = await store_contents(gateway.catalog)
             touched = {rid for rid in after if after[rid] != stored.get(rid)}
             expected = {
-                holders["L0000012"][0], copies["L0000002"], holders["L0000013"][0], copies["L0000003"]
+                holders["L0000012"][0],
+                copies["L0000002"],
+                holders["L0000013"][0],
+                copies["L0000003"],
             }
             assert touched == expected
             title = records.parse_marcxml(after[holders["L0000012"][0]])["245"]["a"]
