@@ -49,9 +49,7 @@ def library_source(
     also which Melinda id each duplicate's local id copies."""
     source = LibrarySource()
     copies: dict[str, int] = {}
-    number = 0
-    for record in [*duplicates, *fresh]:
-        number += 1
+    for number, record in enumerate([*duplicates, *fresh], start=1):
         local_id = f"L{number:07d}"
         if number <= len(duplicates):
             copies[local_id] = int(record["001"].data)
