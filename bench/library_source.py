@@ -277,13 +277,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--melinda-seed", type=int, default=1)
+    parser.add_argument("--store", type=int, default=0, help="records in Melinda (generated)")
     parser.add_argument("--duplicates", type=int, default=0, help="local copies of Melinda records")
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     source = LibrarySource()
-    melinda = generate_records(args.duplicates, seed=args.melinda_seed)
-    for local_id, record in library_records(args.records, melinda):
+    stride = max(1, args.store // max(1, args.duplicates))
+    melinda = (
+        r
+        for n, r in enumerate(generate_records(args.store, seed=args.melinda_seed))
+        if n % stride == 0
+    )
+    copies = (r for _n, r in zip(range(args.duplicates), melinda, strict=False))
+    for local_id, record in library_records(args.records, copies):
         source.put(local_id, record)
     server = SourceServer(source, page_size=args.page_size, port=args.port)
     print(server.url, flush=True)
