@@ -186,6 +186,8 @@ class OaiClient:
             raise _Transient(f"connection dropped mid-page ({type(exc).__name__})") from exc
         except aiohttp.ClientConnectionError as exc:
             raise _Transient(f"cannot connect: {exc}") from exc
+        except aiohttp.ClientError as exc:  # a bad URL, endless redirects: no retry mends them
+            raise SourceError(f"{self.url}: {type(exc).__name__}: {exc}") from exc
 
     async def _parse(self, resp: aiohttp.ClientResponse, first: int) -> Page:
         """Feed the body to the pull parser as it arrives; each record is read and dropped."""
