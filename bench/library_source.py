@@ -247,7 +247,10 @@ class SourceServer:
         token = params.get("resumptionToken")
         if token and faults.expire_tokens_after is not None and number > faults.expire_tokens_after:
             faults.expire_tokens_after = None  # one expiry
-            params = {"verb": "ListRecords", "resumptionToken": "expired"}  # pyoai: badResumptionToken
+            params = {
+                "verb": "ListRecords",
+                "resumptionToken": "expired",
+            }  # pyoai: badResumptionToken
         body: bytes = self.oai.handleRequest(params)
         if number in faults.drop_on_request:
             # Headers promise the whole page; half of it comes and the connection closes.

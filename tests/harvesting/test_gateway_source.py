@@ -89,11 +89,21 @@ async def test_bad_harvest_requests_get_clear_errors(gateway: Gateway) -> None:
             (b'{"library": "VASKI"}', 400, "url"),
             (b'{"url": "ftp://x", "library": "VASKI"}', 400, "url"),
             (b'{"url": "http://127.0.0.1:9/oai"}', 400, "library"),
-            (b'{"url": "http://127.0.0.1:9/oai", "library": "VASKI", "metadata_prefix": "dc"}', 400, "metadata_prefix"),
+            (
+                b'{"url": "http://127.0.0.1:9/oai", "library": "VASKI", "metadata_prefix": "dc"}',
+                400,
+                "metadata_prefix",
+            ),
             (b'{"url": "http://127.0.0.1:9/oai", "library": "NOSUCH"}', 404, "NOSUCH"),
-            (b'{"url": "http://127.0.0.1:9/oai", "library": "VASKI", "colour": "red"}', 400, "colour"),
+            (
+                b'{"url": "http://127.0.0.1:9/oai", "library": "VASKI", "colour": "red"}',
+                400,
+                "colour",
+            ),
         ]:
-            async with session.post(base, data=body, headers={"Content-Type": "application/json"}) as resp:
+            async with session.post(
+                base, data=body, headers={"Content-Type": "application/json"}
+            ) as resp:
                 assert resp.status == status, (body, await resp.text())
                 assert words in (await resp.json())["error"]
         for path, status in [(f"{base}/99", 404), (f"{base}/abc", 404)]:

@@ -33,8 +33,19 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _prepared(data: Path, melinda_file: Path) -> None:
-    added = _cli("library", "add", LIBRARY, "--data-dir", str(data), "--sid-code", SID_CODE,
-                 "--low", LIBRARY, "--name", "Vaski")
+    added = _cli(
+        "library",
+        "add",
+        LIBRARY,
+        "--data-dir",
+        str(data),
+        "--sid-code",
+        SID_CODE,
+        "--low",
+        LIBRARY,
+        "--name",
+        "Vaski",
+    )
     assert added.returncode == 0, added.stderr
     loaded = _cli("load", "--data-dir", str(data), str(melinda_file))
     assert loaded.returncode == 0, loaded.stderr
@@ -72,7 +83,10 @@ def test_kill_9_mid_harvest_then_resume_equals_an_uninterrupted_run(tmp_path: Pa
 
         proc = subprocess.Popen(
             [*CLI, *harvest, "--data-dir", str(interrupted)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
         )
         assert proc.stdout is not None
         committed = 0
