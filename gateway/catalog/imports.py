@@ -134,11 +134,12 @@ class Imports(CatalogCore):
                 entry = pending.get(record_id)
                 if entry is None:
                     row = rows.get(record_id)
-                    if row is None:
+                    if row is None or row.deleted:
+                        # Gone since it was read, or deleted (merged away) since harvested.
+                        state = "deleted" if row is not None else "not found"
+                        reason = f"record {record_id:09d} is {state}"
                         outcomes.append(
-                            ImportOutcome(
-                                op.identifier, op.kind, record_id, False, "record not found"
-                            )
+                            ImportOutcome(op.identifier, op.kind, record_id, False, reason)
                         )
                         continue
                     before = records.parse_marcxml(row.xml)

@@ -160,7 +160,11 @@ async def _stop_all(app: web.Application) -> None:
         harvester.stop()
     tasks = [t for t in app[_TASKS_KEY] if not t.done()]
     if tasks:
-        await asyncio.wait(tasks, timeout=30)
+        _done, pending = await asyncio.wait(tasks, timeout=30)
+        for task in pending:  # stuck in a request: the run notes itself stopped as it ends
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=10)
 
 
 def install(gateway: Gateway) -> None:
