@@ -15,6 +15,7 @@ from tests import conftest
 from tests.harvesting.helpers import (
     LIBRARY,
     SID_CODE,
+    library_source,
     lows_of,
     matchable,
     melinda_with_library,
@@ -114,3 +115,32 @@ async def test_bad_harvest_requests_get_clear_errors(gateway: Gateway) -> None:
             assert resp.status == 409
         async with session.get(base) as resp:
             assert (await resp.json()) == {"harvests": []}
+
+
+async def test_a_running_harvest_is_stopped_through_the_admin_api_and_resumed(
+    gateway: Gateway,
+) -> None:
+    await melinda_with_library(gateway.catalog, [])
+    _source, server, _copies = library_source([], new_titles(30), page_size=2)
+    server.faults.unavailable = 1000  # busy: the run waits on Retry-After
+    server.faults.retry_after = "5"
+    base = f"{gateway.http_url}/_admin/harvests"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(base, json={"url": server.url, "library": LIBRARY}) as resp:
+                started = await resp.json()
+            async with session.post(base, json={"url": server.url, "library": LIBRARY}) as resp:
+                assert resp.status == 409  # the same harvest is running
+            async with session.post(f"{base}/{started['id']}/stop") as resp:
+                assert resp.status == 202
+            stopped = await wait_for_harvest(session, gateway.http_url, started["id"])
+            assert stopped["state"] == "stopped" and stopped["counts"]["seen"] == 0
+            server.faults.unavailable = 0
+            async with session.post(base, json={"url": server.url, "library": LIBRARY}) as resp:
+                again = await resp.json()
+            assert again["id"] == started["id"]
+            done = await wait_for_harvest(session, gateway.http_url, started["id"])
+            assert done["state"] == "done" and done["counts"]["created"] == 30
+            assert done["resumed"] == 1
+    finally:
+        server.close()

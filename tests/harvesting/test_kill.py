@@ -110,3 +110,37 @@ def test_kill_9_mid_harvest_then_resume_equals_an_uninterrupted_run(tmp_path: Pa
     assert len(whole_store) == 60 + 160
     assert resumed_store == whole_store
     assert resumed_counts == whole_counts
+
+
+def test_sigterm_stops_the_harvest_after_its_page_and_the_next_run_resumes(
+    tmp_path: Path,
+) -> None:
+    melinda = list(matchable(10))
+    melinda_file = tmp_path / "melinda.xml"
+    with melinda_file.open("wb") as out:
+        write_marcxml_collection(melinda, out)
+    _source, server, _copies = library_source(melinda[:5], new_titles(55), page_size=5)
+    data = tmp_path / "data"
+    try:
+        _prepared(data, melinda_file)
+        harvest = ["harvest", "--url", server.url, "--library", LIBRARY, "--data-dir", str(data)]
+        proc = subprocess.Popen(
+            [*CLI, *harvest], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("committed "):
+                proc.send_signal(signal.SIGTERM)
+                break
+        rest = proc.stdout.read()
+        proc.wait(timeout=60)
+        assert proc.returncode == 1  # not done
+        assert ": stopped" in rest
+        resumed = _cli(*harvest)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert "resuming harvest 1 after" in resumed.stdout
+        assert ": done" in resumed.stdout
+    finally:
+        server.close()
+    _store, counts = _final_state(data)
+    assert counts["seen"] == 60 and counts["created"] + counts["merged"] == 60
