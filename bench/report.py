@@ -197,8 +197,10 @@ def machine_line(result: dict[str, Any]) -> str:
     m = result.get("machine", {})
     v = result.get("versions", {})
     zebra = f", Zebra {v['zebra']}" if v.get("zebra") else ""
+    workers = result.get("settings", {}).get("workers", 1)
     return (
         f"{number(result.get('count'))} records (seed {result.get('seed')}), {result.get('date')}; "
+        f"gateway with {workers} worker process{'es' if workers != 1 else ''}; "
         f"{m.get('cores')} cores, {number(m.get('memory_mb'))} MB, {m.get('cpu_model')}; "
         f"Python {v.get('python')}, SQLite {v.get('sqlite')}{zebra}"
     )

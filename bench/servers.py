@@ -1,18 +1,18 @@
 """The two engines under test as child processes: the gateway (`melinda-gateway serve`) and Zebra.
 
-Zebra's configuration is written into a temporary directory at run time. The choice: records are
-ISO 2709 exported from the gateway, indexed with Zebra's `grs.marc` filter and an abstract syntax
-file (`melinda.abs`) of our own that indexes exactly what the benchmark searches in the gateway:
+Zebra's configuration is written into a temporary directory at run time, as Koha runs Zebra for
+bibliographic records: MARCXML (the gateway's live records, exported as ISO 2709 and turned
+into a MARCXML collection by yaz-marcdump) stored and indexed by the DOM filter with an XSLT
+of our own (`index.xsl`) that indexes exactly what the benchmark searches in the gateway:
 title words (245 $abnp, 240, 246, 130, 730, 740, 242), author words (100/110/111/700/710/711),
-ISBN (020 $a) and the local number (001), all as word indexes. The shipped `usmarc.abs` would
-also index every word into `any` and many more fields, which makes indexing slower without
-changing these searches; Koha likewise runs Zebra with a MARC record type and index rules of its
-own. Zebra gets only the live records (the gateway's searches skip deleted ones), and its
-default charmap folds ASCII case only, so the bench searches words without diacritics.
-zebrasrv answers SRU on the same port; a CQL-to-PQF map sends bath.isbn, dc.title, dc.author and
-rec.id to Bib-1 use 7, 4, 1003 and 12, and a retrieval rule converts USMARC to MARCXML for SRU.
-zebrasrv runs in its default mode, a forked process per connection (as Koha runs it), so with
-many clients it can use every core; the gateway is one process.
+ISBN (020 $a) and the local number (001), all as word indexes. SRU answers with the stored
+MARCXML as it is; Z39.50's USMARC is converted from it by YAZ (Koha's retrieval rules). Zebra
+gets only the live records (the gateway's searches skip deleted ones), and its default charmap
+folds ASCII case only, so the bench searches words without diacritics. zebrasrv answers SRU
+on the same port; a CQL-to-PQF map sends bath.isbn, dc.title, dc.author and rec.id to Bib-1
+use 7, 4, 1003 and 12. zebrasrv runs in its default mode, a forked process per connection
+(as Koha runs it), so with many clients it can use every core; the gateway uses as many
+worker processes as `--workers` says.
 """
 
 from __future__ import annotations
@@ -72,52 +72,71 @@ position.any = 3=3 6=1
 always =
 """
 
+# As Koha runs Zebra for bibliographic records: MARCXML stored and indexed by the DOM filter
+# (Koha's zebra_dom setting); SRU's MARCXML is the stored record as it is, Z39.50's USMARC is
+# converted from it by YAZ in C (Koha's koha-conf.xml retrieval rules).
 SERVER_XML = """\
 <yazgfs>
   <server>
     <config>zebra.cfg</config>
     <cql2rpn>pqf.properties</cql2rpn>
     <retrievalinfo>
-      <retrieval syntax="usmarc" name="F"/>
-      <retrieval syntax="xml" name="marcxml" identifier="info:srw/schema/1/marcxml-v1.1">
-        <backend syntax="usmarc" name="F">
-          <marc inputformat="marc" outputformat="marcxml" inputcharset="utf-8"/>
+      <retrieval syntax="usmarc" name="F">
+        <backend syntax="xml" name="marcxml">
+          <marc inputformat="xml" outputformat="marc" inputcharset="utf-8" outputcharset="utf-8"/>
         </backend>
       </retrieval>
+      <retrieval syntax="xml" name="marcxml" identifier="info:srw/schema/1/marcxml-v1.1"/>
     </retrievalinfo>
   </server>
 </yazgfs>
 """
+
+DOM_CONFIG = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<dom xmlns="http://indexdata.com/zebra-2.0">
+  <input syntax="xml">
+    <xmlreader level="1"/>
+  </input>
+  <extract name="index">
+    <xslt stylesheet="index.xsl"/>
+  </extract>
+  <retrieve name="marcxml"/>
+</dom>
+"""
+
+
+def index_xsl() -> str:
+    """The DOM filter's indexing stylesheet: the same fields and subfields as ZEBRA_INDEXES, as
+    word indexes, and the 001 as Local-number."""
+    rules = []
+    for tag, (index, codes) in ZEBRA_INDEXES.items():
+        test = " or ".join(f"@code='{code}'" for code in codes)
+        rules.append(
+            f'<xsl:for-each select="marc:datafield[@tag=\'{tag}\']/marc:subfield[{test}]">'
+            f'<z:index name="{index}:w"><xsl:value-of select="."/></z:index></xsl:for-each>'
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"'
+        ' xmlns:marc="http://www.loc.gov/MARC21/slim" xmlns:z="http://indexdata.com/zebra-2.0">\n'
+        '<xsl:output method="xml" encoding="UTF-8"/>\n'
+        '<xsl:template match="text()"/>\n'
+        '<xsl:template match="marc:record"><z:record>'
+        '<z:index name="Local-number:w"><xsl:value-of select="marc:controlfield[@tag=\'001\']"/>'
+        "</z:index>\n" + "\n".join(rules) + "\n</z:record></xsl:template>\n</xsl:stylesheet>\n"
+    )
 
 
 def zebra_available() -> bool:
     return all(shutil.which(tool) for tool in ("zebraidx", "zebrasrv")) and ZEBRA_TAB.is_dir()
 
 
-def melinda_abs() -> str:
-    """The abstract syntax: Zebra's grs.marc paths are tag / indicators / subfield, each level
-    declared before the next."""
-    lines = [
-        "name melinda",
-        "reference USmarc",
-        "attset bib1.att",
-        "tagset usmarc.tag",
-        "marc usmarc.mar",
-        "esetname F @",
-        "esetname B @",
-        "elm 001\t\tLocal-number\tLocal-number:w",
-    ]
-    for tag, (index, codes) in ZEBRA_INDEXES.items():
-        lines += [f"elm {tag}\t\t{index}\t-", f"elm {tag}/?\t\t{index}\t-"]
-        lines += [f"elm {tag}/?/{code}\t\t{index}\t{index}:w" for code in codes]
-    return "\n".join(lines) + "\n"
-
-
 def zebra_cfg(root: Path) -> str:
     return (
         f"profilePath: {root / 'tab'}:{ZEBRA_TAB}\n"
         "attset: bib1.att\n"
-        "recordType: grs.marc.melinda\n"
+        f"recordType: dom.{root / 'dom-config.xml'}\n"
         f"register: {root / 'register'}:100G\n"
         f"keyTmpDir: {root / 'tmp'}\n"
         f"setTmpDir: {root / 'tmp'}\n"
@@ -133,7 +152,8 @@ def zebra_cfg(root: Path) -> str:
 def write_zebra_config(root: Path) -> None:
     for sub in ("tab", "register", "tmp", "lock"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    (root / "tab" / "melinda.abs").write_text(melinda_abs())
+    (root / "dom-config.xml").write_text(DOM_CONFIG)
+    (root / "tab" / "index.xsl").write_text(index_xsl())  # looked up on the profile path
     (root / "zebra.cfg").write_text(zebra_cfg(root))
     (root / "pqf.properties").write_text(PQF_PROPERTIES)
     (root / "server.xml").write_text(SERVER_XML)
@@ -154,14 +174,24 @@ def wait_with_peak(process: subprocess.Popen[bytes]) -> tuple[int, float]:
     return process.returncode, usage.ru_maxrss / 1024
 
 
-def zebra_index(root: Path, iso2709: Path, count: int) -> Indexing:
-    """zebraidx the corpus into a fresh register, timed."""
+def iso2709_to_marcxml(source: Path, target: Path) -> None:
+    """yaz-marcdump's MARCXML collection of an ISO 2709 file (UTF-8 both)."""
+    with target.open("wb") as out:
+        subprocess.run(
+            ["yaz-marcdump", "-i", "marc", "-o", "marcxml", "-f", "utf-8", "-t", "utf-8", str(source)],
+            stdout=out,
+            check=True,
+        )
+
+
+def zebra_index(root: Path, marcxml: Path, count: int) -> Indexing:
+    """zebraidx the corpus (a MARCXML collection) into a fresh register, timed."""
     write_zebra_config(root)
     log = root / "zebraidx.log"
     started = time.perf_counter()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            ["zebraidx", "-c", "zebra.cfg", "-d", ZEBRA_DATABASE, "update", str(iso2709)],
+            ["zebraidx", "-c", "zebra.cfg", "-d", ZEBRA_DATABASE, "update", str(marcxml)],
             cwd=root,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -228,7 +258,10 @@ async def start_zebra(root: Path) -> Server:
     return server
 
 
-async def start_gateway(data_dir: Path, env: dict[str, str] | None = None) -> Server:
+async def start_gateway(
+    data_dir: Path, env: dict[str, str] | None = None, *, workers: int = 1
+) -> Server:
+    """`workers` > 1: `serve --workers N` (RSS figures are then the largest worker's)."""
     ports = {"http": free_port(), "z3950": free_port(), "sftp": free_port()}
     log = (data_dir.parent / "gateway.log").open("wb")
     process = subprocess.Popen(
@@ -244,6 +277,8 @@ async def start_gateway(data_dir: Path, env: dict[str, str] | None = None) -> Se
             str(ports["z3950"]),
             "--sftp-port",
             str(ports["sftp"]),
+            "--workers",
+            str(workers),
         ],
         env={**os.environ, "MELINDA_GATEWAY_LOG_LEVEL": "WARNING", **(env or {})},
         stdout=log,

@@ -22,15 +22,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _proc_status_kb(pid: int, key: str) -> int | None:
+def serving_pids(pid: int) -> list[int]:
+    """The processes that serve: a `serve --workers N` supervisor's workers, else `pid` itself."""
     try:
-        text = Path(f"/proc/{pid}/status").read_text()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return None
+        return [pid]
+    return [int(child) for child in children] or [pid]
+
+
+def _proc_status_kb(pid: int, key: str) -> int | None:
+    """The value from /proc status; for a supervisor of workers, the largest worker's."""
+    found: list[int] = []
+    for target in serving_pids(pid):
+        try:
+            text = Path(f"/proc/{target}/status").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith(key + ":"):
+                found.append(int(line.split()[1]))
+    return max(found) if found else None
 
 
 def rss_mb(pid: int) -> float | None:

@@ -27,8 +27,10 @@ import pymarc
 from pymarc import Field, Indicators, Leader, Subfield
 
 from gateway import indexing, records
+from gateway.errors import MalformedRecordError
 from gateway.oai_sets import oai_sets_of
 from gateway.records.detect import read_records
+from gateway.records.iso2709 import marcxml_to_iso2709
 from gateway.records.marcxml import (
     COMPACT_PREFIX,
     COMPACT_PREFIX_BYTES,
@@ -88,6 +90,16 @@ class PreparedRecord(NamedTuple):
     sort_author: str
     sort_date: str
     terms: list[tuple[int, str]]
+    iso2709: bytes | None = None  # the fin01 view (`xml`) as ISO 2709, for Z39.50 Present
+
+
+def iso2709_or_none(xml: bytes) -> bytes | None:
+    """A fin01 view as ISO 2709 to store beside it; None when ISO 2709 cannot hold the record
+    (Present then answers with its diagnostic, as it always did)."""
+    try:
+        return marcxml_to_iso2709(xml)
+    except MalformedRecordError:
+        return None
 
 
 def doc_number(record: pymarc.Record) -> int | None:
@@ -169,7 +181,7 @@ def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
     head = (text[: at + 33] + "".join(alma[:point])).encode()
     tail = ("".join(alma[point:]) + "</record>").encode()
     if deleted:
-        return PreparedRecord(rid, True, piece, head, tail, "", "", "", [])
+        return PreparedRecord(rid, True, piece, head, tail, "", "", "", [], iso2709_or_none(piece))
     index = indexing.entry_of_fields(entries, record_id=rid, sets=oai_sets_of(record))
     return PreparedRecord(
         rid,
@@ -181,6 +193,7 @@ def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
         index.sort_author,
         index.sort_date,
         list(index.terms),
+        iso2709_or_none(piece),
     )
 
 

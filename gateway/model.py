@@ -37,6 +37,7 @@ class StoredRecord:
     deleted: bool
     xml: bytes
     view: View = View.FIN01
+    iso2709: bytes | None = None  # the same record as ISO 2709, when stored and asked for
 
     @property
     def melinda_id(self) -> str:

@@ -7,6 +7,7 @@ the type checker holds the emulator to these interfaces.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
@@ -91,6 +92,15 @@ class Journal(Protocol):
     ) -> object: ...
 
 
+class SharedState(Protocol):
+    """State the worker processes of one gateway share (`serve --workers N`): keyed values
+    with an expiry and counters taken once across processes."""
+
+    async def get(self, space: str, key: str) -> bytes | None: ...
+    async def put(self, space: str, key: str, value: bytes, *, ttl: float) -> None: ...
+    async def next_number(self, name: str, *, wrap: int) -> int: ...
+
+
 class Timer:
     """Milliseconds since construction (for a journal entry's duration)."""
 
@@ -140,7 +150,14 @@ class Gateway(Protocol):
     @property
     def body_parameter_readers(self) -> MutableMapping[str, BodyParameterReader]: ...
 
+    @property
+    def shared(self) -> SharedState | None: ...  # None: one process, state stays in memory
+
     def add_server(self, name: str, start: ServerStarter) -> None: ...
+
+    def listening_socket(self, name: str) -> socket.socket | None:
+        """The socket a worker process was handed for that listener (None: bind the port)."""
+        ...
 
 
 # The running gateway in the HTTP application, for handlers that reach it through a request.

@@ -8,7 +8,7 @@ from datetime import datetime
 import pymarc
 
 from gateway import indexing, records, rules
-from gateway.loading import PreparedRecord, staleness_spliced
+from gateway.loading import PreparedRecord, iso2709_or_none, staleness_spliced
 from gateway.oai_sets import oai_sets_of
 from gateway.store import (
     RecordRow,
@@ -34,16 +34,18 @@ def prepare_write(
         record, record_id=record_id, updated=version, deleted=deleted
     )
     entry = None if deleted else indexing.index_entry(record, record_id=record_id, sets=_oai_sets)
+    xml = records.assemble_marcxml(record, [texts[id(f)] for f in record.fields])
     return RecordWrite(
         id=record_id,
         datestamp=datestamp,
         version=version,
         deleted=deleted,
-        xml=records.assemble_marcxml(record, [texts[id(f)] for f in record.fields]),
+        xml=xml,
         alma_xml=records.assemble_marcxml(
             record, [texts.get(id(f)) or records.field_to_marcxml(f) for f in alma_fields]
         ),
         entry=entry,
+        iso2709=iso2709_or_none(xml),
     )
 
 
@@ -65,6 +67,7 @@ def finish_prepared(
         else indexing.IndexEntry(
             set(p.terms) if terms else set(), p.sort_title, p.sort_author, p.sort_date
         ),
+        iso2709=p.iso2709,
     )
 
 

@@ -28,9 +28,12 @@ class SearchAndRetrieval(CatalogCore):
             raise RecordNotFoundError(record_id)
         return found[0]
 
-    async def fetch(self, ids: Sequence[int], view: View = View.FIN01) -> list[StoredRecord]:
-        """The records of `ids` in that order; ids that do not exist are skipped."""
-        return await self.store.fetch(ids, view)
+    async def fetch(
+        self, ids: Sequence[int], view: View = View.FIN01, *, iso2709: bool = False
+    ) -> list[StoredRecord]:
+        """The records of `ids` in that order; ids that do not exist are skipped.
+        `iso2709`: with their stored ISO 2709 form too, where the store has one."""
+        return await self.store.fetch(ids, view, iso2709=iso2709)
 
     async def search(
         self, query: Query, *, sort: Sequence[SortKey] = (), cap: int = RESULT_SET_CAP

@@ -389,6 +389,9 @@ async def take_snapshot(request: web.Request) -> web.Response:
 
 async def restore_snapshot(request: web.Request) -> web.Response:
     gateway = _gateway(request)
+    if gateway.worker is not None:
+        # a restore puts a new file in place: the other workers would go on with the old one
+        return _error(409, "restoring a snapshot needs a gateway of one process (no --workers)")
     path = _snapshot_path(gateway, request.match_info["name"])
     if not await asyncio.to_thread(path.is_file):
         return _error(404, f"no snapshot named {path.stem}")
@@ -457,7 +460,9 @@ def _time_param(value: str | None, name: str) -> float | None:
 
 
 async def get_journal(request: web.Request) -> web.Response:
-    journal = _gateway(request).journal
+    gateway = _gateway(request)
+    # with several workers: every worker's entries
+    journal = gateway.journal if gateway.sync is None else await gateway.sync.whole_journal()
     query = request.query
     interfaces = [i for i in query.getall("interface", []) if i]
     unknown = [i for i in interfaces if i not in INTERFACES]
@@ -480,12 +485,18 @@ async def get_journal(request: web.Request) -> web.Response:
 
 
 async def clear_journal(request: web.Request) -> web.Response:
-    _gateway(request).journal.clear()
+    gateway = _gateway(request)
+    if gateway.sync is not None:
+        await gateway.sync.clear_journal()
+    gateway.journal.clear()
     return web.json_response({"cleared": True})
 
 
 async def add_fault(request: web.Request) -> web.Response:
-    faults = _gateway(request).faults
+    gateway = _gateway(request)
+    faults = gateway.faults
+    if gateway.sync is not None:
+        await gateway.sync.pull_faults()  # add to the rules as every worker has them now
     try:
         body = await request.read()
         spec = json.loads(body) if _looks_like_json(request, body) else dict(await request.post())
@@ -495,21 +506,31 @@ async def add_fault(request: web.Request) -> web.Response:
         status = 400
         message = str(exc) if isinstance(exc, FaultSpecError) else f"expected a JSON object: {exc}"
         return _error(status, message)
+    if gateway.sync is not None:
+        await gateway.sync.publish_faults()
     return web.json_response({"added": added, "faults": [f.as_json() for f in faults.rules()]})
 
 
 async def list_faults(request: web.Request) -> web.Response:
-    return web.json_response({"faults": [f.as_json() for f in _gateway(request).faults.rules()]})
+    gateway = _gateway(request)
+    if gateway.sync is not None:
+        await gateway.sync.pull_faults()
+    return web.json_response({"faults": [f.as_json() for f in gateway.faults.rules()]})
 
 
 async def clear_faults(request: web.Request) -> web.Response:
-    faults = _gateway(request).faults
+    gateway = _gateway(request)
+    faults = gateway.faults
+    if gateway.sync is not None:
+        await gateway.sync.pull_faults()
     fault_id = request.query.get("id")
     if fault_id:
         if not fault_id.isdigit() or not faults.remove(int(fault_id)):
             return _error(404, f"no fault {fault_id}")
     else:
         faults.clear()
+    if gateway.sync is not None:
+        await gateway.sync.publish_faults()
     return web.json_response({"faults": [f.as_json() for f in faults.rules()]})
 
 

@@ -8,6 +8,7 @@ import importlib
 import logging
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,9 +16,12 @@ from aiohttp import web
 
 from gateway.catalog import Catalog
 from gateway.emulator import admin, dashboard, logs
+from gateway.emulator.faults import Faults
 from gateway.emulator.host import GATEWAY_KEY, Gateway
 from gateway.emulator.journal import Journal
 from gateway.emulator.settings import Settings
+from gateway.emulator.shared import SharedState
+from gateway.emulator.worker_sync import WorkerSync
 from protocols import host as protocol_host
 
 log = logging.getLogger("melinda.gateway")
@@ -57,24 +61,51 @@ async def health(request: web.Request) -> web.Response:
             "records": live,
             "deleted": deleted,
             "interfaces": gateway.urls(),
+            "worker": gateway.worker,
+            "pid": os.getpid(),
         }
     )
 
 
-async def create_gateway(settings: Settings, *, protocols: tuple[str, ...] = PROTOCOLS) -> Gateway:
-    """Open the store and install every protocol; call `start()` to listen."""
+async def create_gateway(
+    settings: Settings,
+    *,
+    protocols: tuple[str, ...] = PROTOCOLS,
+    worker: int | None = None,
+    sockets: dict[str, socket.socket] | None = None,
+) -> Gateway:
+    """Open the store and install every protocol; call `start()` to listen.
+
+    `worker`: this process is that worker of `serve --workers N`, listening on the handed
+    `sockets` and sharing the store and the workers' shared state with the others.
+    """
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     if not settings.secret:
         settings = dataclasses.replace(
             settings, secret=await asyncio.to_thread(_data_dir_secret, settings)
         )
     catalog = await Catalog.open(str(settings.store_path))
+    shared = None
+    if worker is not None:
+        try:
+            shared = await SharedState.open(settings.data_dir)
+        except BaseException:
+            await catalog.close()
+            raise
     http = web.Application(client_max_size=64 * 1024 * 1024)
+    journal = Journal(settings.journal_size, on_record=logs.access)
+    # a worker's fault ids come from its own range: ids stay unique across the workers
+    faults = Faults(first_id=1 + (worker or 0) * 1_000_000)
     gateway = Gateway(
         settings=settings,
         catalog=catalog,
         http=http,
-        journal=Journal(settings.journal_size, on_record=logs.access),
+        journal=journal,
+        faults=faults,
+        worker=worker,
+        sockets=dict(sockets or {}),
+        shared=shared,
+        sync=None if shared is None else WorkerSync(shared, journal, faults, worker or 0),
     )
     http[GATEWAY_KEY] = gateway
     http[protocol_host.GATEWAY_KEY] = gateway  # the same gateway, as protocols see it
@@ -86,6 +117,8 @@ async def create_gateway(settings: Settings, *, protocols: tuple[str, ...] = PRO
             module.install(gateway)
     except BaseException:
         await catalog.close()
+        if shared is not None:
+            await shared.close()
         raise
     return gateway
 

@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=setting_help("demo_keys_dir", "the demo libraries' SSH keys (scripts/serve: certs/)"),
     )
+    serve.add_argument(
+        "--workers",
+        metavar="N",
+        help=setting_help(
+            "workers", "worker processes over one store: a number or auto (one per core)"
+        ),
+    )
 
     load = add_verb("load", "load MARCXML, ISO 2709 or Aleph sequential files (.gz too)")
     _add_store_args(load)
@@ -223,6 +230,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
             sftp_port=args.sftp_port,
             demo_keys_dir=args.demo_keys_dir,
         )
+        if args.workers is not None:
+            from gateway.emulator.workers import resolve_workers
+
+            try:
+                flags["workers"] = resolve_workers(args.workers)
+            except ValueError as exc:
+                raise SettingsError(f"--workers: {args.workers!r} is not a number or auto") from exc
         if args.no_demo:
             flags["demo"] = False
     return Settings.load(getattr(args, "config", None), flags=flags)
@@ -249,6 +263,8 @@ async def serve(settings: Settings) -> int:
     from gateway.emulator.host import ListenError
     from gateway.emulator.startup import listen_failure, renew_demo_keys, store_line
 
+    if settings.workers > 1:
+        return await serve_workers(settings)
     gateway = await create_gateway(settings)
     # listen first: a taken port ends the run at once, before any demo data is loaded
     try:
@@ -307,6 +323,61 @@ async def serve(settings: Settings) -> int:
         print("Stopping: finishing requests in flight, closing the store.", flush=True)
     finally:
         await gateway.stop()
+    return 0
+
+
+async def serve_workers(settings: Settings) -> int:
+    """The supervisor of `serve --workers N` (workers.py): listen first, then the demo data
+    (migrations run here, once), then the workers."""
+    from gateway.emulator.demo import DEMO_LIBRARIES, load_demo
+    from gateway.emulator.host import interface_urls
+    from gateway.emulator.startup import renew_demo_keys, store_line
+    from gateway.emulator.workers import Supervisor
+
+    supervisor = Supervisor(settings, settings.workers)
+    try:
+        supervisor.bind()
+    except OSError as exc:
+        raise CliError(f"cannot listen on {settings.host}: {exc}") from exc
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with open_catalog(settings) as catalog:
+            live, deleted = await catalog.record_counts()
+            if settings.demo:
+                keys = Path(settings.demo_keys_dir) if settings.demo_keys_dir else None
+                if keys is not None:
+                    await renew_demo_keys(catalog, keys)
+                if live + deleted == 0:
+                    count = await load_demo(
+                        catalog, count=settings.demo_count, seed=settings.demo_seed, keys_dir=keys
+                    )
+                    print(
+                        f"Loaded the demo data: {count} records, libraries "
+                        + ", ".join(lib.code for lib in DEMO_LIBRARIES),
+                        flush=True,
+                    )
+                    live, deleted = await catalog.record_counts()
+        print(store_line(settings, live, deleted), flush=True)
+        try:
+            await supervisor.start()
+        except RuntimeError as exc:
+            raise CliError(str(exc)) from exc
+        print(f"Melinda gateway is running ({settings.workers} worker processes):", flush=True)
+        for name, url in interface_urls(settings.host, supervisor.ports).items():
+            print(f"  {name:14} {url}")
+        if settings.demo:
+            print(
+                "Demo libraries (user / password): "
+                + ", ".join(f"{lib.code} / {lib.password}" for lib in DEMO_LIBRARIES)
+            )
+        print("Stop with Ctrl-C.", flush=True)
+        await supervisor.watch(stop)
+        print("Stopping: the workers finish requests in flight and close the store.", flush=True)
+    finally:
+        await supervisor.stop()
     return 0
 
 

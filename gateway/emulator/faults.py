@@ -88,10 +88,14 @@ def parse_fault(spec: Mapping[str, Any], fault_id: int) -> Fault:
 class Faults:
     """The active rules of one gateway; the first rule that fires wins."""
 
-    def __init__(self, rng: random.Random | None = None) -> None:
+    def __init__(self, rng: random.Random | None = None, *, first_id: int = 1) -> None:
         self._rules: list[Fault] = []
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)  # workers number from their own range
         self._random = rng or random.Random()
+
+    def replace(self, rules: list[Fault]) -> None:
+        """Take these rules instead (another worker's changes)."""
+        self._rules = list(rules)
 
     def add(self, spec: Mapping[str, Any]) -> Fault:
         fault = parse_fault(spec, next(self._ids))

@@ -144,5 +144,9 @@ class Journal:
     def clear(self) -> None:
         self._entries.clear()
 
+    def adopt(self, entry: Entry) -> None:
+        """Hold an entry made elsewhere (another worker's), as it is."""
+        self._entries.append(entry)
+
     def __len__(self) -> int:
         return len(self._entries)

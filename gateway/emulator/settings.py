@@ -31,6 +31,7 @@ class Settings:
     z3950_port: int = 2100
     sftp_port: int = 2222
     data_dir: Path = dataclasses.field(default_factory=default_data_dir)
+    workers: int = 1  # worker processes of `serve` over one store (workers.py)
     demo: bool = True  # load the demo data into an empty store on `serve`
     demo_count: int = 2000
     demo_seed: int = 1

@@ -38,6 +38,7 @@ class RecordWrite:
     xml: bytes
     alma_xml: bytes
     entry: IndexEntry | None  # None for deleted records: they leave the indexes
+    iso2709: bytes | None = None  # the fin01 view as ISO 2709, when made beforehand
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,11 @@ class Store(Protocol):
 
     async def get_row(self, record_id: int) -> RecordRow | None: ...
 
-    async def fetch(self, ids: Sequence[int], view: View) -> list[StoredRecord]: ...
+    async def fetch(
+        self, ids: Sequence[int], view: View, *, iso2709: bool = False
+    ) -> list[StoredRecord]:
+        """`iso2709`: also the stored ISO 2709 form of fin01 records, where there is one."""
+        ...
 
     async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet: ...
 

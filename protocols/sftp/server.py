@@ -167,9 +167,11 @@ async def start_sftp(gateway: Gateway) -> SftpListener:
             max_files=settings.sftp_max_files,
         )
 
+    handed = gateway.listening_socket("sftp")  # a worker of `serve --workers`
     acceptor = await asyncssh.listen(
-        settings.host,
-        settings.sftp_port,
+        "" if handed is not None else settings.host,
+        () if handed is not None else settings.sftp_port,
+        sock=handed,
         server_factory=lambda: LibraryLogin(gateway.catalog, connections),
         server_host_keys=[host_key],
         sftp_factory=open_directory,

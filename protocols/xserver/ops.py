@@ -23,7 +23,7 @@ from gateway.catalog import Catalog
 from gateway.errors import AuthenticationError, GatewayError, MalformedRecordError
 from gateway.model import StoredRecord, User, View
 from gateway.records import parse_oai_marc, record_to_oai_marc
-from protocols.host import Settings
+from protocols.host import Settings, SharedState
 from protocols.xserver import messages, replies
 from protocols.xserver.ccl import parse_find_request
 from protocols.xserver.params import (
@@ -35,6 +35,7 @@ from protocols.xserver.params import (
     session_id_of,
 )
 from protocols.xserver.sessions import Session, SessionStore
+from protocols.xserver.shared_sessions import SharedSessions
 
 log = logging.getLogger("melinda.xserver")
 
@@ -65,6 +66,7 @@ class OpContext:
     session: Session
     params: Params
     named_session: bool = False  # the client sent a session id (parameter or cookie)
+    shared: SharedSessions | None = None  # several worker processes share sessions and sets
 
 
 Handler = Callable[[OpContext], Awaitable[list[bytes]]]
@@ -100,7 +102,8 @@ async def find(ctx: OpContext) -> list[bytes]:
     result = await ctx.catalog.search(query)
     if result.total == 0 or not result.ids:
         return replies.errors(["empty set"])
-    stored = ctx.sessions.add_set(ctx.session, result.ids, result.total, view)
+    number = await ctx.shared.next_set_number() if ctx.shared is not None else None
+    stored = ctx.sessions.add_set(ctx.session, result.ids, result.total, view, number=number)
     return replies.find_result(stored.number, result.total, len(stored))
 
 
@@ -263,6 +266,11 @@ OPERATIONS: Final[dict[str, Handler]] = {
 }
 
 
+def _set_number_of(params: Params) -> int | None:
+    text = (params.get("set_number", "set_no") or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
 def canonical_op(name: str) -> str:
     """Aleph's op names are written with hyphens; clients also send underscores."""
     return name.strip().lower().replace("_", "-")
@@ -271,12 +279,15 @@ def canonical_op(name: str) -> str:
 class XServer:
     """The `/X` endpoint of one gateway: sessions plus the dispatch table."""
 
-    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+    def __init__(
+        self, catalog: Catalog, settings: Settings, shared: SharedState | None = None
+    ) -> None:
         self.catalog = catalog
         self.settings = settings
         self.sessions = SessionStore(
             ttl=settings.xserver_session_ttl, secret=settings.secret.encode()
         )
+        self.shared = None if shared is None else SharedSessions(self.sessions, shared)
 
     async def handle(self, request: web.Request) -> web.Response:
         root = "x-server"
@@ -284,7 +295,11 @@ class XServer:
         try:
             params = await read_params(request, self.settings.xserver_max_request_chars)
             named = session_id_of(request, params)
+            if self.shared is not None:
+                await self.shared.restore(named, _set_number_of(params))
             session = self.sessions.session(named)
+            if self.shared is not None:
+                before = self.shared.state_of(session) if session.id == named else None
             op_name = params.get("op")
             if op_name is None:
                 raise RequestError("Missing input: op")
@@ -295,9 +310,17 @@ class XServer:
             if handler is None:
                 raise RequestError(f"Operation {op_name.strip()} is not defined")
             ctx = OpContext(
-                self.catalog, self.settings, self.sessions, session, params, named is not None
+                self.catalog,
+                self.settings,
+                self.sessions,
+                session,
+                params,
+                named is not None,
+                self.shared,
             )
             body = await handler(ctx)
+            if self.shared is not None:
+                await self.shared.save(session, before)
         except OverlongRequestError as exc:
             # the body was not read: the op comes from the query, else it is the one op
             # that carries large bodies

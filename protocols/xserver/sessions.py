@@ -136,23 +136,55 @@ class SessionStore:
         session.credentials = b""
 
     # --- result sets ---------------------------------------------------------------
-    def add_set(self, session: Session, ids: Sequence[int], total: int, view: View) -> StoredSet:
-        """Store a find's result under a new set number of this session."""
+    def add_set(
+        self,
+        session: Session,
+        ids: Sequence[int],
+        total: int,
+        view: View,
+        *,
+        number: int | None = None,
+    ) -> StoredSet:
+        """Store a find's result under a new set number of this session (`number`: one
+        taken from the numbering the worker processes share)."""
         compact = array("q", ids)
-        number = self._take_set_number()
+        if number is None:
+            number = self._take_set_number()
+        else:
+            self._remove_set(number)
         stored = StoredSet(number, session.id, compact, total, view)
         self._sets[number] = stored
         self._entries += len(compact)
         session.set_numbers.append(number)
         while len(session.set_numbers) > self.max_sets_per_session:
             self._remove_set(session.set_numbers.pop(0))
+        self._trim()
+        return stored
+
+    # --- sessions and sets other worker processes made (shared_sessions.py) --------------
+    def adopt(self, session: Session) -> None:
+        """Hold this copy of a session read from the shared state (it replaces ours)."""
+        session.last_used = self._clock()
+        self._sessions.pop(session.id, None)
+        self._sessions[session.id] = session
+
+    def adopt_set(self, stored: StoredSet) -> None:
+        """Hold a result set read from the shared state."""
+        self._remove_set(stored.number)
+        self._sets[stored.number] = stored
+        self._entries += len(stored.ids)
+        self._trim()
+
+    def has_set(self, number: int) -> bool:
+        return number in self._sets
+
+    def _trim(self) -> None:
         while self._entries > self.max_total_entries and len(self._sets) > 1:
             oldest = next(iter(self._sets))
             owner = self._sessions.get(self._sets[oldest].session_id)
             if owner is not None and oldest in owner.set_numbers:
                 owner.set_numbers.remove(oldest)
             self._remove_set(oldest)
-        return stored
 
     def get_set(
         self, session: Session, number: int, *, by_number: bool = False

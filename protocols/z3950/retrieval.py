@@ -99,7 +99,10 @@ async def retrieve(
     form = element_set_of(element_set)
     chosen = syntax_of(syntax)
     wanted = list(ids[start - 1 : start - 1 + count])
-    stored = {record.id: record for record in await catalog.fetch(wanted, view)}
+    # full USMARC records go out as the store holds them (fin01 keeps an ISO 2709 form)
+    stored_form = chosen == z.USMARC_SYNTAX and form == FULL
+    fetched = await catalog.fetch(wanted, view, iso2709=stored_form)
+    stored = {record.id: record for record in fetched}
     found = [stored.get(record_id) for record_id in wanted]
     if form == FULL or len(found) <= _INLINE_RENDER_LIMIT:
         rendered = _render_all(found, chosen, form, database)
@@ -137,7 +140,8 @@ def _render(record: StoredRecord | None, syntax: z.Oid, form: str, database: str
         if syntax == z.XML_SYNTAX and form == FULL:
             data = record.xml
         elif syntax == z.USMARC_SYNTAX and form == FULL:
-            data = marcxml_to_iso2709(record.xml)  # straight from the stored bytes
+            # stored ISO 2709, else straight from the stored MARCXML bytes
+            data = record.iso2709 or marcxml_to_iso2709(record.xml)
         else:
             parsed = record.record()
             if form == BRIEF:

@@ -60,9 +60,13 @@ class Z3950Listener:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _Connection(self), self.settings.host, self.settings.z3950_port
-        )
+        handed = self.gateway.listening_socket("z3950")  # a worker of `serve --workers`
+        if handed is not None:
+            self._server = await loop.create_server(lambda: _Connection(self), sock=handed)
+        else:
+            self._server = await loop.create_server(
+                lambda: _Connection(self), self.settings.host, self.settings.z3950_port
+            )
 
     async def close(self) -> None:
         """Stop accepting, end every association with Close(shutdown), stop the bridge."""

@@ -313,7 +313,11 @@ def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
 
         asyncio.run(publish())
         paths[splice_additions] = path
-    query_rows = "SELECT * FROM records ORDER BY id"
+    # every column but the stored ISO 2709, which a splice drops (Present converts instead)
+    query_rows = (
+        "SELECT id, seq, datestamp, version, deleted, xml, alma_xml, sort_title, sort_author,"
+        " sort_date FROM records ORDER BY id"
+    )
     query_terms = "SELECT ix, term, rec FROM terms ORDER BY ix, term, rec"
     spliced, full = paths[True], paths[False]
     assert _table(spliced, query_rows) == _table(full, query_rows)

@@ -82,4 +82,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (library, identifier)
     ) WITHOUT ROWID;
     """,
+    # 4: the fin01 view also as ISO 2709, made when the record is prepared, so Z39.50 Present
+    # sends stored bytes; NULL (records saved before, or spliced by LOW publishing since)
+    # is converted when presented
+    """
+    ALTER TABLE records ADD COLUMN iso BLOB;
+    """,
 )

@@ -177,6 +177,7 @@ class SqliteWriteTxn:
                     entry.sort_title if entry else "",
                     entry.sort_author if entry else "",
                     entry.sort_date if entry else "",
+                    write.iso2709,
                 )
             )
             old = old_entries.get(write.id)
@@ -186,7 +187,7 @@ class SqliteWriteTxn:
             insert_terms.extend((ix, term, write.id) for ix, term in new_terms - old_terms)
         self._queue(
             "INSERT OR REPLACE INTO records (id, seq, datestamp, version, deleted, xml, alma_xml,"
-            " sort_title, sort_author, sort_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " sort_title, sort_author, sort_date, iso) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             record_rows,
             how="many",
         )
@@ -240,8 +241,9 @@ class SqliteWriteTxn:
             insert_terms.extend((ix, term, write.id) for ix, term in write.added_terms)
             delete_terms.extend((ix, term, write.id) for ix, term in write.removed_terms)
         self._queue(
-            "UPDATE records SET seq = ?, datestamp = ?, version = ?, xml = ?, alma_xml = ?"
-            " WHERE id = ?",
+            # the stored ISO 2709 goes stale with the splice: Present converts until a full save
+            "UPDATE records SET seq = ?, datestamp = ?, version = ?, xml = ?, alma_xml = ?,"
+            " iso = NULL WHERE id = ?",
             record_rows,
             how="many",
         )
@@ -421,9 +423,11 @@ class SqliteStore:
         it runs (aiosqlite hops once per execute, fetch and cursor close)."""
         return await _on_thread(self._reader, work)
 
-    async def fetch(self, ids: Sequence[int], view: View) -> list[StoredRecord]:
+    async def fetch(
+        self, ids: Sequence[int], view: View, *, iso2709: bool = False
+    ) -> list[StoredRecord]:
         wanted = list(ids)
-        return await self._read(lambda conn: _fetch(conn, wanted, view))
+        return await self._read(lambda conn: _fetch(conn, wanted, view, iso2709=iso2709))
 
     async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet:
         """Ids up to `cap` and the total, in one statement (a window count rides along)."""
@@ -770,11 +774,14 @@ class SqliteStore:
             self._datestamp = 0
 
 
-def _fetch(conn: sqlite3.Connection, ids: list[int], view: View) -> list[StoredRecord]:
+def _fetch(
+    conn: sqlite3.Connection, ids: list[int], view: View, *, iso2709: bool = False
+) -> list[StoredRecord]:
     """The records of `ids` in that order (missing ids skipped), on a reader's thread."""
-    select = f"SELECT id, seq, datestamp, deleted, {_column(view)} FROM records WHERE"
+    iso = ", iso" if iso2709 and view is View.FIN01 else ", NULL"
+    select = f"SELECT id, seq, datestamp, deleted, {_column(view)}{iso} FROM records WHERE"
     found = {
-        row[0]: StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view)
+        row[0]: StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view, row[5])
         for row in _by_ids(conn, select, ids)
     }
     return [found[i] for i in ids if i in found]

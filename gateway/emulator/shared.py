@@ -1,0 +1,160 @@
+"""State the worker processes of one gateway share beside the record store: a small SQLite file
+of keyed values with an expiry (X-server sessions and result sets) and numbered counters.
+
+Only `serve --workers N` (N > 1) opens it; one process keeps such state in memory.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final, TypeVar
+
+import aiosqlite
+
+_T = TypeVar("_T")
+
+SHARED_FILE: Final = "workers.sqlite"
+_PURGE_EVERY: Final = 500  # puts between deletions of expired values
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS shared_values (
+    space TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    expires REAL NOT NULL,          -- epoch seconds
+    PRIMARY KEY (space, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shared_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS shared_journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order across the workers
+    entry TEXT NOT NULL                    -- JSON of one journal entry
+);
+"""
+
+
+class SharedState:
+    """Open with `await SharedState.open(data_dir)`; every method is one transaction."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._puts = 0
+
+    @classmethod
+    async def open(cls, data_dir: Path) -> SharedState:
+        conn = await aiosqlite.connect(str(data_dir / SHARED_FILE), isolation_level=None)
+        try:
+            await conn.execute("PRAGMA busy_timeout = 10000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.executescript(_SCHEMA)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def get(self, space: str, key: str) -> bytes | None:
+        """The value, unless missing or expired."""
+        async with self._conn.execute(
+            "SELECT value FROM shared_values WHERE space = ? AND key = ? AND expires > ?",
+            (space, key, time.time()),
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else bytes(row[0])
+
+    async def put(self, space: str, key: str, value: bytes, *, ttl: float) -> None:
+        self._puts += 1
+        purge = self._puts % _PURGE_EVERY == 0
+        now = time.time()
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT OR REPLACE INTO shared_values (space, key, value, expires)"
+                    " VALUES (?, ?, ?, ?)",
+                    (space, key, value, now + ttl),
+                )
+                if purge:
+                    db.execute("DELETE FROM shared_values WHERE expires <= ?", (now,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(work)
+
+    async def delete(self, space: str, key: str) -> None:
+        await self._conn.execute(
+            "DELETE FROM shared_values WHERE space = ? AND key = ?", (space, key)
+        )
+
+    async def next_number(self, name: str, *, wrap: int) -> int:
+        """The counter's next value, 1 to `wrap` and round again, taken once across processes."""
+
+        def work(db: sqlite3.Connection) -> int:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT value FROM shared_counters WHERE name = ?", (name,)
+                ).fetchone()
+                number = 1 if row is None or int(row[0]) >= wrap else int(row[0]) + 1
+                db.execute(
+                    "INSERT OR REPLACE INTO shared_counters (name, value) VALUES (?, ?)",
+                    (name, number),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return number
+
+        return await self._run(work)
+
+    async def counter(self, name: str) -> int:
+        """The counter's current value (0 before its first number)."""
+        async with self._conn.execute(
+            "SELECT value FROM shared_counters WHERE name = ?", (name,)
+        ) as cur:
+            row = await cur.fetchone()
+        return 0 if row is None else int(row[0])
+
+    # --- the request journal of every worker --------------------------------------------
+    async def append_journal(self, entries: list[str], *, keep: int) -> None:
+        """Add entries (JSON), keeping the newest `keep` of all."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT INTO shared_journal (entry) VALUES (?)", [(e,) for e in entries]
+                )
+                db.execute(
+                    "DELETE FROM shared_journal WHERE id <= (SELECT max(id) FROM shared_journal) - ?",
+                    (keep,),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(work)
+
+    async def journal(self) -> list[str]:
+        """Every entry kept, oldest first."""
+        async with self._conn.execute("SELECT entry FROM shared_journal ORDER BY id") as cur:
+            return [str(row[0]) for row in await cur.fetchall()]
+
+    async def clear_journal(self) -> None:
+        await self._conn.execute("DELETE FROM shared_journal")
+
+    async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        # one thread hop for the whole transaction (aiosqlite hops once per statement);
+        # aiosqlite names no public way to run a function on its thread
+        result: _T = await self._conn._execute(work, self._conn._conn)  # type: ignore[no-untyped-call]
+        return result
