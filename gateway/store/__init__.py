@@ -1,5 +1,14 @@
 """The record store: one interface (`Store`, a Protocol) and its SQLite implementation."""
 
+from gateway.store.ill import (
+    OPEN,
+    IllMessageRow,
+    IllRequestRow,
+    IllStore,
+    NewIllMessage,
+    NewIllRequest,
+    RequestChange,
+)
 from gateway.store.interface import (
     RecordRow,
     RecordWrite,
@@ -11,8 +20,15 @@ from gateway.store.interface import (
 from gateway.store.sqlite import SqliteStore, compile_query, iter_chunks, sort_terms
 
 __all__ = [
+    "OPEN",
+    "IllMessageRow",
+    "IllRequestRow",
+    "IllStore",
+    "NewIllMessage",
+    "NewIllRequest",
     "RecordRow",
     "RecordWrite",
+    "RequestChange",
     "RowChangedError",
     "SplicedWrite",
     "SqliteStore",

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from gateway.indexing import IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.query import Query, SortKey
+from gateway.store.ill import IllStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,11 @@ class WriteTxn(Protocol):
 
 class Store(Protocol):
     """Records with a change sequence, an inverted index, libraries, logs; one writer at a time."""
+
+    @property
+    def ill(self) -> IllStore:
+        """The interlibrary-loan requests and messages."""
+        ...
 
     @property
     def high_id(self) -> int: ...

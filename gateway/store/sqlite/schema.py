@@ -88,4 +88,42 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE records ADD COLUMN iso BLOB;
     """,
+    # 5: ISO 18626 interlibrary loans: each request and every message in and out of it
+    """
+    CREATE TABLE ill_requests (
+        id INTEGER PRIMARY KEY,
+        role TEXT NOT NULL,              -- requester | supplier: which side this library is on
+        library TEXT NOT NULL,
+        own_symbol TEXT NOT NULL,
+        peer_symbol TEXT NOT NULL,
+        peer_url TEXT NOT NULL,          -- where this side's messages go
+        request_id TEXT NOT NULL,        -- requestingAgencyRequestId
+        supplier_request_id TEXT NOT NULL DEFAULT '',
+        service TEXT NOT NULL DEFAULT '',
+        record TEXT NOT NULL DEFAULT '',  -- the Melinda ID the request resolved to
+        scenario TEXT NOT NULL DEFAULT '',
+        profile TEXT NOT NULL DEFAULT 'standard',
+        status TEXT NOT NULL DEFAULT '',
+        received INTEGER NOT NULL DEFAULT 0,
+        error TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        UNIQUE (role, own_symbol, peer_symbol, request_id)
+    );
+    CREATE TABLE ill_messages (
+        id INTEGER PRIMARY KEY,
+        request INTEGER NOT NULL REFERENCES ill_requests (id) ON DELETE CASCADE,
+        direction TEXT NOT NULL,         -- in | out
+        kind TEXT NOT NULL,
+        summary TEXT NOT NULL,           -- the status, action or "request" it carries
+        body TEXT NOT NULL,              -- the message as JSON
+        delivery TEXT NOT NULL,          -- in: received; out: planned pending delivered rejected failed skipped
+        due REAL NOT NULL DEFAULT 0,     -- when it may be sent (next try), epoch seconds
+        attempts INTEGER NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT '',
+        at REAL NOT NULL
+    );
+    CREATE INDEX ill_messages_request ON ill_messages (request, id);
+    CREATE INDEX ill_messages_open ON ill_messages (due) WHERE delivery IN ('planned', 'pending');
+    """,
 )

@@ -25,6 +25,7 @@ from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.query import Query, SortKey
 from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
 from gateway.store.sqlite.compile import EQ_SQL, SqlPart, compile_query, order_by
+from gateway.store.sqlite.ill import SqliteIllRows
 from gateway.store.sqlite.schema import MIGRATIONS
 
 _T = TypeVar("_T")
@@ -126,6 +127,10 @@ class SqliteWriteTxn:
         self._queued = []
         if self._sent:  # checked on the writer's thread: a cancelled hop may still have begun
             await _on_thread(self._conn, _rollback)
+
+    async def run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`work` inside this transaction, on the writer's thread (the store's own SQL modules)."""
+        return await self._run(work)
 
     async def get_row(self, record_id: int) -> RecordRow | None:
         return await self._run(lambda db: _row_of(db, record_id))
@@ -331,6 +336,7 @@ class SqliteStore:
         self.generation = 0
         self._counted_version: int | None = None  # data_version the counters were read at
         self._seen_version: int | None = None  # data_version `generation` last rose for
+        self.ill = SqliteIllRows(self)
 
     @classmethod
     async def open(cls, path: str) -> SqliteStore:
@@ -417,6 +423,10 @@ class SqliteStore:
     # --- reads ---------------------------------------------------------------------------------
     async def get_row(self, record_id: int) -> RecordRow | None:
         return await self._read(lambda conn: _row_of(conn, record_id))
+
+    async def read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`work` on a reader's thread (the store's own SQL modules)."""
+        return await self._read(work)
 
     async def _read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `work` on the next reader's own thread: one thread hop however many statements
@@ -766,6 +776,8 @@ class SqliteStore:
                 "publishing_log",
                 "harvests",
                 "harvested",
+                "ill_messages",
+                "ill_requests",
             ):
                 await txn.execute(f"DELETE FROM {table}")
             await txn.execute("DELETE FROM meta WHERE key = 'high_id'")
