@@ -36,6 +36,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("matching", ("gateway.matching",)),
     # harvesting: OAI-PMH client, import transformation, match-or-create over the catalog
     ("harvesting", ("gateway.harvesting",)),
+    # interlibrary loan: a domain over the catalog, its wire in protocols/iso18626
+    ("ill", ("gateway.ill",)),
     # protocols name what they need of the running gateway in protocols.host; the emulator
     # satisfies those interfaces, so no protocol imports it
     ("protocols", ("protocols",)),
