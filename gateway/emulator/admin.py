@@ -22,6 +22,7 @@ from aiohttp.typedefs import Middleware
 from gateway.emulator import harvests
 from gateway.emulator.faults import Fault, FaultSpecError
 from gateway.emulator.host import GATEWAY_KEY, Gateway
+from gateway.emulator.ill_admin import install as install_ill_admin
 from gateway.emulator.journal import INTERFACES
 from protocols import forms
 from protocols.host import BodyParameterReader, Timer
@@ -636,3 +637,4 @@ def install(gateway: Gateway) -> None:
     router.add_post(f"{ADMIN_PREFIX}/match", match)
     router.add_post(f"{ADMIN_PREFIX}/merge", merge)
     harvests.install(gateway)
+    install_ill_admin(gateway)

@@ -33,6 +33,7 @@ PROTOCOLS: tuple[str, ...] = (
     "protocols.sru",
     "protocols.z3950",
     "protocols.sftp",
+    "protocols.iso18626",
 )
 
 

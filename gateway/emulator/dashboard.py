@@ -9,6 +9,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from gateway.emulator.host import GATEWAY_KEY, Gateway
+from gateway.emulator.ill_admin import dashboard_section as ill_section
 
 RECENT: Final = 20
 
@@ -118,6 +119,7 @@ async def render(gateway: Gateway) -> str:
             ],
             "changes",
         ),
+        await ill_section(gateway),
     ]
     if controls_open:
         entries = gateway.journal.entries(limit=RECENT)

@@ -20,6 +20,7 @@ from gateway.emulator.settings import Settings
 from gateway.emulator.shared import SharedState
 from gateway.emulator.worker_sync import WorkerSync
 from protocols.host import BodyParameterReader, FaultRenderer, RunningServer, ServerStarter
+from protocols.iso18626 import ILL_KEY
 
 log = logging.getLogger("melinda.gateway")
 
@@ -69,7 +70,10 @@ class Gateway:
 
     def urls(self) -> dict[str, str]:
         """Connection strings of every running interface, naming the address actually bound."""
-        return interface_urls(self.bound_host or self.settings.host, self.ports)
+        out = interface_urls(self.bound_host or self.settings.host, self.ports)
+        if ILL_KEY in self.http:
+            out["iso18626"] = f"{self.http_url}/iso18626"
+        return out
 
     def listening_socket(self, name: str) -> socket.socket | None:
         return self.sockets.get(name)

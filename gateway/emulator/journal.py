@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
-INTERFACES: Final = ("sru", "xserver", "oai-pmh", "z3950", "sftp", "admin")
+INTERFACES: Final = ("sru", "xserver", "oai-pmh", "z3950", "sftp", "iso18626", "admin")
 MASK: Final = "***"
 # Parameter names whose values never reach the journal (compared in lower case).
 SECRET_NAMES: Final = frozenset(

@@ -61,6 +61,17 @@ class Settings:
     journal_size: int = 10_000
     log_level: str = "INFO"  # DEBUG, INFO (one access line per request), WARNING, ERROR
     log_format: str = "text"  # text or json (one JSON object a line)
+    # ISO 18626 interlibrary loan (protocols/iso18626, gateway/ill)
+    ill_agencies: str = ""  # CODE=TYPE:VALUE[/profile], comma separated; others MELINDA:CODE
+    ill_default_profile: str = "standard"  # standard | alma
+    ill_delay_ms: int = 1000  # between a lending library's messages
+    ill_retry_base_ms: int = 500  # first retry of an undelivered message; doubles each time
+    ill_retry_limit: int = 6  # attempts before a message is given up
+    ill_timeout_ms: int = 10_000  # for one message to a peer
+    ill_loan_days: int = 28
+    ill_lending_fee: str = ""  # e.g. "5.00 EUR": deliveryCosts of Loaned / CopyCompleted
+    ill_public_url: str = ""  # the address peers answer to; default http://HOST:PORT/iso18626
+    iso18626_schema: str = ""  # ISO-18626-v1_2.xsd; default ../shared/schemas beside the project
 
     @property
     def store_path(self) -> Path:
