@@ -6,6 +6,14 @@ endpoint are in protocols/iso18626.
 """
 
 from gateway.ill.agencies import Agency, AgencyConfigError, AgencyTable, Profile, shape_for_profile
+from gateway.ill.base import (
+    DeliveryError,
+    IllCommandError,
+    IllSettings,
+    MessageEvent,
+    ScriptedHttpStatus,
+    summary_of,
+)
 from gateway.ill.messages import (
     VERSIONS,
     Action,
@@ -26,15 +34,7 @@ from gateway.ill.messages import (
     split_symbol,
 )
 from gateway.ill.scenarios import SCENARIOS, scenario_of
-from gateway.ill.service import (
-    DeliveryError,
-    IllCommandError,
-    IllService,
-    IllSettings,
-    MessageEvent,
-    ScriptedHttpStatus,
-    summary_of,
-)
+from gateway.ill.service import IllService
 from gateway.ill.states import TERMINAL, may_become
 
 __all__ = [

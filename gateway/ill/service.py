@@ -1,27 +1,35 @@
 """The libraries as ISO 18626 peers: lending and borrowing, every message kept, sent in order.
 
 Incoming messages are answered here with a Confirmation; outgoing ones are rows in the
-store, sent by one worker (in order within a request, with retries and backoff) through
-the `Sender` the wiring hands in. A restart reads the rows and carries on.
+store, sent by the outbox (outbox.py) through the `Sender` the wiring hands in. A restart
+reads the rows and carries on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from typing import Any, Final
 
 from gateway.catalog import Catalog
 from gateway.errors import LibraryNotFoundError
-from gateway.ill.agencies import Agency, AgencyTable, Profile, shape_for_profile
+from gateway.ill.agencies import Agency, AgencyTable, Profile
+from gateway.ill.base import (
+    REQUESTER,
+    SUPPLIER,
+    IllCommandError,
+    IllSettings,
+    MessageEvent,
+    ScriptedHttpStatus,
+    Sender,
+    status_of,
+    summary_of,
+)
 from gateway.ill.holdings import resolve_holding
+from gateway.ill.lending import lending_steps, plan
 from gateway.ill.messages import (
     Action,
     Confirmation,
@@ -38,12 +46,11 @@ from gateway.ill.messages import (
     confirm,
     message_from_json,
     message_json,
-    now_text,
 )
+from gateway.ill.outbox import Outbox
 from gateway.ill.scenarios import SCENARIOS, Scenario, Step, scenario_of
 from gateway.ill.states import BEFORE_SHIPPING, ON_LOAN, TERMINAL, may_become, refusal_of_action
 from gateway.store import (
-    OPEN,
     IllMessageRow,
     IllRequestRow,
     NewIllMessage,
@@ -51,72 +58,7 @@ from gateway.store import (
     RequestChange,
 )
 
-log = logging.getLogger("melinda.ill")
-
-REQUESTER: Final = "requester"
-SUPPLIER: Final = "supplier"
-MAX_BACKOFF: Final = 60.0
 LENDER_STATUSES: Final = (Status.OVERDUE.value, Status.RECALLED.value)  # a lender's own steps
-
-
-class DeliveryError(Exception):
-    """A message could not be delivered this time (no answer, HTTP error, no confirmation)."""
-
-
-class ScriptedHttpStatus(Exception):
-    """A scenario asks for a bare HTTP status instead of a confirmation."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"scenario answers HTTP {status}")
-        self.status = status
-
-
-class IllCommandError(Exception):
-    """An admin command that cannot be done: `status` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-Sender = Callable[[str, Message], Awaitable[Confirmation]]
-
-
-@dataclass(frozen=True, slots=True)
-class MessageEvent:
-    """One message in or out, for the journal."""
-
-    direction: str  # in | out
-    library: str
-    request: int
-    summary: str  # "request", the status or the action
-    peer: str
-    outcome: str  # "ok", "ERROR UnrecognisedDataValue: …", "retry 2: …", "failed: …"
-
-
-@dataclass(frozen=True, slots=True)
-class IllSettings:
-    delay: float = 1.0  # seconds between a lender's messages
-    retry_base: float = 0.5  # first retry after this, doubling
-    retry_limit: int = 6  # attempts before a message is given up
-    loan_days: int = 28
-    lending_fee: str = ""  # e.g. "5.00 EUR": deliveryCosts of Loaned and CopyCompleted
-
-
-def _status_of(row: IllRequestRow) -> Status | None:
-    return Status(row.status) if row.status else None
-
-
-def _later(days: int) -> str:
-    return (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def summary_of(message: Message) -> str:
-    if isinstance(message, SupplyingAgencyMessage):
-        return f"{message.reason} {message.status or '(no status)'}"
-    if isinstance(message, RequestingAgencyMessage):
-        return str(message.action)
-    return "request"
 
 
 class IllService:
@@ -139,9 +81,7 @@ class IllService:
         self._own_url = own_url
         self._notify = notify or (lambda event: None)
         self._lock = asyncio.Lock()  # one change of ILL state at a time: read, decide, write
-        self._wake = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
-        self._sending: dict[int, asyncio.Task[None]] = {}  # request -> its send in flight
+        self._outbox = Outbox(self.rows, self._lock, send, settings, self._notify)
 
     # --- incoming messages ---------------------------------------------------------------
     async def receive(self, message: Message) -> Confirmation:
@@ -154,7 +94,7 @@ class IllService:
                 await self._receive_action(message)
             else:
                 await self._receive_status(message)
-        self._wake.set()
+        self._outbox.wake()
         return confirm(message)
 
     async def _agency(self, symbol: str, element: str) -> Agency:
@@ -190,7 +130,7 @@ class IllService:
             library = await self.catalog.library(agency.library)
             holding = await resolve_holding(self.catalog, request, library)
             record = f"{holding.record:09d}" if holding.record is not None else ""
-            steps = self._lending_steps(request, holding.held, holding.reason_unfilled)
+            steps = lending_steps(request, holding.held, holding.reason_unfilled)
         row = NewIllRequest(
             role=SUPPLIER,
             library=agency.library,
@@ -205,87 +145,10 @@ class IllService:
             profile=str(agency.profile),
         )
         incoming = NewIllMessage("in", request.kind, "request", message_json(request), "received")
-        planned = self._plan(row, agency.profile, steps, first_reason=Reason.REQUEST_RESPONSE)
+        planned = plan(
+            row, agency.profile, steps, self.settings, first_reason=Reason.REQUEST_RESPONSE
+        )
         await self.rows.create(row, [incoming, *planned], time.time())
-
-    @staticmethod
-    def _lending_steps(request: IllRequest, held: bool, reason_unfilled: str) -> tuple[Step, ...]:
-        if not held:
-            return (Step(Status.UNFILLED, reason_unfilled=reason_unfilled),)
-        if request.service_type is ServiceType.COPY:
-            return (Step(Status.WILL_SUPPLY), Step(Status.COPY_COMPLETED))
-        return (Step(Status.WILL_SUPPLY), Step(Status.LOANED))
-
-    def _plan(
-        self,
-        row: NewIllRequest | IllRequestRow,
-        profile: Profile,
-        steps: tuple[Step, ...],
-        *,
-        first_reason: Reason = Reason.STATUS_CHANGE,
-        answer: str = "",
-        note: str = "",
-    ) -> list[NewIllMessage]:
-        """The lender's next messages as planned rows, a delay apart; each changes the status
-        when it is sent, if the status may still change so."""
-        planned: list[NewIllMessage] = []
-        now = time.time()
-        for step in steps:
-            message = self._lender_message(
-                row, step, first_reason if not planned else Reason.STATUS_CHANGE
-            )
-            if answer:
-                message = dataclasses.replace(message, answer_yes_no=answer)
-            if note:
-                message = dataclasses.replace(message, note=note)
-            shaped = shape_for_profile(message, profile)
-            if shaped is None:
-                continue
-            due = now + self.settings.delay * (len(planned) + 1)
-            planned.append(
-                NewIllMessage(
-                    "out", shaped.kind, summary_of(shaped), message_json(shaped), "planned", due
-                )
-            )
-        return planned
-
-    def _lender_message(
-        self, row: NewIllRequest | IllRequestRow, step: Step, reason: Reason
-    ) -> SupplyingAgencyMessage:
-        header = Header(
-            supplying=row.own_symbol,
-            requesting=row.peer_symbol,
-            requesting_request_id=row.request_id,
-            supplying_request_id=row.supplier_request_id,
-        )
-        message = SupplyingAgencyMessage(
-            header,
-            reason=reason,
-            status=step.status,
-            reason_unfilled=step.reason_unfilled,
-            reason_retry=step.reason_retry,
-            offered_costs=step.offered_costs,
-        )
-        if step.status is Status.LOANED:
-            message = dataclasses.replace(
-                message,
-                due_date=_later(self.settings.loan_days),
-                date_sent=now_text(),
-                item_id=f"{row.library}-{row.record or row.request_id}",
-                sent_via="Mail",
-                delivered_format="Printed",
-                delivery_costs=self.settings.lending_fee,
-            )
-        elif step.status is Status.COPY_COMPLETED:
-            message = dataclasses.replace(
-                message,
-                date_sent=now_text(),
-                item_id=f"urn:melinda-gateway:copy:{row.supplier_request_id}",
-                sent_via="URL",
-                delivered_format="PDF",
-                delivery_costs=self.settings.lending_fee,
-            )
-        return message
 
     async def _supplier_request(self, header: Header) -> IllRequestRow:
         agency = await self._agency(header.supplying, "supplyingAgencyId")
@@ -301,7 +164,7 @@ class IllService:
 
     async def _receive_action(self, message: RequestingAgencyMessage) -> None:
         row = await self._supplier_request(message.header)
-        current = _status_of(row)
+        current = status_of(row)
         refusal = refusal_of_action(message.action, current, row.received)
         if refusal is not None:
             raise IllError(ErrorType.UNSUPPORTED_ACTION_TYPE, refusal)
@@ -313,16 +176,17 @@ class IllService:
             change = RequestChange(received=True)
             scenario: Scenario | None = SCENARIOS.get(row.scenario)
             if scenario is not None:
-                planned = self._plan(row, profile, scenario.on_received)
+                planned = plan(row, profile, scenario.on_received, self.settings)
         elif action is Action.SHIPPED_RETURN:
-            planned = self._plan(row, profile, (Step(Status.LOAN_COMPLETED),))
+            planned = plan(row, profile, (Step(Status.LOAN_COMPLETED),), self.settings)
         elif action is Action.RENEW:
             renewed = current is not Status.RECALLED
             status = Status.LOANED if renewed else Status.RECALLED
-            planned = self._plan(
+            planned = plan(
                 row,
                 profile,
                 (Step(status),),
+                self.settings,
                 first_reason=Reason.RENEW_RESPONSE,
                 answer="Y" if renewed else "N",
             )
@@ -330,18 +194,20 @@ class IllService:
             cancelled = current in BEFORE_SHIPPING
             change = RequestChange(skip_planned=cancelled)
             status = Status.CANCELLED if cancelled else (current or Status.REQUEST_RECEIVED)
-            planned = self._plan(
+            planned = plan(
                 row,
                 profile,
                 (Step(status),),
+                self.settings,
                 first_reason=Reason.CANCEL_RESPONSE,
                 answer="Y" if cancelled else "N",
             )
         elif action is Action.STATUS_REQUEST:
-            planned = self._plan(
+            planned = plan(
                 row,
                 profile,
                 (Step(current or Status.REQUEST_RECEIVED),),
+                self.settings,
                 first_reason=Reason.STATUS_REQUEST_RESPONSE,
             )
         incoming = NewIllMessage("in", message.kind, str(action), message_json(message), "received")
@@ -358,7 +224,7 @@ class IllService:
                 ErrorType.UNRECOGNISED_DATA_VALUE,
                 f"no request {header.requesting_request_id} from {agency.symbol} to {header.supplying}",
             )
-        current = _status_of(row)
+        current = status_of(row)
         status = message.status
         if status is not None and not may_become(current, status):
             raise IllError(
@@ -435,7 +301,7 @@ class IllService:
         )
         async with self._lock:
             new_id = await self.rows.create(row, [outgoing], time.time())
-        self._wake.set()
+        self._outbox.wake()
         assert new_id is not None  # the request id was made fresh
         return await self._row(new_id)
 
@@ -466,11 +332,11 @@ class IllService:
                     await self._lender_notification(row, action, note)
                 else:
                     await self._requester_action(row, action, note)
-        self._wake.set()
+        self._outbox.wake()
         return await self._row(request_id)
 
     async def _requester_action(self, row: IllRequestRow, action: Action, note: str) -> None:
-        refusal = refusal_of_action(action, _status_of(row), row.received)
+        refusal = refusal_of_action(action, status_of(row), row.received)
         if refusal is not None:
             raise IllCommandError(409, refusal)
         message = RequestingAgencyMessage(
@@ -490,13 +356,13 @@ class IllService:
         await self.rows.record(row.id, change, [outgoing], time.time())
 
     async def _lender_status(self, row: IllRequestRow, status: Status, note: str) -> None:
-        current = _status_of(row)
+        current = status_of(row)
         if current not in ON_LOAN or not may_become(current, status):
             raise IllCommandError(
                 409,
                 f"{status} needs an item on loan; the request is {current or 'not answered yet'}",
             )
-        planned = self._plan(row, Profile(row.profile), (Step(status),), note=note)
+        planned = plan(row, Profile(row.profile), (Step(status),), self.settings, note=note)
         await self.rows.record(row.id, RequestChange(), planned, time.time())
 
     async def _lender_notification(self, row: IllRequestRow, action: Action, note: str) -> None:
@@ -504,13 +370,14 @@ class IllService:
             raise IllCommandError(
                 409, "a lending library sends a Notification, Overdue or Recalled by hand"
             )
-        current = _status_of(row)
+        current = status_of(row)
         if current in TERMINAL:
             raise IllCommandError(409, f"the request is {current}: it is finished")
-        planned = self._plan(
+        planned = plan(
             row,
             Profile(row.profile),
             (Step(current or Status.REQUEST_RECEIVED),),
+            self.settings,
             first_reason=Reason.NOTIFICATION,
             note=note,
         )
@@ -534,138 +401,10 @@ class IllService:
 
     # --- the outgoing worker ---------------------------------------------------------------
     def start(self) -> None:
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._run(), name="ill-outbox")
+        self._outbox.start()
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._worker, *self._sending.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._worker = None
-        self._sending.clear()
-
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            wait = 5.0
-            try:
-                heads = await self.rows.open_heads()
-            except Exception:  # the store closing under us: the next start resumes
-                log.exception("reading the ILL outbox failed")
-                heads = []
-            now = time.time()
-            for head in heads:
-                if head.request in self._sending:
-                    continue
-                if head.due <= now:
-                    self._sending[head.request] = asyncio.create_task(self._deliver(head))
-                else:
-                    wait = min(wait, head.due - now)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
-
-    async def _deliver(self, head: IllMessageRow) -> None:
-        try:
-            await self._deliver_one(head)
-        except Exception:
-            log.exception("sending ILL message %s failed", head.id)
-        finally:
-            self._sending.pop(head.request, None)
-            self._wake.set()
-
-    async def _deliver_one(self, seen: IllMessageRow) -> None:
-        # read again: the worker's list may predate this message's last send settling
-        head = await self.rows.message(seen.id)
-        if head is None or head.delivery not in OPEN:
-            return
-        row = await self._row(head.request)
-        message = message_from_json(head.body)
-        if head.delivery == "planned":
-            fired = await self._fire(head, row, message)
-            if fired is None:
-                return
-            message = fired
-        attempts = head.attempts + 1
-        try:
-            if not row.peer_url:
-                raise DeliveryError("the peer gave no address for answers")
-            confirmation = await self._send(row.peer_url, message)
-        except DeliveryError as exc:
-            give_up = attempts >= self.settings.retry_limit or not row.peer_url
-            await self._failed(head, row, attempts, str(exc), give_up)
-            return
-        if confirmation.ok:
-            await self.rows.settle(head.id, "delivered", attempts=attempts)
-            self._event("out", row, head.summary, "ok")
-            return
-        detail = f"{confirmation.error_type}: {confirmation.error_value}"
-        await self.rows.settle(
-            head.id,
-            "rejected",
-            attempts=attempts,
-            detail=detail,
-            request_change=(row.id, RequestChange(error=f"{head.summary} refused: {detail}")),
-            at=time.time(),
-        )
-        self._event("out", row, head.summary, f"ERROR {detail}")
-
-    async def _fire(
-        self, head: IllMessageRow, row: IllRequestRow, message: Message
-    ) -> Message | None:
-        """A planned lender message is due: it changes the status now, or is skipped when
-        the request has moved on past it."""
-        async with self._lock:
-            row = await self._row(head.request)
-            status = message.status if isinstance(message, SupplyingAgencyMessage) else None
-            current = _status_of(row)
-            if status is not None and not may_become(current, status) and status != current:
-                await self.rows.settle(
-                    head.id, "skipped", attempts=0, detail=f"the request is {current}"
-                )
-                return None
-            fresh = dataclasses.replace(
-                message, header=dataclasses.replace(message.header, timestamp=now_text())
-            )
-            if isinstance(fresh, SupplyingAgencyMessage):
-                fresh = dataclasses.replace(fresh, last_change=now_text())
-            change = RequestChange(
-                status=str(status) if status is not None else None,
-                skip_planned=status in TERMINAL,
-            )
-            if not await self.rows.fire(head.id, message_json(fresh), row.id, change, time.time()):
-                return None
-            return fresh
-
-    async def _failed(
-        self, head: IllMessageRow, row: IllRequestRow, attempts: int, reason: str, give_up: bool
-    ) -> None:
-        if give_up:
-            await self.rows.settle(
-                head.id,
-                "failed",
-                attempts=attempts,
-                detail=reason,
-                request_change=(
-                    row.id,
-                    RequestChange(error=f"{head.summary} undeliverable: {reason}"),
-                ),
-                at=time.time(),
-            )
-            self._event("out", row, head.summary, f"failed: {reason}")
-            return
-        backoff = min(self.settings.retry_base * 2 ** (attempts - 1), MAX_BACKOFF)
-        await self.rows.settle(
-            head.id, "pending", attempts=attempts, due=time.time() + backoff, detail=reason
-        )
-        self._event("out", row, head.summary, f"retry {attempts}: {reason}")
-
-    def _event(self, direction: str, row: IllRequestRow, summary: str, outcome: str) -> None:
-        self._notify(
-            MessageEvent(direction, row.library, row.id, summary, row.peer_symbol, outcome)
-        )
+        await self._outbox.stop()
 
 
 def request_json(row: IllRequestRow) -> dict[str, Any]:
