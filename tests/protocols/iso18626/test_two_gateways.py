@@ -184,3 +184,35 @@ async def test_many_loans_at_once_send_each_message_once(tmp_path: Path) -> None
                 "ShippedReturn",
             ]
             assert lent["status"] == "LoanCompleted"
+
+
+async def test_both_sides_agree_at_every_step_of_a_slow_loan(tmp_path: Path) -> None:
+    """With the lender's steps 1.5 s apart, each state can be read on both sides in between."""
+    async with (
+        ill_gateway(tmp_path / "r") as requester,
+        ill_gateway(tmp_path / "s", ill_delay_ms=1500) as supplier,
+    ):
+        _, created = await admin(
+            requester,
+            "POST",
+            "/requests",
+            {
+                "library": "TAY",
+                "supplier": HUL,
+                "supplier_url": iso_url(supplier),
+                "record": HELD_BY_HELKA,
+            },
+        )
+        number = int(created["id"])
+
+        async def both(status: str) -> None:
+            await wait_status(requester, number, status)
+            _, listed = await admin(supplier, "GET", "/requests")
+            assert [r["status"] for r in listed["requests"]] == [status]
+
+        await both("WillSupply")
+        await both("Loaned")
+        await act(requester, number, "Received")
+        await settled(requester, number)
+        await act(requester, number, "ShippedReturn")
+        await both("LoanCompleted")
