@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
 from gateway.catalog import Catalog
-from gateway.errors import RecordNotFoundError
 from gateway.ill.messages import IllRequest
 from gateway.model import Library
 from gateway.query import And, Or, Query, Term
@@ -14,6 +14,7 @@ from gateway.records import aleph
 
 NOT_HELD: Final = "NotHeld"
 NOT_FOUND: Final = "NotFoundAsCited"
+_MELINDA_ID: Final = re.compile(r"(?:\(FI-MELINDA\)|\(FIN01\)|FCC)?0*(\d{1,9})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,23 +44,23 @@ def _item_query(request: IllRequest) -> Query | None:
 async def resolve_holding(catalog: Catalog, request: IllRequest, library: Library) -> Holding:
     """The record a request means and whether `library`'s LOW is on it.
 
-    supplierUniqueRecordId is a Melinda ID; without one the item is searched for through
-    the catalog's own search; of several hits, one the library holds wins.
+    supplierUniqueRecordId is a Melinda ID (`000123456`, `(FI-MELINDA)000123456`, `FCC…`);
+    when there is none, or it names no live record, the item is searched for through the
+    catalog's own search; of several hits, one the library holds wins.
     """
-    given = request.supplier_unique_record_id.strip()
-    if given.isdigit():
-        try:
-            stored = await catalog.get(int(given))
-        except RecordNotFoundError:
-            return Holding(None, False)
-        if stored.deleted:
-            return Holding(None, False)
-        return Holding(stored.id, any(aleph.has_low(stored.record(), low) for low in library.lows))
+    given = _MELINDA_ID.fullmatch(request.supplier_unique_record_id.strip())
+    if given is not None:
+        found = await catalog.fetch([int(given.group(1))])
+        if found and not found[0].deleted:
+            stored = found[0]
+            return Holding(
+                stored.id, any(aleph.has_low(stored.record(), low) for low in library.lows)
+            )
     query = _item_query(request)
     if query is None or not library.lows:
         return Holding(None, False)
-    found = await catalog.search(query, cap=50)
-    if not found.ids:
+    hits = await catalog.search(query, cap=50)
+    if not hits.ids:
         return Holding(None, False)
     lows: Query = Term("melinda.low", library.lows[0])
     for low in library.lows[1:]:
@@ -67,4 +68,4 @@ async def resolve_holding(catalog: Catalog, request: IllRequest, library: Librar
     held = await catalog.search(And(query, lows), cap=1)
     if held.ids:
         return Holding(held.ids[0], True)
-    return Holding(found.ids[0], False)
+    return Holding(hits.ids[0], False)

@@ -28,11 +28,24 @@ HUL, TAY, JYU = "ISIL:FI-Hul", "ISIL:FI-Tay", "ISIL:FI-Jyu"
 ADMIN = User("GATEWAY", "FIN01", 30, frozenset(), privileged=True)
 
 
-def book(title: str, author: str, isbn: str, lows: list[str]) -> pymarc.Record:
+def book(title: str, author: str, isbn: str, lows: list[str], issn: str = "") -> pymarc.Record:
     fields = [
         pymarc.Field(tag="008", data="201231s2020    fi |||||||||||||||||fin||"),
-        pymarc.Field(tag="020", indicators=IND(" ", " "), subfields=[SF("a", isbn)]),
-        pymarc.Field(tag="100", indicators=IND("1", " "), subfields=[SF("a", author)]),
+        *(
+            [pymarc.Field(tag="020", indicators=IND(" ", " "), subfields=[SF("a", isbn)])]
+            if isbn
+            else []
+        ),
+        *(
+            [pymarc.Field(tag="022", indicators=IND(" ", " "), subfields=[SF("a", issn)])]
+            if issn
+            else []
+        ),
+        *(
+            [pymarc.Field(tag="100", indicators=IND("1", " "), subfields=[SF("a", author)])]
+            if author
+            else []
+        ),
         pymarc.Field(tag="245", indicators=IND("1", "0"), subfields=[SF("a", title)]),
         pymarc.Field(
             tag="264",
@@ -67,6 +80,7 @@ def book(title: str, author: str, isbn: str, lows: list[str]) -> pymarc.Record:
 HELD_BY_HELKA = "000000001"  # Seitsemän veljestä: HELKA and JYU hold it
 HELD_BY_TAY_ONLY = "000000002"
 HELD_BY_JYU = "000000003"
+SERIAL_HELD_BY_HELKA = "000000004"  # ISSN 0039-5552
 
 
 async def seed(gw: Gateway) -> None:
@@ -80,6 +94,7 @@ async def seed(gw: Gateway) -> None:
         book("Tuntematon sotilas.", "Linna, Väinö.", "9789510000014", ["TAY"]), user=ADMIN
     )
     await catalog.create(book("Kalevala.", "Lönnrot, Elias.", "9789510000021", ["JYU"]), user=ADMIN)
+    await catalog.create(book("Suomen kuvalehti.", "", "", ["HELKA"], issn="0039-5552"), user=ADMIN)
 
 
 def ill_settings(data_dir: Path, **overrides: object) -> Any:
@@ -269,21 +284,26 @@ def request_xml(
     requester: str = TAY,
     record: str = "",
     title: str = "",
+    author: str = "",
     isbn: str = "",
+    issn: str = "",
     service: str = "Loan",
     note: str = "",
     url: str = "",
     version: str = "1.2",
 ) -> bytes:
-    bib = (f"<supplierUniqueRecordId>{record}</supplierUniqueRecordId>" if record else "") + (
-        f"<title>{title}</title>" if title else ""
+    bib = (
+        (f"<supplierUniqueRecordId>{record}</supplierUniqueRecordId>" if record else "")
+        + (f"<title>{title}</title>" if title else "")
+        + (f"<author>{author}</author>" if author else "")
     )
-    if isbn:
-        bib += (
-            "<bibliographicItemId><bibliographicItemIdentifier>"
-            f"{isbn}</bibliographicItemIdentifier><bibliographicItemIdentifierCode>ISBN"
-            "</bibliographicItemIdentifierCode></bibliographicItemId>"
-        )
+    for code, value in (("ISBN", isbn), ("ISSN", issn)):
+        if value:
+            bib += (
+                "<bibliographicItemId><bibliographicItemIdentifier>"
+                f"{value}</bibliographicItemIdentifier><bibliographicItemIdentifierCode>{code}"
+                "</bibliographicItemIdentifierCode></bibliographicItemId>"
+            )
     info = ""
     if url:
         info = (
