@@ -23,6 +23,9 @@ from tests.protocols.iso18626.support import (
     raw_peer,
     request_xml,
     schema_errors,
+    settled,
+    wait_for,
+    wait_status,
     xsd,
 )
 
@@ -133,8 +136,6 @@ async def test_a_gateway_requester_takes_an_alma_notification_without_a_status(
             },
         )
         number = int(created["id"])
-        from tests.protocols.iso18626.support import settled, wait_status
-
         await wait_status(requester, number, "Loaned")
         _, listed = await admin(supplier, "GET", "/requests")
         await admin(
@@ -147,8 +148,6 @@ async def test_a_gateway_requester_takes_an_alma_notification_without_a_status(
         async def noted() -> bool:
             view = await settled(requester, number)
             return any(m["summary"] == "Notification (no status)" for m in view["messages"])
-
-        from tests.protocols.iso18626.support import wait_for
 
         await wait_for(noted, "the notification to arrive")
         view = await settled(requester, number)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from gateway.emulator.host import Gateway
@@ -20,6 +21,7 @@ from tests.protocols.iso18626.support import (
     raw_peer,
     request_xml,
     schema_errors,
+    wait_for,
     wait_status,
     xsd,
 )
@@ -175,7 +177,7 @@ async def test_http_error_500(supplier: Gateway, peer: RawPeer) -> None:
 async def test_a_gateway_requester_retries_a_500_then_gives_up(
     tmp_path: Path, supplier: Gateway
 ) -> None:
-    async with ill_gateway(tmp_path / "requester") as requester:
+    async with ill_gateway(tmp_path / "requester", ill_retry_base_ms=150) as requester:
         status, created = await admin(
             requester,
             "POST",
@@ -193,8 +195,6 @@ async def test_a_gateway_requester_retries_a_500_then_gives_up(
             view = await ill_request(requester, int(created["id"]))
             return view["messages"][0]["delivery"] == "failed"
 
-        from tests.protocols.iso18626.support import wait_for
-
         await wait_for(given_up, "the request to be given up")
         view = await ill_request(requester, int(created["id"]))
         assert view["messages"][0]["attempts"] == 3  # ill_retry_limit in the tests
@@ -202,6 +202,9 @@ async def test_a_gateway_requester_retries_a_500_then_gives_up(
         _, journal = await admin_journal(requester)
         outcomes = [e["outcome"] for e in journal["entries"] if e["operation"] == "out request"]
         assert outcomes == ["retry 1: HTTP 500", "retry 2: HTTP 500", "failed: HTTP 500"]
+        # backoff: the second try waits the base (150 ms), the third twice that
+        times = [e["time"] for e in journal["entries"] if e["operation"] == "out request"]
+        assert times[1] - times[0] >= 0.15 and times[2] - times[1] >= 0.30
 
 
 async def test_a_gateway_requester_keeps_the_error_confirmation(
@@ -224,8 +227,6 @@ async def test_a_gateway_requester_keeps_the_error_confirmation(
             view = await ill_request(requester, int(created["id"]))
             return view["messages"][0]["delivery"] == "rejected"
 
-        from tests.protocols.iso18626.support import wait_for
-
         await wait_for(refused, "the request to be refused")
         view = await ill_request(requester, int(created["id"]))
         assert view["messages"][0]["attempts"] == 1  # an ERROR confirmation is not retried
@@ -233,8 +234,6 @@ async def test_a_gateway_requester_keeps_the_error_confirmation(
 
 
 async def admin_journal(gw: Gateway) -> tuple[int, dict[str, object]]:
-    import aiohttp
-
     async with (
         aiohttp.ClientSession() as session,
         session.get(f"{gw.http_url}/_admin/journal", params={"interface": "iso18626"}) as response,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,8 +147,6 @@ async def test_a_requester_action_out_of_turn_is_refused_by_the_admin_api(peers:
 
 async def test_many_loans_at_once_send_each_message_once(tmp_path: Path) -> None:
     """Sends settle while the worker reads its list: none may go out a second time."""
-    import asyncio
-
     async with ill_gateway(tmp_path / "r") as requester, ill_gateway(tmp_path / "s") as supplier:
 
         async def loan() -> int:
