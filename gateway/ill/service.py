@@ -77,7 +77,6 @@ class IllService:
         self.rows = catalog.store.ill
         self.agencies = agencies
         self.settings = settings
-        self._send = send
         self._own_url = own_url
         self._notify = notify or (lambda event: None)
         self._lock = asyncio.Lock()  # one change of ILL state at a time: read, decide, write
