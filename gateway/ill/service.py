@@ -422,7 +422,7 @@ def request_json(row: IllRequestRow) -> dict[str, Any]:
         "profile": row.profile,
         "status": row.status,
         "received": row.received,
-        "error": row.error,
+        "problem": row.error,  # a message the peer refused or that could not be delivered
         "created": row.created,
         "updated": row.updated,
     }

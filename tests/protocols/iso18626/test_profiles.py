@@ -151,7 +151,7 @@ async def test_a_gateway_requester_takes_an_alma_notification_without_a_status(
 
         await wait_for(noted, "the notification to arrive")
         view = await settled(requester, number)
-        assert view["status"] == "Loaned" and view["error"] == ""
+        assert view["status"] == "Loaned" and view["problem"] == ""
 
 
 async def test_every_message_is_journaled_both_ways_and_shown_on_the_dashboard(

@@ -198,7 +198,7 @@ async def test_a_gateway_requester_retries_a_500_then_gives_up(
         await wait_for(given_up, "the request to be given up")
         view = await ill_request(requester, int(created["id"]))
         assert view["messages"][0]["attempts"] == 3  # ill_retry_limit in the tests
-        assert "HTTP 500" in view["error"] and view["status"] == ""
+        assert "HTTP 500" in view["problem"] and view["status"] == ""
         _, journal = await admin_journal(requester)
         outcomes = [e["outcome"] for e in journal["entries"] if e["operation"] == "out request"]
         assert outcomes == ["retry 1: HTTP 500", "retry 2: HTTP 500", "failed: HTTP 500"]
@@ -232,7 +232,7 @@ async def test_a_gateway_requester_keeps_the_error_confirmation(
         await wait_for(refused, "the request to be refused")
         view = await ill_request(requester, int(created["id"]))
         assert view["messages"][0]["attempts"] == 1  # an ERROR confirmation is not retried
-        assert "UnrecognisedDataValue" in view["error"]
+        assert "UnrecognisedDataValue" in view["problem"]
 
 
 async def admin_journal(gw: Gateway) -> tuple[int, dict[str, object]]:

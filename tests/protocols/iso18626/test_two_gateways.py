@@ -172,7 +172,7 @@ async def test_many_loans_at_once_send_each_message_once(tmp_path: Path) -> None
         numbers = await asyncio.gather(*(loan() for _ in range(20)))
         for number in numbers:
             view = await settled(requester, number)
-            assert view["error"] == "", view["error"]
+            assert view["problem"] == "", view["problem"]
             assert [m["attempts"] for m in view["messages"] if m["direction"] == "out"] == [1, 1, 1]
         _, listed = await admin(supplier, "GET", "/requests")
         for row in listed["requests"]:
