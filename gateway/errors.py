@@ -113,6 +113,14 @@ class QueryError(GatewayError):
     """A search request the catalog cannot run."""
 
 
+class QueryTooComplexError(QueryError):
+    """A query nested deeper or holding more terms than the gateway answers."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"query too complex: {detail}")
+        self.detail = detail
+
+
 class UnknownIndexError(QueryError):
     def __init__(self, index: str) -> None:
         self.index = index

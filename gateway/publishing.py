@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
-from xml.sax.saxutils import escape
 
 from lxml import etree
 
 from gateway.errors import MalformedRecordError
+from gateway.records import xmlsafe
+from gateway.records.xmlsafe import escape
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
 PARTIAL_SUFFIXES = (".part", ".tmp")
@@ -202,31 +203,20 @@ def _read_collection(source: XmlSource, publishing: PublishingFile, member: str 
 def _iter_records(
     source: XmlSource, publishing: PublishingFile, member: str
 ) -> Iterator[PublishedRecord]:
-    events = etree.iterparse(
-        source,
-        events=("end",),
-        tag=_RECORD_TAGS,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=True,  # Alma's fields can be long; entities are never expanded anyway
-        remove_comments=True,
-    )
+    # constant memory: each record and anything else is dropped once read
+    events = xmlsafe.RecordElements(source, frozenset(_RECORD_TAGS))
+    records = 0
     try:
-        for _, element in events:
+        for element in events:
             publishing.records += 1
+            records += 1
             yield _published_record(element, publishing.records, member)
-            # Constant memory: drop the record and everything before it.
-            element.clear()
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
     except etree.XMLSyntaxError as exc:
         line, column = exc.position
         inside = f"{member}: " if member else ""
+        problem = "is refused" if isinstance(exc, xmlsafe.REFUSALS) else "is not well-formed XML"
         raise MalformedPublishingFileError(
-            f"{publishing.name} is not well-formed XML: {inside}{exc.msg}",
+            f"{publishing.name} {problem}: {inside}{exc.msg}",
             position=f"line {line}, column {column}",
         ) from exc
     root = events.root
@@ -235,6 +225,11 @@ def _iter_records(
         inside = f" ({member})" if member else ""
         raise MalformedPublishingFileError(
             f"{publishing.name}{inside} is not a MARCXML collection: found {found}"
+        )
+    if records == 0 and events.foreign:
+        inside = f" ({member})" if member else ""
+        raise MalformedPublishingFileError(
+            f"{publishing.name}{inside} holds no MARC records, only {events.foreign} other elements"
         )
 
 
@@ -270,15 +265,10 @@ class _NoTree:
 def _read_plain_fast(path: Path, publishing: PublishingFile) -> bool:
     """Read a plain `.xml` file in Alma's form; False (nothing taken) when it is in another
     form or not well-formed: the tree path then reads it (and names the error)."""
-    parser = etree.XMLParser(
-        target=_NoTree(),  # type: ignore[arg-type]  # no event methods is the point: no callbacks
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=True,
-    )
+    # no event methods on the target is the point: no callbacks
+    parser = xmlsafe.new_parser(target=_NoTree())
     try:
-        etree.parse(str(path), parser)
+        xmlsafe.parse_file(str(path), parser)
     except etree.XMLSyntaxError:
         return False
     taken: list[PublishedRecord] = []
@@ -293,6 +283,8 @@ def _read_plain_fast(path: Path, publishing: PublishingFile) -> bool:
             pending += more
             cut = pending.rfind(b"</record>") + len(b"</record>")
             if cut < len(b"</record>"):
+                if len(pending) > 2 * _FAST_CHUNK:
+                    return False  # no record ends here: the streaming path reads (and judges) it
                 continue
             if not _fast_records(pending[:cut], line, taken):
                 return False

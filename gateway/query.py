@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from gateway.errors import QueryTooComplexError
+
 
 class Relation(StrEnum):
     """How a term's value is compared with the indexed terms."""
@@ -143,13 +145,45 @@ def resolve_index(name: str) -> IndexDef | None:
     return INDEXES[alias] if alias else None
 
 
+# Bounds every parser enforces while reading and the store checks again: a query nested this
+# deep or this long is refused as too complex, not left to exhaust a stack (Python's or SQLite's).
+MAX_QUERY_DEPTH: Final = 8
+MAX_QUERY_TERMS: Final = 256
+
+
 def terms_of(query: Query) -> list[Term]:
     """Every Term in the tree, left to right."""
-    if isinstance(query, Term):
-        return [query]
-    if isinstance(query, AllRecords):
-        return []
-    return terms_of(query.left) + terms_of(query.right)
+    found: list[Term] = []
+    pending: list[Query] = [query]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Term):
+            found.append(node)
+        elif not isinstance(node, AllRecords):
+            pending += (node.right, node.left)
+    return found
+
+
+def check_complexity(query: Query) -> None:
+    """Raise QueryTooComplexError past MAX_QUERY_TERMS terms or MAX_QUERY_DEPTH nesting.
+
+    Depth counts what nests in SQL: a chain down the left (`a and b or c not d`) and a run
+    of one associative operator (`a and (b and c)`) are flat; anything else is one level more.
+    """
+    terms = 0
+    pending: list[tuple[Query, int]] = [(query, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_QUERY_DEPTH:
+            raise QueryTooComplexError(f"nested more than {MAX_QUERY_DEPTH} levels deep")
+        if isinstance(node, Term | AllRecords):
+            terms += 1
+            if terms > MAX_QUERY_TERMS:
+                raise QueryTooComplexError(f"more than {MAX_QUERY_TERMS} terms")
+            continue
+        flat = isinstance(node, And | Or) and type(node.right) is type(node)
+        pending.append((node.left, depth))
+        pending.append((node.right, depth if flat else depth + 1))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import io
 import json
 import logging
 import re
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final, cast
 
 import pymarc
 from aiohttp import web
@@ -32,6 +32,11 @@ log = logging.getLogger("melinda.admin")
 ADMIN_PREFIX: Final = "/_admin"
 SEED_BATCH: Final = 1000
 MAX_SEED_COUNT: Final = 1_000_000
+# A record body is spooled to disk and read in batches, so only disk bounds it; JSON is tiny.
+MAX_SEED_BODY_BYTES: Final = 4 << 30
+MAX_SEED_JSON_BYTES: Final = 64 * 1024
+SEED_CHUNK: Final = 1 << 20
+MAX_REJECTED_LISTED: Final = 1000  # a body of a million bad records answers with the first ones
 # Bodies up to this size are read by the middleware to learn the operation (X-server and SRU
 # POST their parameters); larger ones are left to the protocol, which has its own limits.
 MAX_PEEK_BYTES: Final = 1024 * 1024
@@ -312,17 +317,20 @@ def _generated(count: int, seed: int, start_id: int) -> list[pymarc.Record]:
     return list(generate_records(count, seed, start_id=start_id))
 
 
-def _read_body_records(body: bytes) -> tuple[list[pymarc.Record], list[dict[str, str]]]:
-    from gateway.records import read_records
-
+def _next_seed_batch(
+    reading: Iterator[tuple[str, pymarc.Record | None, Exception | None]],
+) -> tuple[list[pymarc.Record], list[dict[str, str]], bool]:
+    """Up to SEED_BATCH records of a body being read, the problems met, and whether it ended."""
     found: list[pymarc.Record] = []
     rejected: list[dict[str, str]] = []
-    for position, record, error in read_records(io.BytesIO(body)):
+    for position, record, error in reading:
         if record is None or error is not None:
             rejected.append({"position": position, "reason": str(error)})
         else:
             found.append(record)
-    return found, rejected
+            if len(found) == SEED_BATCH:
+                return found, rejected, False
+    return found, rejected, True
 
 
 def _looks_like_json(request: web.Request, body: bytes) -> bool:
@@ -330,14 +338,37 @@ def _looks_like_json(request: web.Request, body: bytes) -> bool:
     return request.content_type == "application/json" or body.lstrip()[:1] in (b"{", b"[")
 
 
+async def _spool_body(request: web.Request, head: bytes, spool: IO[bytes]) -> int:
+    """Copy the request body to `spool` a chunk at a time; its size, or -1 past the limit."""
+    size = 0
+    chunk = head
+    while chunk:
+        size += len(chunk)
+        if size > MAX_SEED_BODY_BYTES:
+            return -1
+        await asyncio.to_thread(spool.write, chunk)
+        chunk = await request.content.read(SEED_CHUNK)
+    await asyncio.to_thread(spool.seek, 0)
+    return size
+
+
 async def seed(request: web.Request) -> web.Response:
-    """Generated records (`{"count": N, "seed": S}`) or the MARCXML / ISO 2709 body, in batches."""
+    """Generated records (`{"count": N, "seed": S}`) or the MARCXML / ISO 2709 body, in batches.
+
+    A record body is streamed to a temporary file and read from it a batch at a time, so its
+    size costs disk, not memory.
+    """
     gateway = _gateway(request)
     catalog = gateway.catalog
     loaded = updated = 0
     rejected: list[dict[str, str]] = []
-    body = await request.read()
-    if _looks_like_json(request, body):
+    head = await request.content.read(SEED_CHUNK)
+    if _looks_like_json(request, head):
+        body = bytearray(head)
+        while chunk := await request.content.read(SEED_CHUNK):
+            body += chunk
+            if len(body) > MAX_SEED_JSON_BYTES:
+                return _error(413, f"a JSON seed request has at most {MAX_SEED_JSON_BYTES} bytes")
         try:
             spec = json.loads(body)
             count = int(spec.get("count", 0))
@@ -353,14 +384,36 @@ async def seed(request: web.Request) -> web.Response:
             report = await catalog.load(batch)
             loaded, updated = loaded + report.loaded, updated + report.updated
     else:
-        if not body.strip():
-            return _error(400, "send MARCXML or ISO 2709 records, or JSON {count, seed}")
-        records, rejected = await asyncio.to_thread(_read_body_records, body)
-        for start in range(0, len(records), SEED_BATCH):
-            report = await catalog.load(records[start : start + SEED_BATCH])
-            loaded, updated = loaded + report.loaded, updated + report.updated
-        if not records and rejected:
-            return web.json_response({"loaded": 0, "updated": 0, "rejected": rejected}, status=400)
+        from gateway.records import read_records
+
+        spool = cast(
+            IO[bytes],
+            await asyncio.to_thread(tempfile.TemporaryFile, "w+b", dir=gateway.settings.data_dir),
+        )
+        try:
+            size = await _spool_body(request, head, spool)
+            if size < 0:
+                return _error(413, f"a seed body has at most {MAX_SEED_BODY_BYTES} bytes")
+            reading = read_records(spool)
+            ended = False
+            while not ended:
+                batch, problems, ended = await asyncio.to_thread(_next_seed_batch, reading)
+                rejected.extend(problems[: MAX_REJECTED_LISTED - len(rejected)])
+                if batch:
+                    report = await catalog.load(batch)
+                    loaded, updated = loaded + report.loaded, updated + report.updated
+        finally:
+            await asyncio.to_thread(spool.close)
+        if not loaded + updated:
+            if rejected:
+                return web.json_response(
+                    {"loaded": 0, "updated": 0, "rejected": rejected}, status=400
+                )
+            # a body of anything else than records is an error, not "loaded 0"
+            return _error(
+                400,
+                "no records in the body: send MARCXML or ISO 2709 records, or JSON {count, seed}",
+            )
     live, deleted = await catalog.record_counts()
     return web.json_response(
         {

@@ -24,6 +24,8 @@ from gateway.emulator.shared import SharedState
 from gateway.emulator.worker_sync import WorkerSync
 from protocols import host as protocol_host
 
+MAX_HTTP_BODY_BYTES = 1024 * 1024
+
 log = logging.getLogger("melinda.gateway")
 
 # One line per protocol: each module has `install(gateway)` that adds routes or a listener.
@@ -93,7 +95,9 @@ async def create_gateway(
         except BaseException:
             await catalog.close()
             raise
-    http = web.Application(client_max_size=64 * 1024 * 1024)
+    # Every HTTP request of real use is a few KB (an update-doc at most ~160 KB); the admin seed
+    # streams its body past this cap. A larger body is refused in each protocol's own terms.
+    http = web.Application(client_max_size=MAX_HTTP_BODY_BYTES)
     journal = Journal(settings.journal_size, on_record=logs.access)
     # a worker's fault ids come from its own range: ids stay unique across the workers
     faults = Faults(first_id=1 + (worker or 0) * 1_000_000)

@@ -51,7 +51,9 @@ class Settings:
     # Z39.50
     z3950_idle_timeout: int = 600
     z3950_max_lifetime: int = 3600
-    z3950_max_associations: int = 100
+    z3950_max_associations: int = 100  # initialised associations; a bare connection is not one
+    z3950_init_timeout: int = 10  # seconds a new connection has to send its Init request
+    z3950_address_share: int = 50  # percent of the association cap one client address may hold
     # SFTP
     sftp_max_file_bytes: int = 512 * 1024 * 1024
     sftp_max_files: int = 100

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 
@@ -12,6 +11,7 @@ from lxml import etree
 from pymarc import Field, Indicators, Leader, Subfield
 
 from gateway.errors import MalformedRecordError
+from gateway.records import xmlsafe
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
 COLLECTION_START = b'<collection xmlns="http://www.loc.gov/MARC21/slim">'
@@ -67,31 +67,17 @@ def has_illegal(encoded: bytes) -> bool:
     )
 
 
-_local = threading.local()
-
-
-def xml_parser() -> etree.XMLParser:
-    """One parser per thread (lxml parsers are not thread-safe); no DTDs, no network."""
-    parser: etree.XMLParser | None = getattr(_local, "parser", None)
-    if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
-        )
-        _local.parser = parser
-    return parser
+def xml_problem(exc: etree.XMLSyntaxError) -> str:
+    """What is wrong with a document lxml refused, in a line."""
+    if isinstance(exc, xmlsafe.REFUSALS):
+        return str(exc.msg)
+    return f"not well-formed XML: {exc.msg}"
 
 
 def xml_pull_parser(tags: Sequence[str]) -> etree.XMLPullParser:
     """A push parser for a document read in pieces (an OAI-PMH page as it streams in), with
-    `xml_parser`'s settings: "end" events of the elements `tags`."""
-    return etree.XMLPullParser(
-        events=("end",),
-        tag=list(tags),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=True,
-    )
+    the gateway's parser settings: "end" events of the elements `tags`."""
+    return etree.XMLPullParser(events=("end",), tag=list(tags), **xmlsafe.PARSER_OPTIONS)
 
 
 def new_record(leader: str = DEFAULT_LEADER, fields: list[Field] | None = None) -> pymarc.Record:
@@ -203,12 +189,10 @@ def xml_bytes(data: bytes | str) -> bytes:
 def _root(data: bytes | str) -> Any:
     data = xml_bytes(data)
     try:
-        return etree.fromstring(data, xml_parser())
+        return xmlsafe.parse(data)
     except etree.XMLSyntaxError as exc:
         line = exc.position[0] if exc.position else exc.lineno
-        raise MalformedRecordError(
-            f"not well-formed XML: {exc.msg}", position=f"line {line}"
-        ) from None
+        raise MalformedRecordError(xml_problem(exc), position=f"line {line}") from None
 
 
 def parse_marcxml(data: bytes | str) -> pymarc.Record:
@@ -558,7 +542,7 @@ def _compact_positions(
             record = _parse_compact_bytes(piece)
         if record is None:
             try:
-                element = etree.fromstring(piece, xml_parser())
+                element = xmlsafe.parse(piece)
             except etree.XMLSyntaxError:
                 break  # e.g. "</record>" inside a comment: only a real parser can tell
             number += 1
@@ -590,17 +574,9 @@ def _parse_compact_bytes(piece: bytes) -> pymarc.Record | None:
 
 
 def _iterparse_positions(source: Any, number: int, line_offset: int) -> Iterator[RecordResult]:
-    context = etree.iterparse(
-        source,
-        events=("end",),
-        tag=_RECORD_TAGS,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=True,
-    )
+    elements = xmlsafe.RecordElements(source, frozenset(_RECORD_TAGS))
     try:
-        for _event, element in context:
+        for element in elements:
             number += 1
             position = f"record {number}, line {element.sourceline + line_offset}"
             try:
@@ -609,19 +585,13 @@ def _iterparse_positions(source: Any, number: int, line_offset: int) -> Iterator
                 yield position, None, exc
             else:
                 yield position, record, None
-            # Constant memory: drop the finished record and every earlier sibling.
-            element.clear(keep_tail=False)
-            parent = element.getparent()
-            if parent is not None:
-                while element.getprevious() is not None:
-                    del parent[0]
     except etree.XMLSyntaxError as exc:
         line = (exc.position[0] if exc.position else exc.lineno) + line_offset
         position = f"record {number + 1}, line {line}"
         yield (
             position,
             None,
-            MalformedRecordError(f"not well-formed XML: {exc.msg}", position=position),
+            MalformedRecordError(xml_problem(exc), position=position),
         )
 
 

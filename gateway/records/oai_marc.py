@@ -15,13 +15,14 @@ from lxml import etree
 from pymarc import Field, Indicators, Leader, Subfield
 
 from gateway.errors import MalformedRecordError
+from gateway.records import xmlsafe
 from gateway.records.marcxml import (
     DEFAULT_LEADER,
     escape_text,
     has_illegal,
     raise_illegal_characters,
     xml_bytes,
-    xml_parser,
+    xml_problem,
 )
 
 _tuple_new = tuple.__new__
@@ -58,12 +59,10 @@ def parse_oai_marc(data: bytes | str | Any) -> pymarc.Record:
     """
     if isinstance(data, bytes | str):
         try:
-            root = etree.fromstring(xml_bytes(data), xml_parser())
+            root = xmlsafe.parse(xml_bytes(data))
         except etree.XMLSyntaxError as exc:
             line = exc.position[0] if exc.position else exc.lineno
-            raise MalformedRecordError(
-                f"not well-formed XML: {exc.msg}", position=f"line {line}"
-            ) from None
+            raise MalformedRecordError(xml_problem(exc), position=f"line {line}") from None
     else:
         root = data
     element = _find_oai_marc(root)

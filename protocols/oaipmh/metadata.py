@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from gateway.records import xmlsafe
+
 MARC_NS = "http://www.loc.gov/MARC21/slim"
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -68,8 +70,6 @@ _OWN_035 = re.compile(r"\((?:FI-MELINDA|FIN01)\)|FCC[0-9]")
 _CONTROLFIELD = f"{{{MARC_NS}}}controlfield"
 _DATAFIELD = f"{{{MARC_NS}}}datafield"
 _SUBFIELD = f"{{{MARC_NS}}}subfield"
-
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
 def marc_form(xml: bytes, record_id: int, prefix: str, *, with_cat: bool = False) -> bytes:
@@ -228,7 +228,7 @@ def _without_aleph_fields(xml: bytes, standard: bool, with_cat: bool) -> bytes |
 
 
 def _marc_form_tree(xml: bytes, record_id: int, standard: bool, with_cat: bool) -> bytes:
-    root = etree.fromstring(xml, _PARSER)
+    root = etree.fromstring(xml, xmlsafe.parser())
     rewrite_prefixes = b"(FIN1" in xml or b"(FIN01)" in xml
     drop_nines = standard and b'code="9"' in xml
     first_own: int | None = None
@@ -337,7 +337,7 @@ _DC_FIELDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 
 def dublin_core(xml: bytes, record_id: int) -> bytes:
     """An `<oai_dc:dc>` description of the record."""
-    root = etree.fromstring(xml, _PARSER)
+    root = etree.fromstring(xml, xmlsafe.parser())
     dc = etree.Element(
         f"{{{OAI_DC_NS}}}dc", nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS}
     )

@@ -10,7 +10,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
-from xml.sax.saxutils import escape
 
 from aiohttp import web
 
@@ -18,6 +17,7 @@ from gateway.catalog import Catalog
 from gateway.errors import AuthenticationError, GatewayError
 from gateway.model import StoredRecord, User, View
 from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS, set_specs_of_xml
+from gateway.records.xmlsafe import escape
 from protocols.host import Settings
 from protocols.oaipmh import responses
 from protocols.oaipmh.arguments import (
@@ -76,7 +76,13 @@ class OaiProvider:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         pairs = list(request.query.items())
         if request.method == "POST":
-            form = await request.post()
+            try:
+                form = await request.post()
+            except web.HTTPRequestEntityTooLarge as exc:
+                too_large = OaiError(
+                    BAD_ARGUMENT, f"The request is too large: {exc.text}"
+                )
+                return self._error(request, pairs, too_large)
             pairs += [
                 (name, value if isinstance(value, str) else "") for name, value in form.items()
             ]

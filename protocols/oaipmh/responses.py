@@ -10,9 +10,9 @@ wrapped in `oai_dc:dc` as its schema type demands.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from xml.sax.saxutils import escape, quoteattr
 
 from gateway.catalog import SetInfo
+from gateway.records.xmlsafe import escape, quoteattr
 from protocols.oaipmh.errors import OaiError
 from protocols.oaipmh.metadata import MetadataFormat
 

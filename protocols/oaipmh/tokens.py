@@ -55,7 +55,9 @@ class TokenSigner:
     def check(self, token: str, *, verb: str, view: str, now: float | None = None) -> ListState:
         """The state inside `token`. Raises OaiError(badResumptionToken)."""
         body, dot, signature = token.partition(".")
-        if not dot or not hmac.compare_digest(_b64(self._sign(body)), signature):
+        # compared as bytes: compare_digest refuses text that is not ASCII (TypeError)
+        given = signature.encode("utf-8", "replace")
+        if not dot or not hmac.compare_digest(_b64(self._sign(body)).encode(), given):
             raise OaiError(BAD_RESUMPTION_TOKEN, "The resumptionToken is invalid")
         try:
             values: Any = json.loads(_unb64(body))

@@ -27,8 +27,14 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from gateway.catalog import SortKey
-from gateway.errors import QueryError, UnknownIndexError, UnsupportedRelationError
+from gateway.errors import (
+    QueryError,
+    QueryTooComplexError,
+    UnknownIndexError,
+    UnsupportedRelationError,
+)
 from gateway.query import (
+    MAX_QUERY_TERMS,
     AllRecords,
     And,
     IndexDef,
@@ -40,6 +46,10 @@ from gateway.query import (
     Truncation,
     resolve_index,
 )
+
+# Parentheses may nest deeper than the query they build (`((a))`), but not without end: the
+# parser is recursive.
+MAX_PARENTHESES: Final = 32
 
 # --- exceptions: what a query can get wrong, each one SRU diagnostic -------------------
 
@@ -227,6 +237,8 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.at = 0
         self.allow_sort = allow_sort
+        self.depth = 0  # parentheses open
+        self.booleans = 0
 
     @property
     def token(self) -> _Token:
@@ -240,9 +252,7 @@ class _Parser:
         self.at = min(self.at + 1, len(self.tokens) - 1)
         return token
 
-    def fail(
-        self, message: str, kind: type[CQLSyntaxError] = CQLSyntaxError
-    ) -> CQLSyntaxError:
+    def fail(self, message: str, kind: type[CQLSyntaxError] = CQLSyntaxError) -> CQLSyntaxError:
         token = self.token
         where = "end of query" if token.kind == "end" else f"{token.text!r} at {token.pos + 1}"
         return kind(message, where)
@@ -281,6 +291,9 @@ class _Parser:
         node = self.search_clause(prefixes)
         while self.token.keyword in _BOOLEANS:
             operator = self.advance().keyword
+            self.booleans += 1
+            if self.booleans >= MAX_QUERY_TERMS:
+                raise QueryTooComplexError(f"more than {MAX_QUERY_TERMS} terms")
             modifiers = self.modifier_list()
             right = self.search_clause(prefixes)
             node = BooleanClause(operator, node, right, modifiers)
@@ -289,9 +302,13 @@ class _Parser:
     def search_clause(self, prefixes: dict[str, str]) -> CQLNode:
         if self.token.kind == "(":
             self.advance()
+            self.depth += 1
+            if self.depth > MAX_PARENTHESES:
+                raise QueryTooComplexError(f"more than {MAX_PARENTHESES} parentheses nested")
             scope = dict(prefixes)
             self.prefix_assignments(scope)
             node = self.scoped_clause(scope)
+            self.depth -= 1
             if self.token.kind != ")":
                 raise self.fail("Unbalanced parentheses", UnbalancedParenthesesError)
             self.advance()
@@ -453,9 +470,7 @@ def compile_clause(clause: SearchClause) -> Query:
     for modifier in clause.modifiers:
         name = _strip_cql(modifier.name.lower())
         if name not in RELATION_MODIFIERS or modifier.comparitor:
-            raise UnsupportedRelationModifierError(
-                "Unsupported relation modifier", modifier.name
-            )
+            raise UnsupportedRelationModifierError("Unsupported relation modifier", modifier.name)
         masked = masked and name != "unmasked"
     return _compile_term(index, relation, clause.term, masked=masked)
 

@@ -8,7 +8,7 @@ from typing import Final
 
 from aiohttp import web
 
-from protocols.sru.diagnostics import Diagnostic
+from protocols.sru.diagnostics import Diagnostic, SruError
 from protocols.sru.request import Envelope
 from protocols.sru.response import explain_response, scan_response, search_retrieve_response
 
@@ -20,7 +20,10 @@ async def request_parameters(request: web.Request) -> dict[str, str]:
     params: dict[str, str] = {}
     sources = [request.query]
     if request.method == "POST":
-        sources.insert(0, await request.post())  # type: ignore[arg-type]
+        try:
+            sources.insert(0, await request.post())  # type: ignore[arg-type]
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise SruError(6, f"the request is too large: {exc.text}") from None
     for source in sources:
         for name, value in source.items():
             if isinstance(value, str):

@@ -8,6 +8,8 @@ from typing import Final
 
 from lxml import etree
 
+from gateway.records import xmlsafe
+
 MARC_NS: Final = "http://www.loc.gov/MARC21/slim"
 DC_NS: Final = "http://purl.org/dc/elements/1.1/"
 SRW_DC_NS: Final = "info:srw/schema/1/dc-schema"
@@ -32,7 +34,7 @@ _DATAFIELD: Final = f"{{{MARC_NS}}}datafield"
 
 def marcxml_to_dc(record_xml: bytes) -> bytes:
     """A simple Dublin Core record from a MARCXML record (after LoC's MARC to DC crosswalk)."""
-    root = etree.fromstring(record_xml)
+    root = xmlsafe.parse(record_xml)
     leader = ""
     control: dict[str, str] = {}
     fields: dict[str, list[list[tuple[str, str]]]] = {}

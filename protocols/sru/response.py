@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
-from xml.sax.saxutils import escape
 
 from gateway.model import ScanTerm
+from gateway.records.xmlsafe import escape
 from protocols.sru.diagnostics import Diagnostic
 
 SRW_NS: Final = "http://www.loc.gov/zing/srw/"

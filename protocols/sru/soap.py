@@ -29,6 +29,7 @@ from typing import Final
 from aiohttp import web
 from lxml import etree
 
+from gateway.records import xmlsafe
 from protocols.sru.diagnostics import Diagnostic
 from protocols.sru.request import OPERATIONS, Envelope
 
@@ -51,14 +52,6 @@ OTHER_QUERY_TYPES: Final = {"pQuery": "pqf", "pScanClause": "pqf", "xQuery": "xc
 # parsed off the event loop.
 INLINE_PARSE_BYTES: Final = 64 * 1024
 
-_PARSER: Final = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
 _XML_DECLARATION: Final = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _ENVELOPE_OPEN: Final = b'<SOAP-ENV:Envelope xmlns:SOAP-ENV="%s"><SOAP-ENV:Body>' % SOAP_NS.encode()
 _ENVELOPE_CLOSE: Final = b"</SOAP-ENV:Body></SOAP-ENV:Envelope>"
@@ -89,7 +82,10 @@ def is_soap_request(request: web.Request) -> bool:
 
 async def read_request(request: web.Request) -> SrwRequest:
     """The SRW request of an HTTP request; raises SoapFault when there is none."""
-    body = await request.read()
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise SoapFault("Client", f"The request is too large: {exc.text}") from None
     if len(body) <= INLINE_PARSE_BYTES:
         return read_envelope(body)
     return await asyncio.to_thread(read_envelope, body)
@@ -100,7 +96,8 @@ def read_envelope(body: bytes) -> SrwRequest:
     if not body.strip():
         raise SoapFault("Client", "Empty request body")
     try:
-        root = etree.fromstring(body, _PARSER)
+        # a parser per envelope: lxml's are not thread-safe, and large bodies parse in threads
+        root = etree.fromstring(body, xmlsafe.new_parser(remove_comments=True, remove_pis=True))
     except etree.XMLSyntaxError as exc:
         raise SoapFault("Client", f"Bad XML document: {exc}") from None
     docinfo = root.getroottree().docinfo

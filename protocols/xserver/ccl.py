@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from gateway.errors import QueryError
+from gateway.errors import QueryError, QueryTooComplexError
 from gateway.query import And, IndexDef, Not, Or, Query, Relation, Term, Truncation, resolve_index
 
 # Aleph search codes (Melinda's tab00) -> Melinda's index names.
@@ -40,6 +40,9 @@ DEFAULT_CODE: Final = "WRD"
 MAX_REQUEST_CHARS: Final = 500  # Aleph's REQUEST parameter is X(500)
 _OPERATORS: Final = frozenset({"AND", "OR", "NOT"})
 _TRUNCATION_MARKS: Final = ("?", "*")
+
+
+MAX_PARENTHESES: Final = 32
 
 
 class FindRequestError(QueryError):
@@ -93,6 +96,7 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
         self.adjacent = adjacent
+        self.depth = 0  # parentheses open: the parser is recursive
 
     def peek(self, offset: int = 0) -> _Token | None:
         i = self.pos + offset
@@ -139,9 +143,7 @@ class _Parser:
             raise FindRequestError("Syntax error in search request: a search term is missing")
         if token.kind == "(":
             self.take()
-            inner = self.or_expr(code)
-            self.expect_close()
-            return inner
+            return self.nested(code)
         following = self.peek(1)
         if token.kind == "word" and following is not None and following.kind == "=":
             self.take()
@@ -151,10 +153,17 @@ class _Parser:
             nxt = self.peek()
             if nxt is not None and nxt.kind == "(":
                 self.take()
-                inner = self.or_expr(code)
-                self.expect_close()
-                return inner
+                return self.nested(code)
         return self.terms(code)
+
+    def nested(self, code: str) -> Query:
+        self.depth += 1
+        if self.depth > MAX_PARENTHESES:
+            raise QueryTooComplexError(f"more than {MAX_PARENTHESES} parentheses nested")
+        inner = self.or_expr(code)
+        self.expect_close()
+        self.depth -= 1
+        return inner
 
     def expect_close(self) -> None:
         token = self.peek()

@@ -22,7 +22,7 @@ from lxml import etree
 from gateway.catalog import Catalog
 from gateway.errors import AuthenticationError, GatewayError, MalformedRecordError
 from gateway.model import StoredRecord, User, View
-from gateway.records import parse_oai_marc, record_to_oai_marc
+from gateway.records import parse_oai_marc, record_to_oai_marc, xmlsafe
 from protocols.host import Settings, SharedState
 from protocols.xserver import messages, replies
 from protocols.xserver.ccl import parse_find_request
@@ -178,11 +178,8 @@ async def _authenticate(ctx: OpContext, user_name: str, password: str) -> User:
 def parse_xml_full_req(xml_full_req: str) -> pymarc.Record:
     """The record of an update-doc: a `<find-doc>` (or bare `<oai_marc>`) document."""
     body = _LEADING_DECLARATION.sub("", xml_full_req, count=1).encode("utf-8")
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
     try:
-        root = etree.fromstring(body, parser)
+        root = xmlsafe.parse(body)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position
         raise UpdateRefused(messages.malformed_request(f"line {line}:{column}: {exc.msg}")) from exc

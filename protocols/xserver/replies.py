@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from typing import Final
-from xml.sax.saxutils import escape
 
 from gateway.model import User
+from gateway.records.xmlsafe import escape
 
 DECLARATION: Final = b'<?xml version = "1.0" encoding = "UTF-8"?>\n'
 # Characters XML 1.0 cannot carry (error texts may quote arbitrary client input).

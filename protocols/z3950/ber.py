@@ -28,7 +28,8 @@ SEQUENCE: Final = 16
 VISIBLE_STRING: Final = 26
 GENERAL_STRING: Final = 27
 
-MAX_DEPTH: Final = 64
+# above the deepest query the gateway answers (256 terms), well below Python's stack
+MAX_DEPTH: Final = 320
 _MAX_TAG_OCTETS: Final = 4
 _MAX_LENGTH_OCTETS: Final = 4
 

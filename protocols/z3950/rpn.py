@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.query import MAX_QUERY_TERMS
 from protocols.z3950.ber import CONTEXT, OBJECT_IDENTIFIER, UNIVERSAL, BerError, Element
 from protocols.z3950.diagnostics import (
     COMPLEX_ATTRIBUTE_UNSUPPORTED,
@@ -22,7 +23,7 @@ from protocols.z3950.diagnostics import (
 )
 from protocols.z3950.pdu import BIB1_ATTRIBUTE_SET, Oid
 
-MAX_OPERATIONS = 100  # a deeper tree is no library's query; refuse it before recursing
+MAX_OPERATIONS = 2 * MAX_QUERY_TERMS - 1  # terms and the operators joining them
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,9 @@ def parse_attributes_plus_term(element: Element) -> RpnTerm:
 def _structure(element: Element, budget: list[int]) -> RpnNode:
     budget[0] -= 1
     if budget[0] < 0:
-        raise Bib1Diagnostic(MALFORMED_QUERY, "query too complex")
+        raise Bib1Diagnostic(
+            MALFORMED_QUERY, f"query too complex: more than {MAX_QUERY_TERMS} terms"
+        )
     if element.is_tag(CONTEXT, 0):
         return _operand(element.only_child())
     if element.is_tag(CONTEXT, 1):

@@ -18,12 +18,20 @@ from protocols.host import Gateway
 from protocols.z3950 import controls
 from protocols.z3950 import pdu as z
 from protocols.z3950.association import Association, ProtocolError
-from protocols.z3950.ber import BerError, Element, decode_prefix, has_indefinite_length
+from protocols.z3950.ber import CONTEXT, BerError, Element, decode_prefix, has_indefinite_length
 from protocols.z3950.http_bridge import HttpBridge, looks_like_http
 
 log = logging.getLogger("melinda.z3950")
 
 MAX_REQUEST_SIZE: Final = 1024 * 1024  # a request PDU is a few hundred octets; refuse floods
+# Connections not yet in an association (waiting for their Init, under the Init deadline) may
+# outnumber the association cap this many times before new ones are turned away at once.
+CONNECTIONS_PER_ASSOCIATION: Final = 4
+# After a Close for a bad PDU, what the origin still sends is read and dropped until it has
+# been quiet this long (or for at most _LINGER_MAX), so closing does not reset the connection
+# and lose the Close on its way.
+_LINGER_QUIET: Final = 1.0
+_LINGER_MAX: Final = 10.0
 _SHUTDOWN_GRACE: Final = 5.0
 _BUSY_TEXT: Final = b"too many connections on the Z39.50 port; retry later\n"
 _HTTP_BUSY: Final = (
@@ -51,6 +59,7 @@ class Z3950Listener:
         self.settings = gateway.settings
         self.http = HttpBridge(gateway)
         self.connections: set[_Connection] = set()
+        self.associations: set[_Connection] = set()  # initialised (or initialising) ones
         self._server: asyncio.Server | None = None
 
     @property
@@ -67,6 +76,24 @@ class Z3950Listener:
             self._server = await loop.create_server(
                 lambda: _Connection(self), self.settings.host, self.settings.z3950_port
             )
+
+    def refusal_for(self, connection: _Connection) -> str | None:
+        """Why an Init from `connection` cannot start an association now, or None."""
+        cap = self.settings.z3950_max_associations
+        if len(self.associations) >= cap:
+            return "too many associations"
+        share = max(1, cap * self.settings.z3950_address_share // 100)
+        same = sum(1 for other in self.associations if other.address == connection.address)
+        if same >= share:
+            return f"too many associations from {connection.address}"
+        return None
+
+    def crowded(self) -> bool:
+        cap = self.settings.z3950_max_associations
+        return (
+            len(self.associations) >= cap
+            or len(self.connections) >= CONNECTIONS_PER_ASSOCIATION * cap
+        )
 
     async def close(self) -> None:
         """Stop accepting, end every association with Close(shutdown), stop the bridge."""
@@ -97,13 +124,16 @@ class _Connection(asyncio.Protocol):
         self._eof = False
         self._lost = False
         self._in_association = False
+        self.address = ""
 
     # --- asyncio.Protocol ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        over_cap = len(self.listener.connections) >= self.listener.settings.z3950_max_associations
+        peer = transport.get_extra_info("peername")
+        self.address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        over_cap = self.listener.crowded()
         self.listener.connections.add(self)
         self.task = asyncio.get_running_loop().create_task(self._serve(over_cap))
 
@@ -123,6 +153,7 @@ class _Connection(asyncio.Protocol):
         self._arrived.set()
         self._writable.set()
         self.listener.connections.discard(self)
+        self.listener.associations.discard(self)
 
     def pause_writing(self) -> None:
         self._writable.clear()
@@ -140,7 +171,7 @@ class _Connection(asyncio.Protocol):
         settings = self.listener.settings
         deadline = time.monotonic() + settings.z3950_max_lifetime
         try:
-            await self._wait_for_input(settings.z3950_idle_timeout, deadline)
+            await self._wait_for_input(settings.z3950_init_timeout, deadline)
             if looks_like_http(bytes(self._buffer[:1])):
                 self._hand_to_http(over_cap)
                 return
@@ -164,24 +195,73 @@ class _Connection(asyncio.Protocol):
             if self.transport is not None and self.transport.get_protocol() is self:
                 self.transport.close()
             self.listener.connections.discard(self)
+            self.listener.associations.discard(self)
 
     async def _run_association(self, association: Association, deadline: float) -> None:
-        idle = self.listener.settings.z3950_idle_timeout
+        settings = self.listener.settings
+        init_deadline = time.monotonic() + settings.z3950_init_timeout
         while True:
             try:
-                request = await self._next_pdu(idle, deadline)
+                if association.initialised:
+                    request = await self._next_pdu(settings.z3950_idle_timeout, deadline)
+                else:
+                    request = await self._next_init(init_deadline, deadline)
+                    self._admit(association, request)
                 reply = await controls.answer(
                     self.listener.gateway, association, request, controls.peer_of(self.transport)
                 )
+                if not association.initialised:
+                    self.listener.associations.discard(self)
             except (BerError, ProtocolError) as exc:
                 log.info("Z39.50 protocol error: %s", exc)
                 self._close_association(z.CloseReason.PROTOCOL_ERROR, str(exc)[:200])
+                await self._linger()
                 return
             if reply is None:  # an injected fault: hang up without a word
                 self._in_association = False
                 return
             await self._send(reply.pdu)
             if reply.close:
+                return
+
+    async def _next_init(self, init_deadline: float, deadline: float) -> Element:
+        """The first PDU, which must come before the Init deadline."""
+        try:
+            return await self._next_pdu(max(0.0, init_deadline - time.monotonic()), deadline)
+        except _TimedOut as timeout:
+            if timeout.reason is z.CloseReason.LACK_OF_ACTIVITY:
+                seconds = self.listener.settings.z3950_init_timeout
+                raise _TimedOut(timeout.reason, f"no Init request within {seconds} s") from None
+            raise
+
+    def _admit(self, association: Association, request: Element) -> None:
+        """An Init counts against the cap from now on, unless it is refused for the cap."""
+        if association.initialised or not request.is_tag(CONTEXT, z.PduTag.INIT_REQUEST):
+            return
+        if association.refuse_reason is None:
+            association.refuse_reason = self.listener.refusal_for(self)
+        if association.refuse_reason is None:
+            self.listener.associations.add(self)
+
+    async def _linger(self) -> None:
+        """Read and drop what the origin still sends, so that closing sends no reset."""
+        if self.transport is None or self._lost:
+            return
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the Close goes out first, then our end of the stream
+        end = time.monotonic() + _LINGER_MAX
+        while not (self._eof or self._lost):
+            self._buffer.clear()
+            if not self.transport.is_reading():
+                self.transport.resume_reading()
+            wait = min(_LINGER_QUIET, end - time.monotonic())
+            if wait <= 0:
+                return
+            self._arrived.clear()
+            try:
+                async with asyncio.timeout(wait):
+                    await self._arrived.wait()
+            except TimeoutError:
                 return
 
     def _hand_to_http(self, over_cap: bool) -> None:

@@ -240,7 +240,7 @@ def test_tar_without_xml_is_rejected(tmp_path: Path) -> None:
         read_publishing_file(path)
 
 
-def test_entities_are_never_expanded(tmp_path: Path) -> None:
+def test_a_doctype_is_refused_and_entities_never_expanded(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET")
     data = (
@@ -248,8 +248,9 @@ def test_entities_are_never_expanded(tmp_path: Path) -> None:
         f'<collection xmlns="{NS}">{record("&s;", "(FI-MELINDA)000000001")}</collection>'
     ).encode()
     path = write(tmp_path, "f.xml", data)
-    publishing = read_publishing_file(path)
-    assert "TOP-SECRET" not in repr(publishing)
+    with pytest.raises(MalformedPublishingFileError, match="DOCTYPE") as refused:
+        read_publishing_file(path)
+    assert "TOP-SECRET" not in repr(refused.value)
 
 
 def test_reading_keeps_memory_flat(tmp_path: Path) -> None:

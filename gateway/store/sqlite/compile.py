@@ -18,6 +18,7 @@ from gateway.query import (
     SortKey,
     Term,
     Truncation,
+    check_complexity,
     resolve_index,
 )
 
@@ -28,17 +29,56 @@ _NOTHING: Final[SqlPart] = ("SELECT rec FROM terms WHERE 0", [])
 _RANGE_OPS: Final = {Relation.LT: "<", Relation.LE: "<=", Relation.GT: ">", Relation.GE: ">="}
 
 
+_OPS: Final = {And: "INTERSECT", Or: "UNION", Not: "EXCEPT"}
+
+
 def compile_query(query: Query) -> SqlPart:
-    """A SELECT yielding column `rec` (record ids, possibly repeated) for the query."""
+    """A SELECT yielding column `rec` (record ids, possibly repeated) for the query.
+
+    Raises QueryTooComplexError past the bounds of gateway.query.
+    """
+    check_complexity(query)
+    return _compile(query)
+
+
+def _compile(query: Query) -> SqlPart:
+    # Flat, not one subquery per boolean: SQLite's compound operators associate to the left,
+    # so `a and b or c not d` is one compound SELECT, and a run of one associative operator
+    # (`a and (b and c)`) joins it too. Only what really nests becomes a subquery.
     if isinstance(query, AllRecords):
         return ("SELECT id AS rec FROM records WHERE deleted = 0", [])
     if isinstance(query, Term):
         return _compile_term(query)
-    left_sql, left_params = compile_query(query.left)
-    right_sql, right_params = compile_query(query.right)
-    op = {And: "INTERSECT", Or: "UNION", Not: "EXCEPT"}[type(query)]
-    sql = f"SELECT rec FROM ({left_sql}) {op} SELECT rec FROM ({right_sql})"
-    return sql, left_params + right_params
+    spine: list[And | Or | Not] = []
+    node: Query = query
+    while isinstance(node, And | Or | Not):
+        spine.append(node)
+        node = node.left
+    first_sql, params = _compile(node)
+    pieces = [f"SELECT rec FROM ({first_sql})"]
+    for boolean in reversed(spine):
+        op = _OPS[type(boolean)]
+        for operand in _run_of(boolean.right, type(boolean)):
+            sql, operand_params = _compile(operand)
+            pieces.append(f"{op} SELECT rec FROM ({sql})")
+            params = params + operand_params
+    return " ".join(pieces), params
+
+
+def _run_of(query: Query, kind: type[And | Or | Not]) -> list[Query]:
+    """The operands of a run of `kind` (And or Or) starting at `query`, left to right."""
+    if kind is Not or type(query) is not kind:
+        return [query]
+    found: list[Query] = []
+    pending: list[Query] = [query]
+    while pending:
+        node = pending.pop()
+        if type(node) is kind:
+            assert isinstance(node, And | Or)
+            pending += (node.right, node.left)
+        else:
+            found.append(node)
+    return found
 
 
 EQ_SQL: Final = "SELECT rec FROM terms WHERE ix = ? AND term = ?"  # rows unique and in rec order

@@ -16,6 +16,7 @@ from gateway.emulator.host import Gateway
 from protocols.z3950 import pdu as z
 from protocols.z3950.ber import (
     CONTEXT,
+    MAX_DEPTH,
     OBJECT_IDENTIFIER,
     UNIVERSAL,
     Element,
@@ -163,7 +164,7 @@ def _record_data(present: Element, index: int) -> bytes:
         pytest.param(b"\xb6\x05\x8d\x09\x00\x00\x00", id="inner-length-overruns"),
         pytest.param(b"\xb6\x84\x7f\xff\xff\xff", id="gigabyte-length"),
         pytest.param(ctx(46, ctx_integer(3, 1)), id="extended-services"),
-        pytest.param(b"\xb6\x80" + b"\xa0\x80" * 100, id="nested-too-deep"),
+        pytest.param(b"\xb6\x80" + b"\xa0\x80" * (MAX_DEPTH + 1), id="nested-too-deep"),
     ],
 )
 async def test_a_malformed_pdu_closes_only_its_own_association(
