@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import io
 import json
 import logging
 import re
@@ -315,6 +316,19 @@ def _generated(count: int, seed: int, start_id: int) -> list[pymarc.Record]:
     from gateway.emulator.generator import generate_records
 
     return list(generate_records(count, seed, start_id=start_id))
+
+
+def _read_body_records(body: bytes) -> tuple[list[pymarc.Record], list[dict[str, str]]]:
+    from gateway.records import read_records
+
+    found: list[pymarc.Record] = []
+    rejected: list[dict[str, str]] = []
+    for position, record, error in read_records(io.BytesIO(body)):
+        if record is None or error is not None:
+            rejected.append({"position": position, "reason": str(error)})
+        else:
+            found.append(record)
+    return found, rejected
 
 
 def _next_seed_batch(
