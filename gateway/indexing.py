@@ -34,6 +34,9 @@ IX_AUTHCODE: Final = 16
 IX_LOW: Final = 17
 IX_OAISET: Final = 18
 IX_PUBLISHER_HEADING: Final = 19
+IX_ASTERIID: Final = 20  # a bib heading's Asteri link ($0); an authority's own id
+IX_AUT_ESTABLISHED: Final = 21  # an authority's established heading (1XX), whole
+IX_AUT_SEE_FROM: Final = 22  # an authority's see-from forms (4XX), whole
 
 # Query index name -> (word index, heading index or 0); key and date indexes have no heading.
 INDEX_NUMBERS: Final[dict[str, tuple[int, int]]] = {
@@ -51,7 +54,41 @@ INDEX_NUMBERS: Final[dict[str, tuple[int, int]]] = {
     "melinda.partsofhost": (IX_PARTSOFHOST, 0),
     "melinda.authenticationcode": (IX_AUTHCODE, 0),
     "melinda.low": (IX_LOW, 0),
+    "melinda.asteriid": (IX_ASTERIID, 0),
 }
+
+# The three forms of an Asteri name-authority link in $0 (Aleph's own, the ISIL and the URN).
+ASTERI_PREFIXES: Final = (
+    "(FIN11)",
+    "(FI-ASTERI-N)",
+    "http://urn.fi/URN:NBN:fi:au:finaf:",
+    "https://urn.fi/URN:NBN:fi:au:finaf:",
+)
+_ASTERI_NUMBER: Final = re.compile(r"[0-9]{1,9}")
+# The headings that link to Asteri names: main entries, subjects and added entries.
+LINKED_NAME_TAGS: Final = frozenset(
+    {"100", "110", "111", "600", "610", "611", "700", "710", "711"}
+)
+
+
+def asteri_id(value: str) -> int | None:
+    """The Asteri record number of a $0 in any of its three forms, else None."""
+    text = value.strip()
+    for prefix in ASTERI_PREFIXES:
+        if text.startswith(prefix):
+            number = text[len(prefix) :].strip()
+            return int(number) if _ASTERI_NUMBER.fullmatch(number) and int(number) else None
+    return None
+
+
+def asteri_id_key(value: str) -> str:
+    """A searched Asteri id in any link form, or bare digits, as `melinda.asteriid` holds it."""
+    found = asteri_id(value)
+    if found is not None:
+        return str(found)
+    digits = value.strip()
+    return str(int(digits)) if _ASTERI_NUMBER.fullmatch(digits) and int(digits) else ""
+
 
 
 def _build_fold_table() -> dict[int, str]:
@@ -301,6 +338,12 @@ def _field_terms(
     (sort title, sort author, sort date)."""
     tag = field.tag
     title = author = date = ""
+    if (kind == _SUBJECT or kind == _NAME) and tag in LINKED_NAME_TAGS:
+        for sf in field.subfields:
+            if sf.code == "0":
+                linked = asteri_id(sf.value)
+                if linked is not None:
+                    terms.add((IX_ASTERIID, str(linked)))
     if kind == _SUBJECT:
         parts = _subfields(field, "abcdvxyzt")
         texts[IX_SUBJECT].extend(parts)
@@ -385,3 +428,50 @@ def _field_terms(
         if local and code:
             terms.add((IX_SOURCEID, sourceid_key(local[0], code[0])))
     return title, author, date
+
+
+# --- Asteri, the authority base --------------------------------------------------------------
+
+AUTHORITY_HEADING_TAGS: Final = ("100", "110", "111", "130", "150", "151")
+# the heading and its see-from forms (4XX) are searched
+_AUTHORITY_NAME_TAGS: Final = frozenset(
+    first + tag[1:] for tag in AUTHORITY_HEADING_TAGS for first in "14"
+)
+# Melinda's authority OAI sets: a record is in a set by its heading's tag
+AUTHORITY_SETS: Final[dict[str, str]] = {"100": "personal", "110": "corporate", "111": "meetings"}
+
+
+def authority_heading(field: pymarc.Field) -> str:
+    """A name heading as searched: $a$b$c$d$q (and $t of a name/title) normalised."""
+    return heading(" ".join(_subfields(field, "abcdqt")))
+
+
+def authority_index_entry(record: pymarc.Record, *, record_id: int) -> IndexEntry:
+    """What an authority record contributes to the authority base's indexes: its id (also as
+    `melinda.asteriid`), heading and see-from words (`dc.author`), whole headings
+    (anchored searches) and the OAI set of its heading's tag."""
+    terms: set[tuple[int, str]] = {
+        (IX_ID, str(record_id)),
+        (IX_MELINDAID, str(record_id)),
+        (IX_ASTERIID, str(record_id)),
+    }
+    texts: list[str] = []
+    sort_author = ""
+    for field in record.fields:
+        if field.tag not in _AUTHORITY_NAME_TAGS or field.control_field:
+            continue
+        texts.extend(_subfields(field, "abcdqt"))
+        name = authority_heading(field)
+        if name:
+            terms.add((IX_AUTHOR_HEADING, name))
+            if field.tag[0] == "1":
+                sort_author = sort_author or name
+        # the see-from rules compare names without dates, as a searcher types them
+        whole = heading(" ".join(_subfields(field, "abcdgnq")))
+        if whole:
+            terms.add((IX_AUT_ESTABLISHED if field.tag[0] == "1" else IX_AUT_SEE_FROM, whole))
+        spec = AUTHORITY_SETS.get(field.tag)
+        if spec:
+            terms.add((IX_OAISET, spec))
+    terms.update([(IX_AUTHOR, word) for word in words(" ".join(texts))])
+    return IndexEntry(terms, "", sort_author, "")

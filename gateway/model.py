@@ -10,10 +10,16 @@ import pymarc
 
 
 class View(StrEnum):
-    """Aleph database names: Melinda's native form and the form Alma consumes."""
+    """Aleph database names: Melinda's native form, the form Alma consumes, and Asteri's
+    name authorities (`fin11`, a base of its own)."""
 
     FIN01 = "fin01"
     FIN01ALMA = "fin01alma"
+    FIN11 = "fin11"
+
+    @property
+    def is_authority(self) -> bool:
+        return self is View.FIN11
 
     @classmethod
     def from_name(cls, name: str) -> View | None:

@@ -102,6 +102,11 @@ INDEXES: Final[dict[str, IndexDef]] = {
         IndexDef("melinda.authenticationcode", "key", "Authentication code (042 $a)"),
         IndexDef("melinda.low", "key", "LOW database tag (library code)"),
         IndexDef(
+            "melinda.asteriid",
+            "key",
+            "Asteri name-authority id: a heading's $0 link (any form); in fin11 the record's own",
+        ),
+        IndexDef(
             "cql.serverChoice",
             "union",
             "Any word: title, author, subject, publisher and identifiers",
@@ -127,6 +132,9 @@ INDEX_ALIASES: Final[dict[str, str]] = {
     "melinda.id": "rec.id",
     "dc.creator": "dc.author",
     "bath.name": "dc.author",
+    "bath.personalname": "dc.author",
+    "bath.corporatename": "dc.author",
+    "bath.conferencename": "dc.author",
     "bath.author": "dc.author",
     "bath.title": "dc.title",
     "bath.subject": "dc.subject",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pymarc
@@ -12,7 +13,8 @@ import pymarc
 from gateway import records
 from gateway.catalog.saving import stamp_005
 from gateway.errors import LibraryNotFoundError
-from gateway.model import Library, User
+from gateway.model import Library, User, View
+from gateway.rules import asteri
 from gateway.store import Store
 
 # How stale the cached libraries and logins may be after another process changed them.
@@ -33,6 +35,8 @@ class CatalogCore:
         self._libraries: dict[str, Library] | None = None  # read on every write: cached
         self._generation = 0  # the store's generation the caches above were filled at
         self._looked_at = -1.0  # monotonic time of the last look for other processes' commits
+        # Asteri's authority base, whose dates the fin01alma view of linked headings shows
+        self.asteri_store: Store | None = None
 
     async def close(self) -> None:
         await self.store.close()
@@ -65,6 +69,23 @@ class CatalogCore:
             self._generation = generation
             self._libraries = None
             self._auth_cache.clear()
+
+    async def linked_dates(self, ids: Iterable[int]) -> dict[int, str]:
+        """Asteri id -> the live authority's 100 $d, for the ids that have dates."""
+        wanted = sorted(set(ids))
+        if not wanted or self.asteri_store is None:
+            return {}
+        found: dict[int, str] = {}
+        for stored in await self.asteri_store.fetch(wanted, View.FIN11):
+            if not stored.deleted:
+                dates = asteri.authority_dates(records.parse_marcxml(stored.xml))
+                if dates:
+                    found[stored.id] = dates
+        return found
+
+    async def dates_for(self, record: pymarc.Record) -> dict[int, str]:
+        """The dates of the authorities `record`'s headings link to (the fin01alma view's)."""
+        return await self.linked_dates(asteri.linked_ids(record))
 
     async def _library_table(self) -> dict[str, Library]:
         await self._forget_if_changed_elsewhere()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import pymarc
@@ -21,17 +21,23 @@ def _oai_sets(record: pymarc.Record) -> Iterable[str]:
 
 
 def prepare_write(
-    record: pymarc.Record, record_id: int, datestamp: int, version: int | None = None
+    record: pymarc.Record,
+    record_id: int,
+    datestamp: int,
+    version: int | None = None,
+    *,
+    dates: Mapping[int, str] | None = None,
 ) -> RecordWrite:
     """Serialise both views and the index entry of a record about to be saved (pure, CPU only).
 
     Each field is serialised once: the fin01alma view shares most fields with fin01.
+    `dates`: the linked authorities' dates (Asteri id -> 100 $d) for the fin01alma view.
     """
     deleted = records.is_deleted(record)
     version = datestamp if version is None else version
     texts = {id(f): records.field_to_marcxml(f) for f in record.fields}
     alma_fields = rules.fin01alma_fields(
-        record, record_id=record_id, updated=version, deleted=deleted
+        record, record_id=record_id, updated=version, deleted=deleted, dates=dates
     )
     entry = None if deleted else indexing.index_entry(record, record_id=record_id, sets=_oai_sets)
     xml = records.assemble_marcxml(record, [texts[id(f)] for f in record.fields])
@@ -94,3 +100,26 @@ def stamp_005(record: pymarc.Record, when: datetime) -> None:
     new = pymarc.Field(tag="005", data=stamp)
     controls = [i for i, f in enumerate(record.fields) if f.tag < "005" and f.is_control_field()]
     record.fields.insert(controls[-1] + 1 if controls else 0, new)
+
+
+def prepare_authority_write(
+    record: pymarc.Record, record_id: int, datestamp: int, version: int | None = None
+) -> RecordWrite:
+    """An authority record ready to save: one form (it has no Alma view) and its index entry."""
+    deleted = records.is_deleted(record)
+    xml = records.record_to_marcxml(record)
+    return RecordWrite(
+        id=record_id,
+        datestamp=datestamp,
+        version=datestamp if version is None else version,
+        deleted=deleted,
+        xml=xml,
+        alma_xml=xml,
+        entry=None if deleted else indexing.authority_index_entry(record, record_id=record_id),
+    )
+
+
+def old_authority_entry(row: RecordRow) -> indexing.IndexEntry | None:
+    if row.deleted:
+        return None
+    return indexing.authority_index_entry(records.parse_marcxml(row.xml), record_id=row.id)

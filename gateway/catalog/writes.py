@@ -124,11 +124,12 @@ class Writes(CatalogCore):
             record, is_new=True, check_only=check_only, accept_warnings=accept_warnings
         )
         self._authorise_lows([], records.lows(record), user)
+        dates = await self.dates_for(record)
         async with self.store.transaction() as txn:
             record_id = txn.next_id()
             now = self._now()
             self._finish(record, record_id, user, now)
-            write = prepare_write(record, record_id, now)
+            write = prepare_write(record, record_id, now, dates=dates)
             (seq,) = await txn.save([write], {})
             significant = await _log_significance(txn, seq, record_id, now, user, None, record)
         return WriteResult(record_id, True, list(problems), significant)
@@ -189,7 +190,11 @@ class Writes(CatalogCore):
         rules.check_staleness(record, current, record_id=record_id, current_updated=row.version)
         alma_form = rules.is_alma_form(record)
         if alma_form:
-            record = rules.from_alma(record)
+            # the Asteri dates the view added to the stored record's headings come off again
+            stored_dates = await self.dates_for(current)
+            record = rules.from_alma(
+                record, originals=rules.asteri.enrichments(current, stored_dates)
+            )
         problems = self._checked(
             record, is_new=False, check_only=check_only, accept_warnings=accept_warnings
         )
@@ -209,9 +214,10 @@ class Writes(CatalogCore):
         self._authorise_lows(before_lows, after_lows, user)
         for code in sorted(set(before_lows) - set(after_lows)):
             merged = rules.withdraw_title(merged, code, sid_code=await self._sid_code_of_low(code))
+        dates = await self.dates_for(merged)
         now = self._now()
         self._finish(merged, record_id, user, now)
-        write = prepare_write(merged, record_id, now, next_version(row, now))
+        write = prepare_write(merged, record_id, now, next_version(row, now), dates=dates)
         old = old_entry(row, current)
         significant, fields = _significance(current, merged)
         return _PreparedUpdate(

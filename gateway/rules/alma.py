@@ -34,8 +34,10 @@ section 3); upstream, `from_alma` is its exact inverse, so for every record r
    Upstream drops the first 024 of exactly that staleness form, and the deleted-record
    024 right before it; any other 024 is the record's own. Placing them before every
    original 024 makes "the first one" always the view's own.
-5. Person-name `$d` enrichment from Asteri (SPEC downstream rule 5) needs the authority
-   database, which this gateway does not have: the view leaves it out.
+5. Person-name `$d` from Asteri (SPEC downstream rule 5): a 100/700 without `$d` linked to
+   an authority with dates shows them (`gateway.rules.asteri`, the gateway's reading of the
+   guidelines); the catalog hands the authorities' dates in. Upstream puts back the stored
+   field wherever the view enriched one (`from_alma(..., originals=enrichments(stored, dates))`).
 
 Rules 1-3 are exchanges (involutions on fields); the view applies 1 then 3 and upstream
 3 then 1, so the law holds for every record, including records that already carry
@@ -45,12 +47,14 @@ Alma-form fields. The view keeps field order and never touches the Leader.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pymarc
 from pymarc import Field, Indicators, Subfield
 
 from gateway.records.stamps import STAMP_PATTERN, staleness_stamp
-from gateway.rules.fields import copy_field, copy_record, is_numeric_tag
+from gateway.rules.asteri import with_dates, without_dates
+from gateway.rules.fields import FieldKey, copy_field, copy_record, is_numeric_tag
 
 STALENESS_TAG = "024"
 DELETED_TEXT = "Deleted record, do not use"
@@ -282,11 +286,20 @@ def _upstream_field(field: Field) -> Field:
 
 
 def fin01alma_fields(
-    record: pymarc.Record, *, record_id: int, updated: int, deleted: bool
+    record: pymarc.Record,
+    *,
+    record_id: int,
+    updated: int,
+    deleted: bool,
+    dates: Mapping[int, str] | None = None,
 ) -> list[Field]:
     """The fields of the fin01alma view; those the view leaves alone are `record`'s own
-    objects, not copies, so a caller can reuse work done on them (never mutate them)."""
+    objects, not copies, so a caller can reuse work done on them (never mutate them).
+
+    `dates`: Asteri id -> the authority's 100 $d, for the linked headings' dates (rule 5)."""
     fields = [downstream_field(f) for f in record.fields]
+    if dates:
+        fields = [with_dates(f, dates) or f for f in fields]
     added = [deleted_field()] if deleted else []
     added.append(staleness_field(record_id, updated))
     point = _insertion_point(fields)
@@ -295,14 +308,21 @@ def fin01alma_fields(
 
 
 def fin01alma_view(
-    record: pymarc.Record, *, record_id: int, updated: int, deleted: bool
+    record: pymarc.Record,
+    *,
+    record_id: int,
+    updated: int,
+    deleted: bool,
+    dates: Mapping[int, str] | None = None,
 ) -> pymarc.Record:
     """Melinda's record as Alma consumes it (SPEC section 3, downstream). Returns a new record.
 
     `updated` is the record's last update in epoch seconds (UTC); `deleted` adds the
     "Deleted record, do not use" 024.
     """
-    fields = fin01alma_fields(record, record_id=record_id, updated=updated, deleted=deleted)
+    fields = fin01alma_fields(
+        record, record_id=record_id, updated=updated, deleted=deleted, dates=dates
+    )
     return copy_record(record, fields)
 
 
@@ -326,11 +346,14 @@ def is_alma_form(record: pymarc.Record) -> bool:
     return False
 
 
-def from_alma(record: pymarc.Record) -> pymarc.Record:
+def from_alma(
+    record: pymarc.Record, *, originals: Mapping[FieldKey, Field] | None = None
+) -> pymarc.Record:
     """The exact inverse of `fin01alma_view` (without the staleness 024). Returns a new record.
 
     Drops the first staleness 024 (and the deleted-record 024 right before it) and converts
-    every field back to Melinda's form.
+    every field back to Melinda's form; `originals` (`asteri.enrichments` of the stored
+    record) undoes the Asteri dates the view added.
     """
     fields = list(record.fields)
     for index, field in enumerate(fields):
@@ -339,5 +362,5 @@ def from_alma(record: pymarc.Record) -> pymarc.Record:
             del fields[start : index + 1]
             break
     melinda = copy_record(record, fields)
-    melinda.fields = [_upstream_field(f) for f in melinda.fields]
+    melinda.fields = without_dates([_upstream_field(f) for f in melinda.fields], originals or {})
     return melinda

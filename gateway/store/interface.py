@@ -115,7 +115,18 @@ class WriteTxn(Protocol):
 
 
 class Store(Protocol):
-    """Records with a change sequence, an inverted index, libraries, logs; one writer at a time."""
+    """Records with a change sequence, an inverted index, libraries, logs; one writer at a time.
+
+    A store holds bases (`fin01` bibliographic, `fin11` Asteri's authorities) that share its
+    libraries and its one writer; `base(name)` is the store of another base."""
+
+    @property
+    def base_name(self) -> str: ...
+
+    def base(self, name: str) -> Store:
+        """The store of another base of the same file (`fin11`, Asteri's authorities): its own
+        records, index, ids and change sequence, one writer with this one. KeyError if none."""
+        ...
 
     @property
     def ill(self) -> IllStore:
@@ -188,6 +199,8 @@ class Store(Protocol):
     async def existing_ids(self, ids: Sequence[int]) -> set[int]: ...
 
     async def ids_with_term(self, ix: int, term: str) -> list[int]: ...
+
+    async def index_pairs(self, ix: int) -> list[tuple[str, int]]: ...
 
     def export(self, view: View, batch: int = 1000) -> AsyncIterator[StoredRecord]: ...
 

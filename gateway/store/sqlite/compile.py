@@ -190,6 +190,8 @@ def _key_of(name: str, value: str) -> str:
         return indexing.issn_key(value)
     if name == "dc.identifier":
         return indexing.identifier_key(value)
+    if name == "melinda.asteriid":
+        return indexing.asteri_id_key(value)
     if name == "melinda.sourceid":
         return indexing.sourceid_key(value, "")
     return indexing.fold(value).strip()

@@ -125,5 +125,28 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX ill_messages_request ON ill_messages (request, id);
     CREATE INDEX ill_messages_open ON ill_messages (due) WHERE delivery IN ('planned', 'pending');
+    # 6: Asteri, the authority base fin11: its own records (own ids, own change sequence) and
+    # index, the same shape as the bib base's, so one code serves both
+    """
+    CREATE TABLE aut_records (
+        id INTEGER PRIMARY KEY,          -- the Asteri record number, never reused
+        seq INTEGER NOT NULL UNIQUE,     -- the authority base's own change sequence
+        datestamp INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        xml BLOB NOT NULL,               -- the record (authorities have no Alma view)
+        alma_xml BLOB NOT NULL,
+        sort_title TEXT NOT NULL DEFAULT '',
+        sort_author TEXT NOT NULL DEFAULT '',
+        sort_date TEXT NOT NULL DEFAULT '',
+        iso BLOB                         -- as the bib base's (migration 4); authorities leave it NULL
+    );
+    CREATE INDEX aut_records_datestamp ON aut_records (datestamp, seq);
+    CREATE TABLE aut_terms (
+        ix INTEGER NOT NULL,
+        term TEXT NOT NULL,
+        rec INTEGER NOT NULL,
+        PRIMARY KEY (ix, term, rec)
+    ) WITHOUT ROWID;
     """,
 )

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -49,6 +51,53 @@ _PRAGMAS = (
 
 def _column(view: View) -> str:
     return "alma_xml" if view is View.FIN01ALMA else "xml"
+
+
+BIB_BASE = "fin01"
+AUTHORITY_BASE = "fin11"
+# Each base's tables: the bib base's are `records` and `terms`, Asteri's `aut_records`, `aut_terms`.
+BASE_PREFIXES: dict[str, str] = {BIB_BASE: "", AUTHORITY_BASE: "aut_"}
+_BASE_TABLE = re.compile(r"\b(?:records|terms)\b")
+
+
+@functools.lru_cache(maxsize=512)
+def _renamed(sql: str, prefix: str) -> str:
+    """`sql` with the record and term tables of the base whose tables start with `prefix`."""
+    renamed = _BASE_TABLE.sub(lambda m: prefix + m.group(0), sql)
+    return renamed.replace("sqlite_autoindex_records_1", f"sqlite_autoindex_{prefix}records_1")
+
+
+class _Connections:
+    """The file's connections and write lock, which every base of the store shares."""
+
+    def __init__(self, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
+        self.writer = writer
+        self.readers = readers
+        self.turn = 0
+        self.write_lock = asyncio.Lock()
+
+
+class _BaseConnection:
+    """A sqlite3 connection whose statements name one base's tables (for helpers written
+    against the bib base's names)."""
+
+    def __init__(self, conn: sqlite3.Connection, prefix: str) -> None:
+        self._conn = conn
+        self._prefix = prefix
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self._conn.execute(_renamed(sql, self._prefix), params)
+
+    def executemany(self, sql: str, params: Any) -> sqlite3.Cursor:
+        return self._conn.executemany(_renamed(sql, self._prefix), params)
+
+
+def _in_base(conn: sqlite3.Connection, prefix: str) -> sqlite3.Connection:
+    return conn if not prefix else cast(sqlite3.Connection, _BaseConnection(conn, prefix))
 
 
 _ROW_SQL = "SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records"
@@ -91,7 +140,7 @@ class SqliteWriteTxn:
         self._sent = False  # something reached the writer: the end must commit or roll back
 
     def _queue(self, sql: str, params: Any, how: str = "one") -> None:
-        self._queued.append((sql, params, how))
+        self._queued.append((self._store._sql(sql), params, how))
 
     def expect_seq(self, record_id: int, seq: int) -> None:
         """Raise RowChangedError (the whole transaction rolls back) unless the record still
@@ -102,6 +151,8 @@ class SqliteWriteTxn:
         """BEGIN IMMEDIATE (the first time), the queued writes, then `work`: one thread hop."""
         queued, self._queued = self._queued, []
         self._sent = True
+
+        rename = self._store._prefix
 
         def run(db: sqlite3.Connection) -> _T:
             if not db.in_transaction:
@@ -115,7 +166,7 @@ class SqliteWriteTxn:
                         raise RowChangedError(params[0])
                 else:
                     db.execute(sql, params)
-            return work(db)
+            return work(_in_base(db, rename))
 
         return await _on_thread(self._conn, run)
 
@@ -270,7 +321,7 @@ class SqliteWriteTxn:
         )
 
     async def execute(self, sql: str, params: Sequence[object] = ()) -> None:
-        self._queue(sql, params)
+        self._queued.append((sql, params, "one"))  # named tables: shared ones stay shared
 
     async def publishing_result(self, library: str, file_key: str) -> str | None:
         row = await self._run(
@@ -320,13 +371,21 @@ class SqliteStore:
     """Open with `await SqliteStore.open(path)`; close with `await store.close()`."""
 
     def __init__(
-        self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]
+        self,
+        path: str,
+        writer: aiosqlite.Connection,
+        readers: list[aiosqlite.Connection],
+        *,
+        base: str = BIB_BASE,
+        shared: _Connections | None = None,
     ) -> None:
         self.path = path
-        self._writer = writer
-        self._readers = readers
-        self._turn = 0
-        self._write_lock = asyncio.Lock()
+        self.base_name = base
+        # the bases share one file, its connections and its one writer; each has its own tables
+        self._conns = shared or _Connections(writer, readers)
+        self._prefix = BASE_PREFIXES[base]
+        self._high_id_key = f"{self._prefix}high_id"
+        self._bases: dict[str, SqliteStore] = {base: self}
         self._seq = 0
         self._high_id = 0
         self._datestamp = 0  # the latest datestamp saved: they never fall along seq
@@ -337,6 +396,31 @@ class SqliteStore:
         self._counted_version: int | None = None  # data_version the counters were read at
         self._seen_version: int | None = None  # data_version `generation` last rose for
         self.ill = SqliteIllRows(self)
+
+    @property
+    def _writer(self) -> aiosqlite.Connection:
+        return self._conns.writer
+
+    @property
+    def _readers(self) -> list[aiosqlite.Connection]:
+        return self._conns.readers
+
+    @property
+    def _write_lock(self) -> asyncio.Lock:
+        return self._conns.write_lock
+
+    def _sql(self, sql: str) -> str:
+        """`sql` over this base's tables (the bib base's are `records` and `terms`)."""
+        return _renamed(sql, self._prefix) if self._prefix else sql
+
+    def _rx(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """A reader's `execute` of `sql` over this base's tables."""
+        return self._reader.execute(self._sql(sql), params)
+
+    def base(self, name: str) -> SqliteStore:
+        """The store of a base in this file (`fin11`: Asteri's authorities), sharing this one's
+        connections and write lock, with its own ids and change sequence. KeyError if none."""
+        return self._bases[name]
 
     @classmethod
     async def open(cls, path: str) -> SqliteStore:
@@ -357,13 +441,20 @@ class SqliteStore:
             raise
         store = cls(path, writer, readers)
         await store._load_counters()
+        for name in BASE_PREFIXES:
+            if name != store.base_name:
+                other = cls(path, writer, readers, base=name, shared=store._conns)
+                other._bases = store._bases
+                store._bases[name] = other
+                await other._load_counters()
         return store
 
     @property
     def _reader(self) -> aiosqlite.Connection:
         """The next read connection in turn: SQLite runs each in its own thread, GIL released."""
-        self._turn = (self._turn + 1) % len(self._readers)
-        return self._readers[self._turn]
+        conns = self._conns
+        conns.turn = (conns.turn + 1) % len(conns.readers)
+        return conns.readers[conns.turn]
 
     async def close(self) -> None:
         async with self._write_lock:
@@ -372,7 +463,8 @@ class SqliteStore:
             await self._writer.close()
 
     async def _load_counters(self) -> None:
-        version, counters = await _on_thread(self._writer, _read_counters)
+        prefix = self._prefix
+        version, counters = await _on_thread(self._writer, lambda db: _read_counters(db, prefix))
         self._set_counters(version, counters)
 
     def _set_counters(self, version: int, counters: tuple[int, int, int]) -> None:
@@ -400,7 +492,8 @@ class SqliteStore:
             # BEGIN first: under SQLite's own write lock the counters are the file's, even
             # when another process wrote it since this one's last transaction
             counted = self._counted_version
-            found = await _on_thread(self._writer, lambda db: _begin(db, counted))
+            prefix = self._prefix
+            found = await _on_thread(self._writer, lambda db: _begin(db, counted, prefix))
             version, counters = found
             if counters is not None:
                 self._set_counters(version, counters)
@@ -411,8 +504,8 @@ class SqliteStore:
                 yield txn
                 if self._high_id != high:
                     txn._queue(
-                        "INSERT OR REPLACE INTO meta (key, value) VALUES ('high_id', ?)",
-                        (str(self._high_id),),
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                        (self._high_id_key, str(self._high_id)),
                     )
                 await txn._commit()
             except BaseException:
@@ -431,7 +524,8 @@ class SqliteStore:
     async def _read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run `work` on the next reader's own thread: one thread hop however many statements
         it runs (aiosqlite hops once per execute, fetch and cursor close)."""
-        return await _on_thread(self._reader, work)
+        rename = self._prefix
+        return await _on_thread(self._reader, lambda conn: work(_in_base(conn, rename)))
 
     async def fetch(
         self, ids: Sequence[int], view: View, *, iso2709: bool = False
@@ -464,14 +558,14 @@ class SqliteStore:
         marks = ",".join("?" * len(ixs))
         below: list[ScanTerm] = []
         if before > 0:
-            async with self._reader.execute(
+            async with self._rx(
                 f"SELECT term, count(*) FROM terms WHERE ix IN ({marks}) AND term < ?"
                 " GROUP BY term ORDER BY term DESC LIMIT ?",
                 [*ixs, start, before],
             ) as cur:
                 below = [ScanTerm(r[0], r[1]) for r in await cur.fetchall()]
             below.reverse()
-        async with self._reader.execute(
+        async with self._rx(
             f"SELECT term, count(*) FROM terms WHERE ix IN ({marks}) AND term >= ?"
             " GROUP BY term ORDER BY term LIMIT ?",
             [*ixs, start, after],
@@ -480,14 +574,14 @@ class SqliteStore:
         return below + above
 
     async def counts(self) -> tuple[int, int]:
-        async with self._reader.execute(
+        async with self._rx(
             "SELECT coalesce(sum(deleted = 0), 0), coalesce(sum(deleted), 0) FROM records"
         ) as cur:
             row = await cur.fetchone()
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     async def earliest_datestamp(self) -> int | None:
-        async with self._reader.execute("SELECT min(datestamp) FROM records") as cur:
+        async with self._rx("SELECT min(datestamp) FROM records") as cur:
             row = await cur.fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
@@ -495,7 +589,7 @@ class SqliteStore:
         """The last seq before `since`: datestamps never decrease along seq, so scans start here."""
         if since is None:
             return 0
-        async with self._reader.execute(
+        async with self._rx(
             "SELECT seq FROM records WHERE datestamp >= ? ORDER BY datestamp, seq LIMIT 1", (since,)
         ) as cur:
             row = await cur.fetchone()
@@ -529,7 +623,7 @@ class SqliteStore:
     ) -> list[StoredRecord]:
         where, params = self._changes_where(after_seq, since, until, set_term)
         column = _column(view)
-        async with self._reader.execute(
+        async with self._rx(
             f"SELECT id, seq, datestamp, deleted, {column} FROM records INDEXED BY sqlite_autoindex_records_1"
             f" WHERE {where} ORDER BY seq LIMIT ?",
             [*params, limit],
@@ -546,7 +640,7 @@ class SqliteStore:
         set_term: tuple[int, str] | None,
     ) -> int:
         where, params = self._changes_where(after_seq, since, until, set_term)
-        async with self._reader.execute(
+        async with self._rx(
             f"SELECT count(*) FROM records WHERE {where}", params
         ) as cur:
             row = await cur.fetchone()
@@ -556,7 +650,7 @@ class SqliteStore:
         """(LOW codes in use, named OAI sets with members), each sorted."""
         result: list[list[str]] = []
         for ix in (IX_LOW, IX_OAISET):
-            async with self._reader.execute(
+            async with self._rx(
                 "SELECT DISTINCT term FROM terms WHERE ix = ? ORDER BY term", (ix,)
             ) as cur:
                 result.append([r[0] for r in await cur.fetchall()])
@@ -569,7 +663,7 @@ class SqliteStore:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            async with self._reader.execute(
+            async with self._rx(
                 f"SELECT term, rec FROM terms WHERE ix = ? AND term IN ({marks})", [ix, *chunk]
             ) as cur:
                 found.update((r[0], r[1]) for r in await cur.fetchall())
@@ -580,14 +674,19 @@ class SqliteStore:
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            async with self._reader.execute(
+            async with self._rx(
                 f"SELECT id FROM records WHERE id IN ({marks})", chunk
             ) as cur:
                 found.update(r[0] for r in await cur.fetchall())
         return found
 
+    async def index_pairs(self, ix: int) -> list[tuple[str, int]]:
+        """Every (term, record) of index `ix`, by term."""
+        async with self._rx("SELECT term, rec FROM terms WHERE ix = ? ORDER BY term, rec", (ix,)) as cur:
+            return [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
+
     async def ids_with_term(self, ix: int, term: str) -> list[int]:
-        async with self._reader.execute(
+        async with self._rx(
             "SELECT rec FROM terms WHERE ix = ? AND term = ? ORDER BY rec", (ix, term)
         ) as cur:
             return [r[0] for r in await cur.fetchall()]
@@ -596,7 +695,7 @@ class SqliteStore:
         column = _column(view)
         last = 0
         while True:
-            async with self._reader.execute(
+            async with self._rx(
                 f"SELECT id, seq, datestamp, deleted, {column} FROM records WHERE id > ? ORDER BY id LIMIT ?",
                 (last, batch),
             ) as cur:
@@ -608,7 +707,7 @@ class SqliteStore:
             last = rows[-1][0]
 
     async def significant_changes(self, *, after_seq: int, limit: int) -> list[dict[str, Any]]:
-        async with self._reader.execute(
+        async with self._rx(
             "SELECT seq, rec, at, user, library, fields FROM significant_changes WHERE seq > ?"
             " ORDER BY seq DESC LIMIT ?",
             (after_seq, limit),
@@ -629,7 +728,7 @@ class SqliteStore:
     # --- libraries -----------------------------------------------------------------------------
     async def library_row(self, code: str) -> tuple[Library, str] | None:
         """The library and its password hash."""
-        async with self._reader.execute(
+        async with self._rx(
             "SELECT code, name, sid_code, level, privileged, password_hash FROM libraries WHERE code = ?",
             (code.upper(),),
         ) as cur:
@@ -646,7 +745,7 @@ class SqliteStore:
         return library, row[5]
 
     async def _column_list(self, sql: str, *params: object) -> list[str]:
-        async with self._reader.execute(sql, params) as cur:
+        async with self._rx(sql, params) as cur:
             return [r[0] for r in await cur.fetchall()]
 
     async def library_codes(self) -> list[str]:
@@ -724,7 +823,7 @@ class SqliteStore:
 
     async def low_counts(self) -> list[tuple[str, int]]:
         """(LOW code as indexed, number of live records holding it), by code."""
-        async with self._reader.execute(
+        async with self._rx(
             "SELECT term, count(*) FROM terms WHERE ix = ? GROUP BY term ORDER BY term", (IX_LOW,)
         ) as cur:
             return [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
@@ -761,17 +860,20 @@ class SqliteStore:
                 await conn.close()
             await asyncio.to_thread(_put_in_place, staged, self.path, discarded)
             fresh = await SqliteStore.open(self.path)
-            self._writer, self._readers = fresh._writer, fresh._readers
-            await self._load_counters()
+            self._conns.writer, self._conns.readers = fresh._writer, fresh._readers
+            for store in self._bases.values():
+                await store._load_counters()
         # freeing a large file's blocks takes a while: nobody needs to wait for it
         asyncio.get_running_loop().run_in_executor(None, _discard, discarded)
 
     async def reset(self) -> None:
         """Empty the records (libraries stay) and restart ids."""
         async with self.transaction() as txn:
+            for store in self._bases.values():
+                for table in ("records", "terms"):
+                    await txn.execute(store._sql(f"DELETE FROM {table}"))
+                await txn.execute("DELETE FROM meta WHERE key = ?", (store._high_id_key,))
             for table in (
-                "records",
-                "terms",
                 "significant_changes",
                 "publishing_log",
                 "harvests",
@@ -780,10 +882,10 @@ class SqliteStore:
                 "ill_requests",
             ):
                 await txn.execute(f"DELETE FROM {table}")
-            await txn.execute("DELETE FROM meta WHERE key = 'high_id'")
-            self._seq = 0
-            self._high_id = 0
-            self._datestamp = 0
+            for store in self._bases.values():
+                store._seq = 0
+                store._high_id = 0
+                store._datestamp = 0
 
 
 def _fetch(
@@ -842,19 +944,25 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
-def _read_counters(conn: sqlite3.Connection) -> tuple[int, tuple[int, int, int]]:
-    """(data_version, (last seq, highest id ever given, latest datestamp))."""
+def _read_counters(
+    conn: sqlite3.Connection, prefix: str = ""
+) -> tuple[int, tuple[int, int, int]]:
+    """(data_version, (last seq, highest id ever given, latest datestamp)) of the base whose
+    tables start with `prefix`."""
     row = conn.execute(
-        "SELECT coalesce(max(seq), 0), coalesce(max(id), 0), coalesce(max(datestamp), 0)"
-        " FROM records"
+        _renamed(
+            "SELECT coalesce(max(seq), 0), coalesce(max(id), 0), coalesce(max(datestamp), 0)"
+            " FROM records",
+            prefix,
+        )
     ).fetchone()
-    high = conn.execute("SELECT value FROM meta WHERE key = 'high_id'").fetchone()
+    high = conn.execute("SELECT value FROM meta WHERE key = ?", (f"{prefix}high_id",)).fetchone()
     counters = (int(row[0]), max(int(row[1]), int(high[0]) if high else 0), int(row[2]))
     return _data_version(conn), counters
 
 
 def _begin(
-    conn: sqlite3.Connection, counted: int | None
+    conn: sqlite3.Connection, counted: int | None, prefix: str = ""
 ) -> tuple[int, tuple[int, int, int] | None]:
     """BEGIN IMMEDIATE; the counters again when another connection committed since `counted`."""
     conn.execute("BEGIN IMMEDIATE")
@@ -862,7 +970,7 @@ def _begin(
         version = _data_version(conn)
         if version == counted:
             return version, None
-        return _read_counters(conn)
+        return _read_counters(conn, prefix)
     except BaseException:
         conn.execute("ROLLBACK")
         raise

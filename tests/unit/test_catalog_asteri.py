@@ -1,0 +1,201 @@
+"""Asteri over a real store: the fin11 base's own ids and change sequence, its search, the
+fin01alma dates of linked headings, the linking job, the see-from rules, dangling links."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pymarc
+import pytest
+
+from gateway import records, rules
+from gateway.catalog import Catalog
+from gateway.errors import InvalidRecordError
+from gateway.model import View
+from gateway.query import Term
+from gateway.rules.fields import field_line, record_from_lines
+
+AUT_LEADER = "00000nz  a2200000n  4500"
+
+BOOK_LINES = (
+    "008 201231s2020    fi |||||||||||||||||fin||",
+    "020 __$a9789510000007",
+    "100 1_$aKivi, Aleksis.$0(FIN11)000000001",
+    "245 10$aSeitsemän veljestä.",
+    "264 _1$aHelsinki :$bOtava,$c2020.",
+    "300 __$a200 sivua.",
+    "336 __$ateksti$btxt$2rdacontent",
+    "337 __$akäytettävissä ilman laitetta$bn$2rdamedia",
+    "338 __$anide$bnc$2rdacarrier",
+)
+
+
+def kivi(dates: str = "1834-1872", name: str = "Kivi, Aleksis,") -> pymarc.Record:
+    return record_from_lines(
+        f"100 1_$a{name}$d{dates}",
+        "400 1_$aStenvall, Alexis,$d1834-1872",
+        "670 __$aSeitsemän veljestä, 1870",
+        leader=AUT_LEADER,
+    )
+
+
+def book(*link_lines: str) -> pymarc.Record:
+    lines = list(BOOK_LINES)
+    if link_lines:
+        lines[2] = link_lines[0]
+        lines[4:4] = link_lines[1:]
+    return record_from_lines(*lines)
+
+
+@pytest.fixture
+async def catalog(tmp_path: Path) -> AsyncIterator[Catalog]:
+    catalog = await Catalog.open(str(tmp_path / "melinda.sqlite"))
+    try:
+        yield catalog
+    finally:
+        await catalog.close()
+
+
+def lines_of(xml: bytes) -> list[str]:
+    return [field_line(f) for f in records.parse_marcxml(xml).fields]
+
+
+async def test_authorities_have_their_own_ids_and_change_sequence(catalog: Catalog) -> None:
+    bib = await catalog.create(book())
+    aut = await catalog.authorities.create(kivi())
+    assert (bib.id, aut.id) == (1, 1)  # two bases, two id sequences
+    second = await catalog.authorities.create(
+        record_from_lines("110 2_$aOtava", leader=AUT_LEADER)
+    )
+    assert second.id == 2 and catalog.high_id == 1
+    stored = await catalog.authorities.get(1, View.FIN11)
+    lines = lines_of(stored.xml)
+    assert "001 000000001" in lines and "003 FI-ASTERI-N" in lines
+    assert any(line.startswith("CAT __$aGATEWAY") and "$lFIN11" in line for line in lines)
+    bib_changes = await catalog.changes(view=View.FIN01)
+    aut_changes = await catalog.authorities.changes(view=View.FIN11)
+    assert [r.seq for r in bib_changes] == [1]
+    assert [r.seq for r in aut_changes] == [1, 2]
+    assert await catalog.authorities.record_counts() == (2, 0)
+    assert await catalog.record_counts() == (1, 0)
+
+
+async def test_authority_search_finds_heading_and_see_from_words(catalog: Catalog) -> None:
+    await catalog.authorities.create(kivi())
+    by_heading = await catalog.authorities.search(Term("dc.author", "kivi"))
+    by_see_from = await catalog.authorities.search(Term("bath.name", "stenvall"))
+    anchored = await catalog.authorities.search(Term("dc.author", "kivi aleksis", anchored=True))
+    assert by_heading.ids == by_see_from.ids == anchored.ids == [1]
+    assert (await catalog.search(Term("dc.author", "stenvall"))).ids == []
+    in_set = await catalog.authorities.changes(set_spec="personal", view=View.FIN11)
+    assert [r.id for r in in_set] == [1]
+    assert await catalog.authorities.changes(set_spec="corporate", view=View.FIN11) == []
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["(FIN11)000000001", "(FI-ASTERI-N)000000001", "http://urn.fi/URN:NBN:fi:au:finaf:000000001"],
+)
+async def test_every_link_form_reaches_the_authority(catalog: Catalog, link: str) -> None:
+    await catalog.authorities.create(kivi())
+    created = await catalog.create(book(f"100 1_$aKivi, Aleksis.$0{link}"))
+    found = await catalog.search(Term("melinda.asteriid", "000000001"))
+    by_urn = await catalog.search(
+        Term("melinda.asteriid", "http://urn.fi/URN:NBN:fi:au:finaf:000000001")
+    )
+    assert found.ids == by_urn.ids == [created.id]
+    alma = lines_of((await catalog.get(created.id, View.FIN01ALMA)).xml)
+    assert f"100 1_$aKivi, Aleksis,$d1834-1872.$0{link}" in alma
+
+
+async def test_fin01alma_shows_the_authority_dates_and_update_doc_round_trips(
+    catalog: Catalog,
+) -> None:
+    await catalog.authorities.create(kivi())
+    created = await catalog.create(book())
+    native = await catalog.get(created.id, View.FIN01)
+    alma = await catalog.get(created.id, View.FIN01ALMA)
+    assert "100 1_$aKivi, Aleksis.$0(FIN11)000000001" in lines_of(native.xml)
+    assert "100 1_$aKivi, Aleksis,$d1834-1872.$0(FIN11)000000001" in lines_of(alma.xml)
+    # Alma sends its form back unchanged: the stored record is what it was (only CAT/005 move)
+    await catalog.update(created.id, records.parse_marcxml(alma.xml))
+    after = await catalog.get(created.id, View.FIN01)
+    skip = ("005", "CAT")
+    assert [x for x in lines_of(after.xml) if not x.startswith(skip)] == [
+        x for x in lines_of(native.xml) if not x.startswith(skip)
+    ]
+
+
+async def test_a_heading_change_relinks_every_linked_record(catalog: Catalog) -> None:
+    await catalog.authorities.create(kivi())
+    linked = [(await catalog.create(book())).id for _ in range(3)]
+    other = (await catalog.create(book("100 1_$aVirtanen, Liisa."))).id
+    before = await catalog.changes(view=View.FIN01)
+    last_seq = before[-1].seq
+    current = records.parse_marcxml((await catalog.authorities.get(1, View.FIN11)).xml)
+    current["100"]["a"] = "Kivi, Aleksis Stenvall,"
+    await catalog.authorities.update(1, current)
+    changed = await catalog.changes(after_seq=last_seq, view=View.FIN01)
+    assert sorted(r.id for r in changed) == linked
+    for stored in changed:
+        lines = lines_of(stored.xml)
+        assert "100 1_$aKivi, Aleksis Stenvall.$0(FIN11)000000001" in lines
+        assert any(x.startswith("CAT __$aLOAD-ALINK") for x in lines)
+    assert other not in {r.id for r in changed}
+    assert (await catalog.search(Term("dc.author", "stenvall"))).ids == linked
+
+
+async def test_new_dates_refresh_the_alma_view_without_touching_the_record(
+    catalog: Catalog,
+) -> None:
+    await catalog.authorities.create(kivi(dates="1834-"))
+    created = await catalog.create(book())
+    alma = lines_of((await catalog.get(created.id, View.FIN01ALMA)).xml)
+    assert "100 1_$aKivi, Aleksis,$d1834-$0(FIN11)000000001" in alma  # open dates: no period
+    native = await catalog.get(created.id, View.FIN01)
+    current = records.parse_marcxml((await catalog.authorities.get(1, View.FIN11)).xml)
+    current["100"]["d"] = "1834-1872"
+    await catalog.authorities.update(1, current)
+    alma = lines_of((await catalog.get(created.id, View.FIN01ALMA)).xml)
+    assert "100 1_$aKivi, Aleksis,$d1834-1872.$0(FIN11)000000001" in alma
+    after = await catalog.get(created.id, View.FIN01)
+    assert after.xml == native.xml and after.seq > native.seq
+
+
+async def test_an_update_that_breaks_a_see_from_chain_is_refused(catalog: Catalog) -> None:
+    await catalog.authorities.create(kivi())
+    other = record_from_lines(
+        "100 1_$aLönnrot, Elias,$d1802-1884",
+        "400 1_$aKivi, Aleksis,$d1834-1872",
+        leader=AUT_LEADER,
+    )
+    with pytest.raises(InvalidRecordError, match="see-from chain would break.*000000001"):
+        await catalog.authorities.create(other)
+    second = await catalog.authorities.create(
+        record_from_lines("100 1_$aKivi, Alma,$d1900-1950", leader=AUT_LEADER)
+    )
+    current = records.parse_marcxml((await catalog.authorities.get(second.id, View.FIN11)).xml)
+    current["100"]["a"] = "Stenvall, Alexis,"  # authority 1's see-from form
+    current["100"]["d"] = "1834-1872"
+    with pytest.raises(InvalidRecordError, match="is a see-from form of authority 000000001"):
+        await catalog.authorities.update(second.id, current)
+    unchanged = await catalog.authorities.get(second.id, View.FIN11)
+    assert "100 1_$aKivi, Alma,$d1900-1950" in lines_of(unchanged.xml)
+
+
+async def test_not_an_authority_is_refused(catalog: Catalog) -> None:
+    with pytest.raises(InvalidRecordError, match="Leader/06 z"):
+        await catalog.authorities.create(record_from_lines("100 1_$aKivi, Aleksis"))
+
+
+async def test_check_links_reports_dangling_links_and_keeps_them(catalog: Catalog) -> None:
+    await catalog.authorities.create(kivi())
+    good = await catalog.create(book())
+    dangling = await catalog.create(book("100 1_$aNobody.$0(FI-ASTERI-N)000000099"))
+    found = await catalog.check_links()
+    assert [(d.record_id, d.asteri_id) for d in found] == [(dangling.id, 99)]
+    kept = lines_of((await catalog.get(dangling.id, View.FIN01)).xml)
+    assert "100 1_$aNobody.$0(FI-ASTERI-N)000000099" in kept
+    assert good.id not in {d.record_id for d in found}
+    assert rules.asteri.linked_ids(records.parse_marcxml((await catalog.get(good.id)).xml)) == {1}
