@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Self
 import pymarc
 
 from gateway import indexing, records
@@ -43,7 +44,7 @@ class Links(CatalogCore):
 
     authorities: Authorities
 
-    def for_view(self, view: View) -> Links | Authorities:
+    def for_view(self, view: View) -> Self | Authorities:
         """The catalog of the base a view reads: fin11 is Asteri's, fin01/fin01alma this one."""
         return self.authorities if view.is_authority else self
 

@@ -1,4 +1,5 @@
-"""OAI-PMH 2.0, Melinda's replication interface: `/oai-pmh/bib` (fin01) and `/oai-pmh/fin01alma`."""
+"""OAI-PMH 2.0, Melinda's replication interface: `/oai-pmh/bib` (fin01), `/oai-pmh/fin01alma` and
+Asteri's `/oai-pmh/aut-names` (fin11)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ log = logging.getLogger("melinda.oaipmh")
 ENDPOINTS: dict[str, View] = {
     "/oai-pmh/bib": View.FIN01,
     "/oai-pmh/fin01alma": View.FIN01ALMA,
+    "/oai-pmh/aut-names": View.FIN11,  # Asteri's name authorities
 }
 
 
@@ -29,7 +31,7 @@ def install(gateway: Gateway) -> None:
         secret = hashlib.sha256(secrets.token_bytes(32)).digest()
     signer = TokenSigner(secret)
     for path, view in ENDPOINTS.items():
-        provider = OaiProvider(gateway.catalog, gateway.settings, view, signer)
+        provider = OaiProvider(gateway.catalog.for_view(view), gateway.settings, view, signer)
         gateway.http.router.add_get(path, provider.handle, allow_head=False)
         gateway.http.router.add_post(path, provider.handle)
     gateway.fault_renderers["oai-pmh"] = oaipmh_faults.fault_response

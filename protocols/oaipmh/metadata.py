@@ -379,3 +379,38 @@ def dublin_core(xml: bytes, record_id: int) -> bytes:
         add("language", language)
     add("identifier", f"({MELINDA_ISIL}){record_id:09d}")
     return etree.tostring(dc, encoding="UTF-8", xml_declaration=False)
+
+
+# Asteri's provider: fields a harvester without privileges does not get, and the control
+# subfields `marc21` leaves out of headings (1XX) and see-from forms (4XX)
+_AUTHORITY_PRIVILEGED_TAGS = frozenset({"CAT", "375", "667"})
+_AUTHORITY_MARC21_DROPS = {"1": frozenset("02"), "4": frozenset("027")}
+
+
+def authority_marc_form(xml: bytes, prefix: str, *, privileged: bool = False) -> bytes:
+    """The `<record>` of an authority for `marc21` or `melinda_marc`: 003 stays FI-ASTERI-N
+    and no Melinda 035 is added; Aleph's `(FIN11)` in $0 becomes `(FI-ASTERI-N)`; CAT, 375 and
+    667 only for a privileged harvester; `marc21` also drops Aleph's fields, $9, and $0/$2 of
+    the heading and $0/$2/$7 of see-from forms."""
+    standard = prefix == MARC21
+    root = etree.fromstring(xml, _PARSER)
+    for element in list(root):
+        if element.tag not in (_CONTROLFIELD, _DATAFIELD):
+            continue
+        tag = element.get("tag") or ""
+        if (standard and not tag.isdigit()) or (
+            tag in _AUTHORITY_PRIVILEGED_TAGS and not privileged
+        ):
+            root.remove(element)
+            continue
+        if element.tag != _DATAFIELD:
+            continue
+        _clean_subfields(element, drop_nines=standard, rewrite=True)
+        drops = _AUTHORITY_MARC21_DROPS.get(tag[:1]) if standard else None
+        if drops:
+            for subfield in list(element):
+                if subfield.get("code") in drops:
+                    element.remove(subfield)
+        if len(element) == 0:
+            root.remove(element)
+    return etree.tostring(root, encoding="UTF-8", xml_declaration=False)

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from aiohttp import web
 
-from gateway.catalog import Catalog
+from gateway.catalog import Authorities, Catalog
 from gateway.errors import AuthenticationError, GatewayError
 from gateway.model import StoredRecord, User, View
 from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS, set_specs_of_xml
@@ -46,6 +46,7 @@ from protocols.oaipmh.metadata import (
     MELINDA_MARC,
     METADATA_FORMATS,
     OAI_DC,
+    authority_marc_form,
     dublin_core,
     marc_form,
 )
@@ -65,7 +66,11 @@ class OaiProvider:
     """The provider behind `/oai-pmh/bib` (view fin01) or `/oai-pmh/fin01alma` (view fin01alma)."""
 
     def __init__(
-        self, catalog: Catalog, settings: Settings, view: View, signer: TokenSigner
+        self,
+        catalog: Catalog | Authorities,
+        settings: Settings,
+        view: View,
+        signer: TokenSigner,
     ) -> None:
         self.catalog = catalog
         self.settings = settings
@@ -285,6 +290,8 @@ class OaiProvider:
             if not stored.deleted:
                 if prefix == OAI_DC:
                     metadata = dublin_core(stored.xml, stored.id)
+                elif self.view.is_authority:
+                    metadata = authority_marc_form(stored.xml, prefix, privileged=with_cat)
                 else:
                     metadata = marc_form(stored.xml, stored.id, prefix, with_cat=with_cat)
             identifier = b"%s%09d" % (id_prefix, stored.id)

@@ -1,4 +1,5 @@
-"""SRU (hakurajapinta): searchRetrieve, scan and explain on `/sru/bib` and `/sru/fin01alma`.
+"""SRU (hakurajapinta): searchRetrieve, scan and explain on `/sru/bib`, `/sru/fin01alma` and
+Asteri's `/sru/aut-names`.
 
 Each request is read (request.py), answered with one catalog call, and serialised
 (response.py); every failure, expected or not, leaves as an SRU diagnostic with HTTP 200.
@@ -25,7 +26,7 @@ from typing import Final
 
 from aiohttp import web
 
-from gateway.catalog import RESULT_SET_CAP, Catalog, SortKey
+from gateway.catalog import RESULT_SET_CAP, Authorities, Catalog, SortKey
 from gateway.model import View
 from gateway.query import Query
 from protocols.host import GATEWAY_KEY, Gateway
@@ -52,12 +53,16 @@ from protocols.sru.response import (
 )
 
 # Path segment -> view; Melinda's own SRU path for bibliographic records is `/bib`.
-DATABASES: Final[dict[str, View]] = {"bib": View.FIN01, "fin01alma": View.FIN01ALMA}
+DATABASES: Final[dict[str, View]] = {
+    "bib": View.FIN01,
+    "fin01alma": View.FIN01ALMA,
+    "aut-names": View.FIN11,  # Asteri's name authorities, as Melinda's SRU names them
+}
 
 
 @dataclass(frozen=True, slots=True)
 class SruContext:
-    catalog: Catalog
+    catalog: Catalog | Authorities
     view: View
     database: str
     host: str
@@ -114,7 +119,7 @@ async def answer(request: web.Request, params: Mapping[str, str], *, echo: bool 
             raise SruError(235, database)
         check_common(params, env)
         context = SruContext(
-            catalog=request.app[GATEWAY_KEY].catalog,
+            catalog=request.app[GATEWAY_KEY].catalog.for_view(view),
             view=view,
             database=f"sru/{database}",
             host=request.url.host or "127.0.0.1",

@@ -25,6 +25,15 @@ ZEEREX_NS: Final = "http://explain.z3950.org/dtd/2.0/"
 DATABASE_TITLES: Final[dict[View, str]] = {
     View.FIN01: "Melinda: Finnish union catalogue, bibliographic records (fin01)",
     View.FIN01ALMA: "Melinda for Alma: bibliographic records in Alma's form (fin01alma)",
+    View.FIN11: "Asteri: Finnish name authorities, persons, corporate bodies, meetings (fin11)",
+}
+# The indexes an authority base answers, with what they hold there (names: `bath.name` too).
+AUTHORITY_INDEXES: Final[dict[str, str]] = {
+    "rec.id": "Asteri record number (001)",
+    "melinda.asteriid": "Asteri record number, also given as a $0 link in any of its forms",
+    "dc.author": "Name words of the heading (1XX) and its see-from forms (4XX); "
+    "`^` anchors at a heading's start",
+    "cql.serverChoice": "Any name word or the record number",
 }
 
 
@@ -57,6 +66,11 @@ def explain_record(
         _sub(index_info, "set", identifier=uris[0], name=name)
     _index(index_info, "Every record", "cql.allRecords", scan=False, sort=False)
     for index in INDEXES.values():
+        if view.is_authority:
+            if index.name in AUTHORITY_INDEXES:
+                _index(index_info, AUTHORITY_INDEXES[index.name], index.name,
+                       scan=index.name == "dc.author", sort=index.name == "dc.author")
+            continue
         _index(index_info, index.title, index.name, scan=index.scannable,
                sort=index.name in cql.SORTABLE)
 

@@ -99,7 +99,7 @@ async def find(ctx: OpContext) -> list[bytes]:
         code=ctx.params.get("code"),
         adjacent=(ctx.params.get("adjacent") or "N").strip().upper() == "Y",
     )
-    result = await ctx.catalog.search(query)
+    result = await ctx.catalog.for_view(view).search(query)
     if result.total == 0 or not result.ids:
         return replies.errors(["empty set"])
     number = await ctx.shared.next_set_number() if ctx.shared is not None else None
@@ -133,7 +133,9 @@ async def present(ctx: OpContext) -> list[bytes]:
         raise RequestError(f"Set number {int(number_text):06d} does not exist in this session")
     entries = _set_entries(ctx.params.require("set_entry"), len(stored))
     wanted = [(entry, stored.ids[entry - 1]) for entry in entries]
-    records = await ctx.catalog.fetch([record_id for _, record_id in wanted], stored.view)
+    records = await ctx.catalog.for_view(stored.view).fetch(
+        [record_id for _, record_id in wanted], stored.view
+    )
     by_id = {record.id: record for record in records}
     present_now = [(entry, by_id[record_id]) for entry, record_id in wanted if record_id in by_id]
 
@@ -149,7 +151,7 @@ async def find_doc(ctx: OpContext) -> list[bytes]:
     """One record, deleted or not; the `<record>` also carries `<doc_number>` as present's does."""
     view = _view(ctx)
     record_id = _doc_number(ctx.params.require("doc_num", "doc_number"))
-    stored = await ctx.catalog.get(record_id, view)
+    stored = await ctx.catalog.for_view(view).get(record_id, view)
     return [replies.record(_oai_marc(stored), stored.id)]
 
 
@@ -202,7 +204,8 @@ async def update_doc(ctx: OpContext) -> list[bytes]:
     if action not in DOC_ACTIONS:
         raise RequestError(f"Doc action {action} is not supported: use {', '.join(DOC_ACTIONS)}")
     library = ctx.params.require("library")
-    if View.from_name(library) is None:
+    base = View.from_name(library)
+    if base is None:
         raise RequestError(f"Library {library.strip().upper()} is not defined")
     doc_num = ctx.params.get("doc_num", "doc_number")
     if doc_num is None and action != "INSERT":
@@ -221,7 +224,7 @@ async def update_doc(ctx: OpContext) -> list[bytes]:
     except AuthenticationError as exc:
         return replies.errors(messages.update_failure(exc, record_id or None))
     try:
-        lines = await _write(ctx, action, record_id, xml_full_req, user)
+        lines = await _write(ctx, base, action, record_id, xml_full_req, user)
     except UpdateRefused as refused:
         lines = refused.lines
     except GatewayError as exc:
@@ -233,22 +236,23 @@ async def update_doc(ctx: OpContext) -> list[bytes]:
 
 
 async def _write(
-    ctx: OpContext, action: str, record_id: int, xml_full_req: str | None, user: User
+    ctx: OpContext, base: View, action: str, record_id: int, xml_full_req: str | None, user: User
 ) -> list[str]:
+    catalog = ctx.catalog.for_view(base)  # FIN11 writes Asteri's authorities
     if action == "DELETE":
         if record_id == NEW_DOC_NUMBER:
             raise RequestError("Doc number 000000000 cannot be deleted")
-        result = await ctx.catalog.delete(record_id, user=user)
+        result = await catalog.delete(record_id, user=user)
         return messages.deleted(result.id)
     assert xml_full_req is not None
     record = parse_xml_full_req(xml_full_req)
     check = action == "UPDATE-CHK"
     if action == "INSERT" or record_id == NEW_DOC_NUMBER:
-        result = await ctx.catalog.create(
+        result = await catalog.create(
             record, user=user, check_only=check, accept_warnings=not check
         )
     else:
-        result = await ctx.catalog.update(
+        result = await catalog.update(
             record_id, record, user=user, check_only=check, accept_warnings=not check
         )
     return messages.saved(result.id, result.warnings)

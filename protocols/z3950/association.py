@@ -163,7 +163,7 @@ class Association:
                 raise Bib1Diagnostic(RESULT_SET_EXISTS, name)
             if name not in self.result_sets and len(self.result_sets) >= MAX_RESULT_SETS:
                 raise Bib1Diagnostic(TOO_MANY_RESULT_SETS, str(MAX_RESULT_SETS))
-            found = await self.catalog.search(query, cap=FIRST_WINDOW)
+            found = await self.catalog.for_view(view).search(query, cap=FIRST_WINDOW)
         except Exception as exc:  # every failure is answered, never dropped
             diagnostic = to_diagnostic(exc)
             self.result_sets.pop(name, None)
@@ -255,12 +255,12 @@ class Association:
         try:
             wanted = min(start - 1 + count, result_set.total)
             if wanted > len(result_set.ids):
-                more = await self.catalog.search(
+                more = await self.catalog.for_view(result_set.view).search(
                     result_set.query, cap=min(RESULT_SET_CAP, max(wanted, 2 * len(result_set.ids)))
                 )
                 result_set.ids = more.ids
             return await retrieve(
-                self.catalog,
+                self.catalog.for_view(result_set.view),
                 result_set.ids,
                 view=result_set.view,
                 database=result_set.database,
@@ -281,7 +281,7 @@ class Association:
         request = z.parse_scan_request(pdu)
         count = min(max(request.number_of_terms, 0), MAX_SCAN_TERMS)
         try:
-            _database(request.database_names)
+            view, _name = _database(request.database_names)
             if request.step_size != 0:
                 raise Bib1Diagnostic(ONLY_ZERO_STEP_SIZE, str(request.step_size))
             if not 1 <= request.preferred_position <= count + 1:
@@ -290,7 +290,7 @@ class Association:
             index, start = scan_index(request.attribute_set or z.BIB1_ATTRIBUTE_SET, term)
             terms = []
             if count:
-                terms = await self.catalog.scan(
+                terms = await self.catalog.for_view(view).scan(
                     index, start, count=count, position=request.preferred_position
                 )
         except Exception as exc:
@@ -357,7 +357,8 @@ _HANDLERS: Final[dict[int, Callable[[Association, Element], Awaitable[Reply]]]] 
 
 
 def _database(names: list[str]) -> tuple[View, str]:
-    """The view the database names select: `fin01` or `fin01alma`, case-insensitive."""
+    """The view the database names select: `fin01`, `fin01alma` or Asteri's `fin11`,
+    case-insensitive."""
     if not names:
         raise Bib1Diagnostic(DATABASE_DOES_NOT_EXIST, "no database named")
     views = set()
@@ -367,7 +368,7 @@ def _database(names: list[str]) -> tuple[View, str]:
             raise Bib1Diagnostic(DATABASE_DOES_NOT_EXIST, name)
         views.add(view)
     if len(views) > 1:
-        raise Bib1Diagnostic(TOO_MANY_DATABASES, "fin01 and fin01alma are two views of one store")
+        raise Bib1Diagnostic(TOO_MANY_DATABASES, "search one database at a time")
     return views.pop(), names[0]
 
 

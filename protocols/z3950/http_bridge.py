@@ -19,7 +19,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from protocols.host import Gateway
 
-SRU_PATHS: Final = {"fin01": "/sru/bib", "fin01alma": "/sru/fin01alma"}
+SRU_PATHS: Final = {"fin01": "/sru/bib", "fin01alma": "/sru/fin01alma", "fin11": "/sru/aut-names"}
 # Hop-by-hop headers and those aiohttp recomputes for the relayed message.
 _NOT_RELAYED: Final = frozenset(
     h.lower()

@@ -15,7 +15,7 @@ from typing import Final
 
 import pymarc
 
-from gateway.catalog import Catalog
+from gateway.catalog import Authorities, Catalog
 from gateway.model import StoredRecord, View
 from gateway.records import record_to_marcxml
 from gateway.records.iso2709 import marcxml_to_iso2709, record_to_iso2709
@@ -78,7 +78,7 @@ def syntax_of(syntax: z.Oid | None) -> z.Oid:
 
 
 async def retrieve(
-    catalog: Catalog,
+    catalog: Catalog | Authorities,
     ids: Sequence[int],
     *,
     view: View,
