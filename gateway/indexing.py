@@ -338,7 +338,7 @@ def _field_terms(
     (sort title, sort author, sort date)."""
     tag = field.tag
     title = author = date = ""
-    if (kind == _SUBJECT or kind == _NAME) and tag in LINKED_NAME_TAGS:
+    if kind in (_SUBJECT, _NAME) and tag in LINKED_NAME_TAGS:
         for sf in field.subfields:
             if sf.code == "0":
                 linked = asteri_id(sf.value)

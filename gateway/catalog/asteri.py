@@ -59,7 +59,9 @@ def validate_authority(record: pymarc.Record) -> list[Problem]:
     headings = [f for f in record.fields if f.tag in indexing.AUTHORITY_HEADING_TAGS]
     if len(headings) != 1:
         problems.append(
-            Problem("error", f"an authority has exactly one heading (1XX), not {len(headings)}", "1XX")
+            Problem(
+                "error", f"an authority has exactly one heading (1XX), not {len(headings)}", "1XX"
+            )
         )
     return problems
 
@@ -128,12 +130,20 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
         headings: dict[str, int] = {}
         see_froms: dict[str, int] = {}
         for name in asteri.see_from_headings(record):
-            others = [i for i in await self.store.ids_with_term(indexing.IX_AUT_ESTABLISHED, name) if i != record_id]
+            others = [
+                i
+                for i in await self.store.ids_with_term(indexing.IX_AUT_ESTABLISHED, name)
+                if i != record_id
+            ]
             if others:
                 headings[name] = others[0]
         own = asteri.established_heading(record)
         if own:
-            others = [i for i in await self.store.ids_with_term(indexing.IX_AUT_SEE_FROM, own) if i != record_id]
+            others = [
+                i
+                for i in await self.store.ids_with_term(indexing.IX_AUT_SEE_FROM, own)
+                if i != record_id
+            ]
             if others:
                 see_froms[own] = others[0]
         problems = asteri.see_from_breaks(
@@ -271,7 +281,9 @@ def _prepare_load(
     olds: dict[int, indexing.IndexEntry] = {}
     for record, rid in zip(items, ids, strict=True):
         row = rows.get(rid)
-        writes[rid] = prepare_authority_write(record, rid, now, next_version(row, now) if row else now)
+        writes[rid] = prepare_authority_write(
+            record, rid, now, next_version(row, now) if row else now
+        )
         if row is not None:
             old = old_authority_entry(row)
             if old is not None:
@@ -284,8 +296,16 @@ def heading_change(
 ) -> HeadingChange | None:
     """What linked headings must follow after an authority went from `before` to `after`."""
     old, new = asteri.authority_heading_field(before), asteri.authority_heading_field(after)
-    old_key = None if old is None else [(sf.code, sf.value) for sf in old.subfields if sf.code in asteri.NAME_CODES]
-    new_key = None if new is None else [(sf.code, sf.value) for sf in new.subfields if sf.code in asteri.NAME_CODES]
+    old_key = (
+        None
+        if old is None
+        else [(sf.code, sf.value) for sf in old.subfields if sf.code in asteri.NAME_CODES]
+    )
+    new_key = (
+        None
+        if new is None
+        else [(sf.code, sf.value) for sf in new.subfields if sf.code in asteri.NAME_CODES]
+    )
     dates_changed = asteri.authority_dates(before) != asteri.authority_dates(after)
     heading = new if new is not None and new_key != old_key else None
     if heading is None and not dates_changed:

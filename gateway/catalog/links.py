@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Self
+
 import pymarc
 
 from gateway import indexing, records
@@ -92,7 +93,9 @@ class Links(CatalogCore):
                 rewritten = asteri.relink_record(record, change.authority_id, change.heading)
             if rewritten is not None:
                 self._finish(rewritten, rid, LINK_USER, now)
-                writes.append(prepare_write(rewritten, rid, now, next_version(row, now), dates=dates))
+                writes.append(
+                    prepare_write(rewritten, rid, now, next_version(row, now), dates=dates)
+                )
                 report.rewritten.append(rid)
             else:
                 # the record stays; its fin01alma view shows the authority's new dates

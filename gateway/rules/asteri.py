@@ -153,7 +153,9 @@ def relinked(field: Field, authority_id: int, new_heading: Field) -> Field | Non
         return None
     mark = _terminal(subfields[end - 1].value)
     # a heading without dates stays so (the fin01alma view shows the authority's)
-    codes = NAME_CODES if any(sf.code == "d" for sf in subfields[:end]) else NAME_CODES.replace("d", "")
+    codes = (
+        NAME_CODES if any(sf.code == "d" for sf in subfields[:end]) else NAME_CODES.replace("d", "")
+    )
     names = [Subfield(sf.code, sf.value) for sf in new_heading.subfields if sf.code in codes]
     if not names:
         return None
@@ -205,7 +207,10 @@ def established_heading(authority: pymarc.Record) -> str:
 
 
 def see_from_breaks(
-    authority: pymarc.Record, *, headings_elsewhere: Mapping[str, int], see_froms_elsewhere: Mapping[str, int]
+    authority: pymarc.Record,
+    *,
+    headings_elsewhere: Mapping[str, int],
+    see_froms_elsewhere: Mapping[str, int],
 ) -> list[str]:
     """Why saving the authority would break a see-from chain (empty: it would not).
 

@@ -65,9 +65,7 @@ async def test_authorities_have_their_own_ids_and_change_sequence(catalog: Catal
     bib = await catalog.create(book())
     aut = await catalog.authorities.create(kivi())
     assert (bib.id, aut.id) == (1, 1)  # two bases, two id sequences
-    second = await catalog.authorities.create(
-        record_from_lines("110 2_$aOtava", leader=AUT_LEADER)
-    )
+    second = await catalog.authorities.create(record_from_lines("110 2_$aOtava", leader=AUT_LEADER))
     assert second.id == 2 and catalog.high_id == 1
     stored = await catalog.authorities.get(1, View.FIN11)
     lines = lines_of(stored.xml)
@@ -170,7 +168,7 @@ async def test_an_update_that_breaks_a_see_from_chain_is_refused(catalog: Catalo
         "400 1_$aKivi, Aleksis,$d1834-1872",
         leader=AUT_LEADER,
     )
-    with pytest.raises(InvalidRecordError, match="see-from chain would break.*000000001"):
+    with pytest.raises(InvalidRecordError, match=r"see-from chain would break.*000000001"):
         await catalog.authorities.create(other)
     second = await catalog.authorities.create(
         record_from_lines("100 1_$aKivi, Alma,$d1900-1950", leader=AUT_LEADER)
