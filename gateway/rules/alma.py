@@ -53,8 +53,8 @@ import pymarc
 from pymarc import Field, Indicators, Subfield
 
 from gateway.records.stamps import STAMP_PATTERN, staleness_stamp
-from gateway.rules.asteri import with_dates, without_dates
-from gateway.rules.fields import FieldKey, copy_field, copy_record, is_numeric_tag
+from gateway.rules.asteri import Enrichments, with_dates, without_dates
+from gateway.rules.fields import copy_field, copy_record, is_numeric_tag
 
 STALENESS_TAG = "024"
 DELETED_TEXT = "Deleted record, do not use"
@@ -346,9 +346,7 @@ def is_alma_form(record: pymarc.Record) -> bool:
     return False
 
 
-def from_alma(
-    record: pymarc.Record, *, originals: Mapping[FieldKey, Field] | None = None
-) -> pymarc.Record:
+def from_alma(record: pymarc.Record, *, originals: Enrichments | None = None) -> pymarc.Record:
     """The exact inverse of `fin01alma_view` (without the staleness 024). Returns a new record.
 
     Drops the first staleness 024 (and the deleted-record 024 right before it) and converts

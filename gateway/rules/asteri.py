@@ -15,7 +15,7 @@ the dates through fin01alma"); how Melinda's view does it is not published:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pymarc
 from pymarc import Field, Subfield
@@ -102,23 +102,45 @@ def with_dates(field: Field, dates: Mapping[int, str]) -> Field | None:
     return Field(field.tag, field.indicators, new)
 
 
-def enrichments(record: pymarc.Record, dates: Mapping[int, str]) -> dict[FieldKey, Field]:
-    """Each field the view enriches, by the key of its enriched form: what upstream undoes."""
-    found: dict[FieldKey, Field] = {}
+Enrichments = Mapping[FieldKey, Sequence[Field | None]]
+
+
+def enrichments(
+    record: pymarc.Record, dates: Mapping[int, str]
+) -> dict[FieldKey, list[Field | None]]:
+    """What upstream must undo: for each form of a person heading in the view, its
+    occurrences in field order, each the stored field it was enriched from or None (a field
+    that has that form itself: it stays)."""
+    found: dict[FieldKey, list[Field | None]] = {}
     if not dates:
         return found
     for field in record.fields:
+        if field.tag not in ENRICHED_TAGS or field.control_field:
+            continue
         enriched = with_dates(field, dates)
-        if enriched is not None:
-            found[field_key(enriched)] = field
-    return found
+        found.setdefault(field_key(enriched or field), []).append(field if enriched else None)
+    return {key: seen for key, seen in found.items() if any(f is not None for f in seen)}
 
 
-def without_dates(fields: Iterable[Field], originals: Mapping[FieldKey, Field]) -> list[Field]:
-    """Upstream: each field exactly as the view enriched it becomes the stored one again."""
+def without_dates(fields: Iterable[Field], originals: Enrichments) -> list[Field]:
+    """Upstream: each occurrence of a form the view enriched becomes the stored field again."""
     if not originals:
         return list(fields)
-    return [originals.get(field_key(f), f) if f.tag in ENRICHED_TAGS else f for f in fields]
+    counts: dict[FieldKey, int] = {}
+    result: list[Field] = []
+    for field in fields:
+        if field.tag in ENRICHED_TAGS and not field.control_field:
+            key = field_key(field)
+            seen = originals.get(key)
+            if seen is not None:
+                index = counts.get(key, 0)
+                counts[key] = index + 1
+                original = seen[index] if index < len(seen) else None
+                if original is not None:
+                    result.append(original)
+                    continue
+        result.append(field)
+    return result
 
 
 # --- authority heading changes reach the linked headings --------------------------------------
