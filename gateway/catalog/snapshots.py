@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import pymarc
 
@@ -12,6 +12,7 @@ from gateway.catalog.base import CatalogCore
 from gateway.catalog.saving import finish_prepared, next_version, old_entry, prepare_write
 from gateway.catalog.types import LoadReport
 from gateway.loading import PreparedRecord, load_id
+from gateway.rules import asteri
 from gateway.store import (
     RecordRow,
     RecordWrite,
@@ -24,10 +25,13 @@ def _prepare_load(
     ids: Sequence[int],
     rows: dict[int, RecordRow],
     now: int,
+    dates: Mapping[int, str] | None = None,
 ) -> tuple[list[RecordWrite], dict[int, indexing.IndexEntry], list[tuple[int, str, int]]]:
     """The writes, the replaced records' old index entries, and the index terms of new
     prepared records, as (index, term, id) in key order (their writes' entries carry just
-    the sort keys: no set per record to compare)."""
+    the sort keys: no set per record to compare). `dates`: the linked authorities' dates;
+    a prepared record linked to one is prepared again with them (its fin01alma view)."""
+    linked_terms = {(indexing.IX_ASTERIID, str(k)) for k in dates or {}}
     writes: list[RecordWrite] = []
     olds: dict[int, indexing.IndexEntry] = {}
     positions: dict[int, int] = {}
@@ -37,12 +41,14 @@ def _prepare_load(
     for record, rid in zip(items, ids, strict=True):
         row = rows.get(rid)
         version = next_version(row, now) if row else now
-        if isinstance(record, PreparedRecord):
+        if isinstance(record, PreparedRecord) and not linked_terms.isdisjoint(record.terms):
+            write = prepare_write(records.parse_marcxml(record.xml), rid, now, version, dates=dates)
+        elif isinstance(record, PreparedRecord):
             if listed:
                 new_terms.extend([(ix, term, rid) for ix, term in record.terms])
             write = finish_prepared(record, now, version, terms=not listed)
         else:
-            write = prepare_write(record, rid, now, version)
+            write = prepare_write(record, rid, now, version, dates=dates)
         if rid in positions:  # the same id twice in one batch: the later one wins
             writes[positions[rid]] = write
             continue
@@ -54,6 +60,17 @@ def _prepare_load(
                 olds[rid] = old
     sort_terms(new_terms)
     return writes, olds, new_terms
+
+
+def _linked_ids(items: Sequence[pymarc.Record | PreparedRecord]) -> set[int]:
+    """The Asteri ids a batch's headings link to."""
+    found: set[int] = set()
+    for item in items:
+        if isinstance(item, PreparedRecord):
+            found.update(int(t) for ix, t in item.terms if ix == indexing.IX_ASTERIID)
+        else:
+            found |= asteri.linked_ids(item)
+    return found
 
 
 class LoadsAndSnapshots(CatalogCore):
@@ -80,8 +97,11 @@ class LoadsAndSnapshots(CatalogCore):
                     records.set_melinda_id(record, rid)
                 ids.append(rid)
             rows = await txn.existing_rows(ids)
+            dates = await self.linked_dates(_linked_ids(items))
             now = self._now()
-            writes, olds, terms = await asyncio.to_thread(_prepare_load, items, ids, rows, now)
+            writes, olds, terms = await asyncio.to_thread(
+                _prepare_load, items, ids, rows, now, dates
+            )
             await txn.save(writes, olds, sorted_terms=terms)
         report.replaced_ids = [rid for rid in dict.fromkeys(ids) if rid in rows]
         report.updated = len(report.replaced_ids)

@@ -46,6 +46,20 @@ def _add_store_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+BASES = ("fin01", "fin11")  # the bibliographic base and Asteri's name authorities
+
+
+def asteri_ids_of(records: Sequence[pymarc.Record]) -> list[int]:
+    """The Asteri numbers loaded authorities carry in 001."""
+    found = []
+    for record in records:
+        fields = record.get_fields("001")
+        data = (fields[0].data or "").strip() if fields else ""
+        if data.isdigit() and int(data) > 0:
+            found.append(int(data))
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="melinda-gateway",
@@ -101,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     load = add_verb("load", "load MARCXML, ISO 2709 or Aleph sequential files (.gz too)")
     _add_store_args(load)
     load.add_argument("files", nargs="+", metavar="FILE")
+    load.add_argument(
+        "--base", choices=BASES, default="fin01", help="fin01 (bibliographic) or fin11 (Asteri)"
+    )
 
     export = add_verb("export", "write every record out, streaming")
     _add_store_args(export)
@@ -112,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--view", choices=("fin01", "fin01alma"), default="fin01", help="default: %(default)s"
+    )
+    export.add_argument(
+        "--base", choices=BASES, default="fin01", help="fin11: Asteri's authorities (no views)"
     )
     export.add_argument("--output", metavar="FILE", help="default: standard output")
 
@@ -171,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     harvest.add_argument(
         "--metadata-prefix", default="marc21", metavar="P", help="marc21 (default) or marcxml"
     )
+
+    check_links = add_verb("check-links", "report bib headings whose $0 names no Asteri authority")
+    _add_store_args(check_links)
 
     reset = add_verb("reset", "empty the store (libraries stay)")
     _add_store_args(reset)
@@ -387,11 +410,19 @@ async def serve_workers(settings: Settings) -> int:
 CHILD_READER_BYTES = 4 << 20
 
 
-async def load(settings: Settings, files: Sequence[str], *, child: bool | None = None) -> int:
+async def load(
+    settings: Settings, files: Sequence[str], *, child: bool | None = None, base: str = "fin01"
+) -> int:
     """Load files batch by batch, each batch one transaction reported once committed.
 
     `child` forces the child-process reader on or off (default: by the files' size).
+    `base` fin11 loads Asteri's authorities; the bib records linked to them then show their
+    dates in fin01alma.
     """
+    authorities = base == "fin11"
+    if authorities:
+        child = False  # the child prepares bibliographic records only
+    loaded_authorities: set[int] = set()
     loaded = updated = 0
     replaced_first: list[int] = []  # the first ids that replaced a stored record, to name them
     rejected: list[tuple[str, str]] = []
@@ -420,12 +451,19 @@ async def load(settings: Settings, files: Sequence[str], *, child: bool | None =
                         rejected.append((f"{message.name}: {position}", str(error)))
                     else:
                         batch.append(record)
-                if batch:
+                if batch and authorities:
+                    records = [r for r in batch if isinstance(r, pymarc.Record)]
+                    report = await catalog.authorities.load(records)
+                    loaded_authorities.update(asteri_ids_of(records))
+                elif batch:
                     report = await catalog.load(batch)
                     loaded, updated = loaded + report.loaded, updated + report.updated
                     replaced_first.extend(report.replaced_ids[: 10 - len(replaced_first)])
                     progress(loaded + updated)
             progress(None)
+            if loaded_authorities:
+                refreshed = await catalog.refresh_linked_views(sorted(loaded_authorities))
+                print(f"fin01alma views refreshed for {refreshed} linked bib records")
     finally:
         await source.close(upcoming)
     print(f"loaded {loaded}, replaced {updated}, rejected {len(rejected)}")
@@ -537,7 +575,8 @@ def _progress() -> Any:
 async def export(settings: Settings, fmt: str, view: View, output: str | None) -> int:
     from gateway import records
 
-    async with open_catalog(settings, create=False) as catalog:
+    async with open_catalog(settings, create=False) as bib:
+        catalog = bib.for_view(view)
         out: IO[bytes]
         with contextlib.ExitStack() as stack:
             if output and output != "-":
@@ -596,6 +635,17 @@ async def library(settings: Settings, args: argparse.Namespace) -> int:
             await catalog.remove_library(args.code)
             print(f"library {args.code.upper()} removed")
     return 0
+
+
+# --- check-links -----------------------------------------------------------------------
+async def check_links(settings: Settings) -> int:
+    """Every bib heading whose Asteri link names no live authority; exit 1 when any."""
+    async with open_catalog(settings, create=False) as catalog:
+        dangling = await catalog.check_links()
+    for link in dangling:
+        print(f"{link.record_id:09d}: $0 names Asteri {link.asteri_id:09d}, which is not there")
+    print(f"{len(dangling)} dangling Asteri link(s)")
+    return 1 if dangling else 0
 
 
 async def reset(settings: Settings, yes: bool) -> int:
@@ -719,9 +769,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise CliError(listen_failure(taken))
             return asyncio.run(serve(settings))
         if args.verb == "load":
-            return asyncio.run(load(settings, args.files))
+            return asyncio.run(load(settings, args.files, base=args.base))
         if args.verb == "export":
-            return asyncio.run(export(settings, args.format, View(args.view), args.output))
+            view = View.FIN11 if args.base == "fin11" else View(args.view)
+            return asyncio.run(export(settings, args.format, view, args.output))
+        if args.verb == "check-links":
+            return asyncio.run(check_links(settings))
         if args.verb == "library":
             return asyncio.run(library(settings, args))
         if args.verb == "match":

@@ -57,6 +57,7 @@ async def render(gateway: Gateway) -> str:
     """The whole page as HTML (no scripts: every action is a plain form post)."""
     catalog = gateway.catalog
     live, deleted = await catalog.record_counts()
+    authorities, _deleted_authorities = await catalog.authorities.record_counts()
     lows = await catalog.low_counts()
     changes = await catalog.significant_changes(limit=RECENT)
     libraries = await catalog.libraries()
@@ -72,6 +73,7 @@ async def render(gateway: Gateway) -> str:
         '<p class="counts">'
         f'<span>Records <b id="count-records">{live}</b></span>'
         f'<span>Deleted <b id="count-deleted">{deleted}</b></span>'
+        f'<span>Authorities (fin11) <b id="count-authorities">{authorities}</b></span>'
         f'<span>Libraries <b id="count-libraries">{len(libraries)}</b></span></p>',
         "<h2>Interfaces</h2>",
         _table(

@@ -10,6 +10,7 @@ import pytest
 from lxml import html
 
 from gateway.emulator.host import Gateway
+from gateway.rules.fields import record_from_lines
 from tests.conftest import ROOT, require_tool
 from tests.protocols.xserver.helpers import XClient, book, saved_id
 
@@ -61,6 +62,12 @@ async def test_dashboard_shows_counts_and_an_xserver_save(gateway: Gateway, tmp_
     mark_deleted(batch[-1])
     await gateway.catalog.load(batch)
     live, deleted = await gateway.catalog.record_counts()
+    await gateway.catalog.authorities.load(
+        [
+            record_from_lines(f"100 1_$a{name}", leader="00000nz  a2200000n  4500")
+            for name in ("Kivi, Aleksis,", "Linna, Väinö,")
+        ]
+    )
     await gateway.catalog.add_library("KVP", password="salasana", lows=["KVP"])
     async with aiohttp.ClientSession() as http:
         reply = await XClient(http, gateway.http_url).update(
@@ -76,6 +83,7 @@ async def test_dashboard_shows_counts_and_an_xserver_save(gateway: Gateway, tmp_
     assert page.findtext(".//title") == "Melinda gateway"
     assert page.get_element_by_id("count-records").text_content() == str(live + 1)
     assert page.get_element_by_id("count-deleted").text_content() == str(deleted) == "1"
+    assert page.get_element_by_id("count-authorities").text_content() == "2"
     changes = cell_texts(page, "changes")
     assert changes[0][1] == created  # the newest change first
     assert changes[0][3:5] == ["KVP", "KVP"]
@@ -99,6 +107,27 @@ async def test_dashboard_shows_counts_and_an_xserver_save(gateway: Gateway, tmp_
     )
     header = await asyncio.to_thread(shot.read_bytes)
     assert header[:8] == b"\x89PNG\r\n\x1a\n" and len(header) > 10_000
+
+
+async def test_dashboard_counts_both_bases(gateway: Gateway) -> None:
+    """Records of the bib base and of Asteri's fin11 are counted apart; reset empties both."""
+    from gateway.emulator.generator import generate_records
+
+    await gateway.catalog.load(list(generate_records(3, 1)))
+    await gateway.catalog.authorities.load(
+        [
+            record_from_lines(f"100 1_$a{name}", leader="00000nz  a2200000n  4500")
+            for name in ("Kivi, Aleksis,", "Linna, Väinö,")
+        ]
+    )
+    async with aiohttp.ClientSession() as http:
+        async with http.get(gateway.http_url + "/") as response:
+            page = html.fromstring(await response.text())
+        assert page.get_element_by_id("count-records").text_content() == "3"
+        assert page.get_element_by_id("count-authorities").text_content() == "2"
+        async with http.post(gateway.http_url + "/_admin/reset?next=/", data={}) as response:
+            page = html.fromstring(await response.text())
+    assert page.get_element_by_id("count-authorities").text_content() == "0"
 
 
 async def test_dashboard_form_posts_come_back_to_the_page(gateway: Gateway) -> None:
