@@ -25,6 +25,7 @@ from gateway.emulator.settings import ENV_PREFIX, Settings, SettingsError
 from gateway.errors import GatewayError, MalformedRecordError
 from gateway.loading import Batch, PreparedRecord, read_batches, send_batches
 from gateway.model import View
+from gateway.records import parse_marcxml
 
 log = logging.getLogger("melinda.cli")
 
@@ -452,11 +453,15 @@ async def load(
                     else:
                         batch.append(record)
                 if batch and authorities:
-                    records = [r for r in batch if isinstance(r, pymarc.Record)]
-                    report = await catalog.authorities.load(records)
-                    loaded_authorities.update(asteri_ids_of(records))
+                    # records in the store's MARCXML form come prepared as bib records
+                    parsed = [
+                        r if isinstance(r, pymarc.Record) else parse_marcxml(r.xml) for r in batch
+                    ]
+                    report = await catalog.authorities.load(parsed)
+                    loaded_authorities.update(asteri_ids_of(parsed))
                 elif batch:
                     report = await catalog.load(batch)
+                if batch:
                     loaded, updated = loaded + report.loaded, updated + report.updated
                     replaced_first.extend(report.replaced_ids[: 10 - len(replaced_first)])
                     progress(loaded + updated)

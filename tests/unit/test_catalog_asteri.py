@@ -12,6 +12,7 @@ import pytest
 from gateway import records, rules
 from gateway.catalog import Catalog
 from gateway.errors import InvalidRecordError
+from gateway.loading import prepare_marcxml
 from gateway.model import View
 from gateway.query import Term
 from gateway.rules.fields import field_line, record_from_lines
@@ -197,3 +198,18 @@ async def test_check_links_reports_dangling_links_and_keeps_them(catalog: Catalo
     assert "100 1_$aNobody.$0(FI-ASTERI-N)000000099" in kept
     assert good.id not in {d.record_id for d in found}
     assert rules.asteri.linked_ids(records.parse_marcxml((await catalog.get(good.id)).xml)) == {1}
+
+
+async def test_a_bulk_load_after_the_authorities_shows_their_dates(catalog: Catalog) -> None:
+    await catalog.authorities.load([kivi()])
+    as_given = book()
+    as_given.add_ordered_field(pymarc.Field(tag="001", data="000000005"))
+    prepared = prepare_marcxml(records.record_to_marcxml(as_given))
+    assert prepared is not None  # the store's form: prepared without pymarc, as a load does
+    plain = book("700 1_$aKivi, Aleksis,$ekirjoittaja.$0(FI-ASTERI-N)000000001")
+    await catalog.load([prepared, plain])
+    first = lines_of((await catalog.get(5, View.FIN01ALMA)).xml)
+    second = lines_of((await catalog.get(6, View.FIN01ALMA)).xml)
+    assert "100 1_$aKivi, Aleksis,$d1834-1872.$0(FIN11)000000001" in first
+    assert "700 1_$aKivi, Aleksis,$d1834-1872,$ekirjoittaja.$0(FI-ASTERI-N)000000001" in second
+    assert (await catalog.search(Term("melinda.asteriid", "1"))).ids == [5, 6]

@@ -1,0 +1,73 @@
+"""The `melinda-gateway` command with Asteri: `load`/`export --base fin11`, the fin01alma dates of
+records loaded before their authorities, and `check-links`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymarc
+
+from gateway.records import write_marcxml_collection
+from gateway.rules.fields import field_line, record_from_lines
+from tests.e2e.test_cli import run_cli
+
+AUT = "00000nz  a2200000n  4500"
+
+
+def write(path: Path, records: list[pymarc.Record]) -> Path:
+    with path.open("wb") as out:
+        write_marcxml_collection(records, out)
+    return path
+
+
+def read(path: Path) -> list[pymarc.Record]:
+    return list(pymarc.parse_xml_to_array(str(path)))  # type: ignore[no-untyped-call]
+
+
+def test_load_export_and_check_links_of_the_authority_base(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    bibs = write(
+        tmp_path / "bibs.xml",
+        [
+            record_from_lines("001 000000010", "100 1_$aKivi, Aleksis.$0(FIN11)000000001",
+                              "245 10$aNummisuutarit."),
+            record_from_lines("001 000000011", "700 1_$aLinna, Väinö.$0(FI-ASTERI-N)000000002",
+                              "245 10$aTäällä Pohjantähden alla."),
+            record_from_lines("001 000000012", "100 1_$aNobody.$0(FIN11)000000077",
+                              "245 10$aKadonnut."),
+        ],
+    )  # fmt: skip
+    authorities = write(
+        tmp_path / "authorities.xml",
+        [
+            record_from_lines("001 000000001", "100 1_$aKivi, Aleksis,$d1834-1872", leader=AUT),
+            record_from_lines("001 000000002", "100 1_$aLinna, Väinö,$d1920-1992", leader=AUT),
+        ],
+    )
+    assert run_cli("load", "--data-dir", data, str(bibs)).returncode == 0
+    loaded = run_cli("load", "--data-dir", data, "--base", "fin11", str(authorities))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "fin01alma views refreshed for 2 linked bib records" in loaded.stdout
+    assert "loaded 2, updated 0, rejected 0" in loaded.stdout
+
+    exported = tmp_path / "fin11.xml"
+    done = run_cli("export", "--data-dir", data, "--base", "fin11", "--output", str(exported))
+    assert done.returncode == 0, done.stderr
+    assert [r["001"].data for r in read(exported)] == ["000000001", "000000002"]
+    alma = tmp_path / "alma.xml"
+    assert run_cli("export", "--data-dir", data, "--view", "fin01alma", "--output", str(alma)).returncode == 0
+    headings = {
+        r["001"].data: [field_line(f) for f in r.get_fields("100", "700")] for r in read(alma)
+    }
+    assert headings["000000010"] == ["100 1_$aKivi, Aleksis,$d1834-1872.$0(FIN11)000000001"]
+    assert headings["000000011"] == ["700 1_$aLinna, Väinö,$d1920-1992.$0(FI-ASTERI-N)000000002"]
+    assert headings["000000012"] == ["100 1_$aNobody.$0(FIN11)000000077"]  # kept as it is
+
+    checked = run_cli("check-links", "--data-dir", data)
+    assert checked.returncode == 1
+    assert checked.stdout.splitlines() == [
+        "000000012: $0 names Asteri 000000077, which is not there",
+        "1 dangling Asteri link(s)",
+    ]
+    bad_base = run_cli("load", "--data-dir", data, "--base", "fin99", str(bibs))
+    assert bad_base.returncode == 2 and "invalid choice: 'fin99'" in bad_base.stderr
