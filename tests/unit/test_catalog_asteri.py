@@ -213,3 +213,43 @@ async def test_a_bulk_load_after_the_authorities_shows_their_dates(catalog: Cata
     assert "100 1_$aKivi, Aleksis,$d1834-1872.$0(FIN11)000000001" in first
     assert "700 1_$aKivi, Aleksis,$d1834-1872,$ekirjoittaja.$0(FI-ASTERI-N)000000001" in second
     assert (await catalog.search(Term("melinda.asteriid", "1"))).ids == [5, 6]
+
+
+async def test_the_demo_loads_the_authorities_its_records_link_to(catalog: Catalog) -> None:
+    from gateway.emulator.demo import load_demo
+    from gateway.emulator.generator import generate_authorities, generate_records
+    from gateway.emulator.generator.asteri import LINK_FORMS
+
+    await load_demo(catalog, count=600, seed=3)
+    links = [
+        sf.value
+        for record in generate_records(600, 3)
+        for field in record.get_fields("100", "600", "610")
+        for sf in field.subfields
+        if sf.code == "0"
+    ]
+    # every form occurs, and every link has its authority
+    prefixes = {form.split("{")[0] for form in LINK_FORMS}
+    assert {p for p in prefixes if any(link.startswith(p) for link in links)} == prefixes
+    assert await catalog.check_links() == []
+    live, _ = await catalog.authorities.record_counts()
+    assert live == len(set().union(*(rules.asteri.linked_ids(r) for r in generate_records(600, 3))))
+    main_links = [
+        link
+        for record in generate_records(600, 3)
+        for link in record.get_fields("100")
+        if "0" in link and "d" not in link
+    ]
+    assert main_links
+    linked_id = rules.asteri.linked_ids(record_from_lines(field_line(main_links[0])))
+    (person,) = generate_authorities(linked_id)
+    assert str(person.leader)[6] == "z" and person["100"]["d"]
+    # a linked main entry without $d shows its authority's dates in fin01alma
+    found = await catalog.search(Term("melinda.asteriid", person["001"].data))
+    assert found.ids
+    for record_id in found.ids[:3]:
+        alma = records.parse_marcxml((await catalog.get(record_id, View.FIN01ALMA)).xml)
+        dates = [
+            sf.value for f in alma.get_fields("100", "600") for sf in f.subfields if sf.code == "d"
+        ]
+        assert dates and dates[0].rstrip(".,") == person["100"]["d"]

@@ -14,11 +14,14 @@ Speed: the word lists, name and subject pools and date tables are built once, fi
 together from precomputed subfields and pymarc objects are made without re-validation, so a
 record costs under 100 microseconds (`scripts/generate-records` prints records/s).
 
-Names and subjects: 6XX yso labels and p-numbers, ISBN publisher prefixes and Asteri ids are
-plausible, not real look-ups. Person names carry no `$d` dates because SPEC section 3 adds
-authority-enriched dates only in the `fin01alma` view.
+Names and subjects: 6XX yso labels and p-numbers and ISBN publisher prefixes are plausible, not
+real look-ups. Every generated person and publisher has an Asteri number (`asteri.py`); main
+entries and 600/610 link to it in any of the three `$0` forms, and `generate_authorities` makes
+the authority records, with dates. Person names in bib records carry no `$d`: the `fin01alma`
+view shows the authority's.
 """
 
+from gateway.emulator.generator.asteri import generate_authorities
 from gateway.emulator.generator.builder import generate_records
 from gateway.emulator.generator.command import main
 from gateway.emulator.generator.fields import (
@@ -28,6 +31,7 @@ from gateway.emulator.generator.fields import (
 )
 
 __all__ = [
+    "generate_authorities",
     "generate_records",
     "isbn10_check_digit",
     "isbn13_check_digit",

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from pymarc import Field, Record, Subfield
 
+from gateway.emulator.generator.asteri import PERSON_IDS, link
 from gateway.emulator.generator.fields import (
-    ASTERI_PREFIX,
     BLANK,
     MELINDA_PREFIX,
     issn_with_check,
@@ -324,7 +324,8 @@ class RecordBuilder(RecordParts):
         if self.brief_level == "8":
             subfields.append(sf(("g", "ENNAKKOTIETO.")))
         elif f.rnd() < 0.15:
-            subfields.append(sf(("0", f"{ASTERI_PREFIX}{f.between(10_000, 199_999):09d}")))
+            # linked to the person's authority, in any of the three forms (`generator.asteri`)
+            subfields.append(sf(("0", link(PERSON_IDS[name.inverted], f.rnd()))))
         self.add("100", I_1, subfields)
 
     def add_245(self, title: Title, main_name: Name | None) -> None:

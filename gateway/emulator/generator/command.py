@@ -29,6 +29,15 @@ def _write(records: Iterator[Record], out: IO[bytes], fmt: str) -> int:
     return count
 
 
+def _noting_links(records: Iterator[Record], linked: set[int]) -> Iterator[Record]:
+    """The records, passing through, with the Asteri ids their headings link to noted."""
+    from gateway.rules.asteri import linked_ids
+
+    for record in records:
+        linked |= linked_ids(record)
+        yield record
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `generate-records` command; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -44,13 +53,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--output", default="-", help="file to write, or - for stdout (default)")
     parser.add_argument("--quiet", action="store_true", help="do not report records/s on stderr")
+    parser.add_argument(
+        "--authorities",
+        metavar="FILE",
+        help="also write (MARCXML) the Asteri authorities the records' headings link to",
+    )
     args = parser.parse_args(argv)
     if args.count < 0 or args.start_id < 1:
         parser.error("--count must be >= 0 and --start-id >= 1")
     # The records hold no reference cycles; the cyclic collector would only rescan them.
     gc.disable()
     started, started_cpu = time.perf_counter(), time.process_time()
-    records = generate_records(args.count, args.seed, start_id=args.start_id)
+    records: Iterator[Record] = generate_records(args.count, args.seed, start_id=args.start_id)
+    linked: set[int] = set()
+    if args.authorities:
+        records = _noting_links(records, linked)
     if args.output == "-":
         try:
             written = _write(records, sys.stdout.buffer, args.format)
@@ -62,6 +79,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         with open(args.output, "wb", buffering=1 << 20) as out:
             written = _write(records, out, args.format)
+    if args.authorities:
+        from gateway.emulator.generator.asteri import generate_authorities
+        from gateway.records import write_marcxml_collection
+
+        with open(args.authorities, "wb") as out:
+            write_marcxml_collection(generate_authorities(linked), out)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     if not args.quiet:
         # CPU time too: on a shared machine the wall clock says more about the neighbours

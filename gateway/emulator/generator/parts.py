@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pymarc import Field, Indicators, Subfield
 
+from gateway.emulator.generator.asteri import BODY_IDS, PERSON_IDS, link
 from gateway.emulator.generator.fields import (
     ASTERI_PREFIX,
     BLANK,
@@ -154,10 +155,10 @@ class RecordParts:
         if f.rnd() < 0.05 and not self.brief_level:
             name = f.name(self.language)
             self.add("600", I_14, [sf(("a", name.inverted)),
-                                    sf(("0", f"{ASTERI_PREFIX}{f.between(10_000, 199_999):09d}"))])
+                                    sf(("0", link(PERSON_IDS[name.inverted], f.rnd())))])
         if f.rnd() < 0.02 and not self.brief_level:
             self.add("610", I_24, [sf(("a", f"{self.publisher.name}")),
-                                    sf(("0", f"{ASTERI_PREFIX}{f.between(200_000, 299_999):09d}"))])
+                                    sf(("0", link(BODY_IDS[self.publisher.name], f.rnd())))])
         # distinct concepts, in the order drawn
         chosen = list(dict.fromkeys(int(f.rnd() * len(pools.yso_fin)) for _ in range(count)))
         for index in chosen:

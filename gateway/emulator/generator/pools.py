@@ -108,6 +108,13 @@ _NAME_POOLS = {
 }
 
 
+def all_names() -> tuple[Name, ...]:
+    """Every person the generator names, in a fixed order (their Asteri numbers follow it)."""
+    return tuple(
+        dict.fromkeys(name for pool in ("fin", "swe", "foreign") for name in _NAME_POOLS[pool])
+    )
+
+
 def _title_pool(language: str, picker: random.Random, size: int) -> tuple[Title, ...]:
     """Distinct-looking titles for one language, made once from a fixed internal seed."""
     rnd = picker.random
