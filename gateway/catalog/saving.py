@@ -27,11 +27,13 @@ def prepare_write(
     version: int | None = None,
     *,
     dates: Mapping[int, str] | None = None,
+    entry: indexing.IndexEntry | None = None,
 ) -> RecordWrite:
     """Serialise both views and the index entry of a record about to be saved (pure, CPU only).
 
     Each field is serialised once: the fin01alma view shares most fields with fin01.
-    `dates`: the linked authorities' dates (Asteri id -> 100 $d) for the fin01alma view.
+    `dates`: the linked authorities' dates (Asteri id -> 100 $d) for the fin01alma view;
+    `entry`: the record's index entry when the caller has it already.
     """
     deleted = records.is_deleted(record)
     version = datestamp if version is None else version
@@ -39,7 +41,10 @@ def prepare_write(
     alma_fields = rules.fin01alma_fields(
         record, record_id=record_id, updated=version, deleted=deleted, dates=dates
     )
-    entry = None if deleted else indexing.index_entry(record, record_id=record_id, sets=_oai_sets)
+    if deleted:
+        entry = None
+    elif entry is None:
+        entry = indexing.index_entry(record, record_id=record_id, sets=_oai_sets)
     xml = records.assemble_marcxml(record, [texts[id(f)] for f in record.fields])
     return RecordWrite(
         id=record_id,
