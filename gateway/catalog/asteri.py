@@ -262,7 +262,8 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
             now = self._now()
             writes, olds = await asyncio.to_thread(_prepare_load, items, ids, rows, now)
             await txn.save(writes, olds)
-        report.updated = sum(1 for rid in dict.fromkeys(ids) if rid in rows)
+        report.replaced_ids = [rid for rid in dict.fromkeys(ids) if rid in rows]
+        report.updated = len(report.replaced_ids)
         report.loaded = len(items) - report.updated
         return report
 

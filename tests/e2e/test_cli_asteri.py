@@ -48,7 +48,7 @@ def test_load_export_and_check_links_of_the_authority_base(tmp_path: Path) -> No
     loaded = run_cli("load", "--data-dir", data, "--base", "fin11", str(authorities))
     assert loaded.returncode == 0, loaded.stderr
     assert "fin01alma views refreshed for 2 linked bib records" in loaded.stdout
-    assert "loaded 2, updated 0, rejected 0" in loaded.stdout
+    assert "loaded 2, replaced 0, rejected 0" in loaded.stdout
 
     exported = tmp_path / "fin11.xml"
     done = run_cli("export", "--data-dir", data, "--base", "fin11", "--output", str(exported))
