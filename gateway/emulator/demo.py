@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.catalog import Catalog
-from gateway.rules import asteri
 from gateway.store import iter_chunks
 
 
@@ -79,19 +78,17 @@ async def add_demo_libraries(catalog: Catalog, keys_dir: Path | None = None) -> 
 async def load_demo(
     catalog: Catalog, *, count: int, seed: int, keys_dir: Path | None = None
 ) -> int:
-    """Generated records, the Asteri authorities their headings link to, and the demo
-    libraries; returns how many bibliographic records were loaded."""
-    from gateway.emulator.generator import generate_authorities, generate_records
+    """The Asteri authorities of every generated person and body, generated records linked
+    to them, and the demo libraries; returns how many bibliographic records were loaded."""
+    from gateway.emulator.generator import generate_records
+    from gateway.emulator.generator.asteri import all_authority_ids, generate_authorities
 
     await add_demo_libraries(catalog, keys_dir)
+    # the authorities first: the records' fin01alma views then show their dates
+    for chunk in iter_chunks(generate_authorities(all_authority_ids()), 1000):
+        await catalog.authorities.load(chunk)
     loaded = 0
-    authorities: set[int] = set()
     for batch in iter_chunks(generate_records(count, seed), 1000):
-        # the authorities first: the batch's fin01alma views then show their dates
-        linked = set().union(*(asteri.linked_ids(record) for record in batch)) - authorities
-        if linked:
-            await catalog.authorities.load(list(generate_authorities(linked)))
-            authorities |= linked
         report = await catalog.load(batch)
         loaded += report.loaded + report.updated
     return loaded

@@ -69,6 +69,11 @@ def authority_record(asteri_id: int) -> Record | None:
     return record
 
 
+def all_authority_ids() -> list[int]:
+    """The Asteri number of every person and body the generator knows."""
+    return [*PERSON_IDS.values(), *BODY_IDS.values()]
+
+
 def generate_authorities(ids: Iterable[int]) -> Iterator[Record]:
     """The authority records of `ids` (in rising order) that the generator knows."""
     for asteri_id in sorted(set(ids)):
