@@ -1,5 +1,5 @@
-"""Asteri, the name-authority base `fin11`: its search, change feed and writes, and the linking
-job that carries an authority's new heading into every bibliographic heading linked to it.
+"""Asteri, the name-authority base `fin11`: its search, change feed and writes; a heading
+change is handed to the bib base's linking job (`links.py`).
 
 The authority base is a second store of the same file (own ids, own change sequence) searched
 and harvested by the same code as the bib base; `Catalog.for_view(View.FIN11)` hands it to the
@@ -39,7 +39,6 @@ AUTHORITY_SETS: tuple[SetInfo, ...] = (
     SetInfo("corporate", "Corporate names", "Corporate names"),
     SetInfo("meetings", "Meeting names", "Meeting names"),
 )
-LOAD_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +118,11 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
         return list(AUTHORITY_SETS)
 
     # --- writes --------------------------------------------------------------------------
-    def _checked(self, record: pymarc.Record, *, check_only: bool) -> list[Problem]:
+    @staticmethod
+    def _checked(record: pymarc.Record) -> None:
         problems = validate_authority(record)
         if problems:
             raise InvalidRecordError(problems)
-        return []
 
     async def _check_see_from(self, record: pymarc.Record, record_id: int | None) -> None:
         """Refuse a save that would break a see-from chain (`asteri.see_from_breaks`)."""
@@ -164,7 +163,7 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
     ) -> WriteResult:
         """Validate, check the see-from rules, give the next Asteri number, CAT, save."""
         user = user or SYSTEM_USER
-        self._checked(record, check_only=check_only)
+        self._checked(record)
         await self._check_see_from(record, None)
         if check_only:
             return WriteResult(0, True, [], [])
@@ -194,7 +193,7 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
                 raise RecordNotFoundError(record_id)
             current = records.parse_marcxml(row.xml)
             rules.check_staleness(record, current, record_id=record_id, current_updated=row.version)
-            self._checked(record, check_only=check_only)
+            self._checked(record)
             await self._check_see_from(record, record_id)
             if check_only:
                 return WriteResult(record_id, False, [], [])
@@ -226,7 +225,7 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
 
     async def delete(self, record_id: int, *, user: User | None = None) -> WriteResult:
         """Mark the authority deleted; the bib headings linking to it keep their $0 (dangling
-        links are what `check-links` reports)."""
+        links are what `check-links` reports) and their fin01alma views lose its dates."""
         user = user or SYSTEM_USER
         async with self.store.transaction() as txn:
             row = await txn.get_row(record_id)
@@ -241,6 +240,8 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
             finish_authority(current, record_id, user, now)
             write = prepare_authority_write(current, record_id, now, next_version(row, now))
             await txn.save([write], {record_id: old} if old else {})
+        # the linked records' fin01alma views no longer show its dates
+        await self._bib.relink(HeadingChange(record_id, None, True))
         return WriteResult(record_id, False, [], [])
 
     async def load(self, batch: Iterable[pymarc.Record]) -> LoadReport:

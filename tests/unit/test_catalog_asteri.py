@@ -254,3 +254,13 @@ async def test_the_demo_loads_the_authorities_its_records_link_to(catalog: Catal
             sf.value for f in alma.get_fields("100", "600") for sf in f.subfields if sf.code == "d"
         ]
         assert dates and dates[0].rstrip(".,") == person["100"]["d"]
+
+
+async def test_a_deleted_authority_leaves_a_dangling_link_without_dates(catalog: Catalog) -> None:
+    await catalog.authorities.create(kivi())
+    created = await catalog.create(book())
+    await catalog.authorities.delete(1)
+    alma = lines_of((await catalog.get(created.id, View.FIN01ALMA)).xml)
+    assert "100 1_$aKivi, Aleksis.$0(FIN11)000000001" in alma
+    assert [(d.record_id, d.asteri_id) for d in await catalog.check_links()] == [(created.id, 1)]
+    assert (await catalog.authorities.search(Term("dc.author", "kivi"))).ids == []
