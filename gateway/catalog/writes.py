@@ -284,9 +284,10 @@ class Writes(CatalogCore):
             other_row = rows.get(other_id) if other_id is not None else None
             other = records.parse_marcxml(other_row.xml) if other_row is not None else None
             merged, left = combine(copy.deepcopy(before), other)
+            dates = await self.dates_for(merged)  # the kept record's fin01alma Asteri dates
             now = self._now()
             self._finish(merged, kept_id, user, now)
-            writes = [prepare_write(merged, kept_id, now, next_version(kept_row, now))]
+            writes = [prepare_write(merged, kept_id, now, next_version(kept_row, now), dates=dates)]
             olds = {kept_id: e} if (e := old_entry(kept_row, before)) else {}
             if other_row is not None and left is not None:
                 records.mark_deleted(left)

@@ -264,3 +264,27 @@ async def test_a_deleted_authority_leaves_a_dangling_link_without_dates(catalog:
     assert "100 1_$aKivi, Aleksis.$0(FIN11)000000001" in alma
     assert [(d.record_id, d.asteri_id) for d in await catalog.check_links()] == [(created.id, 1)]
     assert (await catalog.authorities.search(Term("dc.author", "kivi"))).ids == []
+
+
+async def test_a_merged_record_keeps_the_authority_dates_in_fin01alma(catalog: Catalog) -> None:
+    from gateway.catalog import SYSTEM_USER
+
+    await catalog.authorities.create(kivi())
+    kept = await catalog.create(book())
+
+    def combine(
+        stored: pymarc.Record, _other: pymarc.Record | None
+    ) -> tuple[pymarc.Record, pymarc.Record | None]:
+        stored.add_ordered_field(
+            pymarc.Field(
+                tag="500",
+                indicators=pymarc.Indicators(" ", " "),
+                subfields=[pymarc.Subfield("a", "Yhdistetty.")],
+            )
+        )
+        return stored, None
+
+    await catalog.save_merge(kept.id, None, combine, user=SYSTEM_USER)
+    alma = lines_of((await catalog.get(kept.id, View.FIN01ALMA)).xml)
+    assert "500 __$aYhdistetty." in alma
+    assert "100 1_$aKivi, Aleksis,$d1834-1872.$0(FIN11)000000001" in alma
