@@ -125,6 +125,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX ill_messages_request ON ill_messages (request, id);
     CREATE INDEX ill_messages_open ON ill_messages (due) WHERE delivery IN ('planned', 'pending');
+    """,
     # 6: Asteri, the authority base fin11: its own records (own ids, own change sequence) and
     # index, the same shape as the bib base's, so one code serves both
     """
