@@ -393,7 +393,7 @@ def authority_marc_form(xml: bytes, prefix: str, *, privileged: bool = False) ->
     667 only for a privileged harvester; `marc21` also drops Aleph's fields, $9, and $0/$2 of
     the heading and $0/$2/$7 of see-from forms."""
     standard = prefix == MARC21
-    root = etree.fromstring(xml, _PARSER)
+    root = etree.fromstring(xml, xmlsafe.parser())
     for element in list(root):
         if element.tag not in (_CONTROLFIELD, _DATAFIELD):
             continue
