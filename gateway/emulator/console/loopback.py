@@ -1,5 +1,5 @@
 """Calls to the gateway's own admin API over its loopback: how the console reaches optional
-features (ILL requests, harvests, matching) without importing them."""
+features (record matching and merge) without importing them."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from typing import Any, Final
 
 import aiohttp
 
-from gateway.emulator.console.sections import features
 from gateway.emulator.host import Gateway
 
-LISTED: Final = 50
 TIMEOUT: Final = aiohttp.ClientTimeout(total=60)
 
 
@@ -43,29 +41,3 @@ def error_of(status: int, answer: Any) -> str:
     if isinstance(answer, dict) and answer.get("error"):
         return str(answer["error"])
     return f"HTTP {status}"
-
-
-async def listings(gateway: Gateway) -> dict[str, list[dict[str, Any]]]:
-    """ILL requests and harvests, when the gateway has them (each a list of JSON objects)."""
-    have = features(gateway)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for feature, path, key in (
-        ("ill", f"/_admin/ill/requests?limit={LISTED}", "requests"),
-        ("harvests", f"/_admin/harvests?limit={LISTED}", "harvests"),
-    ):
-        if feature not in have:
-            continue
-        status, answer = await call_admin(gateway, "GET", path)
-        rows = answer.get(key, []) if status == 200 and isinstance(answer, dict) else []
-        out[feature] = [r for r in rows if isinstance(r, dict)]
-    return out
-
-
-def columns(rows: list[dict[str, Any]]) -> list[str]:
-    """The scalar members the rows have, in first-seen order (nested ones are left out)."""
-    seen: dict[str, None] = {}
-    for row in rows:
-        for name, value in row.items():
-            if value is None or isinstance(value, str | int | float | bool):
-                seen.setdefault(name, None)
-    return list(seen)

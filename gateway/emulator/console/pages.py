@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from gateway.emulator.console import chart, loopback, marc
+from gateway.emulator.console import chart, marc
 from gateway.emulator.console.frame import admin_ok, base_context, gateway_of, render, when
 from gateway.emulator.host import Gateway, url_host
 from gateway.emulator.journal import INTERFACES, Entry
@@ -27,6 +27,7 @@ PAGE_SIZE: Final = 20
 RECENT_CHANGES: Final = 10
 TRAFFIC_ROWS: Final = 100
 REPORTS_SHOWN: Final = 10
+HARVESTS_SHOWN: Final = 20
 
 
 # --- home and search ---------------------------------------------------------------------
@@ -251,7 +252,7 @@ async def libraries(request: web.Request) -> web.Response:
                 "publishing": reports,
             }
         )
-    extras = await loopback.listings(gateway) if admin_ok(request) else {}
+    harvests = await catalog.harvest_runs(HARVESTS_SHOWN)
     listed = {code.upper() for library in found for code in library.lows}
     others = sorted((code, n) for code, n in counts.items() if code.upper() not in listed)
     return render(
@@ -262,8 +263,7 @@ async def libraries(request: web.Request) -> web.Response:
             "libraries",
             rows=rows,
             others=others,
-            extras=extras,
-            columns=loopback.columns,
+            harvests=harvests,
         ),
     )
 

@@ -34,7 +34,6 @@ FEATURE_ROUTES: Final = {
     "match": "/_admin/match",
     "merge": "/_admin/merge",
     "ill": "/_admin/ill/requests",
-    "harvests": "/_admin/harvests",
     "authority": "/sru/aut-names",
 }
 
