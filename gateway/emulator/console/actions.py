@@ -15,6 +15,7 @@ from aiohttp import web
 from gateway.emulator import admin
 from gateway.emulator.console.frame import admin_ok, base_context, gateway_of, render
 from gateway.emulator.faults import KINDS, FaultSpecError
+from gateway.emulator.host import Gateway
 from gateway.emulator.journal import INTERFACES
 
 FAULT_INTERFACES: Final = tuple(i for i in INTERFACES if i != "admin")
@@ -38,6 +39,8 @@ async def controls_page(
     confirm: str = "",
 ) -> web.Response:
     gateway = gateway_of(request)
+    if gateway.sync is not None:
+        await gateway.sync.pull_faults()
     live, deleted = await gateway.catalog.record_counts()
     return render(
         request,
@@ -97,6 +100,18 @@ def _int(form: Any, name: str, default: int) -> int:
 async def _do(request: web.Request, action: str, form: Any) -> tuple[str, str]:
     """Run one action; (message, confirm-needed) or raise Refusal / admin.ControlError."""
     gateway = gateway_of(request)
+    sync = gateway.sync  # several workers: faults and the journal are every worker's
+    if sync is not None and action in ("fault", "fault-remove", "faults-clear"):
+        await sync.pull_faults()
+    message, confirm = await _act_here(gateway, action, form)
+    if sync is not None and action in ("fault", "fault-remove", "faults-clear"):
+        await sync.publish_faults()
+    if sync is not None and action == "journal-clear":
+        await sync.clear_journal()
+    return message, confirm
+
+
+async def _act_here(gateway: Gateway, action: str, form: Any) -> tuple[str, str]:
     if action == "fault":
         spec: dict[str, object] = {
             k: v for k, v in form.items() if k in ("interface", "kind", "operation", "message")

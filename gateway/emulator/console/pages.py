@@ -17,7 +17,7 @@ from aiohttp import web
 from gateway.emulator.console import chart, marc
 from gateway.emulator.console.frame import admin_ok, base_context, gateway_of, render, when
 from gateway.emulator.host import Gateway, url_host
-from gateway.emulator.journal import INTERFACES, Entry
+from gateway.emulator.journal import INTERFACES, Entry, Journal
 from gateway.errors import QueryError, RecordNotFoundError
 from gateway.model import View
 from gateway.query import Query
@@ -289,12 +289,17 @@ def traffic_filters(query: Mapping[str, str]) -> dict[str, str]:
     return wanted
 
 
-def filtered_entries(gateway: Gateway, wanted: Mapping[str, str], after: int = 0) -> list[Entry]:
+async def whole_journal(gateway: Gateway) -> Journal:
+    """This process's journal, or with several workers every worker's."""
+    return gateway.journal if gateway.sync is None else await gateway.sync.whole_journal()
+
+
+def filtered_entries(journal: Journal, wanted: Mapping[str, str], after: int = 0) -> list[Entry]:
     """Matching journal entries, newest first, at most TRAFFIC_ROWS."""
     operation = wanted["operation"].lower()
     user = wanted["user"].upper()
     out: list[Entry] = []
-    for entry in reversed(gateway.journal.entries(interface=wanted["interface"] or None)):
+    for entry in reversed(journal.entries(interface=wanted["interface"] or None)):
         if entry.number <= after:
             break
         if operation and operation not in entry.operation.lower():
@@ -323,9 +328,10 @@ async def traffic(request: web.Request) -> web.Response:
     if not admin_ok(request):
         return _refused(request, "traffic")
     gateway = gateway_of(request)
+    journal = await whole_journal(gateway)
     wanted = traffic_filters(request.query)
-    entries = filtered_entries(gateway, wanted)
-    everything = gateway.journal.entries()
+    entries = filtered_entries(journal, wanted)
+    everything = journal.entries()
     latency = chart.latency_table(everything)
     return render(
         request,
@@ -339,7 +345,7 @@ async def traffic(request: web.Request) -> web.Response:
             wanted=wanted,
             interfaces=INTERFACES,
             journal_size=len(everything),
-            journal_capacity=gateway.journal.size,
+            journal_capacity=journal.size,
             latest=everything[-1].number if everything else 0,
             requests_svg=chart.requests_chart(everything, time.time()),
             latency_svg=chart.latency_chart(latency),
@@ -358,8 +364,9 @@ async def traffic_rows(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
     except ValueError:
         after = 0
-    entries = filtered_entries(gateway, traffic_filters(request.query), after=after)
-    newest = gateway.journal.entries(limit=1)
+    journal = await whole_journal(gateway)
+    entries = filtered_entries(journal, traffic_filters(request.query), after=after)
+    newest = journal.entries(limit=1)
     response = render(
         request,
         "traffic_rows.html",
@@ -375,7 +382,8 @@ async def traffic_entry(request: web.Request) -> web.Response:
     gateway = gateway_of(request)
     text = request.match_info["number"]
     number = int(text) if text.isdigit() else -1
-    entry = next((e for e in reversed(gateway.journal.entries()) if e.number == number), None)
+    journal = await whole_journal(gateway)
+    entry = next((e for e in reversed(journal.entries()) if e.number == number), None)
     if entry is None:
         return render(
             request,
