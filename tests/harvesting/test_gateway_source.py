@@ -1,5 +1,5 @@
 """A second gateway as the joining library's system: its OAI-PMH provider harvested by the first
-gateway through the admin API; bad harvest requests get clear errors; the dashboard shows runs."""
+gateway through the admin API; bad harvest requests get clear errors; the console shows runs."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
+from gateway.emulator import ill_admin
 from gateway.emulator.console import chart, marc
 from gateway.emulator.console.frame import admin_ok, base_context, gateway_of, render, when
 from gateway.emulator.host import Gateway, url_host
@@ -253,6 +254,7 @@ async def libraries(request: web.Request) -> web.Response:
             }
         )
     harvests = await catalog.harvest_runs(HARVESTS_SHOWN)
+    loans = await ill_admin.latest_requests(gateway) if admin_ok(request) else None
     listed = {code.upper() for library in found for code in library.lows}
     others = sorted((code, n) for code, n in counts.items() if code.upper() not in listed)
     return render(
@@ -264,6 +266,7 @@ async def libraries(request: web.Request) -> web.Response:
             rows=rows,
             others=others,
             harvests=harvests,
+            loans=loans,
         ),
     )
 
