@@ -74,7 +74,10 @@ class ChangeFeed(CatalogCore):
         return [*NAMED_SETS, *low_sets]
 
     async def significant_changes(
-        self, *, after_seq: int = 0, limit: int = 100
+        self, *, after_seq: int = 0, limit: int = 100, record_id: int | None = None
     ) -> list[dict[str, Any]]:
-        """The latest significant changes, newest first (the feed catalogers are notified from)."""
-        return await self.store.significant_changes(after_seq=after_seq, limit=limit)
+        """The latest significant changes, newest first (the feed catalogers are notified from);
+        with `record_id`, that record's only."""
+        return await self.store.significant_changes(
+            after_seq=after_seq, limit=limit, record_id=record_id
+        )

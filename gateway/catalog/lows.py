@@ -269,5 +269,5 @@ class LowsAndPublishing(CatalogCore):
         return writes, olds
 
     async def low_counts(self) -> dict[str, int]:
-        """Live records per LOW code (the dashboard's holdings overview)."""
+        """Live records per LOW code (the console's holdings overview)."""
         return {code.upper(): n for code, n in await self.store.low_counts()}

@@ -31,6 +31,8 @@ from protocols.host import BodyParameterReader, Timer
 log = logging.getLogger("melinda.admin")
 
 ADMIN_PREFIX: Final = "/_admin"
+# The console's sign-in (shared mode): SameSite=Strict, so no other site's form can use it.
+ADMIN_COOKIE: Final = "melinda_admin"
 SEED_BATCH: Final = 1000
 MAX_SEED_COUNT: Final = 1_000_000
 # A record body is spooled to disk and read in batches, so only disk bounds it; JSON is tiny.
@@ -50,7 +52,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # --- the journal and fault middleware -------------------------------------------------------
 def interface_of(path: str) -> str | None:
-    """Which protocol serves this path (None: the dashboard, health and unknown paths)."""
+    """Which protocol serves this path (None: the console, health and unknown paths)."""
     if path.startswith("/sru/"):
         return "sru"
     if path == "/X" or path.startswith("/X/"):
@@ -181,6 +183,17 @@ def outcome_of(interface: str, response: web.StreamResponse) -> str:
     return "ok"
 
 
+def response_excerpt(response: web.StreamResponse | None) -> str:
+    """The start of an answer's body as text, for the journal ("" when streamed or absent)."""
+    if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+        return ""
+    head = response.body[:4000]  # the journal keeps 2,000 characters of it
+    try:
+        return head.decode(response.charset or "utf-8", "replace")
+    except LookupError:  # a charset Python does not know: the bytes as UTF-8
+        return head.decode("utf-8", "replace")
+
+
 async def fault_response(
     gateway: Gateway, interface: str, request: web.Request, operation: str, fault: Fault
 ) -> web.StreamResponse:
@@ -204,7 +217,7 @@ def journal_middleware(gateway: Gateway) -> Middleware:
         operation = operation_of(interface, request.method, request.path, params)
         client = client_of(request)
 
-        def note(outcome: str) -> None:
+        def note(outcome: str, response: web.StreamResponse | None = None) -> None:
             gateway.journal.record(
                 interface,
                 operation,
@@ -212,6 +225,7 @@ def journal_middleware(gateway: Gateway) -> Middleware:
                 parameters=params,
                 outcome=outcome,
                 duration_ms=timer.ms,
+                response=response_excerpt(response),
             )
 
         fault = None if interface == "admin" else gateway.faults.match(interface, operation)
@@ -225,7 +239,7 @@ def journal_middleware(gateway: Gateway) -> Middleware:
                 return web.Response()  # aiohttp drops it: the connection is already gone
             else:
                 response = await fault_response(gateway, interface, request, operation, fault)
-                note(f"fault: {outcome_of(interface, response)}")
+                note(f"fault: {outcome_of(interface, response)}", response)
                 return response
         try:
             response = await handler(request)
@@ -236,7 +250,7 @@ def journal_middleware(gateway: Gateway) -> Middleware:
             note(f"failed: {type(exc).__name__}")
             raise
         outcome = outcome_of(interface, response)
-        note(f"fault: latency {fault.latency_ms} ms; {outcome}" if fault else outcome)
+        note(f"fault: latency {fault.latency_ms} ms; {outcome}" if fault else outcome, response)
         return response
 
     return middleware
@@ -251,6 +265,22 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def admin_cookie_value(gateway: Gateway) -> str:
+    """What the console's sign-in cookie holds: a keyed digest of the admin token, never the
+    token (a new token or data-dir secret signs every browser out)."""
+    settings = gateway.settings
+    key = (settings.secret or "").encode()
+    return hmac.new(key, (settings.admin_token or "").encode(), "sha256").hexdigest()
+
+
+def has_admin_cookie(gateway: Gateway, request: web.Request) -> bool:
+    """The browser signed in on the console with the admin token (shared mode)."""
+    if not gateway.settings.admin_token:
+        return False
+    given = request.cookies.get(ADMIN_COOKIE, "")
+    return bool(given) and hmac.compare_digest(given.encode(), admin_cookie_value(gateway).encode())
+
+
 def admin_allowed(gateway: Gateway, request: web.Request) -> web.Response | None:
     """None when the caller may use the admin API; otherwise the refusal to send."""
     settings = gateway.settings
@@ -261,6 +291,8 @@ def admin_allowed(gateway: Gateway, request: web.Request) -> web.Response | None
     given = request.headers.get("Authorization", "")
     if hmac.compare_digest(given.encode(), f"Bearer {settings.admin_token}".encode()):
         return None
+    if has_admin_cookie(gateway, request):
+        return None
     return web.json_response(
         {"error": "admin API requires Authorization: Bearer <admin_token>"},
         status=401,
@@ -270,7 +302,7 @@ def admin_allowed(gateway: Gateway, request: web.Request) -> web.Response | None
 
 @web.middleware
 async def admin_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Token check for `/_admin/`; form posts from the dashboard are sent back to it."""
+    """Token check for `/_admin/`; a form post with `next=/` is sent back to the console."""
     if not request.path.startswith(ADMIN_PREFIX):
         return await handler(request)
     refusal = admin_allowed(_gateway(request), request)
@@ -279,7 +311,7 @@ async def admin_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     response = await handler(request)
     back = request.query.get("next")
     if back == "/" and request.method == "POST" and response.status < 400:
-        raise web.HTTPSeeOther("/")  # the dashboard's no-JavaScript forms
+        raise web.HTTPSeeOther("/")  # a plain HTML form's way back
     return response
 
 
@@ -287,20 +319,27 @@ def snapshots_dir(gateway: Gateway) -> Path:
     return gateway.settings.data_dir / "snapshots"
 
 
-def _snapshot_path(gateway: Gateway, name: str) -> Path:
+class ControlError(Exception):
+    """An emulator control refused, with the HTTP status the admin API answers it with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def snapshot_path(gateway: Gateway, name: str) -> Path:
+    """Where snapshot `name` lives; ControlError 400 for a name that is not one."""
     if not _SNAPSHOT_NAME.match(name):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "snapshot names are letters, digits, _ . - (max 64)"}),
-            content_type="application/json",
-        )
+        raise ControlError(400, "snapshot names are letters, digits, _ . - (max 64)")
     return snapshots_dir(gateway) / f"{name}.sqlite"
 
 
-async def reset(request: web.Request) -> web.Response:
-    gateway = _gateway(request)
+# --- the controls, for the admin API's handlers and the console's forms --------------------
+async def reset_store(gateway: Gateway, *, demo: bool = False) -> dict[str, Any]:
+    """Empty the store (and the publishing log); `demo` loads the demo data again."""
     await gateway.catalog.reset()
     loaded = 0
-    if request.query.get("demo", "") in ("1", "true", "yes"):
+    if demo:
         from gateway.emulator.demo import load_demo
 
         settings = gateway.settings
@@ -309,7 +348,76 @@ async def reset(request: web.Request) -> web.Response:
             gateway.catalog, count=settings.demo_count, seed=settings.demo_seed, keys_dir=keys
         )
     live, deleted = await gateway.catalog.record_counts()
-    return web.json_response({"reset": True, "loaded": loaded, "records": live, "deleted": deleted})
+    return {"reset": True, "loaded": loaded, "records": live, "deleted": deleted}
+
+
+async def seed_generated(gateway: Gateway, count: int, seed_value: int) -> tuple[int, int]:
+    """Generate and load `count` records in batches; (loaded, updated)."""
+    if not 0 < count <= MAX_SEED_COUNT:
+        raise ControlError(400, f"count must be between 1 and {MAX_SEED_COUNT}")
+    catalog = gateway.catalog
+    loaded = updated = 0
+    start = catalog.high_id + 1
+    for offset in range(0, count, SEED_BATCH):
+        size = min(SEED_BATCH, count - offset)
+        batch = await asyncio.to_thread(_generated, size, seed_value + offset, start + offset)
+        report = await catalog.load(batch)
+        loaded, updated = loaded + report.loaded, updated + report.updated
+    return loaded, updated
+
+
+async def take_snapshot_named(gateway: Gateway, name: str) -> dict[str, Any]:
+    """Copy the store to snapshot `name` (replacing one of that name)."""
+    path = snapshot_path(gateway, name)
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    await asyncio.to_thread(partial.unlink, missing_ok=True)
+    timer = Timer()
+    await gateway.catalog.snapshot(str(partial))
+    await asyncio.to_thread(partial.replace, path)  # a snapshot appears whole or not at all
+    size = (await asyncio.to_thread(path.stat)).st_size
+    return {"snapshot": path.stem, "bytes": size, "duration_ms": round(timer.ms, 1)}
+
+
+async def restore_snapshot_named(gateway: Gateway, name: str) -> dict[str, Any]:
+    """Make the store snapshot `name` again; ControlError 404 when there is none."""
+    if gateway.worker is not None:
+        # a restore puts a new file in place: the other workers would go on with the old one
+        raise ControlError(409, "restoring a snapshot needs a gateway of one process (no --workers)")
+    path = snapshot_path(gateway, name)
+    if not await asyncio.to_thread(path.is_file):
+        raise ControlError(404, f"no snapshot named {path.stem}")
+    timer = Timer()
+    await gateway.catalog.restore(str(path))
+    live, deleted = await gateway.catalog.record_counts()
+    return {
+        "restored": path.stem,
+        "records": live,
+        "deleted": deleted,
+        "duration_ms": round(timer.ms, 1),
+    }
+
+
+async def delete_snapshot_named(gateway: Gateway, name: str) -> dict[str, Any]:
+    path = snapshot_path(gateway, name)
+    if not await asyncio.to_thread(path.is_file):
+        raise ControlError(404, f"no snapshot named {path.stem}")
+    await asyncio.to_thread(path.unlink)
+    return {"deleted": path.stem}
+
+
+async def snapshot_list(gateway: Gateway) -> list[dict[str, Any]]:
+    """Every snapshot by name: its size and when it was taken."""
+    return await asyncio.to_thread(_list_snapshots, snapshots_dir(gateway))
+
+
+def _control_error(exc: ControlError) -> web.Response:
+    return _error(exc.status, str(exc))
+
+
+async def reset(request: web.Request) -> web.Response:
+    demo = request.query.get("demo", "") in ("1", "true", "yes")
+    return web.json_response(await reset_store(_gateway(request), demo=demo))
 
 
 def _generated(count: int, seed: int, start_id: int) -> list[pymarc.Record]:
@@ -441,39 +549,19 @@ async def seed(request: web.Request) -> web.Response:
 
 
 async def take_snapshot(request: web.Request) -> web.Response:
-    gateway = _gateway(request)
-    path = _snapshot_path(gateway, request.match_info["name"])
-    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    await asyncio.to_thread(partial.unlink, missing_ok=True)
-    timer = Timer()
-    await gateway.catalog.snapshot(str(partial))
-    await asyncio.to_thread(partial.replace, path)  # a snapshot appears whole or not at all
-    size = (await asyncio.to_thread(path.stat)).st_size
-    return web.json_response(
-        {"snapshot": path.stem, "bytes": size, "duration_ms": round(timer.ms, 1)}
-    )
+    try:
+        taken = await take_snapshot_named(_gateway(request), request.match_info["name"])
+    except ControlError as exc:
+        return _control_error(exc)
+    return web.json_response(taken)
 
 
 async def restore_snapshot(request: web.Request) -> web.Response:
-    gateway = _gateway(request)
-    if gateway.worker is not None:
-        # a restore puts a new file in place: the other workers would go on with the old one
-        return _error(409, "restoring a snapshot needs a gateway of one process (no --workers)")
-    path = _snapshot_path(gateway, request.match_info["name"])
-    if not await asyncio.to_thread(path.is_file):
-        return _error(404, f"no snapshot named {path.stem}")
-    timer = Timer()
-    await gateway.catalog.restore(str(path))
-    live, deleted = await gateway.catalog.record_counts()
-    return web.json_response(
-        {
-            "restored": path.stem,
-            "records": live,
-            "deleted": deleted,
-            "duration_ms": round(timer.ms, 1),
-        }
-    )
+    try:
+        restored = await restore_snapshot_named(_gateway(request), request.match_info["name"])
+    except ControlError as exc:
+        return _control_error(exc)
+    return web.json_response(restored)
 
 
 def _list_snapshots(folder: Path) -> list[dict[str, Any]]:
@@ -493,17 +581,15 @@ def _list_snapshots(folder: Path) -> list[dict[str, Any]]:
 
 
 async def list_snapshots(request: web.Request) -> web.Response:
-    found = await asyncio.to_thread(_list_snapshots, snapshots_dir(_gateway(request)))
-    return web.json_response({"snapshots": found})
+    return web.json_response({"snapshots": await snapshot_list(_gateway(request))})
 
 
 async def delete_snapshot(request: web.Request) -> web.Response:
-    gateway = _gateway(request)
-    path = _snapshot_path(gateway, request.match_info["name"])
-    if not await asyncio.to_thread(path.is_file):
-        return _error(404, f"no snapshot named {path.stem}")
-    await asyncio.to_thread(path.unlink)
-    return web.json_response({"deleted": path.stem})
+    try:
+        deleted = await delete_snapshot_named(_gateway(request), request.match_info["name"])
+    except ControlError as exc:
+        return _control_error(exc)
+    return web.json_response(deleted)
 
 
 def _time_param(value: str | None, name: str) -> float | None:

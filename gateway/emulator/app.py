@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from gateway.catalog import Catalog
-from gateway.emulator import admin, dashboard, logs
+from gateway.emulator import admin, console, logs
 from gateway.emulator.faults import Faults
 from gateway.emulator.host import GATEWAY_KEY, Gateway
 from gateway.emulator.journal import Journal
@@ -130,7 +130,7 @@ async def create_gateway(
 
 def _install_controls(gateway: Gateway) -> None:
     admin.install(gateway)
-    dashboard.install(gateway)
+    console.install(gateway)
 
 
 @asynccontextmanager

@@ -194,7 +194,7 @@ def interface_urls(bind_host: str, ports: dict[str, int]) -> dict[str, str]:
         "xserver": f"{http_url}/X",
         "oai_pmh": f"{http_url}/oai-pmh/bib",
         "oai_pmh_alma": f"{http_url}/oai-pmh/fin01alma",
-        "dashboard": f"{http_url}/",
+        "console": f"{http_url}/",
     }
     if "z3950" in ports:
         out["z3950"] = f"{host}:{ports['z3950']}/fin01"

@@ -1,20 +1,20 @@
-"""The emulator's ILL controls: `/_admin/ill/requests` (make, act on, read) and the dashboard's section."""
+"""The emulator's ILL controls: `/_admin/ill/requests` (make, act on, read) and what the console lists."""
 
 from __future__ import annotations
 
 import json
-import time
-from html import escape
+from dataclasses import dataclass
 from typing import Any, Final
 
 from aiohttp import web
 
 from gateway.emulator.host import Gateway
 from gateway.ill import IllCommandError, IllService
+from gateway.store.ill import IllMessageRow, IllRequestRow
 from protocols.iso18626 import ILL_KEY
 
 PREFIX: Final = "/_admin/ill/requests"
-DASHBOARD_REQUESTS: Final = 20
+CONSOLE_REQUESTS: Final = 20
 
 
 def ill_service(app: web.Application) -> IllService | None:
@@ -115,43 +115,21 @@ def install(gateway: Gateway) -> None:
     router.add_post(f"{PREFIX}/{{id}}/actions", act)
 
 
-# --- the dashboard's section -----------------------------------------------------------------
-def _when(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch)) + "Z"
+# --- for the console ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class IllListing:
+    """One request as the console lists it: the request and its messages, oldest first."""
+
+    request: IllRequestRow
+    messages: list[IllMessageRow]
 
 
-async def dashboard_section(gateway: Gateway) -> str:
-    """Requests, their states and each one's timeline of messages."""
+async def latest_requests(
+    gateway: Gateway, limit: int = CONSOLE_REQUESTS
+) -> list[IllListing] | None:
+    """The latest requests with their timelines; None when ISO 18626 is not running."""
     service = ill_service(gateway.http)
     if service is None:
-        return ""
-    rows = await service.rows.latest(DASHBOARD_REQUESTS)
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in ("Id", "Role", "Library", "Peer", "Service", "Status", "Messages", "Updated")
-    )
-    lines = []
-    for row in rows:
-        messages = await service.rows.messages(row.id)
-        timeline = " ".join(
-            f'<span title="{escape(m.delivery)}">{"→" if m.direction == "out" else "←"}'
-            f" {escape(m.summary)}</span>"
-            for m in messages
-        )
-        status = escape(row.status or "(none)") + (
-            f' <span class="fail">{escape(row.error)}</span>' if row.error else ""
-        )
-        cells = [
-            f'<a href="{PREFIX}/{row.id}">{row.id}</a>',
-            escape(row.role),
-            escape(row.library),
-            escape(row.peer_symbol),
-            escape(row.service),
-            status,
-            timeline,
-            _when(row.updated),
-        ]
-        lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    if not lines:
-        lines.append('<tr><td colspan="8">none yet</td></tr>')
-    return f'<h2>Interlibrary loans (ISO 18626)</h2><table id="ill"><tr>{head}</tr>{"".join(lines)}</table>'
+        return None
+    rows = await service.rows.latest(limit)
+    return [IllListing(row, list(await service.rows.messages(row.id))) for row in rows]

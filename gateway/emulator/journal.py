@@ -11,6 +11,8 @@ from typing import Any, Final
 
 INTERFACES: Final = ("sru", "xserver", "oai-pmh", "z3950", "sftp", "iso18626", "admin")
 MASK: Final = "***"
+# How much of each answer is kept: enough to see its kind and first record, bounded per entry.
+RESPONSE_CHARS: Final = 2000
 # Parameter names whose values never reach the journal (compared in lower case).
 SECRET_NAMES: Final = frozenset(
     {
@@ -66,6 +68,7 @@ class Entry:
     client: str
     operation: str
     parameters: dict[str, str] = field(default_factory=dict)
+    response: str = ""  # the start of what was answered (HTTP interfaces), for the console
     outcome: str = "ok"
     duration_ms: float = 0.0
     user: str = ""  # the staff user or library, when the request names one
@@ -94,6 +97,7 @@ class Journal:
         *,
         client: str = "",
         parameters: Mapping[str, Any] | None = None,
+        response: str = "",
         outcome: str = "ok",
         duration_ms: float = 0.0,
         at: float | None = None,
@@ -108,6 +112,7 @@ class Journal:
             client=client,
             operation=operation,
             parameters=mask(parameters or {}),
+            response=_short(response, RESPONSE_CHARS),
             outcome=outcome,
             duration_ms=round(duration_ms, 3),
             user=user_of(parameters or {}) if user is None else user,

@@ -437,22 +437,36 @@ async def test_bad_merge_requests_get_clear_errors(wire: Wire) -> None:
         assert not (await wire.gateway.catalog.get(rid)).deleted
 
 
-# --- the dashboard's merge form and the CLI --------------------------------------------
-async def test_dashboard_merge_form_merges_and_comes_back(wire: Wire) -> None:
+# --- the console's record page and the CLI -----------------------------------------------
+async def test_console_record_page_finds_duplicates_and_merges(wire: Wire) -> None:
     one = await wire.create(novel("Yksi", None, isbn=VELJEKSET_13, low="HELKA"))
     two = await wire.create(novel("Yksi", None, isbn=VELJEKSET_13, low="TAMK"))
-    async with wire.http.get(wire.gateway.http_url + "/") as response:
+    page_url = f"{wire.gateway.http_url}/records/{one:09d}"
+    async with wire.http.get(page_url) as response:
         page = html.fromstring(await response.text())
-    (form,) = [f for f in page.iter("form") if f.get("action") == "/_admin/merge?next=/"]
-    assert {i.get("name") for i in form.iter("input")} == {"preferred", "other", "user"}
-    fields = {"preferred": f"{one:09d}", "other": str(two), "user": "tamk"}
-    async with wire.http.post(wire.gateway.http_url + form.get("action"), data=fields) as response:
-        assert response.status == 200 and str(response.url) == wire.gateway.http_url + "/"
+    assert page.get_element_by_id("find-matches") is not None
+    async with wire.http.post(page_url + "/match") as response:
+        assert response.status == 200
+        page = html.fromstring(await response.text())
+    rows = [
+        [td.text_content() for td in tr.xpath("td")]
+        for tr in page.xpath('//table[@id="candidates"]//tr[td]')
+    ]
+    assert [(r[0], r[3]) for r in rows] == [(f"{two:09d}", "yes")]
+    (form,) = [f for f in page.iter("form") if f.get("id") == "merge-form"]
+    assert {i.get("name") for i in form.iter("input")} == {"other", "user", "confirm"}
+    fields = {"other": str(two), "user": "tamk", "confirm": "yes"}
+    async with wire.http.post(page_url + "/merge", data=fields) as response:
+        assert response.status == 200
+        said = html.fromstring(await response.text()).get_element_by_id("merge-outcome")
+    assert said.text_content().strip() == f"Merged: {one:09d} kept, {two:09d} deleted."
     assert (await wire.gateway.catalog.get(two)).deleted
     assert records.lows((await wire.gateway.catalog.get(one)).record()) == ["HELKA", "TAMK"]
-    # a refusal answers in the admin API's JSON, and the page is not reloaded as if done
-    async with wire.http.post(wire.gateway.http_url + form.get("action"), data=fields) as response:
-        assert response.status == 409 and (await response.json())["rule"] == "deleted"
+    # a refusal is said in the page, with the merge API's status
+    async with wire.http.post(page_url + "/merge", data=fields) as response:
+        assert response.status == 409
+        said = html.fromstring(await response.text()).get_element_by_id("merge-outcome")
+    assert "deleted" in said.text_content()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -1,5 +1,5 @@
 """A second gateway as the joining library's system: its OAI-PMH provider harvested by the first
-gateway through the admin API; bad harvest requests get clear errors; the dashboard shows runs."""
+gateway through the admin API; bad harvest requests get clear errors; the console shows runs."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ async def test_a_second_gateway_is_harvested_as_a_library_system(
             async with session.get(f"{gateway.http_url}/_admin/harvests") as resp:
                 listed = await resp.json()
             assert [h["id"] for h in listed["harvests"]] == [started["id"]]
-            async with session.get(f"{gateway.http_url}/") as resp:
+            async with session.get(f"{gateway.http_url}/libraries") as resp:
                 page = await resp.text()
             assert f'href="/_admin/harvests/{started["id"]}"' in page
             async with session.get(f"{gateway.http_url}/_admin/journal") as resp:

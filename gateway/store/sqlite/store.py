@@ -75,6 +75,7 @@ class _Connections:
         self.readers = readers
         self.turn = 0
         self.write_lock = asyncio.Lock()
+        self.writes = 0  # commits through this file's writer: kept counts are stale after one
 
 
 class _BaseConnection:
@@ -386,6 +387,10 @@ class SqliteStore:
         self._prefix = BASE_PREFIXES[base]
         self._high_id_key = f"{self._prefix}high_id"
         self._bases: dict[str, SqliteStore] = {base: self}
+        # counting reads every row of `records` (a second at 1 M): counts are kept until the
+        # next write to the file (`_conns.writes`) or another process's (the first reader's
+        # data_version)
+        self._kept: dict[str, tuple[tuple[int, int, int], Any]] = {}
         self._seq = 0
         self._high_id = 0
         self._datestamp = 0  # the latest datestamp saved: they never fall along seq
@@ -508,6 +513,7 @@ class SqliteStore:
                         (self._high_id_key, str(self._high_id)),
                     )
                 await txn._commit()
+                self._conns.writes += 1
             except BaseException:
                 self._seq, self._high_id, self._datestamp = seq, high, datestamp
                 await txn._rollback()
@@ -573,12 +579,26 @@ class SqliteStore:
             above = [ScanTerm(r[0], r[1]) for r in await cur.fetchall()]
         return below + above
 
+    async def _unchanged_since(self, name: str) -> tuple[tuple[int, int, int], Any]:
+        """(the store's version now, what `name` was at that version or None)."""
+        writes, watcher = self._conns.writes, self._readers[0]
+        async with watcher.execute("PRAGMA data_version") as cur:
+            version = await cur.fetchone()
+        key = (id(watcher), int(version[0]) if version else 0, writes)
+        kept = self._kept.get(name)
+        return key, (kept[1] if kept is not None and kept[0] == key else None)
+
     async def counts(self) -> tuple[int, int]:
+        key, kept = await self._unchanged_since("counts")
+        if kept is not None:
+            return cast(tuple[int, int], kept)
         async with self._rx(
             "SELECT coalesce(sum(deleted = 0), 0), coalesce(sum(deleted), 0) FROM records"
         ) as cur:
             row = await cur.fetchone()
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        found = (int(row[0]), int(row[1])) if row else (0, 0)
+        self._kept["counts"] = (key, found)  # a write while counting moved the key on: recounted
+        return found
 
     async def earliest_datestamp(self) -> int | None:
         async with self._rx("SELECT min(datestamp) FROM records") as cur:
@@ -706,11 +726,16 @@ class SqliteStore:
                 yield StoredRecord(r[0], r[1], r[2], bool(r[3]), r[4], view)
             last = rows[-1][0]
 
-    async def significant_changes(self, *, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    async def significant_changes(
+        self, *, after_seq: int, limit: int, record_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        # one record's changes: the log is small (bulk loads log nothing), so no index on rec
+        only_record = "" if record_id is None else " AND rec = ?"
+        params: tuple[int, ...] = (after_seq,) if record_id is None else (after_seq, record_id)
         async with self._rx(
             "SELECT seq, rec, at, user, library, fields FROM significant_changes WHERE seq > ?"
-            " ORDER BY seq DESC LIMIT ?",
-            (after_seq, limit),
+            f"{only_record} ORDER BY seq DESC LIMIT ?",
+            (*params, limit),
         ) as cur:
             rows = await cur.fetchall()
         return [
@@ -823,10 +848,15 @@ class SqliteStore:
 
     async def low_counts(self) -> list[tuple[str, int]]:
         """(LOW code as indexed, number of live records holding it), by code."""
+        key, kept = await self._unchanged_since("low_counts")
+        if kept is not None:
+            return list(cast(list[tuple[str, int]], kept))
         async with self._rx(
             "SELECT term, count(*) FROM terms WHERE ix = ? GROUP BY term ORDER BY term", (IX_LOW,)
         ) as cur:
-            return [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
+            found = [(str(r[0]), int(r[1])) for r in await cur.fetchall()]
+        self._kept["low_counts"] = (key, found)
+        return list(found)
 
     async def snapshot(self, path: str) -> None:
         """Copy the whole store to the file `path`, consistent, while reads go on.
@@ -863,6 +893,7 @@ class SqliteStore:
             self._conns.writer, self._conns.readers = fresh._writer, fresh._readers
             for store in self._bases.values():
                 await store._load_counters()
+            self._conns.writes += 1
         # freeing a large file's blocks takes a while: nobody needs to wait for it
         asyncio.get_running_loop().run_in_executor(None, _discard, discarded)
 

@@ -1,4 +1,4 @@
-"""The alma profile against the standard one, as a raw requester sees them; journal and dashboard."""
+"""The alma profile against the standard one, as a raw requester sees them; journal and console."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ async def test_a_gateway_requester_takes_an_alma_notification_without_a_status(
         assert view["status"] == "Loaned" and view["problem"] == ""
 
 
-async def test_every_message_is_journaled_both_ways_and_shown_on_the_dashboard(
+async def test_every_message_is_journaled_both_ways_and_shown_on_the_console(
     supplier: Gateway, peer: RawPeer
 ) -> None:
     url = iso_url(supplier)
@@ -166,7 +166,7 @@ async def test_every_message_is_journaled_both_ways_and_shown_on_the_dashboard(
             f"{supplier.http_url}/_admin/journal", params={"interface": "iso18626"}
         ) as response:
             journal = await response.json()
-        async with session.get(f"{supplier.http_url}/") as response:
+        async with session.get(f"{supplier.http_url}/libraries") as response:
             page = await response.text()
     entries = [(e["operation"], e["outcome"]) for e in journal["entries"]]
     assert entries == [
