@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
+from gateway.emulator.log_writer import stderr_writer
 from gateway.emulator.settings import Settings
 
 log = logging.getLogger("melinda.workers")
@@ -287,11 +288,13 @@ def worker_main(argv: Sequence[str]) -> int:
     if not line:
         return 1  # the supervisor is gone already
     settings = settings_from_line(line)
-    logging.basicConfig(
-        level=settings.log_level,
-        format=f"%(asctime)s %(levelname)s worker {index} %(name)s: %(message)s",
-    )
-    return asyncio.run(run_worker(settings, index, _handed_sockets(handed), status_fd))
+    # stderr is the supervisor's, often a pipe: a full one must not stop the worker serving
+    logs = stderr_writer(f"%(asctime)s %(levelname)s worker {index} %(name)s: %(message)s")
+    logs.install(settings.log_level)
+    try:
+        return asyncio.run(run_worker(settings, index, _handed_sockets(handed), status_fd))
+    finally:
+        logs.stop()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from tests.protocols.xserver.helpers import SUCCESS, XClient, book
 USER, PASSWORD = "HELKA", "helka-demo"
 WORKER_HEADER = "X-Melinda-Worker"
 SRU_NS = {"srw": "http://www.loc.gov/zing/srw/"}
+# a request the group leaves unanswered fails in this many seconds, not aiohttp's 300
+CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
 @dataclass
@@ -42,7 +45,9 @@ class Group:
     lines: list[str]
 
 
-def start_group(data_dir: Path, workers: int = 2) -> Group:
+def start_group(data_dir: Path, workers: int = 2, *, drain: bool = True) -> Group:
+    """The group, started; `drain`: its output read on (kept in `lines`) so that its
+    processes never wait on a full pipe."""
     env = {**os.environ, "MELINDA_GATEWAY_DEMO_COUNT": "50"}
     process = subprocess.Popen(
         [
@@ -62,6 +67,8 @@ def start_group(data_dir: Path, workers: int = 2) -> Group:
         lines.append(line)
         found = re.match(r"\s+health\s+(http://\S+)/health", line)
         if found:
+            if drain:
+                threading.Thread(target=lines.extend, args=(process.stdout,), daemon=True).start()
             return Group(process, found.group(1), data_dir, lines)
     process.kill()
     raise AssertionError("the group did not start:\n" + "".join(lines))
@@ -103,7 +110,9 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
 async def pinned(base_url: str, worker: int, tries: int = 200) -> aiohttp.ClientSession:
     """A client whose one kept-alive connection is served by that worker."""
     for _ in range(tries):
-        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1))
+        http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=1), timeout=CLIENT_TIMEOUT
+        )
         async with http.get(f"{base_url}/health") as response:
             await response.read()
             if response.headers.get(WORKER_HEADER) == str(worker):
@@ -244,10 +253,10 @@ async def test_kill_9_of_a_worker_loses_no_acknowledged_write_and_the_group_reco
             title = f"Kestava kirja {w} {n}"
             try:
                 async with aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(force_close=True)
+                    connector=aiohttp.TCPConnector(force_close=True), timeout=CLIENT_TIMEOUT
                 ) as http:
                     record_id = await insert(XClient(http, group.http_url), title, "9789510000042")
-            except (aiohttp.ClientError, AssertionError):
+            except (aiohttp.ClientError, AssertionError, TimeoutError):
                 failed += 1  # not acknowledged: the worker died under it
                 continue
             acknowledged.append((record_id, title))
@@ -275,7 +284,13 @@ async def test_kill_9_of_a_worker_loses_no_acknowledged_write_and_the_group_reco
         assert after[1] == before[1]  # the other worker served on throughout
         client = XClient(http, group.http_url)
         for record_id, title in acknowledged:
-            record = await client.find_doc(record_id)
+            try:
+                record = await client.find_doc(record_id)
+            except TimeoutError:
+                raise AssertionError(
+                    f"worker 0 left find-doc {record_id} unanswered for "
+                    f"{CLIENT_TIMEOUT.total} s; the group said:\n" + "".join(group.lines[-40:])
+                ) from None
             assert record.tags("245")[0][0] == ("a", title)
     finally:
         await http.close()
@@ -352,6 +367,25 @@ async def test_a_snapshot_restore_is_refused_with_several_workers(
     async with a.post(f"{group.http_url}/_admin/snapshots/before/restore") as response:
         assert response.status == 409
         assert "one process" in (await response.json())["error"]
+
+
+async def test_a_worker_whose_log_output_nobody_reads_serves_on(tmp_path: Path) -> None:
+    # an unread pipe holds 64 KiB, some 500 access lines: writing the next one used to stop
+    # the worker's event loop for good
+    quiet = start_group(tmp_path / "data", drain=False)
+    try:
+        async with aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http:
+            for n in range(1500):
+                try:
+                    _, body = await served_by(
+                        http, f"{quiet.http_url}/X", op="find-doc", doc_num="000000001"
+                    )
+                except TimeoutError:
+                    raise AssertionError(f"request {n} went unanswered") from None
+                assert b"<record>" in body, body[:300]
+    finally:
+        quiet.process.kill()
+        quiet.process.wait()
 
 
 def test_the_group_stops_cleanly_and_its_workers_end_with_the_supervisor(tmp_path: Path) -> None:
