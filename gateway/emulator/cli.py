@@ -764,7 +764,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(args)
     except SettingsError as exc:
         parser.error(str(exc))
-    logs.configure(settings.log_level, settings.log_format)
+    writer = logs.configure(settings.log_level, settings.log_format, threaded=args.verb == "serve")
     try:
         if args.verb == "serve":
             from gateway.emulator.startup import first_taken_port, listen_failure
@@ -799,3 +799,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if writer is not None:
+            writer.stop()

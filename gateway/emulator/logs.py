@@ -8,6 +8,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Final
 
+from gateway.emulator.log_writer import LogWriter
+
 if TYPE_CHECKING:
     from gateway.emulator.journal import Entry
 
@@ -60,8 +62,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def configure(level: str, log_format: str) -> None:
-    """Root logging to stderr at `level`; asyncssh's per-connection INFO lines only at DEBUG."""
+def configure(level: str, log_format: str, *, threaded: bool = False) -> LogWriter | None:
+    """Root logging to stderr at `level`; asyncssh's per-connection INFO lines only at DEBUG.
+
+    `threaded` (a server): lines go out through a writer thread, so a stderr pipe nobody reads
+    drops lines instead of stopping the event loop; the caller stops the returned writer."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
@@ -72,7 +77,12 @@ def configure(level: str, log_format: str) -> None:
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level.upper())
+    writer = LogWriter(handler) if threaded else None
+    if writer is not None:
+        writer.install(level)
+    else:
+        root.addHandler(handler)
+        root.setLevel(level.upper())
     chatter = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
     logging.getLogger("asyncssh").setLevel(chatter)
+    return writer

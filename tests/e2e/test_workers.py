@@ -388,6 +388,25 @@ async def test_a_worker_whose_log_output_nobody_reads_serves_on(tmp_path: Path) 
         quiet.process.wait()
 
 
+async def test_a_single_process_whose_log_output_nobody_reads_serves_on(tmp_path: Path) -> None:
+    # the same for plain `serve` (one process): its access lines go through the writer thread
+    quiet = start_group(tmp_path / "data", workers=1, drain=False)
+    try:
+        async with aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http:
+            for n in range(1500):
+                try:
+                    async with http.get(
+                        f"{quiet.http_url}/X", params={"op": "find-doc", "doc_num": "000000001"}
+                    ) as response:
+                        body = await response.read()
+                except TimeoutError:
+                    raise AssertionError(f"request {n} went unanswered") from None
+                assert b"<record>" in body, body[:300]
+    finally:
+        quiet.process.kill()
+        quiet.process.wait()
+
+
 def test_the_group_stops_cleanly_and_its_workers_end_with_the_supervisor(tmp_path: Path) -> None:
     first = start_group(tmp_path / "one")
     workers = set(worker_pids(first).values())
