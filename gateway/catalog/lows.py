@@ -48,6 +48,24 @@ async def _save_in_runs(
         await txn.save_spliced(spliced_run)
 
 
+def _slices(
+    changes: Sequence[tuple[int, str | None, bool]],
+) -> list[list[tuple[int, str | None, bool]]]:
+    """The changes in slices of PUBLISH_SLICE, each record once (its first change): a slice
+    is read before the one ahead of it is written, so no record may be in two."""
+    seen: set[int] = set()
+    unique = []
+    for change in changes:
+        if change[0] not in seen:
+            seen.add(change[0])
+            unique.append(change)
+    return [unique[at : at + PUBLISH_SLICE] for at in range(0, len(unique), PUBLISH_SLICE)]
+
+
+def _ids_of(part: Sequence[tuple[int, str | None, bool]]) -> list[int]:
+    return list(dict.fromkeys(rid for rid, _, _ in part))
+
+
 class LowsAndPublishing(CatalogCore):
     """LOWs one at a time and a library's whole publishing file (SFTP), with its SIDs."""
 
@@ -161,11 +179,15 @@ class LowsAndPublishing(CatalogCore):
             result.unknown.extend(rid for rid in absent if rid not in existing)
             changes.extend((rid, None, False) for rid in sorted(to_remove & holders))
             now = self._now()
-            # In slices: memory stays bounded however large the file (one transaction still)
-            for start in range(0, len(changes), PUBLISH_SLICE):
-                part = changes[start : start + PUBLISH_SLICE]
-                rows = await txn.existing_rows(list(dict.fromkeys(rid for rid, _, _ in part)))
-                writes, olds = await asyncio.to_thread(
+            # In slices: memory stays bounded however large the file (one transaction still).
+            # Pipelined over two threads: while one slice is edited (Python), the writer's
+            # thread writes the slice before it and reads the slice after it (SQLite, which
+            # leaves the GIL), so both cores work.
+            parts = _slices(changes)
+            upcoming = await txn.existing_rows(_ids_of(parts[0])) if parts else {}
+            for n, part in enumerate(parts):
+                rows = upcoming
+                editing = asyncio.to_thread(
                     self._apply_low_changes,
                     rows,
                     part,
@@ -176,6 +198,13 @@ class LowsAndPublishing(CatalogCore):
                     result,
                     splice_additions=splice_additions,
                 )
+                if n + 1 < len(parts):
+                    (writes, olds), upcoming = await asyncio.gather(
+                        editing, txn.existing_rows(_ids_of(parts[n + 1]))
+                    )
+                else:
+                    writes, olds = await editing
+                del rows
                 await _save_in_runs(txn, writes, olds)
             if file_key is not None:
                 await txn.record_publishing(

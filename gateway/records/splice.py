@@ -69,8 +69,16 @@ def _first_in(tag: bytes, code: bytes) -> re.Pattern[bytes]:
     )
 
 
-_CAT_C = _first_in(b"CAT", b"c")
-_CAT_H = _first_in(b"CAT", b"h")
+# The ($c, $h) of each CAT, in one pass: the first $c, then the first $h after it. A CAT with
+# an $h before its first $c (or without either) gives none: the counts then differ, and the
+# splice declines.
+_CAT_KEY = re.compile(
+    rb'<datafield tag="CAT" ind1="[^"]*" ind2="[^"]*">'
+    rb'(?:<subfield code="[^ch"]*">[^<]*</subfield>)*'
+    rb'<subfield code="c">([^<]*)</subfield>'
+    rb'(?:<subfield code="[^h"]*">[^<]*</subfield>)*'
+    rb'<subfield code="h">([^<]*)</subfield>'
+)
 _LOW_A = _first_in(b"LOW", b"a")
 _SUBFIELD = re.compile(rb'<subfield code="([^"]*)">([^<]*)</subfield>')
 _ENTITY = re.compile(r"&(?:amp|lt|gt|quot|#9|#10|#13);")
@@ -186,6 +194,7 @@ def _first(field: bytes, code: int) -> str:
 # (one pattern for the three control fields: one scan of the record instead of three)
 _ODD_STA = b' tag="STA"'
 _ODD_CONTROL = re.compile(rb'<controlfield tag="(?:CAT|LOW|SID)"')
+_CONTROL_TAGS = tuple((tag, b' tag="' + tag + b'"') for tag in (b"001", b"003", b"005"))
 
 
 @dataclass(slots=True)
@@ -215,17 +224,18 @@ def _scan(xml: bytes) -> _Scan:
     if leader[5:6] == b"d" or b"^" in leader or b"&" in leader or b"<" in leader:
         raise _Decline
     end = len(xml) - len(_RECORD_END)
-    if _ODD_STA in xml or _ODD_CONTROL.search(xml) is not None:
-        raise _Decline  # a deletion mark, or an Aleph field in an odd form
-    controls: dict[bytes, int] = {}
-    for tag in (b"001", b"003", b"005"):
-        found = xml.find(b' tag="' + tag + b'"', _HEAD_LENGTH, end)  # the first, either kind
-        if found >= 0:
-            at = found - len(b"<controlfield")
-            controls[tag] = at if xml.startswith(b"<controlfield", at) else -1
     # the first CAT or LOW: only CATs and LOWs may follow (`_places` checks)
     first = _TAIL_START.search(xml)
     tail = end if first is None else first.start()
+    # (after the first CAT or LOW, that check refuses them too)
+    if xml.find(_ODD_STA, 0, tail) >= 0 or _ODD_CONTROL.search(xml, 0, tail) is not None:
+        raise _Decline  # a deletion mark, or an Aleph field in an odd form
+    controls: dict[bytes, int] = {}
+    for tag, attribute in _CONTROL_TAGS:
+        found = xml.find(attribute, _HEAD_LENGTH, end)  # the first, either kind
+        if found >= 0:
+            at = found - len(b"<controlfield")
+            controls[tag] = at if xml.startswith(b"<controlfield", at) else -1
     sids: list[tuple[int, int]] = []
     f035: list[int] = []
     for field in _SID_OR_035.finditer(xml, _HEAD_LENGTH, tail):
@@ -278,12 +288,10 @@ def _places(
     if _TAIL.fullmatch(xml, tail, end) is None:
         raise _Decline
     cats = xml.count(b'<datafield tag="CAT" ', tail, end)
-    dates = _CAT_C.findall(xml, tail, end)
-    times = _CAT_H.findall(xml, tail, end)
-    if len(dates) != cats or len(times) != cats:
+    keys = _CAT_KEY.findall(xml, tail, end)
+    if len(keys) != cats:
         raise _Decline  # a CAT without $c or $h
     # UTF-8 bytes sort as their characters do, so the keys compare as the save's strings
-    keys = list(zip(dates, times, strict=True))
     if keys != sorted(keys) or xml.find(b"&", tail, end) >= 0:
         raise _Decline  # CATs out of order (the save would sort them), or escapes to undo
     later = cats - bisect.bisect_right(keys, (cat_key[0].encode(), cat_key[1].encode()))
@@ -291,7 +299,7 @@ def _places(
     cat_at = lows if lows >= 0 else end
     for _ in range(later):  # the new CAT goes before the CATs later than it
         cat_at = xml.rindex(b'<datafield tag="CAT" ', tail, cat_at)
-    held = _LOW_A.findall(xml, tail, end)
+    held = _LOW_A.findall(xml, lows, end) if lows >= 0 else []
     if all(a.isascii() for a in held) and low_code.isascii():
         has_low = low_code.encode() in {a.strip().upper() for a in held}
     else:  # str.upper() maps some letters outside ASCII into it
@@ -303,10 +311,11 @@ def _places(
     if sid is not None:
         local_id, sid_code = sid
         sid_b = sid_code.strip().lower()
-        same_sids = tuple(i for i, f in enumerate(sids) if _first(f, _B).strip().lower() == sid_b)
+        libraries = [_first(f, _B) for f in sids]
+        same_sids = tuple(i for i, b in enumerate(libraries) if b.strip().lower() == sid_b)
         # `records.sids` pairs: the first $c and the first $b of each SID
         sid_unchanged = any(
-            _first(sids[i], _C) == local_id and _first(sids[i], _B) == sid_code for i in same_sids
+            libraries[i] == sid_code and _first(sids[i], _C) == local_id for i in same_sids
         )
     return _Places(
         field_005=field_005,
