@@ -190,10 +190,11 @@ def _first(field: bytes, code: int) -> str:
     return "" if found is None else _unescape(found.group(1))
 
 
-# A deletion mark (STA) or an Aleph field as a control field: left to the full path.
-# (one pattern for the three control fields: one scan of the record instead of three)
-_ODD_STA = b' tag="STA"'
-_ODD_CONTROL = re.compile(rb'<controlfield tag="(?:CAT|LOW|SID)"')
+# A deletion mark (`STA $a DELETED`) or an Aleph field as a control field: left to the full
+# path. Another STA (`$a TEST`, a test record) is a field like any other to a save.
+_STA = b' tag="STA"'
+_STA_FIELD = b'<datafield tag="STA" '
+_ODD_CONTROL = re.compile(rb'<controlfield tag="(?:CAT|LOW|SID|STA)"')
 _CONTROL_TAGS = tuple((tag, b' tag="' + tag + b'"') for tag in (b"001", b"003", b"005"))
 
 
@@ -228,8 +229,20 @@ def _scan(xml: bytes) -> _Scan:
     first = _TAIL_START.search(xml)
     tail = end if first is None else first.start()
     # (after the first CAT or LOW, that check refuses them too)
-    if xml.find(_ODD_STA, 0, tail) >= 0 or _ODD_CONTROL.search(xml, 0, tail) is not None:
-        raise _Decline  # a deletion mark, or an Aleph field in an odd form
+    if _ODD_CONTROL.search(xml, 0, tail) is not None:
+        raise _Decline  # an Aleph field in an odd form
+    sta = xml.find(_STA, 0, tail)
+    while sta >= 0:
+        if not xml.startswith(_STA_FIELD, sta - len(b"<datafield")):
+            raise _Decline  # `tag="STA"` in an odd place
+        at = sta - len(b"<datafield")
+        close = xml.index(b"</datafield>", at)
+        if any(
+            code == b"a" and _unescape(value).strip().upper() == "DELETED"
+            for code, value in _SUBFIELD.findall(xml, at, close)
+        ):
+            raise _Decline  # a deletion mark: the record leaves the indexes
+        sta = xml.find(_STA, close, tail)
     controls: dict[bytes, int] = {}
     for tag, attribute in _CONTROL_TAGS:
         found = xml.find(attribute, _HEAD_LENGTH, end)  # the first, either kind

@@ -130,7 +130,7 @@ def test_generated_records_spliced_as_the_full_save_saves(
     spliced = sum(
         both_paths(catalog, row, code, sid_code, f"99{row.id:010d}506253") for row in rows
     )
-    # deleted and STA records are left to the full path; nearly all others are spliced
+    # deleted records are left to the full path; nearly all others are spliced
     assert spliced >= 0.9 * len(rows)
 
 
@@ -327,7 +327,7 @@ def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("tag", ["CAT", "LOW", "SID", "STA", "FMT"])
 def test_aleph_fields_as_control_fields_are_not_spliced(tag: str) -> None:
-    """An Aleph field written as a control field (or any STA) is the full path's to handle."""
+    """An Aleph field written as a control field is the full path's to handle."""
     row = next(r for r in generated_rows(10, 17) if not r.deleted and b'tag="STA"' not in r.xml)
     stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
 
@@ -357,3 +357,30 @@ def _add_newlib(row: RecordRow, stamp: splice.SaveStamp) -> object:
         old_version=row.version,
         new_version=NOW,
     )
+
+
+def test_test_records_are_spliced_as_the_full_save_saves(catalog: Catalog) -> None:
+    """`STA $a TEST` marks a live record: a save treats it as any other field."""
+    rows = [r for r in generated_rows(400, 20) if b'<subfield code="a">TEST</subfield>' in r.xml]
+    assert rows, "the generator makes test records"
+    for row in rows:
+        assert b'tag="STA"' in row.xml and not row.deleted
+        assert both_paths(catalog, row, "NEWLIB", "newlib", f"99{row.id:010d}506253")
+
+
+@pytest.mark.parametrize("value", ["DELETED", " deleted "])
+def test_a_deletion_mark_without_the_leader_takes_the_full_path(
+    catalog: Catalog, value: str
+) -> None:
+    """`STA $a DELETED` deletes a record whatever its leader says: the full path saves it."""
+    row = next(r for r in generated_rows(40, 21) if not r.deleted and b'tag="STA"' not in r.xml)
+    record = records.parse_marcxml(row.xml)
+    sta = pymarc.Field(
+        "STA", pymarc.Indicators(" ", " "), [pymarc.Subfield("b", "x"), pymarc.Subfield("a", value)]
+    )
+    record.fields.insert(record.fields.index(records.cat_fields(record)[0]), sta)
+    odd = stored_row(record, row.id)
+    assert str(record.leader)[5] != "d" and odd.deleted
+    stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
+    assert _add_newlib(odd, stamp) is None
+    assert not both_paths(catalog, odd, "NEWLIB", "newlib", "1")
