@@ -18,10 +18,10 @@ import gc
 import itertools
 import re
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import pymarc
 from pymarc import Field, Indicators, Leader, Subfield
@@ -29,12 +29,13 @@ from pymarc import Field, Indicators, Leader, Subfield
 from gateway import indexing, records
 from gateway.errors import MalformedRecordError
 from gateway.oai_sets import oai_sets_of
-from gateway.records.detect import read_records
+from gateway.records.detect import MARCXML, detect_format, file_head, read_records
 from gateway.records.iso2709 import marcxml_to_iso2709
 from gateway.records.marcxml import (
     COMPACT_PREFIX,
     COMPACT_PREFIX_BYTES,
     has_illegal,
+    is_compact_collection,
     unescape_compact,
 )
 from gateway.rules.alma import (
@@ -114,9 +115,17 @@ def load_id(record: pymarc.Record) -> int | None:
     return records.melinda_id(record) or doc_number(record)
 
 
-def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
-    """Prepare one `<record>` in the store's compact form; None for anything else (or a
-    record without an id of its own), which the caller reads the full way."""
+class _Compact(NamedTuple):
+    """A `<record>` checked to be in the store's compact form, cut into its fields."""
+
+    text: str
+    leader: str
+    fields: list[tuple[str, str, str]]  # (the whole field, a control tag, a data tag)
+    escaped: bool  # some value holds an entity
+
+
+def _compact(piece: bytes) -> _Compact | None:
+    """The piece cut into fields if it is in the compact form (so well-formed XML), else None."""
     if not piece.startswith(COMPACT_PREFIX_BYTES) or not piece.endswith(_SUFFIX_BYTES):
         return None
     if has_illegal(piece):
@@ -136,6 +145,17 @@ def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
     escaped = "&" in body
     if escaped and "&" in _ENTITY.sub("", body):
         return None
+    return _Compact(text, leader, found, escaped)
+
+
+def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
+    """Prepare one `<record>` in the store's compact form; None for anything else (or a
+    record without an id of its own), which the caller reads the full way."""
+    compact = _compact(piece)
+    if compact is None:
+        return None
+    text, leader, found, escaped = compact
+    at = _LEADER_AT
     needed = _NEEDED
     memo = _MEMO
     fields: list[Field] = []
@@ -294,15 +314,46 @@ class Batch(NamedTuple):
     items: list[LoadItem]
 
 
-def read_batches(names: Sequence[str], size: int) -> Iterator[Batch | str]:
-    """A `Batch` at a time for each file in turn; a record in the store's MARCXML form comes
-    prepared. A file that does not exist: its name, and nothing more."""
+Message = Batch | str | None  # a batch, a missing file's name (nothing follows), None at the end
+
+
+def shareable(names: Sequence[str]) -> bool:
+    """Whether several processes can share the reading of these files (`read_messages` with
+    parts): MARCXML in the store's compact form, which a process passes over cheaply where
+    another prepares. Other forms would be parsed whole by every process."""
+    for name in names:
+        head = file_head(name)
+        if detect_format(head) != MARCXML or not is_compact_collection(head):
+            return False
+    return True
+
+
+def read_messages(
+    names: Sequence[str], size: int, part: int = 0, parts: int = 1
+) -> Iterator[Message]:
+    """The load's messages in order (a `Batch` at a time for each file in turn; a missing
+    file's name, and nothing more; None at the end), just those numbered `part` modulo
+    `parts`: `parts` processes read the same files and each prepares its own share of
+    the batches, so together they give exactly what one process gives, in its order.
+
+    A record of another process's batch is only checked to be in the compact form (so
+    whatever it is, the record counts as one item and the reading goes on alike in every
+    process); anything else is read the full way by every process, to stay in step."""
+    number = 0  # messages so far, across files
+
+    def mine() -> bool:
+        return number % parts == part
+
     for name in names:
         path = Path(name)
         if not path.is_file():
-            yield name
+            if mine():
+                yield name
             return
-        results = read_records(path, prepare_marcxml)
+        prepare = prepare_marcxml if parts == 1 else _share(number, size, part, parts)
+        # (position, record or the passed-over mark, error); the mark stays in this process
+        results: Iterator[tuple[str, Any, MalformedRecordError | None]]
+        results = read_records(path, prepare)
         while True:
             items: list[LoadItem] = [
                 (position, record, None if error is None else str(error))
@@ -310,23 +361,55 @@ def read_batches(names: Sequence[str], size: int) -> Iterator[Batch | str]:
             ]
             if not items:
                 break
-            yield Batch(name, items)
+            if mine():
+                yield Batch(name, items)
+            number += 1
+    if mine():
+        yield None
 
 
-def send_batches(sender: Connection, names: list[str], size: int) -> None:
-    """A child process of a load: `read_batches` through a pipe, each batch as ("batch",
-    batch), then ("batch", None); ("failed", why) if reading fails unexpectedly."""
+_PASSED_OVER: Final = object()  # a record of a batch another process prepares
+
+
+def _share(first: int, size: int, part: int, parts: int) -> Callable[[bytes], object | None]:
+    """`prepare_marcxml` for a file's records in batches `part` modulo `parts` (the file's
+    first batch is message `first`); a record of another batch is passed over."""
+    seen = 0  # records of the file offered so far
+
+    def prepare(piece: bytes) -> object | None:
+        nonlocal seen
+        index, seen = seen, seen + 1
+        if (first + index // size) % parts != part and _compact(piece) is not None:
+            return _PASSED_OVER
+        return prepare_marcxml(piece)
+
+    return prepare
+
+
+def read_batches(names: Sequence[str], size: int) -> Iterator[Batch | str]:
+    """A `Batch` at a time for each file in turn; a record in the store's MARCXML form comes
+    prepared. A file that does not exist: its name, and nothing more."""
+    for message in read_messages(names, size):
+        if message is None:
+            return
+        yield message
+
+
+def send_batches(
+    sender: Connection, names: list[str], size: int, part: int = 0, parts: int = 1
+) -> None:
+    """A child process of a load: its share of `read_messages` through a pipe, each as
+    ("batch", message); ("failed", why) if reading fails unexpectedly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     # What this process makes is acyclic (freed by reference counting); the cycle collector
     # would rescan the field memo and the batch in hand over and over (half the CPU,
     # measured), so it runs only now and then
     gc.disable()
     try:
-        for number, message in enumerate(read_batches(names, size), start=1):
+        for number, message in enumerate(read_messages(names, size, part, parts), start=1):
             sender.send(("batch", message))
             if number % 50 == 0:
                 gc.collect()
-        sender.send(("batch", None))
     except (BrokenPipeError, ConnectionResetError):
         return  # the loading process is gone
     except Exception as exc:  # reported by the parent, which exits with 1

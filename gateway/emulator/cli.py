@@ -11,9 +11,12 @@ import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import multiprocessing.process
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +26,7 @@ from gateway.catalog import Catalog
 from gateway.emulator import logs
 from gateway.emulator.settings import ENV_PREFIX, Settings, SettingsError
 from gateway.errors import GatewayError, MalformedRecordError
-from gateway.loading import Batch, PreparedRecord, read_batches, send_batches
+from gateway.loading import Message, PreparedRecord, read_batches, send_batches, shareable
 from gateway.model import View
 from gateway.records import parse_marcxml
 
@@ -45,6 +48,16 @@ def _add_store_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", metavar="DIR", help=setting_help("data_dir", "where the store lives")
     )
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return number
 
 
 BASES = ("fin01", "fin11")  # the bibliographic base and Asteri's name authorities
@@ -119,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--base", choices=BASES, default="fin01", help="fin01 (bibliographic) or fin11 (Asteri)"
     )
+    load.add_argument(
+        "--processes",
+        type=_positive,
+        metavar="N",
+        help="processes preparing records (default: one per core)",
+    )
 
     export = add_verb("export", "write every record out, streaming")
     _add_store_args(export)
@@ -180,9 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("other", type=int, help="the Melinda ID of the record merged away")
     merge.add_argument("--user", required=True, metavar="CODE", help="the library user merging")
 
-    harvest = add_verb(
-        "harvest", "harvest a joining library's records over OAI-PMH into the store"
-    )
+    harvest = add_verb("harvest", "harvest a joining library's records over OAI-PMH into the store")
     _add_store_args(harvest)
     harvest.add_argument("--url", required=True, help="the library's OAI-PMH base URL")
     harvest.add_argument("--library", required=True, metavar="CODE", help="the joining library")
@@ -412,11 +429,19 @@ CHILD_READER_BYTES = 4 << 20
 
 
 async def load(
-    settings: Settings, files: Sequence[str], *, child: bool | None = None, base: str = "fin01"
+    settings: Settings,
+    files: Sequence[str],
+    *,
+    child: bool | None = None,
+    base: str = "fin01",
+    processes: int | None = None,
+    batch_size: int = LOAD_BATCH,
 ) -> int:
     """Load files batch by batch, each batch one transaction reported once committed.
 
-    `child` forces the child-process reader on or off (default: by the files' size).
+    `child` forces the child-process readers on or off (default: by the files' size);
+    `processes` is how many (default: one per core) when the files are in the store's
+    MARCXML form, which several processes share (any other form: one).
     `base` fin11 loads Asteri's authorities; the bib records linked to them then show their
     dates in fin01alma.
     """
@@ -432,7 +457,9 @@ async def load(
         child = await asyncio.to_thread(_total_size, files) >= CHILD_READER_BYTES
     # starting a process writes to pipes: not on the event loop
     source: _BatchSource = (
-        await asyncio.to_thread(_ChildReader, files) if child else _ThreadReader(files)
+        await asyncio.to_thread(_start_readers, files, processes, batch_size)
+        if child
+        else _ThreadReader(files, batch_size)
     )
     upcoming: asyncio.Future[Message] | None = None
     try:
@@ -492,7 +519,10 @@ def _total_size(files: Sequence[str]) -> int:
     return sum(Path(name).stat().st_size for name in files if Path(name).is_file())
 
 
-Message = Batch | str | None  # a batch, a missing file's name, or None at the end
+def _start_readers(files: Sequence[str], processes: int | None, size: int) -> _BatchSource:
+    """The child readers: as many as asked (or cores) when they can share the files, else one."""
+    wanted = processes if processes is not None else load_processes()
+    return _ChildReaders(files, max(1, wanted) if shareable(files) else 1, size)
 
 
 class _BatchSource:
@@ -509,33 +539,46 @@ class _BatchSource:
 class _ThreadReader(_BatchSource):
     """Batches read in a worker thread of this process."""
 
-    def __init__(self, files: Sequence[str]) -> None:
-        self._batches = read_batches(files, LOAD_BATCH)
+    def __init__(self, files: Sequence[str], size: int) -> None:
+        self._batches = read_batches(files, size)
 
     async def next(self) -> Message:
         return await asyncio.to_thread(next, self._batches, None)
 
 
-class _ChildReader(_BatchSource):
-    """Batches read and prepared by a child process, sent through a pipe. The pipe holds
-    one batch at a time, so the child is never more than a batch ahead (memory stays
-    bounded); if this process dies, the child's next send fails and it ends too."""
+class _ChildReaders(_BatchSource):
+    """Batches read and prepared by `processes` child processes, each preparing every
+    `processes`-th batch (`loading.read_messages`) and sending it through a pipe of its own;
+    they are taken from the pipes in turn, so in the order of the files. A pipe holds one
+    batch at a time, so a child is never more than a batch ahead (memory stays bounded);
+    if this process dies, a child's next send fails and it ends too."""
 
-    def __init__(self, files: Sequence[str]) -> None:
+    def __init__(self, files: Sequence[str], processes: int, size: int) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a process with threads
-        self._receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=send_batches, args=(sender, list(files), LOAD_BATCH), daemon=True
-        )
-        self._process.start()
-        sender.close()  # the child's end only: its EOF tells this side the child is gone
+        self._receivers: list[Connection] = []
+        self._processes: list[multiprocessing.process.BaseProcess] = []
+        for part in range(processes):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(
+                target=send_batches,
+                args=(sender, list(files), size, part, processes),
+                daemon=True,
+            )
+            process.start()
+            sender.close()  # the child's end only: its EOF tells this side the child is gone
+            self._receivers.append(receiver)
+            self._processes.append(process)
+        self._number = 0  # messages taken so far
 
     async def next(self) -> Message:
-        return await asyncio.to_thread(self._receive)
+        receiver = self._receivers[self._number % len(self._receivers)]
+        self._number += 1
+        return await asyncio.to_thread(self._receive, receiver)
 
-    def _receive(self) -> Message:
+    @staticmethod
+    def _receive(receiver: Connection) -> Message:
         try:
-            message: tuple[str, Any] = self._receiver.recv()
+            message: tuple[str, Any] = receiver.recv()
         except EOFError:
             raise CliError("the reading process ended unexpectedly") from None
         kind, payload = message
@@ -546,12 +589,23 @@ class _ChildReader(_BatchSource):
     async def close(self, pending: asyncio.Future[Message] | None) -> None:
         await asyncio.to_thread(self._stop)
         await super().close(pending)  # ended by the child's end of the pipe closing
-        self._receiver.close()
+        for receiver in self._receivers:
+            receiver.close()
 
     def _stop(self) -> None:
-        if self._process.is_alive():
-            self._process.kill()
-        self._process.join()
+        for process in self._processes:
+            if process.is_alive():
+                process.kill()
+        for process in self._processes:
+            process.join()
+
+
+def load_processes() -> int:
+    """Child processes a load prepares records in: one per core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _progress() -> Any:
@@ -774,7 +828,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise CliError(listen_failure(taken))
             return asyncio.run(serve(settings))
         if args.verb == "load":
-            return asyncio.run(load(settings, args.files, base=args.base))
+            return asyncio.run(load(settings, args.files, base=args.base, processes=args.processes))
         if args.verb == "export":
             view = View.FIN11 if args.base == "fin11" else View(args.view)
             return asyncio.run(export(settings, args.format, view, args.output))

@@ -73,6 +73,20 @@ def _read_head(stream: IO[bytes]) -> bytes:
     return head
 
 
+def file_head(path: str | Path) -> bytes:
+    """A file's first bytes as read (decompressed if gzipped; empty if unreadable)."""
+    try:
+        with open(path, "rb") as handle:
+            head = _read_head(handle)
+            if not head.startswith(_GZIP_MAGIC):
+                return head
+            handle.seek(0)
+            with gzip.GzipFile(fileobj=handle, mode="rb") as unzipped:
+                return _read_head(unzipped)  # type: ignore[arg-type]
+    except (OSError, EOFError, zlib.error):
+        return b""
+
+
 @overload
 def read_records(source: str | Path | IO[bytes]) -> Iterator[RecordResult]: ...
 

@@ -483,6 +483,11 @@ def _compact_start(head: bytes) -> int | None:
     return None
 
 
+def is_compact_collection(head: bytes) -> bool:
+    """Whether a MARCXML file's first bytes open a collection in the form this module writes."""
+    return _compact_start(head) is not None
+
+
 def iter_marcxml_positions(
     stream: IO[bytes], prepare: Callable[[bytes], Any] | None = None
 ) -> Iterator[tuple[str, Any, MalformedRecordError | None]]:

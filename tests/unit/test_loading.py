@@ -4,6 +4,7 @@ process) gives exactly what the full path gives: the same bytes, terms, keys and
 from __future__ import annotations
 
 import asyncio
+import gzip
 import sqlite3
 from pathlib import Path
 
@@ -174,7 +175,7 @@ def test_staleness_template_gives_the_fields_themselves() -> None:
 def store_dump(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     with sqlite3.connect(path) as conn:
         rows = conn.execute(
-            "SELECT id, seq, deleted, xml, alma_xml, sort_title, sort_author, sort_date"
+            "SELECT id, seq, deleted, xml, alma_xml, sort_title, sort_author, sort_date, iso"
             " FROM records ORDER BY id"
         ).fetchall()
         terms = conn.execute("SELECT ix, term, rec FROM terms ORDER BY ix, term, rec").fetchall()
@@ -254,3 +255,79 @@ async def test_cli_load_in_a_child_process_or_not(
 async def test_cli_load_names_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(cli.CliError, match=r"nope\.xml: no such file"):
         await cli.load(settings_for(tmp_path / "d"), [str(tmp_path / "nope.xml")], child=True)
+
+
+def write_shared_file(path: Path, *, broken_markup: bool) -> None:
+    """Generated records in the store's form with records of other forms among them: one
+    in another layout, one malformed, a record without an id and (`broken_markup`) a
+    `</record>` inside a comment, after which the reader goes on with lxml to the end."""
+    with path.open("wb") as fh:
+        records.write_marcxml_collection(
+            [*generate_records(23, 15), *edge_records(), *generate_records(9, 16, start_id=500)],
+            fh,
+        )
+        fh.seek(-len(records.COLLECTION_END), 2)
+        fh.write(
+            b'<record xmlns="http://www.loc.gov/MARC21/slim">\n'
+            b"<leader>00000nam a2200000 i 4500</leader>"
+            b'<controlfield tag="001">000000999</controlfield></record>'
+            b"<record><leader>short</leader></record>"
+        )
+        if broken_markup:
+            fh.write(
+                b'<record xmlns="http://www.loc.gov/MARC21/slim"><!-- </record> -->'
+                b"<leader>00000nam a2200000 i 4500</leader>"
+                b'<controlfield tag="001">000000998</controlfield></record>'
+            )
+        for record in generate_records(7, 17, start_id=900):
+            fh.write(record_to_marcxml(record) + b"\n")
+        fh.write(records.COLLECTION_END)
+
+
+@pytest.mark.parametrize("broken_markup", [False, True])
+async def test_cli_load_shared_by_several_processes_equals_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], broken_markup: bool
+) -> None:
+    """Three processes preparing every third batch store exactly what one reader does, in
+    the same order (ids given, change sequence), whatever the records between them."""
+    source = tmp_path / "in.xml"
+    await asyncio.to_thread(write_shared_file, source, broken_markup=broken_markup)
+    assert await asyncio.to_thread(loading.shareable, [str(source)])
+    dumps = []
+    outputs = []
+    for name, processes, child in (("thread", None, False), ("one", 1, True), ("three", 3, True)):
+        settings = settings_for(tmp_path / name)
+        await cli.load(settings, [str(source)], child=child, processes=processes, batch_size=4)
+        outputs.append(capsys.readouterr().out.replace("\n", " "))
+        rows, terms = await asyncio.to_thread(store_dump, settings.store_path)
+        dumps.append(([(r[:4], r[5:]) for r in rows], terms))
+    assert (
+        "rejected 1" in outputs[0]
+        and "in.xml: record 38, line 3: leader is 5 characters" in outputs[0]
+    )
+    assert outputs[0] == outputs[1] == outputs[2]
+    # the edge records: 321 twice, 777, one given an id
+    assert len(dumps[0][0]) == 23 + 3 + 9 + 1 + 7 + broken_markup
+    assert dumps[0] == dumps[1] == dumps[2]
+
+
+def test_only_files_in_the_stores_form_are_shared(tmp_path: Path) -> None:
+    generated = list(generate_records(5, 18))
+    compact = tmp_path / "a.xml"
+    with compact.open("wb") as fh:
+        records.write_marcxml_collection(generated, fh)
+    zipped = tmp_path / "a.xml.gz"
+    zipped.write_bytes(gzip.compress(compact.read_bytes()))
+    iso = tmp_path / "a.mrc"
+    iso.write_bytes(b"".join(records.record_to_iso2709(r) for r in generated))
+    spaced = tmp_path / "b.xml"
+    # a collection tag of another layout: lxml reads the file, every process would parse all
+    spaced.write_bytes(
+        compact.read_bytes().replace(
+            records.COLLECTION_START, records.COLLECTION_START[:-1] + b" >"
+        )
+    )
+    assert loading.shareable([str(compact), str(zipped)])
+    assert not loading.shareable([str(compact), str(iso)])
+    assert not loading.shareable([str(spaced)])
+    assert not loading.shareable([str(tmp_path / "missing.xml")])
