@@ -200,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("other", type=int, help="the Melinda ID of the record merged away")
     merge.add_argument("--user", required=True, metavar="CODE", help="the library user merging")
 
-    harvest = add_verb("harvest", "harvest a joining library's records over OAI-PMH into the store")
+    harvest = add_verb(
+        "harvest", "harvest a joining library's records over OAI-PMH into the store"
+    )
     _add_store_args(harvest)
     harvest.add_argument("--url", required=True, help="the library's OAI-PMH base URL")
     harvest.add_argument("--library", required=True, metavar="CODE", help="the joining library")
@@ -362,7 +364,9 @@ async def serve(settings: Settings) -> int:
                 print("Shared mode with the demo data: its passwords are public.")
         print("Stop with Ctrl-C.", flush=True)
         await stop.wait()
-        print("Stopping: finishing requests in flight, closing the store.", flush=True)
+        # through the log writer: by now nobody may read stdout, and a print into a full pipe
+        # would stop this process before it closes the store
+        log.info("Stopping: finishing requests in flight, closing the store.")
     finally:
         await gateway.stop()
     return 0
@@ -417,7 +421,9 @@ async def serve_workers(settings: Settings) -> int:
             )
         print("Stop with Ctrl-C.", flush=True)
         await supervisor.watch(stop)
-        print("Stopping: the workers finish requests in flight and close the store.", flush=True)
+        # through the log writer: by now nobody may read stdout, and a print into a full pipe
+        # would stop the supervisor before it stops its workers
+        log.info("Stopping: the workers finish requests in flight and close the store.")
     finally:
         await supervisor.stop()
     return 0

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 ACCESS: Final = logging.getLogger("melinda.access")
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+WORKER_TEXT_FORMAT: Final = "%(asctime)s %(levelname)s worker {worker} %(name)s: %(message)s"
 # Fields an access record carries besides its message (the JSON form shows them as keys).
 ACCESS_FIELDS: Final = ("interface", "operation", "user", "client", "outcome", "ms")
 
@@ -43,8 +44,12 @@ def access(entry: Entry) -> None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time (ISO 8601, UTC), level, logger, message, and for access
-    lines their fields."""
+    """One JSON object per line: time (ISO 8601, UTC), level, logger, message, the worker
+    process's number under `serve --workers`, and for access lines their fields."""
+
+    def __init__(self, worker: int | None = None) -> None:
+        super().__init__()
+        self.worker = worker
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
@@ -54,6 +59,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.worker is not None:
+            data["worker"] = self.worker
         for name in ACCESS_FIELDS:
             if name in record.__dict__:
                 data[name] = record.__dict__[name]
@@ -62,16 +69,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def configure(level: str, log_format: str, *, threaded: bool = False) -> LogWriter | None:
+def configure(
+    level: str, log_format: str, *, threaded: bool = False, worker: int | None = None
+) -> LogWriter | None:
     """Root logging to stderr at `level`; asyncssh's per-connection INFO lines only at DEBUG.
 
     `threaded` (a server): lines go out through a writer thread, so a stderr pipe nobody reads
-    drops lines instead of stopping the event loop; the caller stops the returned writer."""
+    drops lines instead of stopping the event loop; the caller stops the returned writer.
+    `worker`: the number of a `serve --workers` process, named in every line."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(worker))
     else:
-        formatter = logging.Formatter(TEXT_FORMAT)
+        text = (
+            TEXT_FORMAT if worker is None else WORKER_TEXT_FORMAT.replace("{worker}", str(worker))
+        )
+        formatter = logging.Formatter(text)
         formatter.converter = time.gmtime  # the journal and OAI-PMH speak UTC too
         handler.setFormatter(formatter)
     root = logging.getLogger()

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from gateway.emulator.log_writer import stderr_writer
+from gateway.emulator import logs
 from gateway.emulator.settings import Settings
 
 log = logging.getLogger("melinda.workers")
@@ -289,12 +289,12 @@ def worker_main(argv: Sequence[str]) -> int:
         return 1  # the supervisor is gone already
     settings = settings_from_line(line)
     # stderr is the supervisor's, often a pipe: a full one must not stop the worker serving
-    logs = stderr_writer(f"%(asctime)s %(levelname)s worker {index} %(name)s: %(message)s")
-    logs.install(settings.log_level)
+    writer = logs.configure(settings.log_level, settings.log_format, threaded=True, worker=index)
     try:
         return asyncio.run(run_worker(settings, index, _handed_sockets(handed), status_fd))
     finally:
-        logs.stop()
+        if writer is not None:
+            writer.stop()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ client opens connections until one lands on the worker it wants and keeps that o
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import re
 import signal
@@ -45,10 +47,12 @@ class Group:
     lines: list[str]
 
 
-def start_group(data_dir: Path, workers: int = 2, *, drain: bool = True) -> Group:
+def start_group(
+    data_dir: Path, workers: int = 2, *, drain: bool = True, env: dict[str, str] | None = None
+) -> Group:
     """The group, started; `drain`: its output read on (kept in `lines`) so that its
-    processes never wait on a full pipe."""
-    env = {**os.environ, "MELINDA_GATEWAY_DEMO_COUNT": "50"}
+    processes never wait on a full pipe; `env`: settings besides the environment's."""
+    env = {**os.environ, "MELINDA_GATEWAY_DEMO_COUNT": "50", **(env or {})}
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gateway", "serve", "--workers", str(workers),
@@ -85,6 +89,10 @@ def stop_group(group: Group) -> int:
 
 def worker_pids(group: Group) -> dict[int, int]:
     """The group's worker processes (children of its supervisor): pid by worker index."""
+    return workers_of(group.process.pid)
+
+
+def workers_of(supervisor: int) -> dict[int, int]:
     out = subprocess.run(
         ["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True
     )
@@ -93,7 +101,7 @@ def worker_pids(group: Group) -> dict[int, int]:
         parts = line.split()
         if (
             len(parts) >= 6
-            and int(parts[1]) == group.process.pid
+            and int(parts[1]) == supervisor
             and parts[3:5] == ["-m", "gateway.emulator.workers"]
         ):
             found[int(parts[5])] = int(parts[0])
@@ -405,6 +413,97 @@ async def test_a_single_process_whose_log_output_nobody_reads_serves_on(tmp_path
     finally:
         quiet.process.kill()
         quiet.process.wait()
+
+
+async def test_a_supervisor_whose_output_nobody_reads_still_stops_its_workers(
+    tmp_path: Path,
+) -> None:
+    # The group's output goes into a pipe that is then filled to the last byte and never
+    # read: the supervisor's own line on stopping used to wait on it for good, before it had
+    # stopped a single worker.
+    read_end, write_end = os.pipe()
+    env = {**os.environ, "MELINDA_GATEWAY_DEMO_COUNT": "50"}
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "gateway", "serve", "--workers", "2",
+            "--data-dir", str(tmp_path / "data"), "--http-port", "0", "--z3950-port", "0",
+            "--sftp-port", "0",
+        ],
+        cwd=ROOT, env=env, stdout=write_end, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    output = os.fdopen(read_end, "rb", buffering=0)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 120
+        while b"Stop with Ctrl-C." not in seen and time.monotonic() < deadline:
+            chunk = await asyncio.to_thread(output.read, 4096)
+            assert chunk, seen
+            seen += chunk
+        workers = set(workers_of(process.pid).values())
+        assert len(workers) == 2
+        # a write end of its own (not the group's, which must stay blocking) fills the pipe
+        filler = os.open(f"/proc/self/fd/{write_end}", os.O_WRONLY | os.O_NONBLOCK)
+        filled = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                filled += os.write(filler, b"x")
+        os.close(filler)
+        assert filled > 0
+        process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while workers and time.monotonic() < deadline:
+            workers = {pid for pid in workers if pid_alive(pid)}
+            await asyncio.sleep(0.2)
+        assert not workers, "the workers were not stopped while the output went unread"
+        os.close(write_end)
+        rest = await asyncio.to_thread(output.read)  # read now: the supervisor can end
+        assert await asyncio.to_thread(process.wait, 60) == 0
+        assert b"Stopping: the workers finish requests in flight" in rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        output.close()
+        with contextlib.suppress(OSError):
+            os.close(write_end)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether `pid` runs still (a zombie, dead but not yet waited for, counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+async def test_workers_log_json_lines_naming_the_worker_when_asked(tmp_path: Path) -> None:
+    group = start_group(tmp_path / "data", env={"MELINDA_GATEWAY_LOG_FORMAT": "json"})
+    try:
+        seen: set[str] = set()
+        async with aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http:
+            for _ in range(40):
+                async with http.get(f"{group.http_url}/X", params={"op": "find-doc",
+                                    "doc_num": "000000001"}) as response:  # fmt: skip
+                    seen.add(response.headers[WORKER_HEADER])
+                    await response.read()
+                if len(seen) == 2:
+                    break
+        assert stop_group(group) == 0
+    finally:
+        if group.process.poll() is None:
+            group.process.kill()
+    logged = [line for line in group.lines if re.search(r"melinda\.(access|cli|workers)", line)]
+    assert logged, group.lines
+    parsed = []
+    for line in logged:
+        assert line.startswith("{"), line  # not a text line
+        parsed.append(json.loads(line))
+    access = [p for p in parsed if p["logger"] == "melinda.access"]
+    assert {str(p["worker"]) for p in access} == seen  # each worker names itself
+    assert all(p["interface"] == "xserver" and p["operation"] == "find-doc" for p in access)
+    # the supervisor's own lines are JSON too, and name no worker
+    assert any("Stopping" in p["message"] and "worker" not in p for p in parsed)
 
 
 def test_the_group_stops_cleanly_and_its_workers_end_with_the_supervisor(tmp_path: Path) -> None:
