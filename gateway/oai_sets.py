@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 import pymarc
 
@@ -108,30 +109,85 @@ def _bibliographic_level(record: pymarc.Record) -> str:
     return leader[7].upper() if len(leader) > 7 else ""
 
 
-# The set-defining fields in a stored record (the store's compact MARCXML): their tag and body.
-_SET_FIELD = re.compile(rb'<datafield tag="(LOW|042|960|SID)"[^>]*>(.*?)</datafield>', re.S)
+# The set-defining fields in a stored record (the store's compact MARCXML): their tag and body
+# (up to the first `</datafield>`; possessive, so the scan never backs up)
+_SET_FIELD = re.compile(
+    rb'<datafield tag="(LOW|042|960|SID)"[^>]*+>([^<]*+(?:<(?!/datafield>)[^<]*+)*+)</datafield>'
+)
 _SUBFIELD = re.compile(rb'<subfield code="(.)">([^<]*)</subfield>')
 _LEADER = re.compile(rb"<leader>([^<]{24})</leader>")
 _WANTED_CODE = {b"LOW": b"a", b"042": b"a", b"960": b"a", b"SID": b"b"}
+_MEMO_LIMIT: Final = 4096
+# A field's headings by its tag and body: LOW, 042 and 960 fields recur from record to record
+_HEADINGS: dict[bytes, tuple[str, ...]] = {}
+# A record's sets by what decides them: its LOW codes, 042 FINB/FINBD, 960 ARTO, SID HELME, level
+_SPECS: dict[tuple[tuple[str, ...], bool, bool, bool, bool, str], tuple[str, ...]] = {}
 
 
 def set_specs_of_xml(xml: bytes) -> list[str]:
     """Every set a stored live record belongs to, named sets then `low:CODE`, read straight
     from its MARCXML bytes (an OAI-PMH header lists them; parsing each record would cost more
     than the rest of a harvest)."""
-    values: dict[bytes, set[str]] = {b"LOW": set(), b"042": set(), b"960": set(), b"SID": set()}
+    return list(set_specs_tuple(xml))
+
+
+def set_specs_tuple(xml: bytes) -> tuple[str, ...]:
+    """`set_specs_of_xml` as a tuple shared by the records in the same sets (not to change)."""
+    lows: list[str] = []
+    national: tuple[str, ...] = ()
+    articles: tuple[str, ...] = ()
+    helmet = False
     for tag, body in _SET_FIELD.findall(xml):
-        wanted = _WANTED_CODE[tag]
-        for code, value in _SUBFIELD.findall(body):
-            if code == wanted:
-                text = _unescape(value).strip().upper()
-                if text:
-                    values[tag].add(text)
+        if tag == b"SID":
+            # SID names its record's local id, so it never recurs; only a $b HELME matters,
+            # and only ASCII letters upper-case to those (no I, S or ligature in it)
+            if not helmet and b"HELME" in body.upper():
+                helmet = "HELME" in _field_headings(tag, body)
+            continue
+        key = tag + body
+        found = _HEADINGS.get(key)
+        if found is None:
+            found = _field_headings(tag, body)
+            if len(_HEADINGS) >= _MEMO_LIMIT:
+                _HEADINGS.clear()
+            _HEADINGS[key] = found
+        if tag == b"LOW":
+            lows.extend(found)
+        elif tag == b"042":
+            national += found
+        else:
+            articles += found
     leader = _LEADER.search(xml)
     level = leader.group(1)[7:8].decode("ascii", "replace").upper() if leader else ""
-    named = _named_sets(values[b"LOW"], values[b"042"], values[b"960"], values[b"SID"], level)
-    ordered = [s.spec for s in MELINDA_SETS if s.spec in named]
-    return ordered + [f"{LOW_SET_PREFIX}{code}" for code in sorted(values[b"LOW"])]
+    codes = tuple(sorted(set(lows)))
+    decides = (codes, "FINB" in national, "FINBD" in national, "ARTO" in articles, helmet, level)
+    specs = _SPECS.get(decides)
+    if specs is None:
+        named = _named_sets(
+            set(codes),
+            {"FINB", "FINBD"}.intersection(national),
+            {"ARTO"}.intersection(articles),
+            {"HELME"} if helmet else set(),
+            level,
+        )
+        ordered = [s.spec for s in MELINDA_SETS if s.spec in named]
+        specs = (*ordered, *[f"{LOW_SET_PREFIX}{code}" for code in codes])
+        if len(_SPECS) >= _MEMO_LIMIT:
+            _SPECS.clear()
+        _SPECS[decides] = specs
+    return specs
+
+
+def _field_headings(tag: bytes, body: bytes) -> tuple[str, ...]:
+    """The headings (trimmed, upper case) in a set-defining field's subfield of interest."""
+    wanted = _WANTED_CODE[tag]
+    found: list[str] = []
+    for code, value in _SUBFIELD.findall(body):
+        if code == wanted:
+            text = _unescape(value).strip().upper()
+            if text:
+                found.append(text)
+    return tuple(found)
 
 
 def _unescape(value: bytes) -> str:

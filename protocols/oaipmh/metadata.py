@@ -93,8 +93,8 @@ _NON_NUMERIC_DATAFIELD = re.compile(
 _NON_NUMERIC_CONTROLFIELD = re.compile(
     rb'<controlfield tag="(?![0-9]+")[^"]*">[^<]*</controlfield>'
 )
-_NON_NUMERIC_TAG = re.compile(rb'tag="(?![0-9]+")')
-_NUMERIC_TAG = re.compile(rb'tag="[0-9]+"')
+_NON_NUMERIC_TAG = re.compile(rb'tag="(?![0-9]++")')
+_NUMERIC_TAG = re.compile(rb'tag="[0-9]++"')
 _CAT_FIELD = re.compile(
     rb'<datafield tag="CAT" ind1="[^"]*" ind2="[^"]*">' + _SUBFIELDS + rb"</datafield>"
 )
@@ -150,11 +150,12 @@ def _marc_form_canonical(
 
 
 # One pass over the record finds every piece to rewrite: 001 (003 follows it), 003, 035,
-# $9, and $w/$0 holding an Aleph prefix.
+# $9, and $w/$0 holding an Aleph prefix (possessive where nothing is to be given back).
 _HEAD_FIELDS = re.compile(
-    rb'<controlfield tag="00([13])">[^<]*</controlfield>'
-    rb'|<datafield tag="035" ind1="[^"]*" ind2="[^"]*">' + _SUBFIELDS + rb"</datafield>"
-    rb'|<subfield code="(?:9">[^<]*</subfield>|w">[^<]*?\(FIN01\)|0">[^<]*?\(FIN1[0-3]\))'
+    rb'<controlfield tag="00([13])">[^<]*+</controlfield>'
+    rb'|<datafield tag="035" ind1="[^"]*+" ind2="[^"]*+">'
+    rb'(?:<subfield code="[^"]*+">[^<]*+</subfield>)*+</datafield>'
+    rb'|<subfield code="(?:9">[^<]*+</subfield>|w">[^<]*?\(FIN01\)|0">[^<]*?\(FIN1[0-3]\))'
 )
 
 

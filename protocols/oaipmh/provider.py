@@ -16,7 +16,7 @@ from aiohttp import web
 from gateway.catalog import Authorities, Catalog
 from gateway.errors import AuthenticationError, GatewayError
 from gateway.model import StoredRecord, User, View
-from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS, set_specs_of_xml
+from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS, set_specs_of_xml, set_specs_tuple
 from gateway.records.xmlsafe import escape
 from protocols.host import Settings
 from protocols.oaipmh import responses
@@ -50,6 +50,7 @@ from protocols.oaipmh.metadata import (
     dublin_core,
     marc_form,
 )
+from protocols.oaipmh.responses import set_spec_lines
 from protocols.oaipmh.tokens import ListState, TokenSigner
 
 CONTENT_TYPE = "text/xml"
@@ -295,9 +296,11 @@ class OaiProvider:
                 else:
                     metadata = marc_form(stored.xml, stored.id, prefix, with_cat=with_cat)
             identifier = b"%s%09d" % (id_prefix, stored.id)
-            specs = () if stored.deleted else set_specs_of_xml(stored.xml)
+            specs = b"" if stored.deleted else set_spec_lines(set_specs_tuple(stored.xml))
             parts.append(
-                responses.record(identifier, _datestamp(stored.datestamp), metadata, specs)
+                responses.record_with_lines(
+                    identifier, _datestamp(stored.datestamp), metadata, specs
+                )
             )
         return b"".join(parts)
 

@@ -10,6 +10,7 @@ wrapped in `oai_dc:dc` as its schema type demands.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 from gateway.catalog import SetInfo
 from gateway.records.xmlsafe import escape, quoteattr
@@ -132,12 +133,25 @@ def record(
 ) -> bytes:
     """One `<record>`: a header (identifier already escaped) naming the record's sets, the
     metadata bytes spliced in."""
+    return record_with_lines(identifier, datestamp, metadata, set_spec_lines(tuple(set_specs)))
+
+
+def record_with_lines(
+    identifier: bytes, datestamp: bytes, metadata: bytes | None, spec_lines: bytes
+) -> bytes:
+    """`record` with its header's setSpec elements made already (`set_spec_lines`)."""
     if metadata is None:
         return _DELETED_RECORD % (identifier, datestamp)
-    specs = b"".join(
+    return _RECORD % (identifier, datestamp, spec_lines, metadata)
+
+
+@lru_cache(maxsize=4096)
+def set_spec_lines(set_specs: tuple[str, ...]) -> bytes:
+    """A `record` header's setSpec elements: records share a few combinations of sets, so
+    each is made once."""
+    return b"".join(
         b"\t\t\t\t<setSpec>%s</setSpec>\n" % escape(spec).encode() for spec in set_specs
     )
-    return _RECORD % (identifier, datestamp, specs, metadata)
 
 
 def resumption_token(
