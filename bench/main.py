@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import re
+import resource
 import shutil
 import sys
 import tempfile
@@ -94,6 +95,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU of this process's children that have ended (and been waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def say(message: str) -> None:
     print(f"[{datetime.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
@@ -151,10 +158,13 @@ class Bench:
         # The load is sampled in place (rerunning it would double the longest step); py-spy
         # --nonblocking never pauses it, and the JSON notes that it ran.
         load_profile = self.work / "profile-load.txt" if self.args.profile else None
+        cpu_before = children_cpu_seconds()
         output, peak = await servers.run_cli(
             "load", "--data-dir", str(self.data_dir), str(marcxml), profile=load_profile
         )
         finished = time.time()
+        # the command and the processes it prepared records in (waited for, so counted)
+        cpu = children_cpu_seconds() - cpu_before
         self.load_window = (started, finished)
         if load_profile is not None and load_profile.exists():
             self.keep_profile("load", load_profile.read_text())
@@ -165,6 +175,8 @@ class Bench:
             "seconds": round(seconds, 2),
             "records_per_second": round(loaded / seconds),
             "peak_rss_mb": round(peak, 1),
+            "cpu_seconds": round(cpu, 2),
+            "cpu_ms_per_record": round(cpu * 1000 / max(loaded, 1), 3),
             "store_mb": round(directory_mb(self.data_dir), 1),
             "generate_seconds": round(generate_seconds, 2),
             "corpus_reused": reused,
@@ -405,7 +417,9 @@ class Bench:
         live_xml = self.work / "corpus-live.xml"
         await asyncio.to_thread(servers.iso2709_to_marcxml, live, live_xml)
         say(f"Zebra: indexing the MARCXML of the live records ({count:,}) with zebraidx")
+        cpu_before = children_cpu_seconds()
         indexing = await asyncio.to_thread(servers.zebra_index, root, live_xml, count)
+        cpu = children_cpu_seconds() - cpu_before
         self.result["zebra"] = {
             "available": True,
             "mode": "zebrasrv default: one forked process per connection; MARCXML stored and"
@@ -416,6 +430,8 @@ class Bench:
                 "records_per_second": round(indexing.records_per_second),
                 "register_mb": round(indexing.register_mb, 1),
                 "peak_rss_mb": round(indexing.peak_rss_mb, 1),
+                "cpu_seconds": round(cpu, 2),
+                "cpu_ms_per_record": round(cpu * 1000 / max(count, 1), 3),
             },
         }
         server = await servers.start_zebra(root)

@@ -48,6 +48,16 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 ratio(load["records_per_second"], index.get("records_per_second")),
             )
         )
+        if load.get("cpu_ms_per_record") is not None:
+            out.append(
+                (
+                    "load",
+                    "CPU ms per record (all processes)",
+                    number(load["cpu_ms_per_record"], 3),
+                    number(index.get("cpu_ms_per_record"), 3),
+                    ratio(load["cpu_ms_per_record"], index.get("cpu_ms_per_record")),
+                )
+            )
         out.append(
             (
                 "load",
