@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--processes",
         type=_positive,
         metavar="N",
-        help="processes preparing records (default: one per core)",
+        help="processes preparing records (default: one per core, at most 8)",
     )
 
     export = add_verb("export", "write every record out, streaming")
@@ -615,12 +615,18 @@ class _ChildReaders(_BatchSource):
             process.join()
 
 
+# Past this many, more children add no speed: the one writing process is the bound, and
+# each child still reads (and checks the form of) every record of the files.
+MAX_LOAD_PROCESSES = 8
+
+
 def load_processes() -> int:
     """Child processes a load prepares records in: one per core this process may run on."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_LOAD_PROCESSES)
 
 
 def _progress() -> Any:

@@ -167,6 +167,52 @@ def test_sigterm_to_the_server_during_a_load_loses_nothing_committed(tmp_path: P
     assert count >= committed
 
 
+def children_of(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True, check=True)
+    return {int(p) for p, pp in (line.split() for line in out.stdout.splitlines()) if int(pp) == pid}
+
+
+def test_a_load_killed_mid_way_with_three_preparing_processes_is_loaded_again_whole(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "d"
+    corpus = tmp_path / "corpus.xml"
+    with corpus.open("wb") as fh:
+        write_marcxml_collection(generate_records(8_000, 4), fh)
+    loader = subprocess.Popen(
+        [*CLI, "load", "--processes", "3", "--data-dir", str(data), str(corpus)],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert loader.stdout is not None
+    committed = 0
+    preparing: set[int] = set()
+    for line in loader.stdout:
+        match = re.match(r"committed (\d+)", line)
+        if match:
+            committed = int(match.group(1))
+            preparing |= children_of(loader.pid)
+            if committed >= 4000:
+                loader.send_signal(signal.SIGKILL)
+                break
+    loader.wait(timeout=60)
+    assert len(preparing) >= 3  # the processes preparing the batches (and multiprocessing's own)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in preparing):
+        time.sleep(0.2)  # orphaned, each ends at its next send
+    left = [p for p in preparing if Path(f"/proc/{p}/stat").exists()
+            and Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]  # fmt: skip
+    assert not left, "a preparing process outlived the killed load"
+    with sqlite3.connect(data / "melinda.sqlite") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        (count,) = conn.execute("SELECT count(*) FROM records").fetchone()
+    assert 4000 <= committed <= count < 8000  # whole batches only
+    again = run_cli("load", "--processes", "3", "--data-dir", str(data), str(corpus))
+    assert again.returncode == 0, again.stderr
+    assert f"loaded {8000 - count}, replaced {count}, rejected 0" in again.stdout
+    with sqlite3.connect(data / "melinda.sqlite") as conn:
+        assert conn.execute("SELECT count(*), max(id) FROM records").fetchone() == (8000, 8000)
+
+
 @pytest.mark.parametrize("view", ["fin01", "fin01alma"])
 def test_export_formats_stream(tmp_path: Path, view: str) -> None:
     data = str(tmp_path / "d")
