@@ -336,7 +336,7 @@ def read_messages(
     `parts`: `parts` processes read the same files and each prepares its own share of
     the batches, so together they give exactly what one process gives, in its order.
 
-    A record of another process's batch is only checked to be in the compact form (so
+    A record of another process's batch is only checked to be well-formed (`well_formed`: so
     whatever it is, the record counts as one item and the reading goes on alike in every
     process); anything else is read the full way by every process, to stay in step."""
     number = 0  # messages so far, across files
@@ -371,6 +371,33 @@ def read_messages(
 _PASSED_OVER: Final = object()  # a record of a batch another process prepares
 
 
+# A `<record>` in the store's layout whose text holds no `<`, `>`, stray `&` or character XML
+# cannot carry: well-formed XML, so every reader reads it as one record (one scan, no decoding
+# into fields: the check a process makes of the records other processes prepare).
+_TEXT: Final = rb"(?:[^<>&\x00-\x08\x0b\x0c\x0e-\x1f]++|&(?:amp|lt|gt|quot|#9|#10|#13);)*+"
+_VALUE: Final = rb'[^<>&"\x00-\x08\x0b\x0c\x0e-\x1f]*+'
+_WELL_FORMED: Final = re.compile(
+    COMPACT_PREFIX_BYTES + _TEXT + rb"</leader>"
+    rb'(?:<controlfield tag="' + _VALUE + rb'">' + _TEXT + rb"</controlfield>"
+    rb'|<datafield tag="' + _VALUE + rb'" ind1="' + _VALUE + rb'" ind2="' + _VALUE + rb'">'
+    rb'(?:<subfield code="' + _VALUE + rb'">' + _TEXT + rb"</subfield>)*+</datafield>)*+"
+    rb"</record>"
+)  # fmt: skip
+
+
+def well_formed(piece: bytes) -> bool:
+    """Whether a record's bytes are surely well-formed XML (False: maybe, maybe not)."""
+    if _WELL_FORMED.fullmatch(piece) is None:
+        return False
+    if b"\xef\xbf\xbe" in piece or b"\xef\xbf\xbf" in piece:  # U+FFFE, U+FFFF
+        return False
+    try:
+        piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _share(first: int, size: int, part: int, parts: int) -> Callable[[bytes], object | None]:
     """`prepare_marcxml` for a file's records in batches `part` modulo `parts` (the file's
     first batch is message `first`); a record of another batch is passed over."""
@@ -379,7 +406,7 @@ def _share(first: int, size: int, part: int, parts: int) -> Callable[[bytes], ob
     def prepare(piece: bytes) -> object | None:
         nonlocal seen
         index, seen = seen, seen + 1
-        if (first + index // size) % parts != part and _compact(piece) is not None:
+        if (first + index // size) % parts != part and well_formed(piece):
             return _PASSED_OVER
         return prepare_marcxml(piece)
 

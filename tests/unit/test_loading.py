@@ -331,3 +331,31 @@ def test_only_files_in_the_stores_form_are_shared(tmp_path: Path) -> None:
     assert not loading.shareable([str(compact), str(iso)])
     assert not loading.shareable([str(spaced)])
     assert not loading.shareable([str(tmp_path / "missing.xml")])
+
+
+def test_a_record_passed_over_as_well_formed_is_well_formed() -> None:
+    """What a preparing process passes over must parse wherever it is prepared: each piece
+    judged well-formed parses with lxml, and the pieces that would not are never judged so."""
+    pieces = [record_to_marcxml(r) for r in corpus()]
+    mutations = [
+        b"<!-- </record> -->",  # markup no record of ours holds
+        b"]]>",  # not allowed in text
+        b"\x01",  # a character XML cannot carry
+        b"&#0;",
+        b"&nbsp;",
+        b"\xff",  # not UTF-8
+        "\ufffe".encode(),
+        b"&",
+    ]
+    judged = 0
+    for piece in pieces:
+        assert loading.well_formed(piece), piece
+        records.xmlsafe.parse(piece)
+        at = piece.index(b"</subfield>")
+        for bad in mutations:
+            broken = piece[:at] + bad + piece[at:]
+            if loading.well_formed(broken):
+                judged += 1
+                records.xmlsafe.parse(broken)  # raises if the judgement was wrong
+    assert judged == 0  # none of these mutations passes, though some would still parse
+    assert loading.well_formed(pieces[0].replace(b"</subfield>", b"&amp;&lt;&#10;</subfield>", 1))
