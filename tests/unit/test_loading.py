@@ -359,3 +359,11 @@ def test_a_record_passed_over_as_well_formed_is_well_formed() -> None:
                 records.xmlsafe.parse(broken)  # raises if the judgement was wrong
     assert judged == 0  # none of these mutations passes, though some would still parse
     assert loading.well_formed(pieces[0].replace(b"</subfield>", b"&amp;&lt;&#10;</subfield>", 1))
+
+
+@pytest.mark.parametrize(("cores", "children"), [(1, 1), (2, 1), (4, 3), (64, 8)])
+def test_a_load_prepares_in_a_child_per_core_besides_the_writing_one(
+    monkeypatch: pytest.MonkeyPatch, cores: int, children: int
+) -> None:
+    monkeypatch.setattr(cli.os, "sched_getaffinity", lambda _pid: set(range(cores)))
+    assert cli.load_processes() == children
