@@ -115,17 +115,9 @@ def load_id(record: pymarc.Record) -> int | None:
     return records.melinda_id(record) or doc_number(record)
 
 
-class _Compact(NamedTuple):
-    """A `<record>` checked to be in the store's compact form, cut into its fields."""
-
-    text: str
-    leader: str
-    fields: list[tuple[str, str, str]]  # (the whole field, a control tag, a data tag)
-    escaped: bool  # some value holds an entity
-
-
-def _compact(piece: bytes) -> _Compact | None:
-    """The piece cut into fields if it is in the compact form (so well-formed XML), else None."""
+def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
+    """Prepare one `<record>` in the store's compact form; None for anything else (or a
+    record without an id of its own), which the caller reads the full way."""
     if not piece.startswith(COMPACT_PREFIX_BYTES) or not piece.endswith(_SUFFIX_BYTES):
         return None
     if has_illegal(piece):
@@ -145,17 +137,6 @@ def _compact(piece: bytes) -> _Compact | None:
     escaped = "&" in body
     if escaped and "&" in _ENTITY.sub("", body):
         return None
-    return _Compact(text, leader, found, escaped)
-
-
-def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
-    """Prepare one `<record>` in the store's compact form; None for anything else (or a
-    record without an id of its own), which the caller reads the full way."""
-    compact = _compact(piece)
-    if compact is None:
-        return None
-    text, leader, found, escaped = compact
-    at = _LEADER_AT
     needed = _NEEDED
     memo = _MEMO
     fields: list[Field] = []
