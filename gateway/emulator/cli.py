@@ -447,7 +447,7 @@ async def load(
     """Load files batch by batch, each batch one transaction reported once committed.
 
     `child` forces the child-process readers on or off (default: by the files' size);
-    `processes` is how many (default: one per core) when the files are in the store's
+    `processes` is how many (default: `load_processes()`) when the files are in the store's
     MARCXML form, which several processes share (any other form: one).
     `base` fin11 loads Asteri's authorities; the bib records linked to them then show their
     dates in fin01alma.
@@ -470,8 +470,8 @@ async def load(
     )
     upcoming: asyncio.Future[Message] | None = None
     # The batches received are acyclic, freed by reference counting; the cycle collector
-    # would walk each one several times over (~30 % of this process's CPU, measured), so
-    # it runs between batches only
+    # would walk each one several times over (one measured run: 0.30 ms of this process's
+    # CPU a record with it, 0.21 without), so it runs between batches only
     collecting = gc.isenabled()
     gc.disable()
     try:
