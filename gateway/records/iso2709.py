@@ -59,6 +59,9 @@ def record_to_iso2709(record: pymarc.Record) -> bytes:
             f"record is {length} bytes, more than ISO 2709 allows ({_MAX_LENGTH})"
         )
     leader = str(record.leader)
+    if len(leader) != 24 or not leader.isascii():
+        # ISO 2709 counts the leader in bytes: only 24 ASCII characters keep its positions
+        raise MalformedRecordError(f"leader {leader!r} is not 24 ASCII characters", position="LDR")
     head = f"{length:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
     return head.encode("ascii") + directory_bytes + b"".join(data) + RECORD_TERMINATOR
 
@@ -290,7 +293,7 @@ def _compact_to_iso2709(xml: bytes) -> bytes:
     directory_bytes = b"".join(directory) + FIELD_TERMINATOR
     base = 24 + len(directory_bytes)
     length = base + offset + 1
-    if length > _MAX_LENGTH or len(leader) != 24:
-        raise _NotCompact
+    if length > _MAX_LENGTH or len(leader) != 24 or not leader.isascii():
+        raise _NotCompact  # the long way names what is wrong
     head = f"{length:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
     return head.encode("ascii") + directory_bytes + b"".join(data) + RECORD_TERMINATOR

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pymarc
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway import records
 from gateway.emulator.generator import generate_records
+from gateway.errors import MalformedRecordError
+from gateway.loading import iso2709_or_none
 from gateway.records.iso2709 import marcxml_to_iso2709
 from tests.conftest import shared_fixture
 
@@ -58,3 +61,15 @@ def test_any_values(values: list[tuple[str, str]], data: str, ind: str) -> None:
         ],
     )
     _same(record)
+
+
+def test_a_leader_iso_2709_cannot_hold_is_a_malformed_record_both_ways() -> None:
+    # a non-ASCII leader would shift every byte position ISO 2709's header counts on
+    record = pymarc.Record(leader="00000cäm a2200000 i 4500")
+    record.add_field(pymarc.Field(tag="001", data="1"))
+    xml = records.record_to_marcxml(record)
+    with pytest.raises(MalformedRecordError, match="leader"):
+        marcxml_to_iso2709(xml)
+    with pytest.raises(MalformedRecordError, match="leader"):
+        records.record_to_iso2709(record)
+    assert iso2709_or_none(xml) is None
