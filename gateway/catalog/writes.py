@@ -153,7 +153,8 @@ class Writes(CatalogCore):
                 row, record, user, check_only=check_only, accept_warnings=accept_warnings
             )
             try:
-                async with self.store.transaction() as txn:
+                # one hop to the writer's thread: BEGIN, the seq check, the writes, COMMIT
+                async with self.store.transaction(optimistic=True) as txn:
                     if prepared.now < self.store.latest_datestamp:
                         raise RowChangedError(record_id)  # datestamps never fall along seq
                     txn.expect_seq(record_id, row.seq)

@@ -45,7 +45,7 @@ from gateway.records.marcxml import (
     write_marcxml_collection,
     xml_pull_parser,
 )
-from gateway.records.oai_marc import parse_oai_marc, record_to_oai_marc
+from gateway.records.oai_marc import marcxml_to_oai_marc, parse_oai_marc, record_to_oai_marc
 from gateway.records.text import parse_text, record_to_text
 
 __all__ = [
@@ -69,6 +69,7 @@ __all__ = [
     "iter_iso2709",
     "iter_marcxml",
     "lows",
+    "marcxml_to_oai_marc",
     "mark_deleted",
     "melinda_id",
     "new_record",

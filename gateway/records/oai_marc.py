@@ -20,6 +20,7 @@ from gateway.records.marcxml import (
     DEFAULT_LEADER,
     escape_text,
     has_illegal,
+    parse_marcxml,
     raise_illegal_characters,
     xml_bytes,
     xml_problem,
@@ -160,3 +161,60 @@ def record_to_oai_marc(record: pymarc.Record) -> bytes:
     if has_illegal(encoded):
         raise_illegal_characters(record)
     return encoded
+
+
+
+_COMPACT_START = b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>'
+# The compact MARCXML markup of data fields and their oai_marc names.
+_RENAMES = (
+    (b'<datafield tag="', b'<varfield id="'),
+    (b'" ind1="', b'" i1="'),
+    (b'" ind2="', b'" i2="'),
+    (b"</datafield>", b"</varfield>"),
+    (b'<subfield code="', b'<subfield label="'),
+)
+
+
+def marcxml_to_oai_marc(xml: bytes) -> bytes:
+    """The store's compact MARCXML (`record_to_marcxml`) as `record_to_oai_marc` writes it,
+    renamed in place without building a record (a find-doc's whole conversion); other
+    MARCXML is parsed and written the long way.
+
+    Both forms escape text alike, so only the markup changes, and blanks of the leader and
+    the control fields become `^`. The count of `<` must be the compact form's for its
+    elements (no comment, CDATA or other markup), else the long way is taken.
+    """
+    at = len(_COMPACT_START)
+    if (
+        not xml.startswith(_COMPACT_START)
+        or xml[at + 24 : at + 33] != b"</leader>"
+        or not xml.endswith(b"</record>")
+    ):
+        return _the_long_way(xml)
+    fields = xml.count(b'<datafield tag="')
+    subfields = xml.count(b'<subfield code="')
+    pieces = xml[at + 33 : -9].split(b'<controlfield tag="')
+    controls = len(pieces) - 1
+    if (
+        xml.count(b"<") != 4 + 2 * (controls + fields + subfields)
+        or xml.count(b"</controlfield>") != controls
+    ):
+        return _the_long_way(xml)
+    out = [b'<oai_marc><fixfield id="LDR">', xml[at : at + 24].replace(b" ", b"^"), b"</fixfield>"]
+    for n, piece in enumerate(pieces):
+        if n:
+            head, _, piece = piece.partition(b"</controlfield>")
+            tag, mid, data = head.partition(b'">')
+            if not mid:
+                return _the_long_way(xml)
+            out += [b'<fixfield id="', tag, b'">', data.replace(b" ", b"^"), b"</fixfield>"]
+        for old, new in _RENAMES:
+            piece = piece.replace(old, new)
+        out.append(piece)
+    out.append(b"</oai_marc>")
+    encoded = b"".join(out)
+    return _the_long_way(xml) if has_illegal(encoded) else encoded
+
+
+def _the_long_way(xml: bytes) -> bytes:
+    return record_to_oai_marc(parse_marcxml(xml))

@@ -22,7 +22,7 @@ from lxml import etree
 from gateway.catalog import Catalog
 from gateway.errors import AuthenticationError, GatewayError, MalformedRecordError
 from gateway.model import StoredRecord, User, View
-from gateway.records import parse_oai_marc, record_to_oai_marc, xmlsafe
+from gateway.records import marcxml_to_oai_marc, parse_oai_marc, xmlsafe
 from protocols.host import Settings, SharedState
 from protocols.xserver import messages, replies
 from protocols.xserver.ccl import parse_find_request
@@ -88,7 +88,7 @@ def _doc_number(value: str) -> int:
 
 
 def _oai_marc(stored: StoredRecord) -> bytes:
-    return record_to_oai_marc(stored.record())
+    return marcxml_to_oai_marc(stored.xml)  # the stored form renamed: no record is built
 
 
 async def find(ctx: OpContext) -> list[bytes]:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import pymarc
 import pytest
 from lxml import etree
 
 from gateway.errors import MalformedRecordError
-from gateway.records import parse_oai_marc, record_to_oai_marc
+from gateway.records import (
+    marcxml_to_oai_marc,
+    parse_marcxml,
+    parse_oai_marc,
+    record_to_marcxml,
+    record_to_oai_marc,
+)
 from tests.conftest import shared_fixture
 
 
@@ -74,3 +81,85 @@ def test_accepts_attributes_in_any_order_and_parsed_elements() -> None:
 def test_malformed(xml: bytes, message: str) -> None:
     with pytest.raises(MalformedRecordError, match=message):
         parse_oai_marc(xml)
+
+
+def _the_long_way(xml: bytes) -> bytes:
+    return record_to_oai_marc(parse_marcxml(xml))
+
+
+def test_stored_marcxml_renamed_is_what_writing_the_parsed_record_gives() -> None:
+    from gateway.emulator.generator import generate_authorities, generate_records
+
+    made = [*generate_records(300, seed=3), *generate_authorities(range(1, 30))]
+    for record in made:
+        stored = record_to_marcxml(record)
+        assert marcxml_to_oai_marc(stored) == _the_long_way(stored)
+
+
+def test_renaming_keeps_escapes_blanks_and_odd_tags() -> None:
+    record = pymarc.Record(leader="00000cam a2200000 i 4500")
+    record.add_field(
+        pymarc.Field(tag="001", data="000000042"),
+        pymarc.Field(tag="008", data='201231s2020    fi &<>"||fin||'),
+        pymarc.Field(
+            tag="245",
+            indicators=pymarc.Indicators("1", "0"),
+            subfields=[
+                pymarc.Subfield("a", 'Tom & Jerry <"ihan"> \tkaikki'),
+                pymarc.Subfield("&", "koodi"),
+            ],
+        ),
+        pymarc.Field(tag="500", indicators=pymarc.Indicators(" ", " "), subfields=[]),
+        pymarc.Field(
+            tag="LOW",
+            indicators=pymarc.Indicators(" ", " "),
+            subfields=[pymarc.Subfield("a", "HELKA")],
+        ),
+        pymarc.Field(tag="FMT", data="BK"),
+    )
+    stored = record_to_marcxml(record)
+    renamed = marcxml_to_oai_marc(stored)
+    assert renamed == _the_long_way(stored)
+    assert b'<fixfield id="LDR">00000cam^a2200000^i^4500</fixfield>' in renamed
+    assert b'<subfield label="&amp;">koodi</subfield>' in renamed
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # another layout: namespace prefix, whitespace, a comment, CDATA
+        b'<?xml version="1.0"?>\n<marc:record xmlns:marc="http://www.loc.gov/MARC21/slim">\n'
+        b"  <marc:leader>00000cam a2200000 i 4500</marc:leader>\n"
+        b'  <marc:controlfield tag="001">000000007</marc:controlfield>\n'
+        b'  <marc:datafield tag="245" ind1="1" ind2="0"><marc:subfield code="a">Nimi</marc:subfield>'
+        b"</marc:datafield>\n</marc:record>",
+        b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000cam a2200000 i 4500</leader>'
+        b'<controlfield tag="001">000000007</controlfield><!-- huom --><datafield tag="245" ind1="1"'
+        b' ind2="0"><subfield code="a"><![CDATA[A & B]]></subfield></datafield></record>',
+    ],
+)
+def test_other_marcxml_is_converted_the_long_way(xml: bytes) -> None:
+    assert marcxml_to_oai_marc(xml) == _the_long_way(xml)
+    assert b"<varfield" in marcxml_to_oai_marc(xml)
+
+
+def test_a_character_xml_cannot_carry_is_refused_as_the_long_way_refuses_it() -> None:
+    stored = record_to_marcxml(book_like()).replace(b"Nimi", b"Ni\x01mi")
+    with pytest.raises(Exception) as long_way:
+        _the_long_way(stored)
+    with pytest.raises(Exception) as renamed:
+        marcxml_to_oai_marc(stored)
+    assert type(renamed.value) is type(long_way.value)
+
+
+def book_like() -> pymarc.Record:
+    record = pymarc.Record(leader="00000cam a2200000 i 4500")
+    record.add_field(
+        pymarc.Field(tag="001", data="000000009"),
+        pymarc.Field(
+            tag="245",
+            indicators=pymarc.Indicators("1", "0"),
+            subfields=[pymarc.Subfield("a", "Nimi")],
+        ),
+    )
+    return record

@@ -131,45 +131,106 @@ class SqliteWriteTxn:
     Writes are queued and reach the writer's thread together with the next read or the
     commit, BEGIN IMMEDIATE with the first of them: a thread hop costs a turn of the busy
     event loop, and an update used to make ten of them while holding the write lock.
+
+    An optimistic transaction (`SqliteStore.transaction(optimistic=True)`) does not begin
+    before its body runs: BEGIN, the check of the counters, the writes and COMMIT are one
+    hop, so SQLite's write lock, which every worker process shares, is never held across a
+    turn of an event loop. When another process committed meanwhile, the change sequence
+    numbers of the queued rows move up on the writer's thread (ids and datestamps cannot:
+    then RowChangedError, and the caller redoes the write the ordinary way).
     """
 
-    def __init__(self, store: SqliteStore, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self, store: SqliteStore, conn: aiosqlite.Connection, *, optimistic: bool = False
+    ) -> None:
         self._store = store
         self._conn = conn
-        # (sql, parameters, how): "many" an executemany, "seq" a check of expect_seq
-        self._queued: list[tuple[str, Any, str]] = []
+        # (sql, parameters, how, where the seq is in a row or -1): "many" an executemany,
+        # "seq" a check of expect_seq
+        self._queued: list[tuple[str, Any, str, int]] = []
         self._sent = False  # something reached the writer: the end must commit or roll back
+        # an optimistic transaction's view of the counters when it started
+        self._optimistic = optimistic
+        self._assumed = (store._seq, store._high_id, store._datestamp)
+        self._counted = store._counted_version
+        self._earliest = -1  # the earliest datestamp this transaction saves (-1: none)
+        self._first_id = 0  # a record this transaction saves (named by RowChangedError)
 
-    def _queue(self, sql: str, params: Any, how: str = "one") -> None:
-        self._queued.append((self._store._sql(sql), params, how))
+    def _queue(self, sql: str, params: Any, how: str = "one", seq_at: int = -1) -> None:
+        self._queued.append((self._store._sql(sql), params, how, seq_at))
 
     def expect_seq(self, record_id: int, seq: int) -> None:
         """Raise RowChangedError (the whole transaction rolls back) unless the record still
         has change sequence `seq` when the writes queued after this reach the store."""
         self._queue("SELECT seq FROM records WHERE id = ?", (record_id, seq), "seq")
 
+    def _note_saved(self, record_id: int, datestamp: int) -> None:
+        if self._earliest < 0 or datestamp < self._earliest:
+            self._earliest = datestamp
+        self._first_id = self._first_id or record_id
+
+    def _counters_check(self) -> Callable[[sqlite3.Connection], tuple[int, tuple[int, int, int] | None]]:
+        """What an optimistic transaction does right after BEGIN, on the writer's thread:
+        (data_version, the counters when another process committed since, else None)."""
+        counted, assumed, prefix = self._counted, self._assumed, self._store._prefix
+        earliest, first_id = self._earliest, self._first_id
+        gave_ids = self._store._high_id != assumed[1]
+
+        def check(db: sqlite3.Connection) -> tuple[int, tuple[int, int, int] | None]:
+            version = _data_version(db)
+            if version == counted:
+                return version, None
+            version, counters = _read_counters(db, prefix)
+            if (gave_ids and counters[1] != assumed[1]) or earliest < counters[2]:
+                raise RowChangedError(first_id)  # an id given twice, a datestamp falling
+            return version, counters
+
+        return check
+
     async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """BEGIN IMMEDIATE (the first time), the queued writes, then `work`: one thread hop."""
         queued, self._queued = self._queued, []
+        check = None
+        if self._optimistic and not self._sent:
+            check = self._counters_check()
         self._sent = True
-
+        found: list[tuple[int, tuple[int, int, int] | None]] = []
         rename = self._store._prefix
+        assumed_seq = self._assumed[0]
 
         def run(db: sqlite3.Connection) -> _T:
             if not db.in_transaction:
                 db.execute("BEGIN IMMEDIATE")
-            for sql, params, how in queued:
-                if how == "many":
-                    db.executemany(sql, params)
-                elif how == "seq":
-                    found = db.execute(sql, params[:1]).fetchone()
-                    if found is None or found[0] != params[1]:
-                        raise RowChangedError(params[0])
-                else:
-                    db.execute(sql, params)
-            return work(_in_base(db, rename))
+            try:
+                if check is not None:
+                    found.append(check(db))
+                    counters = found[0][1]
+                    if counters is not None and counters[0] != assumed_seq:
+                        _shift_seqs(queued, counters[0] - assumed_seq)
+                for sql, params, how, _ in queued:
+                    if how == "many":
+                        db.executemany(sql, params)
+                    elif how == "seq":
+                        row = db.execute(sql, params[:1]).fetchone()
+                        if row is None or row[0] != params[1]:
+                            raise RowChangedError(params[0])
+                    else:
+                        db.execute(sql, params)
+                return work(_in_base(db, rename))
+            except BaseException:
+                if check is not None:  # the one hop of an optimistic transaction: no second
+                    _rollback(db)
+                raise
 
-        return await _on_thread(self._conn, run)
+        try:
+            result = await _on_thread(self._conn, run)
+        except Exception:
+            if check is not None:
+                self._sent = False  # rolled back on the thread already
+            raise
+        if found:
+            self._store._counters_moved(self._assumed[0], *found[0])
+        return result
 
     async def _commit(self) -> None:
         if self._sent or self._queued:
@@ -221,6 +282,7 @@ class SqliteWriteTxn:
             store._seq += 1
             seqs.append(store._seq)
             store._datestamp = max(store._datestamp, write.datestamp)
+            self._note_saved(write.id, write.datestamp)
             entry = write.entry
             record_rows.append(
                 (
@@ -247,6 +309,7 @@ class SqliteWriteTxn:
             " sort_title, sort_author, sort_date, iso) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             record_rows,
             how="many",
+            seq_at=1,
         )
         if sorted_terms:
             if insert_terms:
@@ -292,6 +355,7 @@ class SqliteWriteTxn:
             store._seq += 1
             seqs.append(store._seq)
             store._datestamp = max(store._datestamp, write.datestamp)
+            self._note_saved(write.id, write.datestamp)
             record_rows.append(
                 (store._seq, write.datestamp, write.version, write.xml, write.alma_xml, write.id)
             )
@@ -303,6 +367,7 @@ class SqliteWriteTxn:
             " iso = NULL WHERE id = ?",
             record_rows,
             how="many",
+            seq_at=0,
         )
         self._change_terms(delete_terms, insert_terms)
         return seqs
@@ -319,10 +384,11 @@ class SqliteWriteTxn:
         self._queue(
             "INSERT INTO significant_changes (seq, rec, at, user, library, fields) VALUES (?, ?, ?, ?, ?, ?)",
             (seq, record_id, at, user, library, json.dumps(fields, ensure_ascii=False)),
+            seq_at=0,
         )
 
     async def execute(self, sql: str, params: Sequence[object] = ()) -> None:
-        self._queued.append((sql, params, "one"))  # named tables: shared ones stay shared
+        self._queued.append((sql, params, "one", -1))  # named tables: shared ones stay shared
 
     async def publishing_result(self, library: str, file_key: str) -> str | None:
         row = await self._run(
@@ -491,20 +557,30 @@ class SqliteStore:
 
     # --- the write transaction ---------------------------------------------------------------
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqliteWriteTxn]:
-        """One write transaction: commit on success, roll back (and restore counters) on error."""
+    async def transaction(self, *, optimistic: bool = False) -> AsyncIterator[SqliteWriteTxn]:
+        """One write transaction: commit on success, roll back (and restore counters) on error.
+
+        `optimistic`: the body only queues writes after `expect_seq` and gives no ids; BEGIN
+        waits for the commit, so the whole transaction is one hop to the writer's thread
+        (see SqliteWriteTxn). It may then also fail with RowChangedError when another
+        process saved a later datestamp meanwhile.
+        """
         async with self._write_lock:
-            # BEGIN first: under SQLite's own write lock the counters are the file's, even
-            # when another process wrote it since this one's last transaction
-            counted = self._counted_version
-            prefix = self._prefix
-            found = await _on_thread(self._writer, lambda db: _begin(db, counted, prefix))
-            version, counters = found
-            if counters is not None:
-                self._set_counters(version, counters)
-            seq, high, datestamp = self._seq, self._high_id, self._datestamp
-            txn = SqliteWriteTxn(self, self._writer)
-            txn._sent = True
+            if optimistic:
+                txn = SqliteWriteTxn(self, self._writer, optimistic=True)
+                seq, high, datestamp = txn._assumed
+            else:
+                # BEGIN first: under SQLite's own write lock the counters are the file's, even
+                # when another process wrote it since this one's last transaction
+                counted = self._counted_version
+                prefix = self._prefix
+                found = await _on_thread(self._writer, lambda db: _begin(db, counted, prefix))
+                version, counters = found
+                if counters is not None:
+                    self._set_counters(version, counters)
+                seq, high, datestamp = self._seq, self._high_id, self._datestamp
+                txn = SqliteWriteTxn(self, self._writer)
+                txn._sent = True
             try:
                 yield txn
                 if self._high_id != high:
@@ -518,6 +594,18 @@ class SqliteStore:
                 self._seq, self._high_id, self._datestamp = seq, high, datestamp
                 await txn._rollback()
                 raise
+
+    def _counters_moved(
+        self, assumed_seq: int, version: int, counters: tuple[int, int, int] | None
+    ) -> None:
+        """An optimistic transaction began at `version`; `counters`: the file's then, when
+        another process had committed (its rows' seqs were moved up past them)."""
+        if counters is not None:
+            self._seq += counters[0] - assumed_seq
+            self._high_id = max(self._high_id, counters[1])
+            self._datestamp = max(self._datestamp, counters[2])
+        self._counted_version = version
+        self._note_version(version)
 
     # --- reads ---------------------------------------------------------------------------------
     async def get_row(self, record_id: int) -> RecordRow | None:
@@ -1005,6 +1093,16 @@ def _begin(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _shift_seqs(queued: list[tuple[str, Any, str, int]], shift: int) -> None:
+    """Move the change sequence numbers in queued rows by `shift` (in place)."""
+    for n, (sql, params, how, seq_at) in enumerate(queued):
+        if seq_at < 0:
+            continue
+        rows = params if how == "many" else [params]
+        moved = [(*row[:seq_at], row[seq_at] + shift, *row[seq_at + 1 :]) for row in rows]
+        queued[n] = (sql, moved if how == "many" else moved[0], how, seq_at)
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
