@@ -50,11 +50,13 @@ class SearchAndRetrieval(CatalogCore):
         start: int = 1,
         count: int = 10,
         view: View = View.FIN01,
+        iso2709: bool = False,
     ) -> tuple[ResultSet, list[StoredRecord]]:
         """`search` and the records at positions start..start+count-1 (1-based) of its ids,
-        read together (records deleted in between are skipped, as `fetch` does)."""
+        read together (records deleted in between are skipped, as `fetch` does); `iso2709`
+        as in `fetch`."""
         return await self.store.search_page(
-            query, sort=sort, cap=cap, start=start, count=count, view=view
+            query, sort=sort, cap=cap, start=start, count=count, view=view, iso2709=iso2709
         )
 
     async def scan(

@@ -163,8 +163,18 @@ class Store(Protocol):
     async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet: ...
 
     async def search_page(
-        self, query: Query, *, sort: Sequence[SortKey], cap: int, start: int, count: int, view: View
-    ) -> tuple[ResultSet, list[StoredRecord]]: ...
+        self,
+        query: Query,
+        *,
+        sort: Sequence[SortKey],
+        cap: int,
+        start: int,
+        count: int,
+        view: View,
+        iso2709: bool = False,
+    ) -> tuple[ResultSet, list[StoredRecord]]:
+        """`search` and the records of a page of it, in one read; `iso2709` as in `fetch`."""
+        ...
 
     async def scan(
         self, ixs: Sequence[int], start: str, *, before: int, after: int

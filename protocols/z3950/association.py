@@ -14,7 +14,7 @@ from typing import Final
 
 from gateway.catalog import RESULT_SET_CAP, Catalog
 from gateway.errors import AuthenticationError
-from gateway.model import User, View
+from gateway.model import StoredRecord, User, View
 from gateway.query import Query
 from protocols.z3950 import pdu as z
 from protocols.z3950.ber import CONTEXT, Element
@@ -163,7 +163,19 @@ class Association:
                 raise Bib1Diagnostic(RESULT_SET_EXISTS, name)
             if name not in self.result_sets and len(self.result_sets) >= MAX_RESULT_SETS:
                 raise Bib1Diagnostic(TOO_MANY_RESULT_SETS, str(MAX_RESULT_SETS))
-            found = await self.catalog.for_view(view).search(query, cap=FIRST_WINDOW)
+            page = _piggyback_page(request)
+            fetched: list[StoredRecord] | None = None
+            if page:  # the search and the records it may carry back: one read
+                found, fetched = await self.catalog.for_view(view).search_page(
+                    query,
+                    cap=max(FIRST_WINDOW, page),
+                    start=1,
+                    count=page,
+                    view=view,
+                    iso2709=request.record_syntax in (None, z.USMARC_SYNTAX),
+                )
+            else:
+                found = await self.catalog.for_view(view).search(query, cap=FIRST_WINDOW)
         except Exception as exc:  # every failure is answered, never dropped
             diagnostic = to_diagnostic(exc)
             self.result_sets.pop(name, None)
@@ -195,7 +207,14 @@ class Association:
                     succeeded=True,
                 )
             )
-        batch = await self._batch(result_set, 1, wanted, element_set, request.record_syntax)
+        batch = await self._batch(
+            result_set,
+            1,
+            wanted,
+            element_set,
+            request.record_syntax,
+            fetched if wanted <= page else None,
+        )
         return Reply(
             z.search_response(
                 request.reference_id,
@@ -251,10 +270,13 @@ class Association:
         count: int,
         element_set: str | None,
         syntax: z.Oid | None,
+        fetched: list[StoredRecord] | None = None,
     ) -> RecordBatch:
+        """`fetched`: the records of the positions asked for, read with the search."""
         try:
             wanted = min(start - 1 + count, result_set.total)
             if wanted > len(result_set.ids):
+                fetched = None
                 more = await self.catalog.for_view(result_set.view).search(
                     result_set.query, cap=min(RESULT_SET_CAP, max(wanted, 2 * len(result_set.ids)))
                 )
@@ -270,6 +292,7 @@ class Association:
                 syntax=syntax,
                 preferred_message_size=self.preferred_message_size,
                 exceptional_record_size=self.exceptional_record_size,
+                fetched=fetched,
             )
         except Exception as exc:
             diagnostic = to_diagnostic(exc)
@@ -370,6 +393,16 @@ def _database(names: list[str]) -> tuple[View, str]:
     if len(views) > 1:
         raise Bib1Diagnostic(TOO_MANY_DATABASES, "search one database at a time")
     return views.pop(), names[0]
+
+
+def _piggyback_page(request: z.SearchRequest) -> int:
+    """The most records a Search may carry back (its small set, or its medium set's
+    present number when a medium set can occur), at most MAX_PRESENT."""
+    small = request.small_set_upper_bound
+    medium = request.medium_set_present_number
+    if request.large_set_lower_bound <= small + 1:
+        medium = 0  # a set is small or large: never medium
+    return _clamp(max(small, medium), 0, MAX_PRESENT)
 
 
 def _present_failure(reference_id: bytes | None, diagnostic: Bib1Diagnostic) -> bytes:

@@ -89,19 +89,23 @@ async def retrieve(
     syntax: z.Oid | None,
     preferred_message_size: int,
     exceptional_record_size: int,
+    fetched: Sequence[StoredRecord] | None = None,
 ) -> RecordBatch:
     """Records `start`..`start+count-1` (1-based) of `ids`, as many as the message holds.
 
     Positions past the end of the set become surrogate diagnostics 13, as Z39.50-1995
     allows (a clarification of 1996), so the origin still gets the records that exist.
     Raises Bib1Diagnostic for a syntax or element set this target does not offer.
+    `fetched`: those records read already (with a piggybacked Search's search); USMARC
+    records come with their stored ISO 2709 form.
     """
     form = element_set_of(element_set)
     chosen = syntax_of(syntax)
     wanted = list(ids[start - 1 : start - 1 + count])
     # full USMARC records go out as the store holds them (fin01 keeps an ISO 2709 form)
     stored_form = chosen == z.USMARC_SYNTAX and form == FULL
-    fetched = await catalog.fetch(wanted, view, iso2709=stored_form)
+    if fetched is None:
+        fetched = await catalog.fetch(wanted, view, iso2709=stored_form)
     stored = {record.id: record for record in fetched}
     found = [stored.get(record_id) for record_id in wanted]
     if form == FULL or len(found) <= _INLINE_RENDER_LIMIT:

@@ -633,16 +633,25 @@ class SqliteStore:
         return await self._read(lambda conn: _search(conn, compiled, order, cap))
 
     async def search_page(
-        self, query: Query, *, sort: Sequence[SortKey], cap: int, start: int, count: int, view: View
+        self,
+        query: Query,
+        *,
+        sort: Sequence[SortKey],
+        cap: int,
+        start: int,
+        count: int,
+        view: View,
+        iso2709: bool = False,
     ) -> tuple[ResultSet, list[StoredRecord]]:
         """`search`, then the records at positions start..start+count-1 (1-based) of its ids,
-        in one reader call (an SRU searchRetrieve's whole read)."""
+        in one reader call (an SRU searchRetrieve's or a piggybacked Z39.50 Search's whole
+        read)."""
         compiled, order = compile_query(query), order_by(sort)
 
         def work(conn: sqlite3.Connection) -> tuple[ResultSet, list[StoredRecord]]:
             found = _search(conn, compiled, order, cap)
             page = found.ids[start - 1 : start - 1 + count] if count > 0 else []
-            return found, _fetch(conn, page, view) if page else []
+            return found, _fetch(conn, page, view, iso2709=iso2709) if page else []
 
         return await self._read(work)
 

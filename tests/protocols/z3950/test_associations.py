@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -21,6 +22,7 @@ from protocols.z3950.ber import (
     UNIVERSAL,
     Element,
     ctx,
+    ctx_boolean,
     ctx_integer,
     ctx_string,
     decode,
@@ -113,6 +115,59 @@ async def test_records_piggybacked_on_the_search_response(origin: Origin) -> Non
     assert diagnostic_condition(refused) == 239
     status = refused.child(27)
     assert status is not None and status.integer() == z.PresentStatus.FAILURE
+
+
+class StoreReads:
+    """Counts the store's record reads of a running gateway (the real ones still run)."""
+
+    def __init__(self, gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        store = gateway.catalog.store
+        for name in ("search", "search_page", "fetch"):
+            real = getattr(store, name)
+            monkeypatch.setattr(store, name, self._counted(name, real))
+
+    def _counted(self, name: str, real: Any) -> Any:
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return await real(*args, **kwargs)
+
+        return counted
+
+
+def medium_set_search(query: bytes, *, small: int, large: int, medium: int) -> bytes:
+    return ctx(
+        z.PduTag.SEARCH_REQUEST,
+        ctx_integer(13, small),
+        ctx_integer(14, large),
+        ctx_integer(15, medium),
+        ctx_boolean(16, True),
+        ctx_string(17, "default"),
+        ctx(18, ctx_string(105, "fin01")),
+        ctx(100, ctx_string(0, "F")),
+        ctx(101, ctx_string(0, "F")),
+        ctx(21, query),
+    )
+
+
+async def test_a_search_and_its_piggybacked_records_are_one_read(
+    catalogue: Gateway, origin: Origin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = StoreReads(catalogue, monkeypatch)
+    await origin.init()
+    query = z.rpn_term_query(1003, "kivi")
+    small = await origin.ask(z.search_request(query, piggyback=5))
+    assert record_count(small) == 2 and b"000900001" in _record_data(small, 0)
+    assert reads.calls == ["search_page"]
+    # a medium set: more hits than the small set's bound, fewer than the large one's
+    medium = await origin.ask(medium_set_search(query, small=1, large=10, medium=5))
+    assert result_count(medium) == 2 and record_count(medium) == 2
+    assert reads.calls == ["search_page", "search_page"]
+    # no piggyback asked for: the search alone, the records with the Present
+    await origin.ask(kivi_search())
+    present = await origin.ask(z.present_request(1, 2))
+    assert record_count(present) == 2
+    assert reads.calls == ["search_page", "search_page", "search", "fetch"]
 
 
 async def test_a_pdu_split_across_many_writes(origin: Origin) -> None:
