@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from gateway.catalog import RESULT_SET_CAP, Catalog
 from gateway.errors import AuthenticationError
@@ -37,7 +37,7 @@ from protocols.z3950.diagnostics import (
     to_diagnostic,
 )
 from protocols.z3950.retrieval import RecordBatch, retrieve
-from protocols.z3950.rpn import parse_attributes_plus_term, parse_query
+from protocols.z3950.rpn import parse_attributes_plus_term, parse_query, pqf_text
 
 IMPLEMENTATION_ID: Final = "melinda-gateway"
 IMPLEMENTATION_NAME: Final = "Melinda gateway Z39.50 target (fin01, fin01alma)"
@@ -47,6 +47,7 @@ MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
 MAX_RECORD_SIZE: Final = 64 * 1024 * 1024
 MIN_MESSAGE_SIZE: Final = 64 * 1024
 MAX_RESULT_SETS: Final = 64  # named result sets one association may hold
+READ_AHEAD: Final = 10  # records a Search reads for the Present after it (yaz-client, ZOOM)
 FIRST_WINDOW: Final = 100  # ids a search reads at once; a present past them reads more
 MAX_PRESENT: Final = 1000  # records one Present (or piggybacked Search) returns at most
 MAX_SCAN_TERMS: Final = 200
@@ -78,14 +79,19 @@ class NamedResultSet:
     ids: list[int]
     view: View
     database: str
+    # The first records, read with the search (one reader call): the next Present of them
+    # (or the Search's piggyback) sends these, and they are dropped then.
+    first: list[StoredRecord] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The PDU to send back and whether the association ends after it."""
+    """The PDU to send back and whether the association ends after it; `journal`: what the
+    journal shows of the request, from the association's own reading of it."""
 
     pdu: bytes
     close: bool = False
+    journal: dict[str, Any] | None = None
 
 
 @dataclass
@@ -163,19 +169,22 @@ class Association:
                 raise Bib1Diagnostic(RESULT_SET_EXISTS, name)
             if name not in self.result_sets and len(self.result_sets) >= MAX_RESULT_SETS:
                 raise Bib1Diagnostic(TOO_MANY_RESULT_SETS, str(MAX_RESULT_SETS))
-            page = _piggyback_page(request)
-            fetched: list[StoredRecord] | None = None
-            if page:  # the search and the records it may carry back: one read
-                found, fetched = await self.catalog.for_view(view).search_page(
-                    query,
-                    cap=max(FIRST_WINDOW, page),
-                    start=1,
-                    count=page,
-                    view=view,
-                    iso2709=request.record_syntax in (None, z.USMARC_SYNTAX),
-                )
-            else:
-                found = await self.catalog.for_view(view).search(query, cap=FIRST_WINDOW)
+            journal = {
+                "databases": ",".join(request.database_names),
+                "resultSetName": request.result_set_name,
+                "query": pqf_text(attribute_set, tree),
+            }
+            # The search and its first records in one read: the records it may carry back,
+            # else those the Present that follows most searches asks for.
+            page = _piggyback_page(request) or READ_AHEAD
+            found, first = await self.catalog.for_view(view).search_page(
+                query,
+                cap=max(FIRST_WINDOW, page),
+                start=1,
+                count=page,
+                view=view,
+                iso2709=request.record_syntax in (None, z.USMARC_SYNTAX),
+            )
         except Exception as exc:  # every failure is answered, never dropped
             diagnostic = to_diagnostic(exc)
             self.result_sets.pop(name, None)
@@ -189,7 +198,9 @@ class Association:
             )
             return Reply(reply)
         count = min(found.total, RESULT_SET_CAP)
-        result_set = NamedResultSet(query, count, found.ids, view, database)
+        for earlier in self.result_sets.values():
+            earlier.first = None  # records read ahead are kept for the latest search only
+        result_set = NamedResultSet(query, count, found.ids, view, database, first)
         self.result_sets[name] = result_set
         wanted, element_set = 0, None
         if count <= request.small_set_upper_bound:
@@ -205,16 +216,10 @@ class Association:
                     returned=0,
                     next_position=1,
                     succeeded=True,
-                )
+                ),
+                journal=journal,
             )
-        batch = await self._batch(
-            result_set,
-            1,
-            wanted,
-            element_set,
-            request.record_syntax,
-            fetched if wanted <= page else None,
-        )
+        batch = await self._batch(result_set, 1, wanted, element_set, request.record_syntax)
         return Reply(
             z.search_response(
                 request.reference_id,
@@ -224,7 +229,8 @@ class Association:
                 succeeded=True,
                 present_status=batch.status,
                 records=batch.records,
-            )
+            ),
+            journal=journal,
         )
 
     # --- Present ---------------------------------------------------------------------
@@ -243,9 +249,15 @@ class Association:
             failure = Bib1Diagnostic(
                 PRESENT_OUT_OF_RANGE, f"{request.start_point} of {result_set.total}"
             )
+        journal = {
+            "resultSetId": request.result_set_id,
+            "start": request.start_point,
+            "count": request.count,
+            "elementSet": request.element_set or "",
+        }
         if failure is not None or result_set is None:
             assert failure is not None
-            return Reply(_present_failure(request.reference_id, failure))
+            return Reply(_present_failure(request.reference_id, failure), journal=journal)
         batch = await self._batch(
             result_set,
             request.start_point,
@@ -260,7 +272,8 @@ class Association:
                 next_position=batch.next_position(request.start_point, result_set.total),
                 status=batch.status,
                 records=batch.records,
-            )
+            ),
+            journal=journal,
         )
 
     async def _batch(
@@ -270,13 +283,16 @@ class Association:
         count: int,
         element_set: str | None,
         syntax: z.Oid | None,
-        fetched: list[StoredRecord] | None = None,
     ) -> RecordBatch:
-        """`fetched`: the records of the positions asked for, read with the search."""
+        first, result_set.first = result_set.first, None
         try:
             wanted = min(start - 1 + count, result_set.total)
+            fetched = None
+            if first is not None and wanted <= len(result_set.ids):
+                read = {record.id for record in first}
+                if read.issuperset(result_set.ids[start - 1 : wanted]):
+                    fetched = first  # read with the search
             if wanted > len(result_set.ids):
-                fetched = None
                 more = await self.catalog.for_view(result_set.view).search(
                     result_set.query, cap=min(RESULT_SET_CAP, max(wanted, 2 * len(result_set.ids)))
                 )

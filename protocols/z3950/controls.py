@@ -136,14 +136,15 @@ async def answer(
     """`association.answer`, journaled and with faults applied; None: hang up (a drop fault)."""
     timer = Timer()
     operation = operation_of(request)
-    parameters = parameters_of(operation, request)
 
-    def note(outcome: str) -> None:
+    def note(outcome: str, reply: Reply | None = None) -> None:
+        # the association's own reading of the request, when it got that far: not twice
+        journal = reply.journal if reply is not None else None
         gateway.journal.record(
             INTERFACE,
             operation,
             client=client,
-            parameters=parameters,
+            parameters=parameters_of(operation, request) if journal is None else journal,
             outcome=outcome,
             duration_ms=timer.ms,
             # the Init names the user; every later PDU of the association is theirs
@@ -166,7 +167,7 @@ async def answer(
         note(f"protocol error: {exc}"[:300])
         raise
     outcome = outcome_of(reply)
-    note(f"fault: latency {fault.latency_ms} ms; {outcome}" if fault else outcome)
+    note(f"fault: latency {fault.latency_ms} ms; {outcome}" if fault else outcome, reply)
     return reply
 
 
