@@ -21,7 +21,16 @@ from typing import Any
 
 from bench import corpus, harvest, publishing, report, search, servers, writers
 from bench.pyspy import Profiler, hotspots, py_spy
-from bench.system import anon_rss_mb, directory_mb, machine, now_utc, peak_rss_mb, rss_mb, versions
+from bench.system import (
+    anon_rss_mb,
+    directory_mb,
+    machine,
+    now_utc,
+    peak_rss_mb,
+    rss_mb,
+    tree_cpu_seconds,
+    versions,
+)
 from gateway.emulator.workers import resolve_workers
 
 WORK_MARKER = ".melinda-bench"
@@ -260,7 +269,9 @@ class Bench:
                 self.keep_profile(name, await asyncio.to_thread(profiler.stop))
         return result
 
-    async def searches(self, target: search.Target, pid: int | None) -> None:
+    async def searches(self, target: search.Target, pid: int | None, server_pid: int) -> None:
+        """Each workload's timed runs; `pid`: profile this process (the gateway's), `server_pid`:
+        the server whose CPU time (its process tree's) each timed run is charged."""
         # Steady state, not a cold page cache: at 1 M records the load's WAL traffic evicts
         # index pages, and a timed window that reads them from disk measures the disk.
         say(f"warming {target.name}: every sample query once over SRU and Z39.50")
@@ -279,17 +290,22 @@ class Bench:
                 for clients in self.args.client_levels:
                     say(f"{protocol} {kind} x{clients} on {target.name}")
                     work = functools.partial(
-                        run, target, queries, clients, self.args.seconds, self.args.seed
+                        charged, server_pid, run, target, queries, clients, self.args.seconds,
+                        self.args.seed,
                     )
                     profile = target.name == "gateway" and clients == max(self.args.client_levels)
-                    done: search.Run = (
+                    done, cpu = (
                         await self.profiled(f"{protocol}-{kind}", pid, work)
                         if profile and pid is not None
                         else await work()
                     )
+                    requests = done.figures.requests
                     section.setdefault(kind, {})[str(clients)] = {
                         **done.figures.as_json(),
                         "zero_hits": done.zero_hits,
+                        "server_cpu_ms_per_query": round(cpu * 1000 / requests, 3)
+                        if requests
+                        else None,
                     }
 
     async def agreement(self, gateway: search.Target, zebra: search.Target) -> None:
@@ -385,7 +401,7 @@ class Bench:
                 "gateway", f"{http}/sru/bib", "2.0", gateway.ports["z3950"], "fin01"
             )
             if searching:
-                await self.searches(ours, gateway.pid)
+                await self.searches(ours, gateway.pid, gateway.pid)
             if searching and not zebra_reason:
                 await self.zebra(ours)
             # The X-server edits come before the harvest, so the from/until harvest finds them;
@@ -445,10 +461,19 @@ class Bench:
                 servers.ZEBRA_DATABASE,
             )
             await self.agreement(ours, theirs)
-            await self.searches(theirs, None)
+            await self.searches(theirs, None, server.pid)
             self.result["zebra"]["server_rss_mb"] = round(rss_mb(server.pid) or 0, 1)
         finally:
             server.stop()
+
+
+async def charged(
+    server_pid: int, run: Callable[..., Awaitable[search.Run]], *args: Any
+) -> tuple[search.Run, float]:
+    """`run(*args)` and the CPU seconds the server's processes used meanwhile."""
+    before = await asyncio.to_thread(tree_cpu_seconds, server_pid)
+    done = await run(*args)
+    return done, await asyncio.to_thread(tree_cpu_seconds, server_pid) - before
 
 
 def print_profiles(profiles: dict[str, Any]) -> None:

@@ -26,9 +26,11 @@ def ratio(ours: float | None, theirs: float | None) -> str:
 def _search_cell(figures: dict[str, Any] | None) -> str:
     if not figures:
         return "–"
+    cpu = figures.get("server_cpu_ms_per_query")
     return (
         f"{number(figures['per_second'])} q/s "
-        f"({number(figures['p50_ms'], 1)} / {number(figures['p99_ms'], 1)} ms)"
+        f"({number(figures['p50_ms'], 1)} / {number(figures['p99_ms'], 1)} ms"
+        + (f"; CPU {cpu:.2f} ms/q)" if cpu is not None else ")")
     )
 
 
@@ -88,7 +90,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 out.append(
                     (
                         f"{label} {KIND_NAMES.get(kind, kind)}, {clients} client{'s' if clients != '1' else ''}",
-                        "search + 10 records (p50 / p99)",
+                        "search + 10 records (p50 / p99; server CPU per query)",
                         _search_cell(figures),
                         _search_cell(other),
                         ratio(figures["per_second"], other["per_second"] if other else None),

@@ -31,6 +31,25 @@ def serving_pids(pid: int) -> list[int]:
     return [int(child) for child in children] or [pid]
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of `pid` and every process under it, including children
+    that have ended and been waited for (zebrasrv forks one per connection)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    waiting = [pid]
+    while waiting:
+        current = waiting.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        total += sum(int(value) for value in fields[11:15]) / ticks  # utime stime cutime cstime
+        waiting.extend(int(child) for child in children)
+    return total
+
+
 def _proc_status_kb(pid: int, key: str) -> int | None:
     """The value from /proc status; for a supervisor of workers, the largest worker's."""
     found: list[int] = []
