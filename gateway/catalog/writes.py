@@ -190,9 +190,12 @@ class Writes(CatalogCore):
         current = records.parse_marcxml(row.xml)
         rules.check_staleness(record, current, record_id=record_id, current_updated=row.version)
         alma_form = rules.is_alma_form(record)
+        looked_up: set[int] = set()  # Asteri ids whose dates were read (those with dates in `stored_dates`)
+        stored_dates: dict[int, str] = {}
         if alma_form:
             # the Asteri dates the view added to the stored record's headings come off again
-            stored_dates = await self.dates_for(current)
+            looked_up = rules.asteri.linked_ids(current)
+            stored_dates = await self.linked_dates(looked_up)
             record = rules.from_alma(
                 record, originals=rules.asteri.enrichments(current, stored_dates)
             )
@@ -215,7 +218,11 @@ class Writes(CatalogCore):
         self._authorise_lows(before_lows, after_lows, user)
         for code in sorted(set(before_lows) - set(after_lows)):
             merged = rules.withdraw_title(merged, code, sid_code=await self._sid_code_of_low(code))
-        dates = await self.dates_for(merged)
+        linked = rules.asteri.linked_ids(merged)
+        if linked <= looked_up:  # an edit seldom adds a link: the dates were read just now
+            dates = {i: stored_dates[i] for i in linked if i in stored_dates}
+        else:
+            dates = await self.linked_dates(linked)
         now = self._now()
         self._finish(merged, record_id, user, now)
         write = prepare_write(merged, record_id, now, next_version(row, now), dates=dates)

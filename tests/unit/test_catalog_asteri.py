@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pymarc
 import pytest
@@ -288,3 +289,54 @@ async def test_a_merged_record_keeps_the_authority_dates_in_fin01alma(catalog: C
     alma = lines_of((await catalog.get(kept.id, View.FIN01ALMA)).xml)
     assert "500 __$aYhdistetty." in alma
     assert "100 1_$aKivi, Aleksis,$d1834-1872.$0(FIN11)000000001" in alma
+
+
+async def test_an_alma_form_update_reads_the_linked_authorities_once(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dates come off the headings and go into the new fin01alma view: one read of the
+    authorities when the edit adds no link, a second only for a new link."""
+    await catalog.authorities.create(kivi())
+    await catalog.authorities.create(kivi("1900-1950", "Toinen, Tekijä,"))
+    created = await catalog.create(book())
+    reads: list[list[int]] = []
+    asteri = catalog.asteri_store
+    assert asteri is not None
+    real = asteri.fetch
+
+    async def counted(ids: list[int], view: View, *, iso2709: bool = False) -> list[Any]:
+        reads.append(list(ids))
+        return await real(ids, view, iso2709=iso2709)
+
+    monkeypatch.setattr(asteri, "fetch", counted)
+    alma = records.parse_marcxml((await catalog.get(created.id, View.FIN01ALMA)).xml)
+    alma.add_ordered_field(
+        pymarc.Field(
+            tag="500",
+            indicators=pymarc.Indicators(" ", " "),
+            subfields=[pymarc.Subfield("a", "Huomautus.")],
+        )
+    )
+    await catalog.update(created.id, alma)
+    assert reads == [[1]]
+    saved = await catalog.get(created.id, View.FIN01ALMA)
+    assert "100 1_$aKivi, Aleksis,$d1834-1872.$0(FIN11)000000001" in lines_of(saved.xml)
+    # a new link: its authority is read too
+    reads.clear()
+    alma = records.parse_marcxml(saved.xml)
+    alma.add_ordered_field(
+        pymarc.Field(
+            tag="700",
+            indicators=pymarc.Indicators("1", " "),
+            subfields=[
+                pymarc.Subfield("a", "Toinen, Tekijä."),
+                pymarc.Subfield("0", "(FIN11)000000002"),
+            ],
+        )
+    )
+    await catalog.update(created.id, alma)
+    assert reads == [[1], [1, 2]]
+    saved = await catalog.get(created.id, View.FIN01ALMA)
+    assert any(
+        line.startswith("700 1_$aToinen, Tekijä,$d1900-1950") for line in lines_of(saved.xml)
+    )
