@@ -45,7 +45,12 @@ from gateway.records.marcxml import (
     write_marcxml_collection,
     xml_pull_parser,
 )
-from gateway.records.oai_marc import marcxml_to_oai_marc, parse_oai_marc, record_to_oai_marc
+from gateway.records.oai_marc import (
+    marcxml_to_oai_marc,
+    parse_oai_marc,
+    parse_oai_marc_exact,
+    record_to_oai_marc,
+)
 from gateway.records.text import parse_text, record_to_text
 
 __all__ = [
@@ -80,6 +85,7 @@ __all__ = [
     "parse_marcxml",
     "parse_melinda_035",
     "parse_oai_marc",
+    "parse_oai_marc_exact",
     "parse_record",
     "parse_text",
     "read_records",

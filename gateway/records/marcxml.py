@@ -276,6 +276,12 @@ def _compact_controlfields(part: str, fields: list[Field], escaped: bool) -> boo
     return True
 
 
+def parse_compact_marcxml(text: str) -> pymarc.Record | None:
+    """The record of text in exactly the compact form `record_to_marcxml` writes (characters
+    XML cannot carry checked by the caller), or None for anything else."""
+    return _parse_compact(text)
+
+
 def _parse_compact(text: str) -> pymarc.Record | None:
     """Read the exact form `record_to_marcxml` writes, or None to let lxml read it.
 

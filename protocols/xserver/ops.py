@@ -22,7 +22,7 @@ from lxml import etree
 from gateway.catalog import Catalog
 from gateway.errors import AuthenticationError, GatewayError, MalformedRecordError
 from gateway.model import StoredRecord, User, View
-from gateway.records import marcxml_to_oai_marc, parse_oai_marc, xmlsafe
+from gateway.records import marcxml_to_oai_marc, parse_oai_marc, parse_oai_marc_exact, xmlsafe
 from protocols.host import Settings, SharedState
 from protocols.xserver import messages, replies
 from protocols.xserver.ccl import parse_find_request
@@ -179,7 +179,11 @@ async def _authenticate(ctx: OpContext, user_name: str, password: str) -> User:
 
 def parse_xml_full_req(xml_full_req: str) -> pymarc.Record:
     """The record of an update-doc: a `<find-doc>` (or bare `<oai_marc>`) document."""
-    body = _LEADING_DECLARATION.sub("", xml_full_req, count=1).encode("utf-8")
+    text = _LEADING_DECLARATION.sub("", xml_full_req, count=1)
+    exact = parse_oai_marc_exact(text)  # find-doc's own form: no XML parser needed
+    if exact is not None:
+        return exact
+    body = text.encode("utf-8")
     try:
         root = xmlsafe.parse(body)
     except etree.XMLSyntaxError as exc:

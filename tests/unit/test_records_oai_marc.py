@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pymarc
 import pytest
 from lxml import etree
@@ -11,6 +13,7 @@ from gateway.records import (
     marcxml_to_oai_marc,
     parse_marcxml,
     parse_oai_marc,
+    parse_oai_marc_exact,
     record_to_marcxml,
     record_to_oai_marc,
 )
@@ -163,3 +166,80 @@ def book_like() -> pymarc.Record:
         ),
     )
     return record
+
+
+def _as_update(record: pymarc.Record, *, envelope: bool = True) -> str:
+    body = record_to_oai_marc(record).decode()
+    return (
+        f"<find-doc><record><metadata>{body}</metadata></record></find-doc>" if envelope else body
+    )
+
+
+def _same(a: pymarc.Record, b: pymarc.Record) -> bool:
+    return str(a.leader) == str(b.leader) and record_to_marcxml(a) == record_to_marcxml(b)
+
+
+def test_find_docs_own_form_is_read_without_a_parser_as_the_parser_reads_it() -> None:
+    from gateway.emulator.generator import generate_records
+
+    for record in generate_records(200, seed=5):
+        for envelope in (True, False):
+            text = _as_update(record, envelope=envelope)
+            exact = parse_oai_marc_exact(text)
+            assert exact is not None
+            assert _same(exact, parse_oai_marc(text))
+
+
+def test_the_exact_reader_keeps_escapes_blanks_and_drops_fmt() -> None:
+    record = book_like()
+    record.add_field(
+        pymarc.Field(tag="008", data="201231s2020    fi ||||"),
+        pymarc.Field(
+            tag="500",
+            indicators=pymarc.Indicators(" ", " "),
+            subfields=[pymarc.Subfield("a", 'Tom & Jerry <"ihan"> \tkaikki')],
+        ),
+    )
+    text = _as_update(record).replace(
+        '<fixfield id="001">', '<fixfield id="FMT">BK</fixfield><fixfield id="001">'
+    )
+    exact = parse_oai_marc_exact(text)
+    assert exact is not None and _same(exact, parse_oai_marc(text))
+    assert exact["008"].data == "201231s2020    fi ||||"
+    assert exact["500"]["a"] == 'Tom & Jerry <"ihan"> \tkaikki'
+    assert [f.tag for f in exact.fields] == ["001", "245", "008", "500"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: t.replace("<oai_marc>", '<oai_marc xmlns:x="urn:x">'),  # another layout
+        lambda t: t.replace(
+            '<varfield id="245" i1="1" i2="0">', '<varfield i1="1" i2="0" id="245">'
+        ),
+        lambda t: t.replace("</fixfield>", "</fixfield>\n  ", 2),  # indented
+        lambda t: t.replace("Nimi", "Nimi &#x41;"),  # a reference the compact form never writes
+        lambda t: t.replace("Nimi", 'Ni" i1="mi'),  # markup-like text
+        lambda t: t.replace("Nimi", "Ni<!-- x -->mi"),
+        lambda t: t.replace(
+            '<fixfield id="001">',
+            '<fixfield id="LDR">00000nam^a2200000^i^4500</fixfield><fixfield id="001">',
+        ),
+        lambda t: t.replace("<find-doc>", '<!DOCTYPE find-doc [<!ENTITY e "x">]><find-doc>'),
+        lambda t: t.replace("Nimi", "Ni\x01mi"),
+    ],
+)
+def test_anything_else_is_left_to_the_parser(change: Any) -> None:
+    text = change(_as_update(book_like()))
+    assert parse_oai_marc_exact(text) is None
+
+
+def test_update_doc_reads_the_exact_form_and_refuses_a_doctype_as_before() -> None:
+    from protocols.xserver.ops import UpdateRefused, parse_xml_full_req
+
+    text = _as_update(book_like())
+    assert _same(parse_xml_full_req(text), parse_oai_marc(text))
+    with pytest.raises(UpdateRefused):
+        parse_xml_full_req(
+            text.replace("<find-doc>", '<!DOCTYPE find-doc [<!ENTITY e "x">]><find-doc>')
+        )
