@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from operator import itemgetter
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 import aiosqlite
 
@@ -1072,18 +1072,22 @@ def _data_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
+# One max() a subquery: each is then read off its index's end. `max(a), max(b), max(c)` in
+# one SELECT scans the whole table (17 ms at 50,000 records), and every write transaction
+# after another worker's commit read them so.
+COUNTERS_SQL: Final = (
+    "SELECT coalesce((SELECT max(seq) FROM records), 0),"
+    " coalesce((SELECT max(id) FROM records), 0),"
+    " coalesce((SELECT max(datestamp) FROM records), 0)"
+)
+
+
 def _read_counters(
     conn: sqlite3.Connection, prefix: str = ""
 ) -> tuple[int, tuple[int, int, int]]:
     """(data_version, (last seq, highest id ever given, latest datestamp)) of the base whose
     tables start with `prefix`."""
-    row = conn.execute(
-        _renamed(
-            "SELECT coalesce(max(seq), 0), coalesce(max(id), 0), coalesce(max(datestamp), 0)"
-            " FROM records",
-            prefix,
-        )
-    ).fetchone()
+    row = conn.execute(_renamed(COUNTERS_SQL, prefix)).fetchone()
     high = conn.execute("SELECT value FROM meta WHERE key = ?", (f"{prefix}high_id",)).fetchone()
     counters = (int(row[0]), max(int(row[1]), int(high[0]) if high else 0), int(row[2]))
     return _data_version(conn), counters
