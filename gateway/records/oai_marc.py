@@ -224,10 +224,7 @@ def _the_long_way(xml: bytes) -> bytes:
 
 
 # An update-doc's record as find-doc gave it: inside its reply's envelope, or alone.
-_ENVELOPES = (
-    ("<find-doc><record><metadata><oai_marc>", "</oai_marc></metadata></record></find-doc>"),
-    ("<oai_marc>", "</oai_marc>"),
-)
+_ENVELOPES = (("<find-doc><record><metadata>", "</metadata></record></find-doc>"), ("", ""))
 _LEADER_START = '<fixfield id="LDR">'
 # The oai_marc markup of data fields and their compact MARCXML names.
 _TO_MARCXML = tuple((new.decode(), old.decode()) for old, new in _RENAMES)
@@ -242,12 +239,13 @@ def parse_oai_marc_exact(text: str) -> pymarc.Record | None:
     checks element by element; a leader other than first, a second one or a character XML
     cannot carry sends it the long way, where the same errors are given as before.
     """
-    for head, tail in _ENVELOPES:
-        if text.startswith(head) and text.endswith(tail):
-            inner = text[len(head) : -len(tail)]
-            break
-    else:
+    start, end = text.find("<oai_marc>"), text.rfind("</oai_marc>")
+    if start < 0 or end < start:
         return None
+    envelope = ("".join(text[:start].split()), "".join(text[end + 11 :].split()))
+    if envelope not in _ENVELOPES:  # blanks between its tags are fine (lxml writes a tail)
+        return None
+    inner = text[start + 10 : end]
     if not inner.startswith(_LEADER_START) or inner[43:54] != "</fixfield>":
         return None
     if XML_ILLEGAL.search(inner) is not None:

@@ -243,3 +243,14 @@ def test_update_doc_reads_the_exact_form_and_refuses_a_doctype_as_before() -> No
         parse_xml_full_req(
             text.replace("<find-doc>", '<!DOCTYPE find-doc [<!ENTITY e "x">]><find-doc>')
         )
+
+
+def test_blanks_between_the_envelopes_tags_are_read_exactly_too() -> None:
+    """lxml writes an element's tail: a client that copies find-doc's `<oai_marc>` out of
+    the reply with lxml sends a line break after it."""
+    text = _as_update(book_like()).replace("</oai_marc>", "</oai_marc>\n  ")
+    text = text.replace("<metadata>", "<metadata>\n    ")
+    exact = parse_oai_marc_exact(text)
+    assert exact is not None and _same(exact, parse_oai_marc(text))
+    other = _as_update(book_like()).replace("<metadata>", "<metadata><note>x</note>")
+    assert parse_oai_marc_exact(other) is None
