@@ -27,12 +27,14 @@ class CatalogCore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._last_datestamp = 0
-        # verified credentials: name -> (keyed digest of the password, user); scrypt runs once
-        self._auth_cache: dict[str, tuple[bytes, User]] = {}
+        # verified credentials: name -> (keyed digest of the password, user, the stored
+        # password hash it was checked against); scrypt runs once per password
+        self._auth_cache: dict[str, tuple[bytes, User, str]] = {}
         self._auth_key = secrets.token_bytes(32)
         # password checks under way, by (keyed digest, user name as typed)
         self._auth_checks: dict[tuple[bytes, str], asyncio.Future[User]] = {}
         self._libraries: dict[str, Library] | None = None  # read on every write: cached
+        self._password_hashes: dict[str, str] = {}  # of the cached libraries
         self._generation = 0  # the store's generation the caches above were filled at
         self._looked_at = -1.0  # monotonic time of the last look for other processes' commits
         # Asteri's authority base, whose dates the fin01alma view of linked headings shows
@@ -66,9 +68,10 @@ class CatalogCore:
         self._looked_at = now
         generation = await self.store.refresh()
         if generation != self._generation:
+            # Read again before use. Logins stay cached: each is checked against the library
+            # as read again (another worker commits every few ms; scrypt costs 60 ms)
             self._generation = generation
             self._libraries = None
-            self._auth_cache.clear()
 
     async def linked_dates(self, ids: Iterable[int]) -> dict[int, str]:
         """Asteri id -> the live authority's 100 $d, for the ids that have dates."""
@@ -94,12 +97,9 @@ class CatalogCore:
         return self._libraries
 
     async def _read_libraries(self) -> list[Library]:
-        found = []
-        for code in await self.store.library_codes():
-            row = await self.store.library_row(code)
-            if row is not None:
-                found.append(row[0])
-        return found
+        rows = await self.store.library_rows()
+        self._password_hashes = {library.code: password_hash for library, password_hash in rows}
+        return [library for library, _hash in rows]
 
     async def _library_or_none(self, code: str) -> Library | None:
         return (await self._library_table()).get(code.strip().upper())

@@ -29,6 +29,10 @@ def _check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(_hash_password(password, bytes.fromhex(salt)), stored)
 
 
+def _user_of(name: str, library: Library) -> User:
+    return User(name, library.code, library.level, frozenset(library.lows), library.privileged)
+
+
 class LibrariesAndUsers(CatalogCore):
     """Libraries, their staff users, passwords, OWN LOWs and SSH keys."""
 
@@ -40,7 +44,9 @@ class LibrariesAndUsers(CatalogCore):
         await self._forget_if_changed_elsewhere()
         cached = self._auth_cache.get(name)
         if cached and hmac.compare_digest(cached[0], digest):
-            return cached[1]
+            if await self._still_valid(name, cached[1], cached[2]):
+                return cached[1]
+            self._auth_cache.pop(name, None)
         # clients that log in at once share one scrypt run (50 writers: 50 x 60 ms of CPU)
         key = (digest, user_name)  # the refusal names the user as typed
         pending = self._auth_checks.get(key)
@@ -58,10 +64,19 @@ class LibrariesAndUsers(CatalogCore):
             or not await asyncio.to_thread(_check_password, password, found[1])
         ):
             raise AuthenticationError(f"No such staff member exist or wrong password: {user_name}")
-        library = found[0]
-        user = User(name, library.code, library.level, frozenset(library.lows), library.privileged)
-        self._auth_cache[name] = (digest, user)
+        user = _user_of(name, found[0])
+        self._auth_cache[name] = (digest, user, found[1])
         return user
+
+    async def _still_valid(self, name: str, user: User, password_hash: str) -> bool:
+        """Whether a cached login still stands: the library as last read (again, after
+        another process committed) has the same password and makes the same user."""
+        library = (await self._library_table()).get(name)
+        return (
+            library is not None
+            and self._password_hashes.get(name) == password_hash
+            and _user_of(name, library) == user
+        )
 
     async def add_library(
         self,

@@ -866,6 +866,39 @@ class SqliteStore:
         library = Library(row[0], row[1], row[2], tuple(lows), tuple(keys), row[3], bool(row[4]))
         return library, row[5]
 
+    async def library_rows(self) -> list[tuple[Library, str]]:
+        """Every library with its password hash, by code, in one read (one thread hop: a
+        worker reads them again whenever another worker has committed)."""
+
+        def work(conn: sqlite3.Connection) -> list[tuple[Library, str]]:
+            lows: dict[str, list[str]] = {}
+            keys: dict[str, list[str]] = {}
+            for code, low in conn.execute("SELECT code, low FROM library_lows ORDER BY code, low"):
+                lows.setdefault(code, []).append(low)
+            for code, key in conn.execute("SELECT code, key FROM ssh_keys ORDER BY code, key"):
+                keys.setdefault(code, []).append(key)
+            rows = conn.execute(
+                "SELECT code, name, sid_code, level, privileged, password_hash FROM libraries"
+                " ORDER BY code"
+            ).fetchall()
+            return [
+                (
+                    Library(
+                        r[0],
+                        r[1],
+                        r[2],
+                        tuple(lows.get(r[0], ())),
+                        tuple(keys.get(r[0], ())),
+                        r[3],
+                        bool(r[4]),
+                    ),
+                    str(r[5]),
+                )
+                for r in rows
+            ]
+
+        return await self._read(work)
+
     async def _column_list(self, sql: str, *params: object) -> list[str]:
         async with self._rx(sql, params) as cur:
             return [r[0] for r in await cur.fetchall()]
