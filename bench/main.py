@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import corpus, harvest, publishing, report, search, servers, writers
 from bench.pyspy import Profiler, hotspots, py_spy
@@ -352,15 +352,26 @@ class Bench:
     async def xserver(self, url: str, pid: int) -> None:
         say(f"X-server: {self.args.writers} writers for {self.args.seconds:.0f} s")
         started = time.time()
-        done = await self.profiled(
+        done, cpu = await self.profiled(
             "xserver",
             pid,
-            lambda: writers.run_writers(
-                url, self.live_ids, self.args.writers, self.args.seconds, self.args.seed
+            lambda: charged(
+                pid,
+                writers.run_writers,
+                url,
+                self.live_ids,
+                self.args.writers,
+                self.args.seconds,
+                self.args.seed,
             ),
         )
         self.write_window = (started, time.time() + 1)
-        self.result["xserver"] = {**done.as_json(), "writers": self.args.writers}
+        cycles = done.saved + done.conflicts + done.other
+        self.result["xserver"] = {
+            **done.as_json(),
+            "writers": self.args.writers,
+            "server_cpu_ms_per_cycle": round(cpu * 1000 / cycles, 3) if cycles else None,
+        }
 
     async def sftp(self, port: int) -> None:
         records = min(self.args.sftp_records, self.args.count)
@@ -467,9 +478,12 @@ class Bench:
             server.stop()
 
 
+_R = TypeVar("_R")
+
+
 async def charged(
-    server_pid: int, run: Callable[..., Awaitable[search.Run]], *args: Any
-) -> tuple[search.Run, float]:
+    server_pid: int, run: Callable[..., Awaitable[_R]], *args: Any
+) -> tuple[_R, float]:
     """`run(*args)` and the CPU seconds the server's processes used meanwhile."""
     before = await asyncio.to_thread(tree_cpu_seconds, server_pid)
     done = await run(*args)

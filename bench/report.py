@@ -154,6 +154,16 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 "",
             )
         )
+        if xserver.get("server_cpu_ms_per_cycle") is not None:
+            out.append(
+                (
+                    f"X-server, {xserver.get('writers', 50)} writers",
+                    "server CPU ms per find-doc + update-doc",
+                    number(xserver["server_cpu_ms_per_cycle"], 2),
+                    "",
+                    "",
+                )
+            )
     sftp = result.get("sftp")
     if sftp:
         out.append(

@@ -103,3 +103,26 @@ def test_oai_row_shows_the_anonymous_part_of_the_rss() -> None:
     }
     row = next(r for r in rows({"oai": oai}) if r[1].startswith("server RSS"))
     assert row[2] == "200 / 420 (90 / 150)"
+
+
+def test_server_cpu_is_shown_per_query_and_per_write_cycle() -> None:
+    result = {
+        "zebra": {"available": True},
+        "z3950": {
+            "gateway": {"id": {"1": {**figures(900.0), "server_cpu_ms_per_query": 0.412}}},
+            "zebra": {"id": {"1": {**figures(800.0), "server_cpu_ms_per_query": 0.5}}},
+        },
+        "xserver": {
+            "saved_per_second": 300.0,
+            "conflicts": 1,
+            "p50_ms": 10.0,
+            "p99_ms": 90.0,
+            "server_cpu_ms_per_cycle": 2.345,
+        },
+    }
+    table = {(row[0], row[1]): row for row in rows(result)}
+    search = table[
+        ("Z39.50 Melinda ID, 1 client", "search + 10 records (p50 / p99; server CPU per query)")
+    ]
+    assert search[2].endswith("; CPU 0.41 ms/q)") and search[3].endswith("; CPU 0.50 ms/q)")
+    assert table[("X-server, 50 writers", "server CPU ms per find-doc + update-doc")][2] == "2.35"
