@@ -47,7 +47,6 @@ MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
 MAX_RECORD_SIZE: Final = 64 * 1024 * 1024
 MIN_MESSAGE_SIZE: Final = 64 * 1024
 MAX_RESULT_SETS: Final = 64  # named result sets one association may hold
-READ_AHEAD: Final = 10  # records a Search reads for the Present after it (yaz-client, ZOOM)
 FIRST_WINDOW: Final = 100  # ids a search reads at once; a present past them reads more
 MAX_PRESENT: Final = 1000  # records one Present (or piggybacked Search) returns at most
 MAX_SCAN_TERMS: Final = 200
@@ -79,8 +78,8 @@ class NamedResultSet:
     ids: list[int]
     view: View
     database: str
-    # The first records, read with the search (one reader call): the next Present of them
-    # (or the Search's piggyback) sends these, and they are dropped then.
+    # The records a Search piggybacks, read with the search (one reader call) and sent in
+    # its response; dropped then.
     first: list[StoredRecord] | None = None
 
 
@@ -174,9 +173,9 @@ class Association:
                 "resultSetName": request.result_set_name,
                 "query": pqf_text(attribute_set, tree),
             }
-            # The search and its first records in one read: the records it may carry back,
-            # else those the Present that follows most searches asks for.
-            page = _piggyback_page(request) or READ_AHEAD
+            # The search and the records it may carry back in one read. Nothing is read ahead
+            # for a later Present: that one must show the records as they are by then.
+            page = _piggyback_page(request)
             found, first = await self.catalog.for_view(view).search_page(
                 query,
                 cap=max(FIRST_WINDOW, page),
@@ -209,6 +208,7 @@ class Association:
             wanted = min(request.medium_set_present_number, count)
             element_set = request.medium_set_element_set
         if wanted <= 0:
+            result_set.first = None
             return Reply(
                 z.search_response(
                     request.reference_id,
