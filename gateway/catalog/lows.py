@@ -13,6 +13,7 @@ from gateway.catalog.base import CatalogCore
 from gateway.catalog.saving import next_version, old_entry, prepare_write
 from gateway.catalog.types import PUBLISH_SLICE, SYSTEM_USER, PublishResult
 from gateway.errors import OwnAuthorizationError
+from gateway.loading import iso2709_or_none
 from gateway.model import User
 from gateway.records import splice
 from gateway.store import (
@@ -184,7 +185,8 @@ class LowsAndPublishing(CatalogCore):
             # thread writes the slice before it and reads the slice after it (SQLite, which
             # leaves the GIL), so both cores work.
             parts = _slices(changes)
-            upcoming = await txn.existing_rows(_ids_of(parts[0])) if parts else {}
+            # with the stored ISO 2709 forms: a splice edits them too (Present needs them)
+            upcoming = await txn.existing_rows(_ids_of(parts[0]), iso2709=True) if parts else {}
             for n, part in enumerate(parts):
                 rows = upcoming
                 editing = asyncio.to_thread(
@@ -200,7 +202,7 @@ class LowsAndPublishing(CatalogCore):
                 )
                 if n + 1 < len(parts):
                     (writes, olds), upcoming = await asyncio.gather(
-                        editing, txn.existing_rows(_ids_of(parts[n + 1]))
+                        editing, txn.existing_rows(_ids_of(parts[n + 1]), iso2709=True)
                     )
                 else:
                     writes, olds = await editing
@@ -260,9 +262,11 @@ class LowsAndPublishing(CatalogCore):
                     stamp=stamp,
                     old_version=row.version,
                     new_version=version,
+                    iso2709=row.iso2709,
                 )
                 if spliced is not None:
                     result.added.append(rid)
+                    iso = spliced.iso2709
                     writes.append(
                         SplicedWrite(
                             rid,
@@ -272,6 +276,8 @@ class LowsAndPublishing(CatalogCore):
                             spliced.alma_xml,
                             spliced.added_terms,
                             spliced.removed_terms,
+                            # no stored form to splice (or not safely): convert, as a save does
+                            iso if iso is not None else iso2709_or_none(spliced.xml),
                         )
                     )
                     continue

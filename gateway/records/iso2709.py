@@ -264,29 +264,7 @@ def _compact_to_iso2709(xml: bytes) -> bytes:
     data: list[bytes] = []
     offset = 0
     for chunk in chunks:
-        if chunk.startswith(_DATA_START):
-            # <datafield tag="TAG" ind1="I" ind2="J"><subfield code="a">…</subfield>…
-            tag = chunk[16:19]
-            if chunk[19:27] != b'" ind1="' or chunk[28:36] != b'" ind2="' or chunk[37:39] != b'">':
-                raise _NotCompact  # a multi-byte or escaped tag or indicator
-            subfields = (
-                chunk[39:]
-                .replace(b"</subfield>", b"")
-                .replace(b'<subfield code="', b"\x1f")
-                .replace(b'">', b"")
-            )
-            body_bytes = chunk[27:28] + chunk[36:37] + _unescape(subfields) + FIELD_TERMINATOR
-        elif chunk.startswith(_CONTROL_START):
-            tag = chunk[19:22]
-            if chunk[22:24] != b'">':
-                raise _NotCompact
-            body_bytes = _unescape(chunk[24:]) + FIELD_TERMINATOR
-        else:
-            raise _NotCompact
-        if b"&" in tag or b"<" in tag or not tag.isascii():
-            raise _NotCompact  # the long way names the bad tag
-        if len(body_bytes) > _MAX_FIELD:
-            raise _NotCompact
+        tag, body_bytes = _field(chunk)
         directory.append(b"%s%04d%05d" % (tag, len(body_bytes), offset))
         data.append(body_bytes)
         offset += len(body_bytes)
@@ -297,3 +275,47 @@ def _compact_to_iso2709(xml: bytes) -> bytes:
         raise _NotCompact  # the long way names what is wrong
     head = f"{length:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
     return head.encode("ascii") + directory_bytes + b"".join(data) + RECORD_TERMINATOR
+
+
+def _field(chunk: bytes) -> tuple[bytes, bytes]:
+    """The tag and ISO 2709 body of one compact field (without its closing tag)."""
+    if chunk.startswith(_DATA_START):
+        # <datafield tag="TAG" ind1="I" ind2="J"><subfield code="a">…</subfield>…
+        tag = chunk[16:19]
+        if chunk[19:27] != b'" ind1="' or chunk[28:36] != b'" ind2="' or chunk[37:39] != b'">':
+            raise _NotCompact  # a multi-byte or escaped tag or indicator
+        subfields = (
+            chunk[39:]
+            .replace(b"</subfield>", b"")
+            .replace(b'<subfield code="', b"\x1f")
+            .replace(b'">', b"")
+        )
+        body = chunk[27:28] + chunk[36:37] + _unescape(subfields) + FIELD_TERMINATOR
+    elif chunk.startswith(_CONTROL_START):
+        tag = chunk[19:22]
+        if chunk[22:24] != b'">':
+            raise _NotCompact
+        body = _unescape(chunk[24:]) + FIELD_TERMINATOR
+    else:
+        raise _NotCompact
+    if b"&" in tag or b"<" in tag or not tag.isascii():
+        raise _NotCompact  # the long way names the bad tag
+    if len(body) > _MAX_FIELD:
+        raise _NotCompact
+    return tag, body
+
+
+def compact_field_to_iso2709(field: bytes) -> tuple[bytes, bytes] | None:
+    """The tag and ISO 2709 body (with its terminator) of one field in the store's compact
+    MARCXML, as `marcxml_to_iso2709` makes it; None when that would take the long way."""
+    for end in (b"</datafield>", b"</controlfield>"):
+        if field.endswith(end):
+            chunk = field[: -len(end)]
+            # one field: no other closing tag inside (values carry `<` escaped)
+            if b"</controlfield>" in chunk or b"</datafield>" in chunk:
+                return None
+            try:
+                return _field(chunk)
+            except (_NotCompact, IndexError):
+                return None
+    return None

@@ -40,6 +40,7 @@ import pymarc
 
 from gateway.indexing import IX_LOW, IX_SOURCEID, fold, sourceid_key
 from gateway.records.aleph import MELINDA_ORG, MELINDA_PREFIX, append_cat, parse_melinda_035
+from gateway.records.iso_splice import splice_iso2709
 from gateway.records.marcxml import field_to_marcxml
 from gateway.records.stamps import staleness_stamp
 
@@ -120,12 +121,16 @@ class SaveStamp:
 
 @dataclass(frozen=True, slots=True)
 class Spliced:
-    """Both views after the save, and the index terms the record gains and loses."""
+    """Both views after the save, and the index terms the record gains and loses.
+
+    `iso2709`: the fin01 view's ISO 2709 form spliced from the stored one, None when there
+    was none or it could not be spliced (the caller converts the new `xml` instead)."""
 
     xml: bytes
     alma_xml: bytes
     added_terms: frozenset[tuple[int, str]]
     removed_terms: frozenset[tuple[int, str]]
+    iso2709: bytes | None = None
 
 
 def add_low_sid(
@@ -139,9 +144,11 @@ def add_low_sid(
     stamp: SaveStamp,
     old_version: int,
     new_version: int,
+    iso2709: bytes | None = None,
 ) -> Spliced | None:
     """Add LOW `code` (and `SID $c local_id $b sid_code` when `local_id`) to a live stored
-    record as a full save by `stamp`'s user would; None when the splice cannot be sure."""
+    record as a full save by `stamp`'s user would; None when the splice cannot be sure.
+    `iso2709`: the stored ISO 2709 form of `xml`, edited in the same fields."""
     try:
         return _add_low_sid(
             xml,
@@ -153,6 +160,7 @@ def add_low_sid(
             stamp=stamp,
             old_version=old_version,
             new_version=new_version,
+            iso2709=iso2709,
         )
     except (_Decline, UnicodeError):
         return None
@@ -429,6 +437,7 @@ def _add_low_sid(
     stamp: SaveStamp,
     old_version: int,
     new_version: int,
+    iso2709: bytes | None,
 ) -> Spliced:
     low_code = code.strip().upper()
     if not low_code or low_code in SET_LOW_CODES:
@@ -516,12 +525,17 @@ def _add_low_sid(
             done.append((places.sid_at, 1, places.sid_at, new_sid))
         return done
 
+    record_edits = edits(places)
+    new_xml = _apply(xml, record_edits)  # (sorts the edits)
+    # the ISO 2709 form has the fin01 view's fields in its order: the same fields change
+    iso_edits = [(start, stop, text) for start, _rank, stop, text in record_edits]
     # an added term the record has already (another SID's) is no change: the store ignores it
     return Spliced(
-        _apply(xml, edits(places)),
+        new_xml,
         _apply(view, [*edits(view_places), stale_edit]),
         frozenset(added),
         frozenset(removed),
+        splice_iso2709(iso2709, xml, iso_edits),
     )
 
 

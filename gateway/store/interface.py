@@ -26,6 +26,7 @@ class RecordRow:
     deleted: bool
     xml: bytes
     alma_xml: bytes
+    iso2709: bytes | None = None  # the stored ISO 2709 form, when asked for and there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class SplicedWrite:
     alma_xml: bytes
     added_terms: frozenset[tuple[int, str]]
     removed_terms: frozenset[tuple[int, str]] = frozenset()
+    iso2709: bytes | None = None  # the fin01 view as ISO 2709 (None: ISO 2709 cannot hold it)
 
 
 class RowChangedError(Exception):
@@ -73,7 +75,11 @@ class WriteTxn(Protocol):
 
     async def get_row(self, record_id: int) -> RecordRow | None: ...
 
-    async def existing_rows(self, ids: Sequence[int]) -> dict[int, RecordRow]: ...
+    async def existing_rows(
+        self, ids: Sequence[int], *, iso2709: bool = False
+    ) -> dict[int, RecordRow]:
+        """The stored rows of `ids` that exist; `iso2709`: with their stored ISO 2709 form."""
+        ...
 
     def next_id(self) -> int: ...
 

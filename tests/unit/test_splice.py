@@ -20,6 +20,7 @@ from gateway.emulator.generator import generate_records
 from gateway.errors import MalformedRecordError
 from gateway.model import User
 from gateway.records import splice
+from gateway.records.iso2709 import marcxml_to_iso2709
 from gateway.store import RecordRow, RecordWrite, SplicedWrite
 from tests.conftest import shared_fixture
 
@@ -43,8 +44,9 @@ def stored_row(record: pymarc.Record, record_id: int, version: int = STORED_AT) 
     """The row the store keeps for `record`, as its write path makes it."""
     write = prepare_write(record, record_id, STORED_AT, version)
     return RecordRow(
-        record_id, 1, write.datestamp, write.version, write.deleted, write.xml, write.alma_xml
-    )
+        record_id, 1, write.datestamp, write.version, write.deleted, write.xml, write.alma_xml,
+        write.iso2709,
+    )  # fmt: skip
 
 
 def saved_row(catalog: Catalog, row: RecordRow, code: str = "TESTLIB") -> RecordRow:
@@ -58,8 +60,9 @@ def saved_row(catalog: Catalog, row: RecordRow, code: str = "TESTLIB") -> Record
     write = writes[0]
     assert isinstance(write, RecordWrite)
     return RecordRow(
-        row.id, 2, write.datestamp, write.version, write.deleted, write.xml, write.alma_xml
-    )
+        row.id, 2, write.datestamp, write.version, write.deleted, write.xml, write.alma_xml,
+        write.iso2709,
+    )  # fmt: skip
 
 
 def both_paths(
@@ -92,6 +95,8 @@ def both_paths(
         return False
     assert fast_write.xml == full_write.xml
     assert fast_write.alma_xml == full_write.alma_xml
+    # the stored ISO 2709 form too: what the full save stores (None only when it cannot hold it)
+    assert fast_write.iso2709 == full_write.iso2709
     assert (fast_write.datestamp, fast_write.version) == (full_write.datestamp, full_write.version)
     assert not full_write.deleted and full_write.entry is not None
     old = olds[row.id]
@@ -290,18 +295,22 @@ def _table(path: Path, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
-    """A publication through the store: every row and every index term the same."""
+    """A publication through the store: every row (its stored ISO 2709 form too) and every
+    index term the same; a LOW removal and rows stored without an ISO 2709 form among them."""
     batch = list(generate_records(300, 19))
     at = int(time.time()) + 10**6
     present = [(records.melinda_id(r) or 0, f"99{n:010d}506253") for n, r in enumerate(batch)]
     withdrawn = [rid for rid, _ in present[:20]]
     paths = {}
+    results = {}
     for splice_additions in (True, False):
         path = tmp_path / f"splice-{splice_additions}.sqlite"
         catalog = _loaded_catalog(path, batch, at)
+        with sqlite3.connect(path) as conn:  # as a store written before the form was kept
+            conn.execute("UPDATE records SET iso = NULL WHERE id % 7 = 0")
 
         async def publish(catalog: Catalog = catalog, flag: bool = splice_additions) -> None:
-            await catalog._change_lows(
+            results[flag] = await catalog._change_lows(
                 "HELKA", present[20:], withdrawn, user=PUBLISHER, sid_code="helka",
                 splice_additions=flag,
             )  # fmt: skip
@@ -313,16 +322,27 @@ def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
 
         asyncio.run(publish())
         paths[splice_additions] = path
-    # every column but the stored ISO 2709, which a splice drops (Present converts instead)
+    assert results[True].removed and results[True] == results[False]
     query_rows = (
         "SELECT id, seq, datestamp, version, deleted, xml, alma_xml, sort_title, sort_author,"
-        " sort_date FROM records ORDER BY id"
+        " sort_date, iso FROM records ORDER BY id"
     )
     query_terms = "SELECT ix, term, rec FROM terms ORDER BY ix, term, rec"
     spliced, full = paths[True], paths[False]
     assert _table(spliced, query_rows) == _table(full, query_rows)
     assert _table(spliced, query_terms) == _table(full, query_terms)
     assert len(_table(full, "SELECT rec FROM terms WHERE ix = 17 AND term = 'oula'")) >= 90
+    # every record the publication changed has its ISO 2709 form, the one its MARCXML gives
+    changed = {*results[True].added, *results[True].removed}
+    stored = {
+        int(str(rid)): (xml, iso)
+        for rid, xml, iso in _table(spliced, "SELECT id, xml, iso FROM records WHERE NOT deleted")
+    }
+    live = changed & stored.keys()  # (a LOW leaves deleted records too)
+    assert len(live) > 250
+    for rid in live:
+        xml, iso = stored[rid]
+        assert isinstance(xml, bytes) and iso == marcxml_to_iso2709(xml)
 
 
 @pytest.mark.parametrize("tag", ["CAT", "LOW", "SID", "STA", "FMT"])

@@ -83,8 +83,8 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ) WITHOUT ROWID;
     """,
     # 4: the fin01 view also as ISO 2709, made when the record is prepared, so Z39.50 Present
-    # sends stored bytes; NULL (records saved before, or spliced by LOW publishing since)
-    # is converted when presented
+    # sends stored bytes; NULL (records saved before, or too long for ISO 2709) is converted
+    # when presented
     """
     ALTER TABLE records ADD COLUMN iso BLOB;
     """,

@@ -102,10 +102,15 @@ def _in_base(conn: sqlite3.Connection, prefix: str) -> sqlite3.Connection:
 
 
 _ROW_SQL = "SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records"
+_ROW_ISO_SQL = "SELECT id, seq, datestamp, version, deleted, xml, alma_xml, iso FROM records"
 
 
 def _record_row(row: Any) -> RecordRow:
     return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+
+
+def _record_row_iso(row: Any) -> RecordRow:
+    return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
 
 
 def _row_of(conn: sqlite3.Connection, record_id: int) -> RecordRow | None:
@@ -121,7 +126,11 @@ def _by_ids(conn: sqlite3.Connection, select: str, ids: Sequence[int]) -> Iterat
         yield from conn.execute(f"{select} id IN ({','.join('?' * len(chunk))})", chunk)
 
 
-def _rows_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, RecordRow]:
+def _rows_of(
+    conn: sqlite3.Connection, ids: Sequence[int], *, iso2709: bool = False
+) -> dict[int, RecordRow]:
+    if iso2709:
+        return {row[0]: _record_row_iso(row) for row in _by_ids(conn, f"{_ROW_ISO_SQL} WHERE", ids)}
     return {row[0]: _record_row(row) for row in _by_ids(conn, f"{_ROW_SQL} WHERE", ids)}
 
 
@@ -248,9 +257,11 @@ class SqliteWriteTxn:
     async def get_row(self, record_id: int) -> RecordRow | None:
         return await self._run(lambda db: _row_of(db, record_id))
 
-    async def existing_rows(self, ids: Sequence[int]) -> dict[int, RecordRow]:
+    async def existing_rows(
+        self, ids: Sequence[int], *, iso2709: bool = False
+    ) -> dict[int, RecordRow]:
         wanted = list(ids)
-        return await self._run(lambda db: _rows_of(db, wanted))
+        return await self._run(lambda db: _rows_of(db, wanted, iso2709=iso2709))
 
     def next_id(self) -> int:
         self._store._high_id += 1
@@ -348,7 +359,7 @@ class SqliteWriteTxn:
         """
         store = self._store
         seqs: list[int] = []
-        record_rows: list[tuple[int, int, int, bytes, bytes, int]] = []
+        record_rows: list[tuple[int, int, int, bytes, bytes, bytes | None, int]] = []
         insert_terms: list[tuple[int, str, int]] = []
         delete_terms: list[tuple[int, str, int]] = []
         for write in writes:
@@ -357,14 +368,21 @@ class SqliteWriteTxn:
             store._datestamp = max(store._datestamp, write.datestamp)
             self._note_saved(write.id, write.datestamp)
             record_rows.append(
-                (store._seq, write.datestamp, write.version, write.xml, write.alma_xml, write.id)
+                (
+                    store._seq,
+                    write.datestamp,
+                    write.version,
+                    write.xml,
+                    write.alma_xml,
+                    write.iso2709,
+                    write.id,
+                )
             )
             insert_terms.extend((ix, term, write.id) for ix, term in write.added_terms)
             delete_terms.extend((ix, term, write.id) for ix, term in write.removed_terms)
         self._queue(
-            # the stored ISO 2709 goes stale with the splice: Present converts until a full save
             "UPDATE records SET seq = ?, datestamp = ?, version = ?, xml = ?, alma_xml = ?,"
-            " iso = NULL WHERE id = ?",
+            " iso = ? WHERE id = ?",
             record_rows,
             how="many",
             seq_at=0,
