@@ -13,6 +13,7 @@ import pytest
 from gateway.emulator.app import PROTOCOLS, running_gateway
 from gateway.emulator.host import Gateway
 from gateway.emulator.settings import Settings
+from tests.stores import BOTH_STORES, STORE_KINDS, store_url_for
 
 # Import every protocol now, before blockbuster watches: some imports run subprocesses
 # (asyncssh probes the system's libraries), which is start-up cost, not event-loop blocking.
@@ -79,10 +80,31 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
     return base.with_overrides(overrides)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The suites in BOTH_STORES run once per store: every test there that uses a store."""
+    uses_store = {"gateway", "store_url", "catalog"} & set(metafunc.fixturenames)
+    where = Path(str(metafunc.definition.path)).relative_to(ROOT).as_posix()
+    if uses_store and any(where.startswith(prefix) for prefix in BOTH_STORES):
+        metafunc.parametrize("store_kind", STORE_KINDS, indirect=True)
+
+
 @pytest.fixture
-async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """'sqlite' unless the test runs over both stores (pytest_generate_tests)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+async def store_url(store_kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty store of the kind under test (a PostgreSQL database is dropped afterwards)."""
+    async with store_url_for(store_kind, tmp_path / "data") as url:
+        yield url
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path, store_url: str) -> AsyncIterator[Gateway]:
     """The whole gateway, started in-process on free ports with an empty temp store."""
-    async with running_gateway(test_settings(tmp_path / "data")) as gw:
+    async with running_gateway(test_settings(tmp_path / "data", store_url=store_url)) as gw:
         yield gw
 
 

@@ -25,7 +25,7 @@ from gateway.catalog.types import (
 )
 from gateway.catalog.writes import Writes
 from gateway.query import SortKey
-from gateway.store import SqliteStore, Store
+from gateway.store import Store, open_store
 
 __all__ = [
     "AUTHORITY_BASE",
@@ -79,5 +79,7 @@ class Catalog(
 
     # --- lifecycle -----------------------------------------------------------------
     @classmethod
-    async def open(cls, path: str) -> Catalog:
-        return cls(await SqliteStore.open(path))
+    async def open(cls, url: str) -> Catalog:
+        """The catalog over the store `url` names: `sqlite:///path` (or a bare path) or
+        `postgresql://user@host:port/db`."""
+        return cls(await open_store(url))

@@ -87,7 +87,7 @@ async def create_gateway(
         settings = dataclasses.replace(
             settings, secret=await asyncio.to_thread(_data_dir_secret, settings)
         )
-    catalog = await Catalog.open(str(settings.store_path))
+    catalog = await Catalog.open(settings.store)
     shared = None
     if worker is not None:
         try:

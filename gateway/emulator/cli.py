@@ -290,10 +290,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
 async def open_catalog(settings: Settings, *, create: bool = True) -> AsyncIterator[Catalog]:
     """The catalog over the data dir's store; `create=False`: NoStoreError when there is none
     (a mistyped --data-dir must not quietly become an empty store)."""
-    if not create and not await asyncio.to_thread(settings.store_path.is_file):
+    if (
+        not create
+        and settings.store_is_file
+        and not await asyncio.to_thread(settings.store_path.is_file)
+    ):
         raise NoStoreError(f"no store at {settings.data_dir}")
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
-    catalog = await Catalog.open(str(settings.store_path))
+    catalog = await Catalog.open(settings.store)
     try:
         yield catalog
     finally:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from gateway.store.urls import StoreUrlError, store_kind
+
 ENV_PREFIX = "MELINDA_GATEWAY_"
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -32,6 +34,8 @@ class Settings:
     sftp_port: int = 2222
     data_dir: Path = dataclasses.field(default_factory=default_data_dir)
     workers: int = 1  # worker processes of `serve` over one store (workers.py)
+    # sqlite:///path or postgresql://user@host:port/db; empty: the data dir's SQLite file
+    store_url: str = ""
     demo: bool = True  # load the demo data into an empty store on `serve`
     demo_count: int = 2000
     demo_seed: int = 1
@@ -78,6 +82,15 @@ class Settings:
     @property
     def store_path(self) -> Path:
         return self.data_dir / "melinda.sqlite"
+
+    @property
+    def store(self) -> str:
+        """The store's URL: `store_url`, or the SQLite file in the data dir."""
+        return self.store_url or f"sqlite://{self.store_path}"
+
+    @property
+    def store_is_file(self) -> bool:
+        return store_kind(self.store) == "sqlite"
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         """A copy with the given settings replaced (values converted to the field's type)."""
@@ -132,6 +145,10 @@ class Settings:
         return settings._checked()
 
     def _checked(self) -> Settings:
+        try:
+            store_kind(self.store)
+        except StoreUrlError as exc:
+            raise SettingsError(f"setting store_url: {exc}") from exc
         if self.log_level.upper() not in LOG_LEVELS:
             raise SettingsError(
                 f"setting log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}"

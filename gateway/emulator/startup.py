@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import errno
 import os
 import socket
@@ -69,7 +70,13 @@ def first_taken_port(settings: Settings) -> ListenError | None:
 
 
 def store_line(settings: Settings, live: int, deleted: int) -> str:
-    return f"Store: {settings.store_path} ({live:,} records, {deleted:,} deleted)"
+    where = settings.store_path if settings.store_is_file else without_password(settings.store)
+    return f"Store: {where} ({live:,} records, {deleted:,} deleted)"
+
+
+def without_password(url: str) -> str:
+    """A database URL fit for a log line: any password replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 async def renew_demo_keys(catalog: Catalog, keys_dir: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""The record store: one interface (`Store`, a Protocol) and its SQLite implementation."""
+"""The record store: one interface (`Store`, a Protocol), its SQLite and PostgreSQL
+implementations, and `open_store` choosing between them by URL."""
 
 from gateway.store.ill import (
     OPEN,
@@ -18,6 +19,7 @@ from gateway.store.interface import (
     WriteTxn,
 )
 from gateway.store.sqlite import SqliteStore, compile_query, iter_chunks, sort_terms
+from gateway.store.urls import StoreUrlError, open_store, store_kind, store_url_of_path
 
 __all__ = [
     "OPEN",
@@ -33,8 +35,12 @@ __all__ = [
     "SplicedWrite",
     "SqliteStore",
     "Store",
+    "StoreUrlError",
     "WriteTxn",
     "compile_query",
     "iter_chunks",
+    "open_store",
     "sort_terms",
+    "store_kind",
+    "store_url_of_path",
 ]

@@ -71,8 +71,8 @@ TAMK = User("TAMK", "TAMK", 30, frozenset({"TAMK"}))
 
 
 @pytest.fixture
-async def catalog(tmp_path: Path) -> AsyncIterator[Catalog]:
-    catalog = await Catalog.open(str(tmp_path / "melinda.sqlite"))
+async def catalog(store_url: str) -> AsyncIterator[Catalog]:
+    catalog = await Catalog.open(store_url)
     await catalog.add_library("HELKA", password="helka-pw", sid_code="helka")
     await catalog.add_library("TAMK", password="tamk-pw", sid_code="tamk")
     try:
@@ -81,7 +81,7 @@ async def catalog(tmp_path: Path) -> AsyncIterator[Catalog]:
         await catalog.close()
 
 
-async def test_create_assigns_ids_that_are_never_reused(catalog: Catalog, tmp_path: Path) -> None:
+async def test_create_assigns_ids_that_are_never_reused(catalog: Catalog, store_url: str) -> None:
     first = await catalog.create(book("Yksi."), user=HELKA)
     second = await catalog.create(book("Yksi."), user=HELKA)  # no duplicate control
     assert (first.id, second.id) == (1, 2)
@@ -90,7 +90,7 @@ async def test_create_assigns_ids_that_are_never_reused(catalog: Catalog, tmp_pa
     assert stored["003"].data == "FI-MELINDA"
     assert [f.value() for f in stored.get_fields("035")] == ["(FI-MELINDA)000000002"]
     await catalog.close()
-    reopened = await Catalog.open(str(tmp_path / "melinda.sqlite"))
+    reopened = await Catalog.open(store_url)
     try:
         third = await reopened.create(book("Kolme."), user=HELKA)
         assert third.id == 3

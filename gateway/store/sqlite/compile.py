@@ -25,20 +25,32 @@ from gateway.query import (
 SqlPart = tuple[str, list[object]]
 
 _TOP: Final = "\U0010ffff"  # sorts after every other character, closing a prefix range
-_NOTHING: Final[SqlPart] = ("SELECT rec FROM terms WHERE 0", [])
+_NOTHING: Final[SqlPart] = ("SELECT rec FROM terms WHERE 1 = 0", [])
 _RANGE_OPS: Final = {Relation.LT: "<", Relation.LE: "<=", Relation.GT: ">", Relation.GE: ">="}
 
 
 _OPS: Final = {And: "INTERSECT", Or: "UNION", Not: "EXCEPT"}
 
 
-def compile_query(query: Query) -> SqlPart:
+def compile_query(query: Query, *, nested: bool = False) -> SqlPart:
     """A SELECT yielding column `rec` (record ids, possibly repeated) for the query.
 
-    Raises QueryTooComplexError past the bounds of gateway.query.
+    `nested`: each boolean's operands in named subqueries (PostgreSQL, where INTERSECT binds
+    tighter than UNION and EXCEPT, so SQLite's flat left-to-right chain would mean another
+    thing). Raises QueryTooComplexError past the bounds of gateway.query.
     """
     check_complexity(query)
-    return _compile(query)
+    return _compile_nested(query) if nested else _compile(query)
+
+
+def _compile_nested(query: Query) -> SqlPart:
+    if isinstance(query, AllRecords | Term):
+        return _compile(query)
+    left_sql, left_params = _compile_nested(query.left)
+    right_sql, right_params = _compile_nested(query.right)
+    op = _OPS[type(query)]
+    sql = f"SELECT rec FROM ({left_sql}) AS q {op} SELECT rec FROM ({right_sql}) AS q"
+    return sql, left_params + right_params
 
 
 def _compile(query: Query) -> SqlPart:
@@ -46,7 +58,7 @@ def _compile(query: Query) -> SqlPart:
     # so `a and b or c not d` is one compound SELECT, and a run of one associative operator
     # (`a and (b and c)`) joins it too. Only what really nests becomes a subquery.
     if isinstance(query, AllRecords):
-        return ("SELECT id AS rec FROM records WHERE deleted = 0", [])
+        return ("SELECT id AS rec FROM records WHERE NOT deleted", [])  # both stores read it
     if isinstance(query, Term):
         return _compile_term(query)
     spine: list[And | Or | Not] = []
@@ -106,7 +118,7 @@ def _combine(parts: list[SqlPart], op: str) -> SqlPart:
         return _NOTHING
     if len(parts) == 1:
         return parts[0]
-    sql = f" {op} ".join(f"SELECT rec FROM ({p[0]})" for p in parts)
+    sql = f" {op} ".join(f"SELECT rec FROM ({p[0]}) AS q" for p in parts)
     params: list[object] = []
     for part in parts:
         params.extend(part[1])

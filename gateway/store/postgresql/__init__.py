@@ -1,0 +1,18 @@
+"""The PostgreSQL store: asyncpg, its schema and the state gateway processes share through it."""
+
+from gateway.store.postgresql.shared import AdvisoryLock, PostgresSharedState
+from gateway.store.postgresql.store import (
+    PostgresStore,
+    PostgresWriteTxn,
+    StoreUnavailableError,
+    dollar_params,
+)
+
+__all__ = [
+    "AdvisoryLock",
+    "PostgresSharedState",
+    "PostgresStore",
+    "PostgresWriteTxn",
+    "StoreUnavailableError",
+    "dollar_params",
+]

@@ -1,0 +1,100 @@
+"""The PostgreSQL store's schema as numbered migrations; the table `schema_version` says which ran.
+
+The same tables as SQLite's: the inverted index a B-tree on (ix, term, rec), the change
+sequence a sequence, datestamps `timestamptz`. Text that is sorted or ranged over is
+COLLATE "C", so terms and sort keys order by code point exactly as in SQLite.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    # 1: records, the inverted index, libraries, the significant-change log, publishing log
+    """
+    CREATE SEQUENCE change_seq;
+    -- one row: the writers' lock (SELECT ... FOR UPDATE), the highest id ever given, and a
+    -- count of commits that tells a process another one has written
+    CREATE TABLE counters (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        high_id bigint NOT NULL DEFAULT 0,
+        commits bigint NOT NULL DEFAULT 0
+    );
+    INSERT INTO counters DEFAULT VALUES;
+    CREATE TABLE records (
+        id bigint PRIMARY KEY,
+        seq bigint NOT NULL UNIQUE,
+        datestamp timestamptz NOT NULL,
+        version bigint NOT NULL,
+        deleted boolean NOT NULL DEFAULT false,
+        xml bytea NOT NULL,
+        alma_xml bytea NOT NULL,
+        sort_title text COLLATE "C" NOT NULL DEFAULT '',
+        sort_author text COLLATE "C" NOT NULL DEFAULT '',
+        sort_date text COLLATE "C" NOT NULL DEFAULT ''
+    );
+    CREATE INDEX records_datestamp ON records (datestamp, seq);
+    CREATE TABLE terms (
+        ix integer NOT NULL,
+        term text COLLATE "C" NOT NULL,
+        rec bigint NOT NULL,
+        PRIMARY KEY (ix, term, rec)
+    );
+    CREATE TABLE libraries (
+        code text PRIMARY KEY,
+        name text NOT NULL DEFAULT '',
+        sid_code text NOT NULL,
+        level integer NOT NULL DEFAULT 30,
+        privileged boolean NOT NULL DEFAULT false,
+        password_hash text NOT NULL DEFAULT ''
+    );
+    CREATE TABLE library_lows (
+        code text NOT NULL REFERENCES libraries (code) ON DELETE CASCADE,
+        low text NOT NULL,
+        PRIMARY KEY (code, low)
+    );
+    CREATE TABLE ssh_keys (
+        code text NOT NULL REFERENCES libraries (code) ON DELETE CASCADE,
+        key text NOT NULL,
+        PRIMARY KEY (code, key)
+    );
+    CREATE TABLE significant_changes (
+        seq bigint PRIMARY KEY,
+        rec bigint NOT NULL,
+        at timestamptz NOT NULL,
+        "user" text NOT NULL,
+        library text NOT NULL,
+        fields jsonb NOT NULL
+    );
+    CREATE TABLE publishing_log (
+        library text NOT NULL,
+        file_key text NOT NULL,
+        at timestamptz NOT NULL,
+        result text NOT NULL,
+        PRIMARY KEY (library, file_key)
+    );
+    """,
+    # 2: state the gateway processes share (X-server sessions and result sets, numbering)
+    """
+    CREATE TABLE shared_state (
+        space text NOT NULL,
+        key text NOT NULL,
+        value bytea NOT NULL,
+        expires timestamptz NOT NULL,
+        PRIMARY KEY (space, key)
+    );
+    CREATE TABLE shared_numbers (name text PRIMARY KEY, value bigint NOT NULL);
+    """,
+)
+
+# Tables a snapshot copies, in an order that satisfies the foreign keys on restore.
+SNAPSHOT_TABLES: Final[tuple[str, ...]] = (
+    "counters",
+    "records",
+    "terms",
+    "libraries",
+    "library_lows",
+    "ssh_keys",
+    "significant_changes",
+    "publishing_log",
+)

@@ -1,0 +1,877 @@
+"""The PostgreSQL record store (`gateway.store.Store`) through asyncpg: several gateway
+processes, on one host or several, serve one catalog from it.
+
+Writers everywhere take turns on one row lock (`counters ... FOR UPDATE`), so the change
+sequence rises in commit order as OAI-PMH harvests need; every write is one transaction.
+A pool serves reads; a connection lost to a database restart is replaced on the next try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final, TypeVar
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
+from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
+from gateway.query import Query, SortKey
+from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
+from gateway.store.postgresql.schema import MIGRATIONS, SNAPSHOT_TABLES
+from gateway.store.sqlite.compile import EQ_SQL, compile_query, order_by
+
+_T = TypeVar("_T")
+log = logging.getLogger(__name__)
+
+POOL_SIZE: Final = 8  # connections per process: reads beside one write
+STATEMENT_TIMEOUT_MS: Final = 60_000  # no statement holds a connection longer
+RECONNECT_SECONDS: Final = 30.0  # how long a read or a write's start waits for the database
+NOTIFY_CHANNEL: Final = "melinda_gateway_commits"
+_MIGRATION_LOCK: Final = 0x4D454C49  # advisory lock key: one process migrates at a time
+SNAPSHOT_MARK: Final = "melinda-gateway postgresql snapshot\n"
+
+# What a lost connection looks like to asyncpg: the operation may be tried again on a new one.
+CONNECTION_ERRORS: Final = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InterfaceError,
+    ConnectionError,
+    OSError,
+)
+
+
+class StoreUnavailableError(Exception):
+    """The database did not answer within RECONNECT_SECONDS."""
+
+
+def dollar_params(sql: str) -> str:
+    """The shared query compiler's `?` placeholders as PostgreSQL's `$1, $2, ...`."""
+    count = 0
+
+    def number(_: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"${count}"
+
+    return re.sub(r"\?", number, sql)
+
+
+def _column(view: View) -> str:
+    return "alma_xml" if view is View.FIN01ALMA else "xml"
+
+
+_EPOCH: Final = "extract(epoch FROM datestamp)::bigint"
+_ROW_SQL: Final = f"SELECT id, seq, {_EPOCH}, version, deleted, xml, alma_xml FROM records"
+
+
+def _record_row(row: Any) -> RecordRow:
+    return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+
+
+def _stored(row: Any, view: View) -> StoredRecord:
+    return StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view)
+
+
+_COUNTERS_SQL: Final = f"""
+    SELECT c.high_id, c.commits,
+           (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_seq),
+           (SELECT coalesce(max(id), 0) FROM records),
+           (SELECT coalesce(max({_EPOCH}), 0) FROM records)
+    FROM counters c"""
+
+
+class PostgresWriteTxn:
+    """The open write transaction on one pooled connection; every method runs inside it."""
+
+    def __init__(self, store: PostgresStore, conn: asyncpg.Connection) -> None:
+        self._store = store
+        self._conn = conn
+        self._checks: list[tuple[int, int]] = []  # expect_seq: checked before the next statement
+
+    def expect_seq(self, record_id: int, seq: int) -> None:
+        self._checks.append((record_id, seq))
+
+    async def _checked(self) -> asyncpg.Connection:
+        checks, self._checks = self._checks, []
+        for record_id, seq in checks:
+            found = await self._conn.fetchval("SELECT seq FROM records WHERE id = $1", record_id)
+            if found != seq:
+                raise RowChangedError(record_id)
+        return self._conn
+
+    async def get_row(self, record_id: int) -> RecordRow | None:
+        conn = await self._checked()
+        row = await conn.fetchrow(f"{_ROW_SQL} WHERE id = $1", record_id)
+        return _record_row(row) if row else None
+
+    async def existing_rows(self, ids: Sequence[int]) -> dict[int, RecordRow]:
+        conn = await self._checked()
+        rows = await conn.fetch(f"{_ROW_SQL} WHERE id = ANY($1::bigint[])", list(ids))
+        return {row[0]: _record_row(row) for row in rows}
+
+    def next_id(self) -> int:
+        self._store._high_id += 1
+        return self._store._high_id
+
+    def note_id(self, record_id: int) -> None:
+        if record_id > self._store._high_id:
+            self._store._high_id = record_id
+
+    def _take_seqs(self, count: int) -> list[int]:
+        store = self._store
+        first = store._seq + 1
+        store._seq += count
+        return list(range(first, store._seq + 1))
+
+    async def save(
+        self,
+        writes: Sequence[RecordWrite],
+        old_entries: dict[int, IndexEntry],
+        *,
+        sorted_terms: list[tuple[int, str, int]] | None = None,
+    ) -> list[int]:
+        """Insert or replace records and their index terms; returns the seq given to each."""
+        conn = await self._checked()
+        store = self._store
+        seqs = self._take_seqs(len(writes))
+        columns: list[list[Any]] = [[] for _ in range(10)]
+        delete_terms: list[tuple[int, str, int]] = []
+        insert_terms: list[tuple[int, str, int]] = list(sorted_terms or ())
+        for write, seq in zip(writes, seqs, strict=True):
+            store._datestamp = max(store._datestamp, write.datestamp)
+            entry = write.entry
+            values = (
+                write.id,
+                seq,
+                write.datestamp,
+                write.version,
+                write.deleted,
+                write.xml,
+                write.alma_xml,
+                entry.sort_title if entry else "",
+                entry.sort_author if entry else "",
+                entry.sort_date if entry else "",
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+            old = old_entries.get(write.id)
+            new_terms = entry.terms if entry else set()
+            old_terms = old.terms if old else set()
+            delete_terms.extend((ix, term, write.id) for ix, term in old_terms - new_terms)
+            insert_terms.extend((ix, term, write.id) for ix, term in new_terms - old_terms)
+        if writes:
+            await conn.execute(
+                "INSERT INTO records (id, seq, datestamp, version, deleted, xml, alma_xml,"
+                " sort_title, sort_author, sort_date)"
+                " SELECT id, seq, to_timestamp(ds), version, deleted, xml, alma_xml, st, sa, sd"
+                " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],"
+                " $5::boolean[], $6::bytea[], $7::bytea[], $8::text[], $9::text[], $10::text[])"
+                " AS u(id, seq, ds, version, deleted, xml, alma_xml, st, sa, sd)"
+                " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, datestamp = excluded.datestamp,"
+                " version = excluded.version, deleted = excluded.deleted, xml = excluded.xml,"
+                " alma_xml = excluded.alma_xml, sort_title = excluded.sort_title,"
+                " sort_author = excluded.sort_author, sort_date = excluded.sort_date",
+                *columns,
+            )
+        await self._change_terms(delete_terms, insert_terms)
+        return seqs
+
+    async def _change_terms(
+        self, delete_terms: list[tuple[int, str, int]], insert_terms: list[tuple[int, str, int]]
+    ) -> None:
+        if delete_terms:
+            ixs, terms, recs = (list(c) for c in zip(*delete_terms, strict=True))
+            await self._conn.execute(
+                "DELETE FROM terms t USING unnest($1::int[], $2::text[], $3::bigint[])"
+                " AS d(ix, term, rec) WHERE t.ix = d.ix AND t.term = d.term AND t.rec = d.rec",
+                ixs,
+                terms,
+                recs,
+            )
+        if insert_terms:
+            insert_terms.sort()  # B-tree inserts in key order
+            for start in range(0, len(insert_terms), 200_000):
+                chunk = insert_terms[start : start + 200_000]
+                ixs, terms, recs = (list(c) for c in zip(*chunk, strict=True))
+                await self._conn.execute(
+                    "INSERT INTO terms (ix, term, rec)"
+                    " SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[])"
+                    " ON CONFLICT DO NOTHING",
+                    ixs,
+                    terms,
+                    recs,
+                )
+
+    async def save_spliced(self, writes: Sequence[SplicedWrite]) -> list[int]:
+        """Update records in place and change just the index terms named; returns each seq."""
+        conn = await self._checked()
+        store = self._store
+        seqs = self._take_seqs(len(writes))
+        insert_terms: list[tuple[int, str, int]] = []
+        delete_terms: list[tuple[int, str, int]] = []
+        for write in writes:
+            store._datestamp = max(store._datestamp, write.datestamp)
+            insert_terms.extend((ix, term, write.id) for ix, term in write.added_terms)
+            delete_terms.extend((ix, term, write.id) for ix, term in write.removed_terms)
+        if writes:
+            await conn.execute(
+                "UPDATE records r SET seq = u.seq, datestamp = to_timestamp(u.ds),"
+                " version = u.version, xml = u.xml, alma_xml = u.alma_xml"
+                " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],"
+                " $5::bytea[], $6::bytea[]) AS u(id, seq, ds, version, xml, alma_xml)"
+                " WHERE r.id = u.id",
+                [w.id for w in writes],
+                seqs,
+                [w.datestamp for w in writes],
+                [w.version for w in writes],
+                [w.xml for w in writes],
+                [w.alma_xml for w in writes],
+            )
+        await self._change_terms(delete_terms, insert_terms)
+        return seqs
+
+    async def log_significant_change(
+        self,
+        seq: int,
+        record_id: int,
+        at: int,
+        user: str,
+        library: str,
+        fields: list[dict[str, Any]],
+    ) -> None:
+        conn = await self._checked()
+        await conn.execute(
+            'INSERT INTO significant_changes (seq, rec, at, "user", library, fields)'
+            " VALUES ($1, $2, to_timestamp($3), $4, $5, $6::jsonb)",
+            seq,
+            record_id,
+            at,
+            user,
+            library,
+            json.dumps(fields, ensure_ascii=False),
+        )
+
+    async def execute(self, sql: str, *params: object) -> None:
+        conn = await self._checked()
+        await conn.execute(sql, *params)
+
+    async def publishing_result(self, library: str, file_key: str) -> str | None:
+        conn = await self._checked()
+        found = await conn.fetchval(
+            "SELECT result FROM publishing_log WHERE library = $1 AND file_key = $2",
+            library,
+            file_key,
+        )
+        return None if found is None else str(found)
+
+    async def record_publishing(self, library: str, file_key: str, at: int, result: str) -> None:
+        conn = await self._checked()
+        await conn.execute(
+            "INSERT INTO publishing_log (library, file_key, at, result)"
+            " VALUES ($1, $2, to_timestamp($3), $4) ON CONFLICT (library, file_key)"
+            " DO UPDATE SET at = excluded.at, result = excluded.result",
+            library,
+            file_key,
+            at,
+            result,
+        )
+
+
+class PostgresStore:
+    """Open with `await PostgresStore.open(url)`; close with `await store.close()`."""
+
+    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
+        self.url = url
+        self._pool = pool
+        self._write_lock = asyncio.Lock()  # one writer of this process waits on the row lock
+        self._seq = 0
+        self._high_id = 0
+        self._datestamp = 0
+        self._commits_seen: int | None = None
+        self.generation = 0
+        # LISTEN is a wake-up only: `counters.commits` is what says another process wrote
+        self._listener: asyncpg.Connection | None = None
+        self._woken = True
+        self._looked_at = 0.0
+        self._password = ""
+        self._tls: ssl.SSLContext | bool = False
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresStore:
+        # the password file and TLS certificates are read here, off the event loop
+        # (asyncpg would read them on it)
+        url, tls = await asyncio.to_thread(tls_of, url)
+        password = await asyncio.to_thread(pgpass_password, url)
+        pool = await asyncpg.create_pool(
+            url,
+            password=password,
+            ssl=tls,
+            min_size=1,
+            max_size=pool_size,
+            server_settings={
+                "statement_timeout": str(STATEMENT_TIMEOUT_MS),
+                "application_name": "melinda-gateway",
+            },
+        )
+        store = cls(url, pool)
+        store._password = password
+        store._tls = tls
+        try:
+            async with pool.acquire() as conn:
+                await _migrate(conn)
+            await store._read_counters()
+            await store._listen()
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    async def _listen(self) -> None:
+        try:
+            self._listener = await asyncpg.connect(
+                self.url, password=self._password, ssl=self._tls
+            )
+            await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            self._listener.add_termination_listener(self._on_listener_lost)
+        except CONNECTION_ERRORS:
+            self._listener = None  # refresh() then asks the database every time
+
+    def _on_notify(self, *_: object) -> None:
+        self._woken = True
+
+    def _on_listener_lost(self, *_: object) -> None:
+        self._listener = None
+        self._woken = True
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            if self._listener is not None:
+                listener, self._listener = self._listener, None
+                await listener.close()
+            await self._pool.close()
+
+    async def _retrying(self, work: Callable[[asyncpg.Connection], Awaitable[_T]]) -> _T:
+        """`work` on a pooled connection; again on a fresh one while the database restarts."""
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        pause = 0.05
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    return await work(conn)
+            except CONNECTION_ERRORS as exc:
+                if time.monotonic() > deadline:
+                    raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
+                log.warning("database connection lost (%s); trying again", exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+
+    async def _read_counters(self) -> None:
+        row = await self._retrying(lambda conn: conn.fetchrow(_COUNTERS_SQL))
+        self._set_counters(row)
+
+    def _set_counters(self, row: Any) -> None:
+        high_id, commits, seq, max_id, datestamp = row
+        self._high_id = max(int(high_id), int(max_id))
+        self._seq = int(seq)
+        self._datestamp = max(self._datestamp, int(datestamp))
+        if self._commits_seen is not None and commits != self._commits_seen:
+            self.generation += 1
+        self._commits_seen = int(commits)
+
+    async def refresh(self) -> int:
+        """Notice a commit another process made; asks the database when woken by NOTIFY,
+        and at least once a second whatever (a notification may be lost)."""
+        now = time.monotonic()
+        if self._listener is None or self._woken or now - self._looked_at > 1.0:
+            self._woken = False
+            self._looked_at = now
+            await self._read_counters()
+        return self.generation
+
+    # --- the write transaction ---------------------------------------------------------------
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresWriteTxn]:
+        """One write transaction: commit on success, roll back (and restore counters) on error."""
+        async with self._write_lock:
+            conn, txn_handle = await self._begin()
+            seq, high, datestamp = self._seq, self._high_id, self._datestamp
+            txn = PostgresWriteTxn(self, conn)
+            try:
+                try:
+                    yield txn
+                    await txn._checked()
+                    if self._seq != seq:
+                        await conn.execute(
+                            "SELECT setval('change_seq', greatest($1::bigint, 1), $1::bigint > 0)",
+                            self._seq,
+                        )
+                    commits = await conn.fetchval(
+                        "UPDATE counters SET high_id = $1, commits = commits + 1"
+                        " RETURNING commits",
+                        self._high_id,
+                    )
+                    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+                    await txn_handle.commit()
+                    self._commits_seen = int(commits)
+                except BaseException:
+                    self._seq, self._high_id, self._datestamp = seq, high, datestamp
+                    if not conn.is_closed():
+                        try:
+                            await txn_handle.rollback()
+                        except CONNECTION_ERRORS:
+                            pass
+                    raise
+            finally:
+                await self._pool.release(conn)
+
+    async def _begin(self) -> tuple[asyncpg.Connection, Any]:
+        """A connection in a transaction holding the writers' row lock, counters read under it;
+        tried again while the database restarts (nothing has been written yet)."""
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        pause = 0.05
+        while True:
+            conn = await self._pool.acquire()
+            try:
+                handle = conn.transaction()
+                await handle.start()
+                row = await conn.fetchrow(f"{_COUNTERS_SQL} FOR UPDATE")
+            except CONNECTION_ERRORS as exc:
+                await self._pool.release(conn)
+                if time.monotonic() > deadline:
+                    raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
+                log.warning("database connection lost (%s); trying again", exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
+            except BaseException:
+                await self._pool.release(conn)
+                raise
+            self._set_counters(row)
+            return conn, handle
+
+    # --- reads ---------------------------------------------------------------------------------
+    async def _fetch_rows(self, sql: str, *params: object) -> list[Any]:
+        return await self._retrying(lambda conn: conn.fetch(sql, *params))
+
+    async def get_row(self, record_id: int) -> RecordRow | None:
+        rows = await self._fetch_rows(f"{_ROW_SQL} WHERE id = $1", record_id)
+        return _record_row(rows[0]) if rows else None
+
+    async def fetch(self, ids: Sequence[int], view: View) -> list[StoredRecord]:
+        wanted = list(ids)
+        if not wanted:
+            return []
+        rows = await self._fetch_rows(
+            f"SELECT id, seq, {_EPOCH}, deleted, {_column(view)} FROM records"
+            " WHERE id = ANY($1::bigint[])",
+            wanted,
+        )
+        found = {row[0]: _stored(row, view) for row in rows}
+        return [found[i] for i in wanted if i in found]
+
+    async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet:
+        sql, params = _search_sql(query, sort, cap)
+        rows = await self._fetch_rows(sql, *params)
+        return _result_set(rows, cap)
+
+    async def search_page(
+        self, query: Query, *, sort: Sequence[SortKey], cap: int, start: int, count: int, view: View
+    ) -> tuple[ResultSet, list[StoredRecord]]:
+        """`search`, then the records at positions start..start+count-1 (1-based) of its ids."""
+        found = await self.search(query, sort=sort, cap=cap)
+        page = found.ids[start - 1 : start - 1 + count] if count > 0 else []
+        return found, await self.fetch(page, view) if page else []
+
+    async def scan(
+        self, ixs: Sequence[int], start: str, *, before: int, after: int
+    ) -> list[ScanTerm]:
+        below: list[ScanTerm] = []
+        if before > 0:
+            rows = await self._fetch_rows(
+                "SELECT term, count(*) FROM terms WHERE ix = ANY($1::int[]) AND term < $2"
+                " GROUP BY term ORDER BY term DESC LIMIT $3",
+                list(ixs),
+                start,
+                before,
+            )
+            below = [ScanTerm(r[0], r[1]) for r in reversed(rows)]
+        rows = await self._fetch_rows(
+            "SELECT term, count(*) FROM terms WHERE ix = ANY($1::int[]) AND term >= $2"
+            " GROUP BY term ORDER BY term LIMIT $3",
+            list(ixs),
+            start,
+            after,
+        )
+        return below + [ScanTerm(r[0], r[1]) for r in rows]
+
+    async def counts(self) -> tuple[int, int]:
+        rows = await self._fetch_rows(
+            "SELECT count(*) FILTER (WHERE NOT deleted), count(*) FILTER (WHERE deleted)"
+            " FROM records"
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
+    async def earliest_datestamp(self) -> int | None:
+        rows = await self._fetch_rows(f"SELECT min({_EPOCH}) FROM records")
+        return None if rows[0][0] is None else int(rows[0][0])
+
+    async def seq_floor(self, since: int | None) -> int:
+        """The last seq before `since`: datestamps never decrease along seq, so scans start here."""
+        if since is None:
+            return 0
+        rows = await self._fetch_rows(
+            "SELECT seq FROM records WHERE datestamp >= to_timestamp($1)"
+            " ORDER BY datestamp, seq LIMIT 1",
+            since,
+        )
+        if not rows:
+            await self.refresh()
+            return self._seq
+        return int(rows[0][0]) - 1
+
+    @staticmethod
+    def _changes_where(
+        after_seq: int, since: int | None, until: int | None, set_term: tuple[int, str] | None
+    ) -> tuple[str, list[object]]:
+        clauses = ["seq > $1"]
+        params: list[object] = [after_seq]
+        if since is not None:
+            params.append(since)
+            clauses.append(f"datestamp >= to_timestamp(${len(params)})")
+        if until is not None:
+            params.append(until)
+            clauses.append(f"datestamp <= to_timestamp(${len(params)})")
+        if set_term is not None:
+            params.extend(set_term)
+            clauses.append(
+                f"id IN (SELECT rec FROM terms WHERE ix = ${len(params) - 1}"
+                f" AND term = ${len(params)})"
+            )
+        return " AND ".join(clauses), params
+
+    async def changes(
+        self,
+        *,
+        after_seq: int,
+        since: int | None,
+        until: int | None,
+        set_term: tuple[int, str] | None,
+        limit: int,
+        view: View,
+    ) -> list[StoredRecord]:
+        """A page of changes in seq order after `after_seq` (keyset paging: no OFFSET)."""
+        where, params = self._changes_where(after_seq, since, until, set_term)
+        rows = await self._fetch_rows(
+            f"SELECT id, seq, {_EPOCH}, deleted, {_column(view)} FROM records"
+            f" WHERE {where} ORDER BY seq LIMIT ${len(params) + 1}",
+            *params,
+            limit,
+        )
+        return [_stored(r, view) for r in rows]
+
+    async def count_changes(
+        self,
+        *,
+        after_seq: int,
+        since: int | None,
+        until: int | None,
+        set_term: tuple[int, str] | None,
+    ) -> int:
+        where, params = self._changes_where(after_seq, since, until, set_term)
+        rows = await self._fetch_rows(f"SELECT count(*) FROM records WHERE {where}", *params)
+        return int(rows[0][0])
+
+    async def set_terms(self) -> tuple[list[str], list[str]]:
+        """(LOW codes in use, named OAI sets with members), each sorted."""
+        result: list[list[str]] = []
+        for ix in (IX_LOW, IX_OAISET):
+            rows = await self._fetch_rows(
+                "SELECT DISTINCT term FROM terms WHERE ix = $1 ORDER BY term", ix
+            )
+            result.append([r[0] for r in rows])
+        return result[0], result[1]
+
+    async def term_pairs(self, ix: int, terms: set[str]) -> set[tuple[str, int]]:
+        rows = await self._fetch_rows(
+            "SELECT term, rec FROM terms WHERE ix = $1 AND term = ANY($2::text[])",
+            ix,
+            sorted(terms),
+        )
+        return {(r[0], r[1]) for r in rows}
+
+    async def existing_ids(self, ids: Sequence[int]) -> set[int]:
+        rows = await self._fetch_rows(
+            "SELECT id FROM records WHERE id = ANY($1::bigint[])", list(ids)
+        )
+        return {r[0] for r in rows}
+
+    async def ids_with_term(self, ix: int, term: str) -> list[int]:
+        rows = await self._fetch_rows(
+            "SELECT rec FROM terms WHERE ix = $1 AND term = $2 ORDER BY rec", ix, term
+        )
+        return [r[0] for r in rows]
+
+    async def export(self, view: View, batch: int = 1000) -> AsyncIterator[StoredRecord]:
+        """Every record in id order, `batch` a statement (keyset: id > the last one)."""
+        last = 0
+        while True:
+            rows = await self._fetch_rows(
+                f"SELECT id, seq, {_EPOCH}, deleted, {_column(view)} FROM records"
+                " WHERE id > $1 ORDER BY id LIMIT $2",
+                last,
+                batch,
+            )
+            if not rows:
+                return
+            for r in rows:
+                yield _stored(r, view)
+            last = rows[-1][0]
+
+    async def significant_changes(self, *, after_seq: int, limit: int) -> list[dict[str, Any]]:
+        rows = await self._fetch_rows(
+            'SELECT seq, rec, extract(epoch FROM at)::bigint, "user", library, fields::text'
+            " FROM significant_changes WHERE seq > $1 ORDER BY seq DESC LIMIT $2",
+            after_seq,
+            limit,
+        )
+        return [
+            {
+                "seq": r[0],
+                "record": f"{r[1]:09d}",
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r[2])),
+                "user": r[3],
+                "library": r[4],
+                "fields": json.loads(r[5]),
+            }
+            for r in rows
+        ]
+
+    # --- libraries -----------------------------------------------------------------------------
+    async def library_row(self, code: str) -> tuple[Library, str] | None:
+        """The library and its password hash."""
+
+        async def work(conn: asyncpg.Connection) -> tuple[Library, str] | None:
+            row = await conn.fetchrow(
+                "SELECT code, name, sid_code, level, privileged, password_hash"
+                " FROM libraries WHERE code = $1",
+                code.upper(),
+            )
+            if row is None:
+                return None
+            lows = await conn.fetch(
+                "SELECT low FROM library_lows WHERE code = $1 ORDER BY low", row[0]
+            )
+            keys = await conn.fetch("SELECT key FROM ssh_keys WHERE code = $1 ORDER BY key", row[0])
+            library = Library(
+                row[0],
+                row[1],
+                row[2],
+                tuple(r[0] for r in lows),
+                tuple(r[0] for r in keys),
+                row[3],
+                bool(row[4]),
+            )
+            return library, row[5]
+
+        return await self._retrying(work)
+
+    async def library_codes(self) -> list[str]:
+        return [r[0] for r in await self._fetch_rows("SELECT code FROM libraries ORDER BY code")]
+
+    async def save_library(self, library: Library, password_hash: str | None) -> None:
+        async with self.transaction() as txn:
+            await txn.execute(
+                "INSERT INTO libraries (code, name, sid_code, level, privileged, password_hash)"
+                " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO UPDATE SET"
+                " name = excluded.name, sid_code = excluded.sid_code, level = excluded.level,"
+                " privileged = excluded.privileged, password_hash = CASE WHEN $7"
+                " THEN excluded.password_hash ELSE libraries.password_hash END",
+                library.code,
+                library.name,
+                library.sid_code,
+                library.level,
+                library.privileged,
+                password_hash or "",
+                password_hash is not None,
+            )
+            await txn.execute("DELETE FROM library_lows WHERE code = $1", library.code)
+            for low in library.lows:
+                await txn.execute(
+                    "INSERT INTO library_lows (code, low) VALUES ($1, $2)", library.code, low
+                )
+            for key in library.ssh_keys:
+                await txn.execute(
+                    "INSERT INTO ssh_keys (code, key) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    library.code,
+                    key,
+                )
+
+    async def delete_library(self, code: str) -> bool:
+        async with self.transaction() as txn:
+            await txn.execute("DELETE FROM libraries WHERE code = $1", code.upper())
+        return True
+
+    @property
+    def high_id(self) -> int:
+        """The highest Melinda ID ever given, as last read (ids are never reused)."""
+        return self._high_id
+
+    @property
+    def latest_datestamp(self) -> int:
+        return self._datestamp
+
+    async def low_counts(self) -> list[tuple[str, int]]:
+        rows = await self._fetch_rows(
+            "SELECT term, count(*) FROM terms WHERE ix = $1 GROUP BY term ORDER BY term", IX_LOW
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    # --- snapshots: a copy of the tables in a schema of their own, named by a small file ----------
+    async def snapshot(self, path: str) -> None:
+        """Copy the whole store into the schema named after `path`, consistent (under the
+        writers' lock); the file `path` names that schema, so snapshots list as on SQLite."""
+        schema = snapshot_schema(path)
+        async with self.transaction() as txn:
+            await txn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            await txn.execute(f"CREATE SCHEMA {schema}")
+            for table in SNAPSHOT_TABLES:
+                await txn.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM {table}")
+            await txn.execute(
+                f"CREATE TABLE {schema}.change_seq AS SELECT $1::bigint AS last_value", self._seq
+            )
+        await asyncio.to_thread(Path(path).write_text, f"{SNAPSHOT_MARK}schema {schema}\n")
+
+    async def restore(self, path: str) -> None:
+        """Replace the whole store with a snapshot's tables, in one transaction."""
+        text = await asyncio.to_thread(Path(path).read_text)
+        if not text.startswith(SNAPSHOT_MARK):
+            raise ValueError(f"{path} is not a PostgreSQL store's snapshot")
+        schema = text[len(SNAPSHOT_MARK) :].split()[1]
+        async with self.transaction() as txn:
+            await txn.execute(f"TRUNCATE {', '.join(SNAPSHOT_TABLES)}")
+            for table in SNAPSHOT_TABLES:
+                await txn.execute(f"INSERT INTO {table} SELECT * FROM {schema}.{table}")
+            seq = await txn._conn.fetchval(f"SELECT last_value FROM {schema}.change_seq")
+            row = await txn._conn.fetchrow(_COUNTERS_SQL)
+            self._set_counters(row)
+            self._seq = int(seq)
+
+    async def reset(self) -> None:
+        """Empty the records (libraries stay) and restart ids and the change sequence."""
+        async with self.transaction() as txn:
+            await txn.execute("TRUNCATE records, terms, significant_changes, publishing_log")
+            await txn.execute("UPDATE counters SET high_id = 0")
+            await txn.execute("SELECT setval('change_seq', 1, false)")
+            self._seq = 0
+            self._high_id = 0
+            self._datestamp = 0
+
+    # --- copy-store: whole tables out and in ---------------------------------------------------
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self._pool
+
+
+def tls_of(url: str) -> tuple[str, ssl.SSLContext | bool]:
+    """The URL without `sslmode`, and what to connect with: no TLS unless `sslmode` is
+    require (encrypted), verify-ca or verify-full (the server's certificate checked against
+    the system's authorities, or `sslrootcert`; verify-full also its name)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    mode = query.pop("sslmode", "disable")
+    root = query.pop("sslrootcert", None)
+    bare = urlunsplit(parts._replace(query=urlencode(query)))
+    if mode in ("disable", "allow", "prefer"):
+        return bare, False
+    context = ssl.create_default_context(cafile=root)
+    if mode == "require":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        context.check_hostname = mode == "verify-full"
+    return bare, context
+
+
+def pgpass_password(url: str) -> str:
+    """The URL's password, else the matching line of the password file (PGPASSFILE or
+    ~/.pgpass: host:port:database:user:password, `*` matching anything), else ''."""
+    parts = urlsplit(url)
+    if parts.password:
+        return unquote(parts.password)
+    passfile = Path(os.environ.get("PGPASSFILE") or Path.home() / ".pgpass")
+    try:
+        lines = passfile.read_text().splitlines()
+    except OSError:
+        return ""
+    wanted = (
+        parts.hostname or "localhost",
+        str(parts.port or 5432),
+        parts.path.lstrip("/") or (parts.username or ""),
+        unquote(parts.username or ""),
+    )
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = re.split(r"(?<!\\):", line, maxsplit=4)
+        if len(fields) == 5 and all(f in ("*", w) for f, w in zip(fields, wanted, strict=False)):
+            return fields[4].replace("\\:", ":").replace("\\\\", "\\")
+    return ""
+
+
+def snapshot_schema(path: str) -> str:
+    """The schema a snapshot file names: its stem made safe, and a hash of the whole path."""
+    stem = re.sub(r"[^a-z0-9_]", "_", Path(path).stem.lower())[:40]
+    digest = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]
+    return f"snapshot_{stem}_{digest}"
+
+
+def _search_sql(query: Query, sort: Sequence[SortKey], cap: int) -> tuple[str, list[object]]:
+    sql, params = compile_query(query, nested=True)
+    order = order_by(sort)
+    if sql == EQ_SQL and order is None:
+        # one exact term: the index yields it unique and in id order
+        select = f"SELECT rec, count(*) OVER () FROM ({sql}) AS q ORDER BY rec LIMIT ?"
+    elif order is None:
+        select = (
+            f"SELECT rec, count(*) OVER () FROM (SELECT DISTINCT rec FROM ({sql}) AS q) AS d"
+            " ORDER BY rec LIMIT ?"
+        )
+    else:
+        select = (
+            f"SELECT r.id, count(*) OVER () FROM records r"
+            f" JOIN (SELECT DISTINCT rec FROM ({sql}) AS q) AS d ON d.rec = r.id"
+            f" ORDER BY {order}, r.id LIMIT ?"
+        )
+    return dollar_params(select), [*params, max(cap, 1)]
+
+
+def _result_set(rows: list[Any], cap: int) -> ResultSet:
+    if not rows:
+        return ResultSet([], 0)
+    return ResultSet([row[0] for row in rows[:cap]], int(rows[0][1]))
+
+
+async def _migrate(conn: asyncpg.Connection) -> None:
+    """Run the migrations not yet run, each in its transaction, one process at a time."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
+        version = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await conn.execute(script)
+            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
