@@ -384,11 +384,17 @@ class PostgresStore:
         row = await self._retrying(lambda conn: conn.fetchrow(_COUNTERS_SQL))
         self._set_counters(row)
 
-    def _set_counters(self, row: Any) -> None:
+    def _set_counters(self, row: Any, *, exact: bool = False) -> None:
+        """Take the database's counters: exactly under the writers' lock (`exact`), else
+        only where they rise: a write of this process may be under way and ahead of them."""
         high_id, commits, seq, max_id, datestamp = row
-        self._high_id = max(int(high_id), int(max_id))
-        self._seq = int(seq)
-        self._datestamp = max(self._datestamp, int(datestamp))
+        high_id, seq, datestamp = max(int(high_id), int(max_id)), int(seq), int(datestamp)
+        if exact:
+            self._high_id, self._seq, self._datestamp = high_id, seq, datestamp
+        else:
+            self._high_id = max(self._high_id, high_id)
+            self._seq = max(self._seq, seq)
+            self._datestamp = max(self._datestamp, datestamp)
         if self._commits_seen is not None and commits != self._commits_seen:
             self.generation += 1
         self._commits_seen = int(commits)
@@ -449,7 +455,11 @@ class PostgresStore:
             try:
                 handle = conn.transaction()
                 await handle.start()
-                row = await conn.fetchrow(f"{_COUNTERS_SQL} FOR UPDATE")
+                # the lock first, the counters in a statement of their own: in READ COMMITTED
+                # that one sees what the writer before committed (a locking read's
+                # subqueries would keep the values from before its wait)
+                await conn.execute("SELECT 1 FROM counters FOR UPDATE")
+                row = await conn.fetchrow(_COUNTERS_SQL)
             except CONNECTION_ERRORS as exc:
                 await self._pool.release(conn)
                 if time.monotonic() > deadline:
@@ -461,7 +471,7 @@ class PostgresStore:
             except BaseException:
                 await self._pool.release(conn)
                 raise
-            self._set_counters(row)
+            self._set_counters(row, exact=True)
             return conn, handle
 
     # --- reads ---------------------------------------------------------------------------------
@@ -768,7 +778,7 @@ class PostgresStore:
                 await txn.execute(f"INSERT INTO {table} SELECT * FROM {schema}.{table}")
             seq = await txn._conn.fetchval(f"SELECT last_value FROM {schema}.change_seq")
             row = await txn._conn.fetchrow(_COUNTERS_SQL)
-            self._set_counters(row)
+            self._set_counters(row, exact=True)
             self._seq = int(seq)
 
     async def reset(self) -> None:
