@@ -49,6 +49,11 @@ def _add_store_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", metavar="DIR", help=setting_help("data_dir", "where the store lives")
     )
+    parser.add_argument(
+        "--store-url",
+        metavar="URL",
+        help=setting_help("store_url", "sqlite:///path or postgresql://user@host:port/db"),
+    )
 
 
 def _positive(text: str) -> int:
@@ -216,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     check_links = add_verb("check-links", "report bib headings whose $0 names no Asteri authority")
     _add_store_args(check_links)
 
+    copy = add_verb(
+        "copy-store", "copy a whole catalog into an empty store (SQLite <-> PostgreSQL)"
+    )
+    copy.add_argument(
+        "--from", dest="source", required=True, metavar="URL", help="sqlite:///path or postgresql://..."
+    )
+    copy.add_argument("--to", dest="target", required=True, metavar="URL", help="an empty store")
+
     reset = add_verb("reset", "empty the store (libraries stay)")
     _add_store_args(reset)
     reset.add_argument("--yes", action="store_true", help="do not ask")
@@ -265,7 +278,10 @@ def settings_epilog() -> str:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    flags: dict[str, Any] = {"data_dir": getattr(args, "data_dir", None)}
+    flags: dict[str, Any] = {
+        "data_dir": getattr(args, "data_dir", None),
+        "store_url": getattr(args, "store_url", None),
+    }
     if args.verb == "serve":
         flags.update(
             host=args.host,
@@ -293,9 +309,10 @@ async def open_catalog(settings: Settings, *, create: bool = True) -> AsyncItera
     if (
         not create
         and settings.store_is_file
-        and not await asyncio.to_thread(settings.store_path.is_file)
+        and not await asyncio.to_thread(settings.store_file.is_file)
     ):
-        raise NoStoreError(f"no store at {settings.data_dir}")
+        where = settings.data_dir if not settings.store_url else settings.store_file
+        raise NoStoreError(f"no store at {where}")
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     catalog = await Catalog.open(settings.store)
     try:
@@ -657,6 +674,44 @@ def _progress() -> Any:
     return plain
 
 
+# --- copy-store --------------------------------------------------------------------------
+async def copy_store(source_url: str, target_url: str) -> int:
+    """Copy every table into the empty target store, a progress bar per table, counts checked."""
+    from gateway.store import copying, open_store, store_kind
+    from gateway.store.urls import sqlite_path
+
+    if store_kind(source_url) == "sqlite" and not await asyncio.to_thread(
+        Path(sqlite_path(source_url)).is_file
+    ):
+        raise NoStoreError(f"no store at {source_url}")
+    source = await open_store(source_url)
+    try:
+        target = await open_store(target_url)
+        try:
+            bars: dict[str, Any] = {}
+            from tqdm import tqdm
+
+            def progress(table: str, done: int, total: int) -> None:
+                if table not in bars:
+                    bars[table] = tqdm(total=total, desc=table, unit=" rows", file=sys.stderr)
+                bars[table].update(done - bars[table].n)
+
+            try:
+                copied = await copying.copy_store(source, target, progress=progress)  # type: ignore[arg-type]
+            except copying.CopyError as exc:
+                raise CliError(str(exc)) from exc
+            finally:
+                for bar in bars.values():
+                    bar.close()
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    summary = ", ".join(f"{table} {count:,}" for table, count in copied.items())
+    print(f"Copied and verified: {summary}")
+    return 0
+
+
 # --- export ----------------------------------------------------------------------------
 async def export(settings: Settings, fmt: str, view: View, output: str | None) -> int:
     from gateway import records
@@ -869,6 +924,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(merge(settings, args.preferred, args.other, args.user))
         if args.verb == "harvest":
             return asyncio.run(harvest(settings, args))
+        if args.verb == "copy-store":
+            return asyncio.run(copy_store(args.source, args.target))
         return asyncio.run(reset(settings, args.yes))
     except NoStoreError as exc:
         print(f"melinda-gateway: {exc}", file=sys.stderr)

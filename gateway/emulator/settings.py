@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from gateway.store.urls import StoreUrlError, store_kind
+from gateway.store.urls import StoreUrlError, sqlite_path, store_kind
 
 ENV_PREFIX = "MELINDA_GATEWAY_"
 LOG_FORMATS = ("text", "json")
@@ -91,6 +91,11 @@ class Settings:
     @property
     def store_is_file(self) -> bool:
         return store_kind(self.store) == "sqlite"
+
+    @property
+    def store_file(self) -> Path:
+        """The SQLite file of the store (meaningful when `store_is_file`)."""
+        return Path(sqlite_path(self.store))
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         """A copy with the given settings replaced (values converted to the field's type)."""

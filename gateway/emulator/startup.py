@@ -70,7 +70,7 @@ def first_taken_port(settings: Settings) -> ListenError | None:
 
 
 def store_line(settings: Settings, live: int, deleted: int) -> str:
-    where = settings.store_path if settings.store_is_file else without_password(settings.store)
+    where = settings.store_file if settings.store_is_file else without_password(settings.store)
     return f"Store: {where} ({live:,} records, {deleted:,} deleted)"
 
 

@@ -27,6 +27,7 @@ import asyncpg
 from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.query import Query, SortKey
+from gateway.store.copying import JSON, TIME, TableSpec
 from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
 from gateway.store.postgresql.schema import MIGRATIONS, SNAPSHOT_TABLES
 from gateway.store.sqlite.compile import EQ_SQL, compile_query, order_by
@@ -791,10 +792,61 @@ class PostgresStore:
             self._high_id = 0
             self._datestamp = 0
 
-    # --- copy-store: whole tables out and in ---------------------------------------------------
-    @property
-    def pool(self) -> asyncpg.Pool:
-        return self._pool
+    # --- copy-store: whole tables out and in (gateway.store.copying) -----------------------------
+    async def copy_out(
+        self, table: TableSpec, after: tuple[Any, ...] | None, limit: int
+    ) -> list[tuple[Any, ...]]:
+        names = [f'"{name}"' for name in table.key]
+        columns = ", ".join(_out_column(name, kind) for name, kind in table.columns)
+        where = ""
+        params: list[object] = []
+        if after is not None:
+            marks = ", ".join(f"${i + 1}" for i in range(len(after)))
+            where = f" WHERE ({', '.join(names)}) > ({marks})"
+            params = list(after)
+        rows = await self._fetch_rows(
+            f"SELECT {columns} FROM {table.name}{where} ORDER BY {', '.join(names)}"
+            f" LIMIT ${len(params) + 1}",
+            *params,
+            limit,
+        )
+        return [tuple(row) for row in rows]
+
+    async def copy_in(self, table: TableSpec, rows: Sequence[tuple[Any, ...]]) -> None:
+        names = ", ".join(f'"{name}"' for name in table.names)
+        marks = ", ".join(_in_mark(i + 1, kind) for i, (_, kind) in enumerate(table.columns))
+        async with self.transaction() as txn:
+            await txn._conn.executemany(
+                f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows
+            )
+
+    async def count_rows(self, table: TableSpec) -> int:
+        rows = await self._fetch_rows(f"SELECT count(*) FROM {table.name}")
+        return int(rows[0][0])
+
+    async def copy_finish(self, high_id: int) -> None:
+        async with self.transaction() as txn:
+            row = await txn._conn.fetchrow(_COUNTERS_SQL)
+            self._set_counters(row, exact=True)
+            seq = await txn._conn.fetchval("SELECT coalesce(max(seq), 0) FROM records")
+            self._seq = int(seq)
+            self._high_id = max(self._high_id, high_id)
+
+
+def _out_column(name: str, kind: str) -> str:
+    if kind == TIME:
+        return f'extract(epoch FROM "{name}")::bigint'
+    if kind == JSON:
+        return f'"{name}"::text'
+    return f'"{name}"'
+
+
+def _in_mark(number: int, kind: str) -> str:
+    if kind == TIME:
+        return f"to_timestamp(${number})"
+    if kind == JSON:
+        return f"${number}::jsonb"
+    return f"${number}"
 
 
 def tls_of(url: str) -> tuple[str, ssl.SSLContext | bool]:

@@ -25,6 +25,7 @@ import aiosqlite
 from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.query import Query, SortKey
+from gateway.store.copying import BOOL, TableSpec
 from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
 from gateway.store.sqlite.compile import EQ_SQL, SqlPart, compile_query, order_by
 from gateway.store.sqlite.ill import SqliteIllRows
@@ -1044,6 +1045,37 @@ class SqliteStore:
             self._conns.writes += 1
         # freeing a large file's blocks takes a while: nobody needs to wait for it
         asyncio.get_running_loop().run_in_executor(None, _discard, discarded)
+
+    # --- copy-store: whole tables out and in (gateway.store.copying) -----------------------------
+    async def copy_out(
+        self, table: TableSpec, after: tuple[Any, ...] | None, limit: int
+    ) -> list[tuple[Any, ...]]:
+        names = ", ".join(f'"{name}"' for name in table.key)
+        columns = ", ".join(f'"{name}"' for name in table.names)
+        where = f" WHERE ({names}) > ({', '.join('?' * len(after))})" if after else ""
+        sql = f"SELECT {columns} FROM {table.name}{where} ORDER BY {names} LIMIT ?"
+        params = [*(after or ()), limit]
+        rows = await self._read(lambda conn: conn.execute(sql, params).fetchall())
+        bools = [i for i, (_, kind) in enumerate(table.columns) if kind == BOOL]
+        return [
+            tuple(bool(v) if i in bools else v for i, v in enumerate(row)) for row in rows
+        ]
+
+    async def copy_in(self, table: TableSpec, rows: Sequence[tuple[Any, ...]]) -> None:
+        names = ", ".join(f'"{name}"' for name in table.names)
+        sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(table.names))})"
+        async with self.transaction() as txn:
+            txn._queue(sql, [tuple(int(v) if isinstance(v, bool) else v for v in r) for r in rows], "many")
+
+    async def count_rows(self, table: TableSpec) -> int:
+        sql = f"SELECT count(*) FROM {table.name}"
+        return int(await self._read(lambda conn: conn.execute(sql).fetchone()[0]))
+
+    async def copy_finish(self, high_id: int) -> None:
+        async with self.transaction() as txn:
+            self._high_id = max(self._high_id, high_id)
+            await txn.execute("SELECT 1")  # the transaction writes meta's high_id at its end
+        await self._load_counters()
 
     async def reset(self) -> None:
         """Empty the records (libraries stay) and restart ids."""
