@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime
 import functools
 import json
 import os
 import re
 import resource
+import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,6 +69,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the gateway's worker processes (serve --workers): a number or auto (the cores)",
     )
     parser.add_argument("--no-zebra", action="store_true", help="skip Zebra even when installed")
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the gateway's store (postgresql: --store-url, else $MELINDA_GATEWAY_TEST_PG_URL,"
+        " else a throwaway cluster from scripts/pg-temp)",
+    )
+    parser.add_argument("--store-url", metavar="URL", help="a PostgreSQL server to bench on")
     parser.add_argument(
         "--corpus",
         metavar="FILE",
@@ -500,6 +511,49 @@ def print_profiles(profiles: dict[str, Any]) -> None:
             print(f"  {spot['share'] * 100:5.1f} %  {spot['function']}  {spot['location']}")
 
 
+@contextlib.contextmanager
+def postgresql_store(args: argparse.Namespace) -> Iterator[str]:
+    """With --store postgresql: a fresh schema on the server (a throwaway cluster when none
+    is named) that every gateway command of the run uses; dropped at the end."""
+    if args.store == "sqlite":
+        yield "sqlite"
+        return
+    cluster: str | None = None
+    url = args.store_url or os.environ.get("MELINDA_GATEWAY_TEST_PG_URL", "")
+    if not url:
+        say("starting a throwaway PostgreSQL cluster (scripts/pg-temp)")
+        started = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "pg-temp"), "start"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found = dict(
+            line.removeprefix("export ").split("=", 1) for line in started.stdout.splitlines()
+        )
+        url, cluster = found["MELINDA_GATEWAY_TEST_PG_URL"], found["MELINDA_GATEWAY_TEST_PG_DIR"]
+    schema = f"bench_{secrets.token_hex(4)}"
+    asyncio.run(_schema(url, f"CREATE SCHEMA {schema}"))
+    os.environ["MELINDA_GATEWAY_STORE_URL"] = f"{url}?search_path={schema}"
+    try:
+        yield "postgresql"
+    finally:
+        os.environ.pop("MELINDA_GATEWAY_STORE_URL", None)
+        asyncio.run(_schema(url, f"DROP SCHEMA {schema} CASCADE"))
+        if cluster is not None:
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "pg-temp"), "stop", cluster])
+
+
+async def _schema(url: str, statement: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.compare:
@@ -519,7 +573,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tempfile.mkdtemp(prefix="melinda-bench-"))
     (work / WORK_MARKER).touch()
     try:
-        result = asyncio.run(Bench(args, work).run())
+        with postgresql_store(args) as store:
+            bench = Bench(args, work)
+            bench.result["settings"]["store"] = store
+            result = asyncio.run(bench.run())
     finally:
         if not args.work_dir:
             shutil.rmtree(work, ignore_errors=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import errno
 import os
+import re
 import socket
 from pathlib import Path
 

@@ -20,7 +20,7 @@ class PostgresSharedState:
         self._store = store
 
     async def get(self, space: str, key: str) -> bytes | None:
-        rows = await self._store._fetch_rows(
+        rows = await self._store.fetch_rows(
             "SELECT value FROM shared_state WHERE space = $1 AND key = $2 AND expires > now()",
             space,
             key,
@@ -28,7 +28,7 @@ class PostgresSharedState:
         return bytes(rows[0][0]) if rows else None
 
     async def put(self, space: str, key: str, value: bytes, *, ttl: float) -> None:
-        await self._store._fetch_rows(
+        await self._store.fetch_rows(
             "WITH gone AS (DELETE FROM shared_state WHERE expires < now() - interval '1 minute'"
             " AND space = $1 RETURNING 1)"
             " INSERT INTO shared_state (space, key, value, expires)"
@@ -43,7 +43,7 @@ class PostgresSharedState:
 
     async def next_number(self, name: str, *, wrap: int) -> int:
         """1, 2, ... up to `wrap`, then 1 again; each number taken by one process only."""
-        rows = await self._store._fetch_rows(
+        rows = await self._store.fetch_rows(
             "INSERT INTO shared_numbers (name, value) VALUES ($1, 1) ON CONFLICT (name)"
             " DO UPDATE SET value = shared_numbers.value % $2 + 1 RETURNING value",
             name,

@@ -17,7 +17,7 @@ import re
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -88,11 +88,11 @@ def _stored(row: Any, view: View) -> StoredRecord:
     return StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view)
 
 
-_COUNTERS_SQL: Final = f"""
+_COUNTERS_SQL: Final = """
     SELECT c.high_id, c.commits,
            (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_seq),
            (SELECT coalesce(max(id), 0) FROM records),
-           (SELECT coalesce(max({_EPOCH}), 0) FROM records)
+           coalesce(extract(epoch FROM (SELECT max(datestamp) FROM records))::bigint, 0)
     FROM counters c"""
 
 
@@ -438,10 +438,8 @@ class PostgresStore:
                 except BaseException:
                     self._seq, self._high_id, self._datestamp = seq, high, datestamp
                     if not conn.is_closed():
-                        try:
+                        with suppress(*CONNECTION_ERRORS):
                             await txn_handle.rollback()
-                        except CONNECTION_ERRORS:
-                            pass
                     raise
             finally:
                 await self._pool.release(conn)
@@ -476,18 +474,19 @@ class PostgresStore:
             return conn, handle
 
     # --- reads ---------------------------------------------------------------------------------
-    async def _fetch_rows(self, sql: str, *params: object) -> list[Any]:
+    async def fetch_rows(self, sql: str, *params: object) -> list[Any]:
+        """The rows of one statement (tried again on a new connection while the database restarts)."""
         return await self._retrying(lambda conn: conn.fetch(sql, *params))
 
     async def get_row(self, record_id: int) -> RecordRow | None:
-        rows = await self._fetch_rows(f"{_ROW_SQL} WHERE id = $1", record_id)
+        rows = await self.fetch_rows(f"{_ROW_SQL} WHERE id = $1", record_id)
         return _record_row(rows[0]) if rows else None
 
     async def fetch(self, ids: Sequence[int], view: View) -> list[StoredRecord]:
         wanted = list(ids)
         if not wanted:
             return []
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             f"SELECT id, seq, {_EPOCH}, deleted, {_column(view)} FROM records"
             " WHERE id = ANY($1::bigint[])",
             wanted,
@@ -497,7 +496,7 @@ class PostgresStore:
 
     async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet:
         sql, params = _search_sql(query, sort, cap)
-        rows = await self._fetch_rows(sql, *params)
+        rows = await self.fetch_rows(sql, *params)
         return _result_set(rows, cap)
 
     async def search_page(
@@ -513,7 +512,7 @@ class PostgresStore:
     ) -> list[ScanTerm]:
         below: list[ScanTerm] = []
         if before > 0:
-            rows = await self._fetch_rows(
+            rows = await self.fetch_rows(
                 "SELECT term, count(*) FROM terms WHERE ix = ANY($1::int[]) AND term < $2"
                 " GROUP BY term ORDER BY term DESC LIMIT $3",
                 list(ixs),
@@ -521,7 +520,7 @@ class PostgresStore:
                 before,
             )
             below = [ScanTerm(r[0], r[1]) for r in reversed(rows)]
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             "SELECT term, count(*) FROM terms WHERE ix = ANY($1::int[]) AND term >= $2"
             " GROUP BY term ORDER BY term LIMIT $3",
             list(ixs),
@@ -531,21 +530,23 @@ class PostgresStore:
         return below + [ScanTerm(r[0], r[1]) for r in rows]
 
     async def counts(self) -> tuple[int, int]:
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             "SELECT count(*) FILTER (WHERE NOT deleted), count(*) FILTER (WHERE deleted)"
             " FROM records"
         )
         return int(rows[0][0]), int(rows[0][1])
 
     async def earliest_datestamp(self) -> int | None:
-        rows = await self._fetch_rows(f"SELECT min({_EPOCH}) FROM records")
+        rows = await self.fetch_rows(
+            "SELECT extract(epoch FROM (SELECT min(datestamp) FROM records))::bigint"
+        )
         return None if rows[0][0] is None else int(rows[0][0])
 
     async def seq_floor(self, since: int | None) -> int:
         """The last seq before `since`: datestamps never decrease along seq, so scans start here."""
         if since is None:
             return 0
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             "SELECT seq FROM records WHERE datestamp >= to_timestamp($1)"
             " ORDER BY datestamp, seq LIMIT 1",
             since,
@@ -587,7 +588,7 @@ class PostgresStore:
     ) -> list[StoredRecord]:
         """A page of changes in seq order after `after_seq` (keyset paging: no OFFSET)."""
         where, params = self._changes_where(after_seq, since, until, set_term)
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             f"SELECT id, seq, {_EPOCH}, deleted, {_column(view)} FROM records"
             f" WHERE {where} ORDER BY seq LIMIT ${len(params) + 1}",
             *params,
@@ -604,21 +605,21 @@ class PostgresStore:
         set_term: tuple[int, str] | None,
     ) -> int:
         where, params = self._changes_where(after_seq, since, until, set_term)
-        rows = await self._fetch_rows(f"SELECT count(*) FROM records WHERE {where}", *params)
+        rows = await self.fetch_rows(f"SELECT count(*) FROM records WHERE {where}", *params)
         return int(rows[0][0])
 
     async def set_terms(self) -> tuple[list[str], list[str]]:
         """(LOW codes in use, named OAI sets with members), each sorted."""
         result: list[list[str]] = []
         for ix in (IX_LOW, IX_OAISET):
-            rows = await self._fetch_rows(
+            rows = await self.fetch_rows(
                 "SELECT DISTINCT term FROM terms WHERE ix = $1 ORDER BY term", ix
             )
             result.append([r[0] for r in rows])
         return result[0], result[1]
 
     async def term_pairs(self, ix: int, terms: set[str]) -> set[tuple[str, int]]:
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             "SELECT term, rec FROM terms WHERE ix = $1 AND term = ANY($2::text[])",
             ix,
             sorted(terms),
@@ -626,13 +627,13 @@ class PostgresStore:
         return {(r[0], r[1]) for r in rows}
 
     async def existing_ids(self, ids: Sequence[int]) -> set[int]:
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             "SELECT id FROM records WHERE id = ANY($1::bigint[])", list(ids)
         )
         return {r[0] for r in rows}
 
     async def ids_with_term(self, ix: int, term: str) -> list[int]:
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             "SELECT rec FROM terms WHERE ix = $1 AND term = $2 ORDER BY rec", ix, term
         )
         return [r[0] for r in rows]
@@ -641,7 +642,7 @@ class PostgresStore:
         """Every record in id order, `batch` a statement (keyset: id > the last one)."""
         last = 0
         while True:
-            rows = await self._fetch_rows(
+            rows = await self.fetch_rows(
                 f"SELECT id, seq, {_EPOCH}, deleted, {_column(view)} FROM records"
                 " WHERE id > $1 ORDER BY id LIMIT $2",
                 last,
@@ -654,7 +655,7 @@ class PostgresStore:
             last = rows[-1][0]
 
     async def significant_changes(self, *, after_seq: int, limit: int) -> list[dict[str, Any]]:
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             'SELECT seq, rec, extract(epoch FROM at)::bigint, "user", library, fields::text'
             " FROM significant_changes WHERE seq > $1 ORDER BY seq DESC LIMIT $2",
             after_seq,
@@ -702,7 +703,7 @@ class PostgresStore:
         return await self._retrying(work)
 
     async def library_codes(self) -> list[str]:
-        return [r[0] for r in await self._fetch_rows("SELECT code FROM libraries ORDER BY code")]
+        return [r[0] for r in await self.fetch_rows("SELECT code FROM libraries ORDER BY code")]
 
     async def save_library(self, library: Library, password_hash: str | None) -> None:
         async with self.transaction() as txn:
@@ -747,7 +748,7 @@ class PostgresStore:
         return self._datestamp
 
     async def low_counts(self) -> list[tuple[str, int]]:
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             "SELECT term, count(*) FROM terms WHERE ix = $1 GROUP BY term ORDER BY term", IX_LOW
         )
         return [(str(r[0]), int(r[1])) for r in rows]
@@ -804,7 +805,7 @@ class PostgresStore:
             marks = ", ".join(f"${i + 1}" for i in range(len(after)))
             where = f" WHERE ({', '.join(names)}) > ({marks})"
             params = list(after)
-        rows = await self._fetch_rows(
+        rows = await self.fetch_rows(
             f"SELECT {columns} FROM {table.name}{where} ORDER BY {', '.join(names)}"
             f" LIMIT ${len(params) + 1}",
             *params,
@@ -821,7 +822,7 @@ class PostgresStore:
             )
 
     async def count_rows(self, table: TableSpec) -> int:
-        rows = await self._fetch_rows(f"SELECT count(*) FROM {table.name}")
+        rows = await self.fetch_rows(f"SELECT count(*) FROM {table.name}")
         return int(rows[0][0])
 
     async def copy_finish(self, high_id: int) -> None:
@@ -898,7 +899,7 @@ def pgpass_password(url: str) -> str:
 def snapshot_schema(path: str) -> str:
     """The schema a snapshot file names: its stem made safe, and a hash of the whole path."""
     stem = re.sub(r"[^a-z0-9_]", "_", Path(path).stem.lower())[:40]
-    digest = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]
+    digest = hashlib.sha256(path.encode()).hexdigest()[:8]
     return f"snapshot_{stem}_{digest}"
 
 
