@@ -349,7 +349,7 @@ class PostgresStore:
             )
             await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
             self._listener.add_termination_listener(self._on_listener_lost)
-        except CONNECTION_ERRORS:
+        except (*CONNECTION_ERRORS, asyncpg.PostgresError):  # a replica refuses LISTEN
             self._listener = None  # refresh() then asks the database every time
 
     def _on_notify(self, *_: object) -> None:
@@ -930,7 +930,12 @@ def _result_set(rows: list[Any], cap: int) -> ResultSet:
 
 
 async def _migrate(conn: asyncpg.Connection) -> None:
-    """Run the migrations not yet run, each in its transaction, one process at a time."""
+    """Run the migrations not yet run, one process at a time. A current schema is only read
+    (so a read-only replica opens too)."""
+    if await conn.fetchval("SELECT to_regclass('schema_version') IS NOT NULL"):
+        current = await conn.fetchval("SELECT max(version) FROM schema_version") or 0
+        if current >= len(MIGRATIONS):
+            return
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
         await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
