@@ -23,6 +23,7 @@ BOTH_STORES = (
     "tests/protocols/z3950/",
     "tests/protocols/sftp/",
     "tests/unit/test_catalog.py",
+    "tests/e2e/test_matching.py",
 )
 
 
