@@ -1,7 +1,7 @@
-"""The record store's interface: what the catalog may ask of any store (SQLite today).
+"""The record store's interface: what the catalog may ask of any store.
 
-Implementations (`gateway.store.sqlite`) satisfy these protocols structurally; the catalog
-type-hints against them only, so a second store can follow without touching it.
+Implementations (`gateway.store.sqlite`, `gateway.store.postgresql`) satisfy these protocols
+structurally; the catalog type-hints against them only.
 """
 
 from __future__ import annotations

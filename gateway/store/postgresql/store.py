@@ -309,6 +309,7 @@ class PostgresStore:
         self._listener: asyncpg.Connection | None = None
         self._woken = True
         self._looked_at = 0.0
+        self._listened_at = time.monotonic()
         self._password = ""
         self._tls: ssl.SSLContext | bool = False
 
@@ -324,6 +325,8 @@ class PostgresStore:
             ssl=tls,
             min_size=1,
             max_size=pool_size,
+            # a client-side bound too: a connection whose server vanished without a word
+            command_timeout=STATEMENT_TIMEOUT_MS / 1000 + 5,
             server_settings={
                 "statement_timeout": str(STATEMENT_TIMEOUT_MS),
                 "application_name": "melinda-gateway",
@@ -404,6 +407,9 @@ class PostgresStore:
         """Notice a commit another process made; asks the database when woken by NOTIFY,
         and at least once a second whatever (a notification may be lost)."""
         now = time.monotonic()
+        if self._listener is None and now - self._listened_at > 5.0:
+            self._listened_at = now
+            await self._listen()  # lost with a database restart: listen again
         if self._listener is None or self._woken or now - self._looked_at > 1.0:
             self._woken = False
             self._looked_at = now

@@ -28,6 +28,7 @@ from gateway.oai_sets import oai_sets_of
 from gateway.records.aleph import is_deleted, lows, mark_deleted
 from tests.conftest import test_settings as gateway_settings
 from tests.protocols.oaipmh.support import PREFIX
+from tests.stores import STORE_KINDS, store_url_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -58,10 +59,15 @@ def oai_id(number: int) -> str:
     return f"{PREFIX}{number:09d}"
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Store]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=STORE_KINDS)
+async def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Store]:
     data = tmp_path_factory.mktemp("oai-harvest") / "data"
-    async with running_gateway(gateway_settings(data)) as gateway:
+    async with (
+        store_url_for(request.param, data) as url,
+        running_gateway(gateway_settings(data, store_url=url)) as gateway,
+    ):
         harvest = Store(gateway, gateway.http_url + "/oai-pmh/bib")
         batch: list[pymarc.Record] = []
         for number, record in enumerate(generate_records(RECORDS, 11), start=1):
