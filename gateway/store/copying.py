@@ -54,6 +54,7 @@ TABLES: Final[tuple[TableSpec, ...]] = (
             ("sort_title", TEXT),
             ("sort_author", TEXT),
             ("sort_date", TEXT),
+            ("iso", BYTES),  # the fin01 view as ISO 2709, or NULL
         ),
         ("id",),
     ),
@@ -75,7 +76,16 @@ TABLES: Final[tuple[TableSpec, ...]] = (
         (("library", TEXT), ("file_key", TEXT), ("at", TIME), ("result", TEXT)),
         ("library", "file_key"),
     ),
+    TableSpec(
+        "harvests", (("id", INT), ("library", TEXT), ("state", TEXT), ("run", TEXT)), ("id",)
+    ),
+    TableSpec(
+        "harvested",
+        (("library", TEXT), ("identifier", TEXT), ("rec", INT), ("how", TEXT), ("digest", TEXT)),
+        ("library", "identifier"),
+    ),
 )
+# Not copied: the interlibrary-loan tables (SQLite only so far).
 
 BATCH: Final = 2000
 

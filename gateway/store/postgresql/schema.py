@@ -85,6 +85,26 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE TABLE shared_numbers (name text PRIMARY KEY, value bigint NOT NULL);
     """,
+    # 3: OAI-PMH harvests (each run's state and report as JSON, and which record each
+    # harvested local id went into); the fin01 view also as ISO 2709 (NULL: converted on
+    # Present). The ILL tables are not here yet (NoIllStore).
+    """
+    CREATE TABLE harvests (
+        id bigint PRIMARY KEY,
+        library text NOT NULL,
+        state text NOT NULL,
+        run text NOT NULL
+    );
+    CREATE TABLE harvested (
+        library text NOT NULL,
+        identifier text NOT NULL,
+        rec bigint NOT NULL,
+        how text NOT NULL,
+        digest text NOT NULL,
+        PRIMARY KEY (library, identifier)
+    );
+    ALTER TABLE records ADD COLUMN iso bytea;
+    """,
 )
 
 # Tables a snapshot copies, in an order that satisfies the foreign keys on restore.
@@ -97,4 +117,6 @@ SNAPSHOT_TABLES: Final[tuple[str, ...]] = (
     "ssh_keys",
     "significant_changes",
     "publishing_log",
+    "harvests",
+    "harvested",
 )

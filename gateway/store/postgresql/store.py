@@ -28,7 +28,9 @@ from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.query import Query, SortKey
 from gateway.store.copying import JSON, TIME, TableSpec
+from gateway.store.ill import IllStore
 from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
+from gateway.store.postgresql.ill import NoIllStore
 from gateway.store.postgresql.schema import MIGRATIONS, SNAPSHOT_TABLES
 from gateway.store.sqlite.compile import EQ_SQL, compile_query, order_by
 
@@ -103,11 +105,15 @@ class PostgresWriteTxn:
         self._store = store
         self._conn = conn
         self._checks: list[tuple[int, int]] = []  # expect_seq: checked before the next statement
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []  # from sync methods, sent with it
 
     def expect_seq(self, record_id: int, seq: int) -> None:
         self._checks.append((record_id, seq))
 
     async def _checked(self) -> asyncpg.Connection:
+        pending, self._pending = self._pending, []
+        for sql, args in pending:
+            await self._conn.execute(sql, *args)
         checks, self._checks = self._checks, []
         for record_id, seq in checks:
             found = await self._conn.fetchval("SELECT seq FROM records WHERE id = $1", record_id)
@@ -124,6 +130,40 @@ class PostgresWriteTxn:
         conn = await self._checked()
         rows = await conn.fetch(f"{_ROW_SQL} WHERE id = ANY($1::bigint[])", list(ids))
         return {row[0]: _record_row(row) for row in rows}
+
+    # --- harvests ---------------------------------------------------------------------------
+    async def new_harvest_id(self) -> int:
+        conn = await self._checked()
+        return int(await conn.fetchval("SELECT coalesce(max(id), 0) + 1 FROM harvests"))
+
+    def save_harvest(self, harvest_id: int, library: str, state: str, run: str) -> None:
+        self._pending.append(
+            (
+                "INSERT INTO harvests (id, library, state, run) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (id) DO UPDATE SET library = excluded.library,"
+                " state = excluded.state, run = excluded.run",
+                (harvest_id, library, state, run),
+            )
+        )
+
+    def note_harvested(self, library: str, rows: Sequence[tuple[str, int, str, str]]) -> None:
+        for identifier, rec, how, digest in rows:
+            self._pending.append(
+                (
+                    "INSERT INTO harvested (library, identifier, rec, how, digest)"
+                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (library, identifier) DO UPDATE"
+                    " SET rec = excluded.rec, how = excluded.how, digest = excluded.digest",
+                    (library, identifier, rec, how, digest),
+                )
+            )
+
+    def forget_harvested(self, library: str, local_ids: Sequence[str]) -> None:
+        self._pending.append(
+            (
+                "DELETE FROM harvested WHERE library = $1 AND identifier = ANY($2::text[])",
+                (library, list(local_ids)),
+            )
+        )
 
     def next_id(self) -> int:
         self._store._high_id += 1
@@ -150,7 +190,7 @@ class PostgresWriteTxn:
         conn = await self._checked()
         store = self._store
         seqs = self._take_seqs(len(writes))
-        columns: list[list[Any]] = [[] for _ in range(10)]
+        columns: list[list[Any]] = [[] for _ in range(11)]
         delete_terms: list[tuple[int, str, int]] = []
         insert_terms: list[tuple[int, str, int]] = list(sorted_terms or ())
         for write, seq in zip(writes, seqs, strict=True):
@@ -167,6 +207,7 @@ class PostgresWriteTxn:
                 entry.sort_title if entry else "",
                 entry.sort_author if entry else "",
                 entry.sort_date if entry else "",
+                write.iso2709,
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
@@ -178,15 +219,16 @@ class PostgresWriteTxn:
         if writes:
             await conn.execute(
                 "INSERT INTO records (id, seq, datestamp, version, deleted, xml, alma_xml,"
-                " sort_title, sort_author, sort_date)"
-                " SELECT id, seq, to_timestamp(ds), version, deleted, xml, alma_xml, st, sa, sd"
+                " sort_title, sort_author, sort_date, iso)"
+                " SELECT id, seq, to_timestamp(ds), version, deleted, xml, alma_xml, st, sa, sd, iso"
                 " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],"
-                " $5::boolean[], $6::bytea[], $7::bytea[], $8::text[], $9::text[], $10::text[])"
-                " AS u(id, seq, ds, version, deleted, xml, alma_xml, st, sa, sd)"
+                " $5::boolean[], $6::bytea[], $7::bytea[], $8::text[], $9::text[], $10::text[],"
+                " $11::bytea[]) AS u(id, seq, ds, version, deleted, xml, alma_xml, st, sa, sd, iso)"
                 " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, datestamp = excluded.datestamp,"
                 " version = excluded.version, deleted = excluded.deleted, xml = excluded.xml,"
                 " alma_xml = excluded.alma_xml, sort_title = excluded.sort_title,"
-                " sort_author = excluded.sort_author, sort_date = excluded.sort_date",
+                " sort_author = excluded.sort_author, sort_date = excluded.sort_date,"
+                " iso = excluded.iso",
                 *columns,
             )
         await self._change_terms(delete_terms, insert_terms)
@@ -232,7 +274,7 @@ class PostgresWriteTxn:
         if writes:
             await conn.execute(
                 "UPDATE records r SET seq = u.seq, datestamp = to_timestamp(u.ds),"
-                " version = u.version, xml = u.xml, alma_xml = u.alma_xml"
+                " version = u.version, xml = u.xml, alma_xml = u.alma_xml, iso = NULL"
                 " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],"
                 " $5::bytea[], $6::bytea[]) AS u(id, seq, ds, version, xml, alma_xml)"
                 " WHERE r.id = u.id",
@@ -311,6 +353,7 @@ class PostgresStore:
         self._looked_at = 0.0
         self._listened_at = time.monotonic()
         self._password = ""
+        self._ill = NoIllStore()
         self._tls: ssl.SSLContext | bool = False
 
     @classmethod
@@ -488,16 +531,24 @@ class PostgresStore:
         rows = await self.fetch_rows(f"{_ROW_SQL} WHERE id = $1", record_id)
         return _record_row(rows[0]) if rows else None
 
-    async def fetch(self, ids: Sequence[int], view: View) -> list[StoredRecord]:
+    async def fetch(
+        self, ids: Sequence[int], view: View, *, iso2709: bool = False
+    ) -> list[StoredRecord]:
+        """The records of `ids` in that order (missing ids skipped); `iso2709`: with the
+        stored ISO 2709 form of fin01 records, where there is one."""
         wanted = list(ids)
         if not wanted:
             return []
+        iso = "iso" if iso2709 and view is View.FIN01 else "NULL::bytea"
         rows = await self.fetch_rows(
-            f"SELECT id, seq, {_EPOCH}, deleted, {_column(view)} FROM records"
+            f"SELECT id, seq, {_EPOCH}, deleted, {_column(view)}, {iso} FROM records"
             " WHERE id = ANY($1::bigint[])",
             wanted,
         )
-        found = {row[0]: _stored(row, view) for row in rows}
+        found = {
+            row[0]: StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view, row[5])
+            for row in rows
+        }
         return [found[i] for i in wanted if i in found]
 
     async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet:
@@ -753,6 +804,33 @@ class PostgresStore:
     def latest_datestamp(self) -> int:
         return self._datestamp
 
+    @property
+    def ill(self) -> IllStore:
+        """Interlibrary loans are not on PostgreSQL yet: empty, and changes refused."""
+        return self._ill
+
+    async def harvest_rows(self, harvest_id: int | None = None, limit: int = 100) -> list[str]:
+        """The JSON of harvest `harvest_id`, or of the latest `limit` harvests, newest first."""
+        if harvest_id is not None:
+            rows = await self.fetch_rows("SELECT run FROM harvests WHERE id = $1", harvest_id)
+        else:
+            rows = await self.fetch_rows(
+                "SELECT run FROM harvests ORDER BY id DESC LIMIT $1", limit
+            )
+        return [str(r[0]) for r in rows]
+
+    async def harvested(
+        self, library: str, local_ids: Sequence[str]
+    ) -> dict[str, tuple[int, str, str]]:
+        """OAI identifier -> (record id, how, digest) for those of `local_ids` harvested before."""
+        rows = await self.fetch_rows(
+            "SELECT identifier, rec, how, digest FROM harvested"
+            " WHERE library = $1 AND identifier = ANY($2::text[])",
+            library,
+            list(local_ids),
+        )
+        return {r[0]: (int(r[1]), str(r[2]), str(r[3])) for r in rows}
+
     async def low_counts(self) -> list[tuple[str, int]]:
         rows = await self.fetch_rows(
             "SELECT term, count(*) FROM terms WHERE ix = $1 GROUP BY term ORDER BY term", IX_LOW
@@ -792,7 +870,9 @@ class PostgresStore:
     async def reset(self) -> None:
         """Empty the records (libraries stay) and restart ids and the change sequence."""
         async with self.transaction() as txn:
-            await txn.execute("TRUNCATE records, terms, significant_changes, publishing_log")
+            await txn.execute(
+                "TRUNCATE records, terms, significant_changes, publishing_log, harvests, harvested"
+            )
             await txn.execute("UPDATE counters SET high_id = 0")
             await txn.execute("SELECT setval('change_seq', 1, false)")
             self._seq = 0
