@@ -68,7 +68,7 @@ def create(server: Server, title: str) -> str:
     return reply.split("Document: ")[1][:9]
 
 
-def sru_count(server: Server, query: str, timeout: float = 30) -> int:
+def sru_count(server: Server, query: str, timeout: float = 60) -> int:
     url = f"{server.http}/sru/bib?" + urllib.parse.urlencode(
         {"operation": "searchRetrieve", "version": "2.0", "query": query, "maximumRecords": "0"}
     )
