@@ -15,7 +15,7 @@ PG_URL_VARIABLE = "MELINDA_GATEWAY_TEST_PG_URL"
 PG_DIR_VARIABLE = "MELINDA_GATEWAY_TEST_PG_DIR"
 STORE_KINDS = ("sqlite", "postgresql")
 
-# The protocol end-to-end suites and the catalog tests run over both stores.
+# The protocol end-to-end suites and the catalog tests (Asteri's too) run over both stores.
 BOTH_STORES = (
     "tests/protocols/sru/",
     "tests/protocols/xserver/",
@@ -23,6 +23,8 @@ BOTH_STORES = (
     "tests/protocols/z3950/",
     "tests/protocols/sftp/",
     "tests/unit/test_catalog.py",
+    "tests/unit/test_catalog_asteri.py",
+    "tests/e2e/test_asteri.py",
     "tests/e2e/test_matching.py",
 )
 

@@ -60,6 +60,24 @@ TABLES: Final[tuple[TableSpec, ...]] = (
     ),
     TableSpec("terms", (("ix", INT), ("term", TEXT), ("rec", INT)), ("ix", "term", "rec")),
     TableSpec(
+        "aut_records",
+        (
+            ("id", INT),
+            ("seq", INT),
+            ("datestamp", TIME),
+            ("version", INT),
+            ("deleted", BOOL),
+            ("xml", BYTES),
+            ("alma_xml", BYTES),
+            ("sort_title", TEXT),
+            ("sort_author", TEXT),
+            ("sort_date", TEXT),
+            ("iso", BYTES),
+        ),
+        ("id",),
+    ),
+    TableSpec("aut_terms", (("ix", INT), ("term", TEXT), ("rec", INT)), ("ix", "term", "rec")),
+    TableSpec(
         "significant_changes",
         (
             ("seq", INT),
@@ -85,7 +103,6 @@ TABLES: Final[tuple[TableSpec, ...]] = (
         ("library", "identifier"),
     ),
 )
-# Not copied: the interlibrary-loan tables (SQLite only so far).
 
 BATCH: Final = 2000
 
@@ -108,6 +125,11 @@ class CopyableStore(Protocol):
 
     @property
     def high_id(self) -> int: ...
+
+    def base(self, name: str) -> CopyableStore: ...
+
+
+BASES: Final = ("fin01", "fin11")  # each base's counters are set after its rows
 
 
 class CopyError(Exception):
@@ -143,7 +165,8 @@ async def copy_store(
             if progress is not None:
                 progress(table.name, done, total)
         copied[table.name] = done
-    await target.copy_finish(source.high_id)
+    for name in BASES:
+        await target.base(name).copy_finish(source.base(name).high_id)
     for table in TABLES:
         there, here = await source.count_rows(table), await target.count_rows(table)
         if there != here:

@@ -4,7 +4,6 @@ fin01alma dates of linked headings, the linking job, the see-from rules, danglin
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pymarc
@@ -51,8 +50,8 @@ def book(*link_lines: str) -> pymarc.Record:
 
 
 @pytest.fixture
-async def catalog(tmp_path: Path) -> AsyncIterator[Catalog]:
-    catalog = await Catalog.open(str(tmp_path / "melinda.sqlite"))
+async def catalog(store_url: str) -> AsyncIterator[Catalog]:
+    catalog = await Catalog.open(store_url)
     try:
         yield catalog
     finally:

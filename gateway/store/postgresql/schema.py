@@ -105,6 +105,32 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     ALTER TABLE records ADD COLUMN iso bytea;
     """,
+    # 4: Asteri, the authority base fin11: its own records, index, change sequence and
+    # highest id, the same shape as the bib base's, so one code serves both
+    """
+    CREATE SEQUENCE aut_change_seq;
+    ALTER TABLE counters ADD COLUMN aut_high_id bigint NOT NULL DEFAULT 0;
+    CREATE TABLE aut_records (
+        id bigint PRIMARY KEY,
+        seq bigint NOT NULL UNIQUE,
+        datestamp timestamptz NOT NULL,
+        version bigint NOT NULL,
+        deleted boolean NOT NULL DEFAULT false,
+        xml bytea NOT NULL,
+        alma_xml bytea NOT NULL,
+        sort_title text COLLATE "C" NOT NULL DEFAULT '',
+        sort_author text COLLATE "C" NOT NULL DEFAULT '',
+        sort_date text COLLATE "C" NOT NULL DEFAULT '',
+        iso bytea
+    );
+    CREATE INDEX aut_records_datestamp ON aut_records (datestamp, seq);
+    CREATE TABLE aut_terms (
+        ix integer NOT NULL,
+        term text COLLATE "C" NOT NULL,
+        rec bigint NOT NULL,
+        PRIMARY KEY (ix, term, rec)
+    );
+    """,
 )
 
 # Tables a snapshot copies, in an order that satisfies the foreign keys on restore.
@@ -112,6 +138,8 @@ SNAPSHOT_TABLES: Final[tuple[str, ...]] = (
     "counters",
     "records",
     "terms",
+    "aut_records",
+    "aut_terms",
     "libraries",
     "library_lows",
     "ssh_keys",

@@ -9,6 +9,7 @@ A pool serves reads; a connection lost to a database restart is replaced on the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -90,6 +91,62 @@ def _stored(row: Any, view: View) -> StoredRecord:
     return StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view)
 
 
+BIB_BASE: Final = "fin01"
+AUTHORITY_BASE: Final = "fin11"
+# Each base's tables: the bib base's `records`, `terms`, `change_seq` and counters' `high_id`;
+# Asteri's the same names with `aut_` before them (SQLite's layout too).
+BASE_PREFIXES: Final[dict[str, str]] = {BIB_BASE: "", AUTHORITY_BASE: "aut_"}
+_BASE_NAMES: Final = re.compile(r"\b(?:records|terms|change_seq|high_id)\b")
+
+
+@functools.lru_cache(maxsize=512)
+def in_base(sql: str, prefix: str) -> str:
+    """`sql` over the tables of the base whose names start with `prefix`."""
+    return _BASE_NAMES.sub(lambda m: prefix + m.group(0), sql) if prefix else sql
+
+
+class BaseConnection:
+    """An asyncpg connection whose statements name one base's tables (the store's SQL is
+    written against the bib base's names)."""
+
+    def __init__(self, conn: asyncpg.Connection, prefix: str) -> None:
+        self.raw = conn
+        self._prefix = prefix
+
+    def is_closed(self) -> bool:
+        return bool(self.raw.is_closed())
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        return str(await self.raw.execute(in_base(sql, self._prefix), *args))
+
+    async def executemany(self, sql: str, args: Any) -> None:
+        await self.raw.executemany(in_base(sql, self._prefix), args)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        return list(await self.raw.fetch(in_base(sql, self._prefix), *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        return await self.raw.fetchrow(in_base(sql, self._prefix), *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.raw.fetchval(in_base(sql, self._prefix), *args)
+
+
+class _Shared:
+    """What every base of one database shares in a process: the pool, the writers' turn,
+    the LISTEN connection and how to connect."""
+
+    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
+        self.url = url
+        self.pool = pool
+        self.write_lock = asyncio.Lock()  # one writer of this process waits on the row lock
+        self.listener: asyncpg.Connection | None = None
+        self.listened_at = time.monotonic()
+        self.password = ""
+        self.tls: ssl.SSLContext | bool = False
+        self.bases: dict[str, PostgresStore] = {}
+
+
 _COUNTERS_SQL: Final = """
     SELECT c.high_id, c.commits,
            (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM change_seq),
@@ -101,7 +158,7 @@ _COUNTERS_SQL: Final = """
 class PostgresWriteTxn:
     """The open write transaction on one pooled connection; every method runs inside it."""
 
-    def __init__(self, store: PostgresStore, conn: asyncpg.Connection) -> None:
+    def __init__(self, store: PostgresStore, conn: BaseConnection) -> None:
         self._store = store
         self._conn = conn
         self._checks: list[tuple[int, int]] = []  # expect_seq: checked before the next statement
@@ -110,7 +167,7 @@ class PostgresWriteTxn:
     def expect_seq(self, record_id: int, seq: int) -> None:
         self._checks.append((record_id, seq))
 
-    async def _checked(self) -> asyncpg.Connection:
+    async def _checked(self) -> BaseConnection:
         pending, self._pending = self._pending, []
         for sql, args in pending:
             await self._conn.execute(sql, *args)
@@ -300,7 +357,9 @@ class PostgresWriteTxn:
         conn = await self._checked()
         await conn.execute(
             'INSERT INTO significant_changes (seq, rec, at, "user", library, fields)'
-            " VALUES ($1, $2, to_timestamp($3), $4, $5, $6::jsonb)",
+            " VALUES ($1, $2, to_timestamp($3), $4, $5, $6::jsonb) ON CONFLICT (seq) DO UPDATE"
+            ' SET rec = excluded.rec, at = excluded.at, "user" = excluded."user",'
+            " library = excluded.library, fields = excluded.fields",
             seq,
             record_id,
             at,
@@ -338,23 +397,45 @@ class PostgresWriteTxn:
 class PostgresStore:
     """Open with `await PostgresStore.open(url)`; close with `await store.close()`."""
 
-    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
-        self.url = url
-        self._pool = pool
-        self._write_lock = asyncio.Lock()  # one writer of this process waits on the row lock
+    def __init__(self, shared: _Shared, base: str = BIB_BASE) -> None:
+        self.url = shared.url
+        self.base_name = base
+        self._shared = shared
+        self._prefix = BASE_PREFIXES[base]
+        shared.bases[base] = self
         self._seq = 0
         self._high_id = 0
         self._datestamp = 0
         self._commits_seen: int | None = None
         self.generation = 0
         # LISTEN is a wake-up only: `counters.commits` is what says another process wrote
-        self._listener: asyncpg.Connection | None = None
         self._woken = True
         self._looked_at = 0.0
-        self._listened_at = time.monotonic()
-        self._password = ""
         self._ill = NoIllStore()
-        self._tls: ssl.SSLContext | bool = False
+
+    @property
+    def _pool(self) -> asyncpg.Pool:
+        return self._shared.pool
+
+    @property
+    def _write_lock(self) -> asyncio.Lock:
+        return self._shared.write_lock
+
+    @property
+    def _password(self) -> str:
+        return self._shared.password
+
+    @property
+    def _tls(self) -> ssl.SSLContext | bool:
+        return self._shared.tls
+
+    def base(self, name: str) -> PostgresStore:
+        """The store of another base in this database (`fin11`: Asteri's authorities),
+        sharing this one's pool and writers' turn, with its own ids and change sequence."""
+        return self._shared.bases[name]
+
+    def _in_base(self, conn: asyncpg.Connection) -> BaseConnection:
+        return BaseConnection(conn, self._prefix)
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int = POOL_SIZE) -> PostgresStore:
@@ -375,51 +456,60 @@ class PostgresStore:
                 "application_name": "melinda-gateway",
             },
         )
-        store = cls(url, pool)
-        store._password = password
-        store._tls = tls
+        shared = _Shared(url, pool)
+        shared.password = password
+        shared.tls = tls
+        store = cls(shared)
         try:
             async with pool.acquire() as conn:
                 await _migrate(conn)
-            await store._read_counters()
+            for name in BASE_PREFIXES:
+                await (store if name == BIB_BASE else cls(shared, name))._read_counters()
             await store._listen()
         except BaseException:
             await pool.close()
             raise
         return store
 
+    @property
+    def _listener(self) -> asyncpg.Connection | None:
+        return self._shared.listener
+
     async def _listen(self) -> None:
+        shared = self._shared
         try:
-            self._listener = await asyncpg.connect(
+            shared.listener = await asyncpg.connect(
                 self.url, password=self._password, ssl=self._tls
             )
-            await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
-            self._listener.add_termination_listener(self._on_listener_lost)
+            await shared.listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+            shared.listener.add_termination_listener(self._on_listener_lost)
         except (*CONNECTION_ERRORS, asyncpg.PostgresError):  # a replica refuses LISTEN
-            self._listener = None  # refresh() then asks the database every time
+            shared.listener = None  # refresh() then asks the database every time
 
     def _on_notify(self, *_: object) -> None:
-        self._woken = True
+        for store in self._shared.bases.values():
+            store._woken = True
 
     def _on_listener_lost(self, *_: object) -> None:
-        self._listener = None
-        self._woken = True
+        self._shared.listener = None
+        self._on_notify()
 
     async def close(self) -> None:
+        shared = self._shared
         async with self._write_lock:
-            if self._listener is not None:
-                listener, self._listener = self._listener, None
+            if shared.listener is not None:
+                listener, shared.listener = shared.listener, None
                 await listener.close()
             await self._pool.close()
 
-    async def _retrying(self, work: Callable[[asyncpg.Connection], Awaitable[_T]]) -> _T:
+    async def _retrying(self, work: Callable[[BaseConnection], Awaitable[_T]]) -> _T:
         """`work` on a pooled connection; again on a fresh one while the database restarts."""
         deadline = time.monotonic() + RECONNECT_SECONDS
         pause = 0.05
         while True:
             try:
                 async with self._pool.acquire() as conn:
-                    return await work(conn)
+                    return await work(self._in_base(conn))
             except CONNECTION_ERRORS as exc:
                 if time.monotonic() > deadline:
                     raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
@@ -450,8 +540,8 @@ class PostgresStore:
         """Notice a commit another process made; asks the database when woken by NOTIFY,
         and at least once a second whatever (a notification may be lost)."""
         now = time.monotonic()
-        if self._listener is None and now - self._listened_at > 5.0:
-            self._listened_at = now
+        if self._listener is None and now - self._shared.listened_at > 5.0:
+            self._shared.listened_at = now
             await self._listen()  # lost with a database restart: listen again
         if self._listener is None or self._woken or now - self._looked_at > 1.0:
             self._woken = False
@@ -491,17 +581,18 @@ class PostgresStore:
                             await txn_handle.rollback()
                     raise
             finally:
-                await self._pool.release(conn)
+                await self._pool.release(conn.raw)
 
-    async def _begin(self) -> tuple[asyncpg.Connection, Any]:
+    async def _begin(self) -> tuple[BaseConnection, Any]:
         """A connection in a transaction holding the writers' row lock, counters read under it;
         tried again while the database restarts (nothing has been written yet)."""
         deadline = time.monotonic() + RECONNECT_SECONDS
         pause = 0.05
         while True:
-            conn = await self._pool.acquire()
+            raw = await self._pool.acquire()
+            conn = self._in_base(raw)
             try:
-                handle = conn.transaction()
+                handle = raw.transaction()
                 await handle.start()
                 # the lock first, the counters in a statement of their own: in READ COMMITTED
                 # that one sees what the writer before committed (a locking read's
@@ -509,7 +600,7 @@ class PostgresStore:
                 await conn.execute("SELECT 1 FROM counters FOR UPDATE")
                 row = await conn.fetchrow(_COUNTERS_SQL)
             except CONNECTION_ERRORS as exc:
-                await self._pool.release(conn)
+                await self._pool.release(raw)
                 if time.monotonic() > deadline:
                     raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
                 log.warning("database connection lost (%s); trying again", exc)
@@ -517,7 +608,7 @@ class PostgresStore:
                 pause = min(pause * 2, 1.0)
                 continue
             except BaseException:
-                await self._pool.release(conn)
+                await self._pool.release(raw)
                 raise
             self._set_counters(row, exact=True)
             return conn, handle
@@ -711,12 +802,23 @@ class PostgresStore:
                 yield _stored(r, view)
             last = rows[-1][0]
 
-    async def significant_changes(self, *, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    async def index_pairs(self, ix: int) -> list[tuple[str, int]]:
+        """Every (term, record) of index `ix`, by term."""
+        rows = await self.fetch_rows(
+            "SELECT term, rec FROM terms WHERE ix = $1 ORDER BY term, rec", ix
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    async def significant_changes(
+        self, *, after_seq: int, limit: int, record_id: int | None = None
+    ) -> list[dict[str, Any]]:
         rows = await self.fetch_rows(
             'SELECT seq, rec, extract(epoch FROM at)::bigint, "user", library, fields::text'
-            " FROM significant_changes WHERE seq > $1 ORDER BY seq DESC LIMIT $2",
+            " FROM significant_changes WHERE seq > $1 AND ($3::bigint IS NULL OR rec = $3)"
+            " ORDER BY seq DESC LIMIT $2",
             after_seq,
             limit,
+            record_id,
         )
         return [
             {
@@ -841,19 +943,26 @@ class PostgresStore:
     async def snapshot(self, path: str) -> None:
         """Copy the whole store into the schema named after `path`, consistent (under the
         writers' lock); the file `path` names that schema, so snapshots list as on SQLite."""
+        if self._prefix:  # one snapshot holds every base
+            return await self.base(BIB_BASE).snapshot(path)
         schema = snapshot_schema(path)
         async with self.transaction() as txn:
             await txn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             await txn.execute(f"CREATE SCHEMA {schema}")
             for table in SNAPSHOT_TABLES:
                 await txn.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM {table}")
-            await txn.execute(
-                f"CREATE TABLE {schema}.change_seq AS SELECT $1::bigint AS last_value", self._seq
-            )
+            for store in self._shared.bases.values():
+                await txn.execute(
+                    f"CREATE TABLE {schema}.{store._prefix}change_seq AS"
+                    " SELECT $1::bigint AS last_value",
+                    store._seq,
+                )
         await asyncio.to_thread(Path(path).write_text, f"{SNAPSHOT_MARK}schema {schema}\n")
 
     async def restore(self, path: str) -> None:
         """Replace the whole store with a snapshot's tables, in one transaction."""
+        if self._prefix:
+            return await self.base(BIB_BASE).restore(path)
         text = await asyncio.to_thread(Path(path).read_text)
         if not text.startswith(SNAPSHOT_MARK):
             raise ValueError(f"{path} is not a PostgreSQL store's snapshot")
@@ -862,22 +971,29 @@ class PostgresStore:
             await txn.execute(f"TRUNCATE {', '.join(SNAPSHOT_TABLES)}")
             for table in SNAPSHOT_TABLES:
                 await txn.execute(f"INSERT INTO {table} SELECT * FROM {schema}.{table}")
-            seq = await txn._conn.fetchval(f"SELECT last_value FROM {schema}.change_seq")
-            row = await txn._conn.fetchrow(_COUNTERS_SQL)
-            self._set_counters(row, exact=True)
-            self._seq = int(seq)
+            for store in self._shared.bases.values():
+                seq = await txn._conn.fetchval(
+                    f"SELECT last_value FROM {schema}.{store._prefix}change_seq"
+                )
+                row = await txn._conn.fetchrow(in_base(_COUNTERS_SQL, store._prefix))
+                store._set_counters(row, exact=True)
+                store._seq = int(seq)
 
     async def reset(self) -> None:
         """Empty the records (libraries stay) and restart ids and the change sequence."""
+        if self._prefix:  # every base is emptied together, as on SQLite
+            return await self.base(BIB_BASE).reset()
         async with self.transaction() as txn:
             await txn.execute(
-                "TRUNCATE records, terms, significant_changes, publishing_log, harvests, harvested"
+                "TRUNCATE records, terms, aut_records, aut_terms, significant_changes,"
+                " publishing_log, harvests, harvested"
             )
-            await txn.execute("UPDATE counters SET high_id = 0")
-            await txn.execute("SELECT setval('change_seq', 1, false)")
-            self._seq = 0
-            self._high_id = 0
-            self._datestamp = 0
+            await txn.execute("UPDATE counters SET high_id = 0, aut_high_id = 0")
+            for store in self._shared.bases.values():
+                await txn.execute(f"SELECT setval('{store._prefix}change_seq', 1, false)")
+                store._seq = 0
+                store._high_id = 0
+                store._datestamp = 0
 
     # --- copy-store: whole tables out and in (gateway.store.copying) -----------------------------
     async def copy_out(
