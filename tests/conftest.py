@@ -82,7 +82,7 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """The suites in BOTH_STORES run once per store: every test there that uses a store."""
-    uses_store = {"gateway", "store_url", "catalog"} & set(metafunc.fixturenames)
+    uses_store = {"gateway", "store_url", "catalog", "store_kind"} & set(metafunc.fixturenames)
     where = Path(str(metafunc.definition.path)).relative_to(ROOT).as_posix()
     if uses_store and any(where.startswith(prefix) for prefix in BOTH_STORES):
         metafunc.parametrize("store_kind", STORE_KINDS, indirect=True)

@@ -22,6 +22,7 @@ BOTH_STORES = (
     "tests/protocols/oaipmh/",
     "tests/protocols/z3950/",
     "tests/protocols/sftp/",
+    "tests/protocols/iso18626/",
     "tests/unit/test_catalog.py",
     "tests/unit/test_catalog_asteri.py",
     "tests/e2e/test_asteri.py",

@@ -9,6 +9,7 @@ from typing import Any, Final, Protocol
 
 # column kinds: how a value travels between the stores (time: epoch seconds; json: text)
 INT, BOOL, BYTES, TEXT, TIME, JSON = "int", "bool", "bytes", "text", "time", "json"
+REAL = "real"  # epoch seconds with a fraction, as ILL keeps them
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,46 @@ TABLES: Final[tuple[TableSpec, ...]] = (
         "harvested",
         (("library", TEXT), ("identifier", TEXT), ("rec", INT), ("how", TEXT), ("digest", TEXT)),
         ("library", "identifier"),
+    ),
+    TableSpec(
+        "ill_requests",
+        (
+            ("id", INT),
+            ("role", TEXT),
+            ("library", TEXT),
+            ("own_symbol", TEXT),
+            ("peer_symbol", TEXT),
+            ("peer_url", TEXT),
+            ("request_id", TEXT),
+            ("supplier_request_id", TEXT),
+            ("service", TEXT),
+            ("record", TEXT),
+            ("scenario", TEXT),
+            ("profile", TEXT),
+            ("status", TEXT),
+            ("received", BOOL),
+            ("error", TEXT),
+            ("created", REAL),
+            ("updated", REAL),
+        ),
+        ("id",),
+    ),
+    TableSpec(
+        "ill_messages",
+        (
+            ("id", INT),
+            ("request", INT),
+            ("direction", TEXT),
+            ("kind", TEXT),
+            ("summary", TEXT),
+            ("body", TEXT),
+            ("delivery", TEXT),
+            ("due", REAL),
+            ("attempts", INT),
+            ("detail", TEXT),
+            ("at", REAL),
+        ),
+        ("id",),
     ),
 )
 

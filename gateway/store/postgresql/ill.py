@@ -1,9 +1,11 @@
-"""Interlibrary loans on the PostgreSQL store: not there yet. Reads answer empty, so a gateway
-on PostgreSQL starts and serves everything else; an ISO 18626 message is refused clearly."""
+"""The PostgreSQL ILL tables: requests and their message history, each change one transaction,
+so every gateway process on the database sees the same interlibrary loans."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Final, Protocol
 
 from gateway.store.ill import (
     IllMessageRow,
@@ -14,33 +16,149 @@ from gateway.store.ill import (
 )
 
 
-class IllNotOnPostgresError(RuntimeError):
-    """An interlibrary-loan change asked of the PostgreSQL store."""
+class PgTransaction(Protocol):
+    async def execute(self, sql: str, *params: object) -> None: ...
 
-    def __init__(self) -> None:
-        super().__init__(
-            "interlibrary loan (ISO 18626) keeps its requests in the SQLite store only;"
-            " the PostgreSQL store does not have its tables yet"
+    async def fetchval(self, sql: str, *params: object) -> Any: ...
+
+
+class PgStore(Protocol):
+    """What these tables need of the PostgreSQL store: a read, and a write transaction (one
+    beside the catalog's: ILL rows wait for no record write)."""
+
+    async def fetch_rows(self, sql: str, *params: object) -> list[Any]: ...
+
+    def side_transaction(self) -> AbstractAsyncContextManager[PgTransaction]: ...
+
+
+_REQUEST_COLUMNS: Final = (
+    "id, role, library, own_symbol, peer_symbol, peer_url, request_id, supplier_request_id,"
+    " service, record, scenario, profile, status, received, error, created, updated"
+)
+_MESSAGE_COLUMNS: Final = (
+    "id, request, direction, kind, summary, body, delivery, due, attempts, detail, at"
+)
+
+
+def _request_row(row: Any) -> IllRequestRow:
+    values = list(row)
+    values[13] = bool(values[13])
+    return IllRequestRow(*values)
+
+
+def _message_row(row: Any) -> IllMessageRow:
+    return IllMessageRow(*row)
+
+
+async def _insert_message(
+    txn: PgTransaction, request: int, message: NewIllMessage, at: float
+) -> int:
+    found = await txn.fetchval(
+        "INSERT INTO ill_messages (request, direction, kind, summary, body, delivery, due, at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        request,
+        message.direction,
+        message.kind,
+        message.summary,
+        message.body,
+        message.delivery,
+        message.due,
+        at,
+    )
+    return int(found)
+
+
+async def _apply_change(txn: PgTransaction, request: int, change: RequestChange, at: float) -> None:
+    sets: list[str] = ["updated = $1"]
+    params: list[object] = [at]
+    for column, value in (
+        ("status", change.status),
+        ("received", change.received),
+        ("error", change.error),
+        ("supplier_request_id", change.supplier_request_id),
+    ):
+        if value is not None:
+            params.append(value)
+            sets.append(f"{column} = ${len(params)}")
+    params.append(request)
+    await txn.execute(
+        f"UPDATE ill_requests SET {', '.join(sets)} WHERE id = ${len(params)}", *params
+    )
+    if change.skip_planned:
+        await txn.execute(
+            "UPDATE ill_messages SET delivery = 'skipped'"
+            " WHERE request = $1 AND delivery = 'planned'",
+            request,
         )
 
 
-class NoIllStore:
-    """The `IllStore` of a PostgreSQL store: no requests, and none may be made."""
+class PostgresIllRows:
+    """The ILL tables of one PostgreSQL store (`store.ill`), an `IllStore`."""
+
+    def __init__(self, store: PgStore) -> None:
+        self._store = store
 
     async def create(
         self, request: NewIllRequest, messages: Sequence[NewIllMessage], at: float
     ) -> int | None:
-        raise IllNotOnPostgresError()
+        """Insert a request and its first messages; None if that request id is taken."""
+        async with self._store.side_transaction() as txn:
+            found = await txn.fetchval(
+                "INSERT INTO ill_requests (role, library, own_symbol, peer_symbol, peer_url,"
+                " request_id, supplier_request_id, service, record, scenario, profile, status,"
+                " created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+                " $13, $13) ON CONFLICT (role, own_symbol, peer_symbol, request_id) DO NOTHING"
+                " RETURNING id",
+                request.role,
+                request.library,
+                request.own_symbol,
+                request.peer_symbol,
+                request.peer_url,
+                request.request_id,
+                request.supplier_request_id,
+                request.service,
+                request.record,
+                request.scenario,
+                request.profile,
+                request.status,
+                at,
+            )
+            if found is None:
+                return None
+            new_id = int(found)
+            for message in messages:
+                await _insert_message(txn, new_id, message, at)
+            return new_id
 
     async def record(
-        self, request: int, change: RequestChange, messages: Sequence[NewIllMessage], at: float
+        self,
+        request: int,
+        change: RequestChange,
+        messages: Sequence[NewIllMessage],
+        at: float,
     ) -> list[int]:
-        raise IllNotOnPostgresError()
+        """One message's effect on a request, with the messages it adds, in one transaction."""
+        async with self._store.side_transaction() as txn:
+            await _apply_change(txn, request, change, at)  # first: a skip keeps the new ones
+            return [await _insert_message(txn, request, m, at) for m in messages]
 
     async def fire(
         self, message: int, body: str, request: int, change: RequestChange, at: float
     ) -> bool:
-        raise IllNotOnPostgresError()
+        """A planned message becomes pending (sent from now on) and changes its request;
+        False if it is no longer planned."""
+        async with self._store.side_transaction() as txn:
+            fired = await txn.fetchval(
+                "UPDATE ill_messages SET delivery = 'pending', body = $1, at = $2"
+                " WHERE id = $3 AND delivery = 'planned' RETURNING id",
+                body,
+                at,
+                message,
+            )
+            if fired is None:
+                return False
+            await _apply_change(txn, request, change, at)
+            return True
 
     async def settle(
         self,
@@ -53,24 +171,66 @@ class NoIllStore:
         request_change: tuple[int, RequestChange] | None = None,
         at: float = 0.0,
     ) -> None:
-        raise IllNotOnPostgresError()
+        """The outcome of one attempt to send: delivered, rejected, failed, or pending again."""
+        async with self._store.side_transaction() as txn:
+            await txn.execute(
+                "UPDATE ill_messages SET delivery = $1, attempts = $2, due = $3, detail = $4"
+                " WHERE id = $5",
+                delivery,
+                attempts,
+                due,
+                detail,
+                message,
+            )
+            if request_change is not None:
+                await _apply_change(txn, request_change[0], request_change[1], at)
 
+    # --- reads ------------------------------------------------------------------------------
     async def find(
         self, role: str, own_symbol: str, peer_symbol: str, request_id: str
     ) -> IllRequestRow | None:
-        return None
+        # symbols compare without case, as on SQLite (COLLATE NOCASE)
+        rows = await self._store.fetch_rows(
+            f"SELECT {_REQUEST_COLUMNS} FROM ill_requests WHERE role = $1"
+            " AND lower(own_symbol) = lower($2) AND lower(peer_symbol) = lower($3)"
+            " AND request_id = $4 ORDER BY id LIMIT 1",
+            role,
+            own_symbol,
+            peer_symbol,
+            request_id,
+        )
+        return _request_row(rows[0]) if rows else None
 
     async def get(self, request: int) -> IllRequestRow | None:
-        return None
+        rows = await self._store.fetch_rows(
+            f"SELECT {_REQUEST_COLUMNS} FROM ill_requests WHERE id = $1", request
+        )
+        return _request_row(rows[0]) if rows else None
 
     async def latest(self, limit: int) -> list[IllRequestRow]:
-        return []
+        rows = await self._store.fetch_rows(
+            f"SELECT {_REQUEST_COLUMNS} FROM ill_requests ORDER BY id DESC LIMIT $1", limit
+        )
+        return [_request_row(r) for r in rows]
 
     async def messages(self, request: int) -> list[IllMessageRow]:
-        return []
+        rows = await self._store.fetch_rows(
+            f"SELECT {_MESSAGE_COLUMNS} FROM ill_messages WHERE request = $1 ORDER BY id", request
+        )
+        return [_message_row(r) for r in rows]
 
     async def message(self, message: int) -> IllMessageRow | None:
-        return None
+        rows = await self._store.fetch_rows(
+            f"SELECT {_MESSAGE_COLUMNS} FROM ill_messages WHERE id = $1", message
+        )
+        return _message_row(rows[0]) if rows else None
 
     async def open_heads(self) -> list[IllMessageRow]:
-        return []
+        """Of each request, the first outgoing message not yet settled: messages of one
+        request go in order, so only these may be sent now."""
+        rows = await self._store.fetch_rows(
+            f"SELECT {_MESSAGE_COLUMNS} FROM ill_messages WHERE id IN"
+            " (SELECT min(id) FROM ill_messages WHERE delivery IN ('planned', 'pending')"
+            " GROUP BY request) ORDER BY due, id"
+        )
+        return [_message_row(r) for r in rows]

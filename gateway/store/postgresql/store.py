@@ -31,7 +31,7 @@ from gateway.query import Query, SortKey
 from gateway.store.copying import JSON, TIME, TableSpec
 from gateway.store.ill import IllStore
 from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
-from gateway.store.postgresql.ill import NoIllStore
+from gateway.store.postgresql.ill import PostgresIllRows
 from gateway.store.postgresql.schema import MIGRATIONS, SNAPSHOT_TABLES
 from gateway.store.sqlite.compile import EQ_SQL, compile_query, order_by
 
@@ -372,6 +372,11 @@ class PostgresWriteTxn:
         conn = await self._checked()
         await conn.execute(sql, *params)
 
+    async def fetchval(self, sql: str, *params: object) -> Any:
+        """The first value of one statement's first row (None: no row)."""
+        conn = await self._checked()
+        return await conn.fetchval(sql, *params)
+
     async def publishing_result(self, library: str, file_key: str) -> str | None:
         conn = await self._checked()
         found = await conn.fetchval(
@@ -394,6 +399,19 @@ class PostgresWriteTxn:
         )
 
 
+class SideTxn:
+    """A transaction of `side_transaction`: statements and single values."""
+
+    def __init__(self, conn: BaseConnection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *params: object) -> None:
+        await self._conn.execute(sql, *params)
+
+    async def fetchval(self, sql: str, *params: object) -> Any:
+        return await self._conn.fetchval(sql, *params)
+
+
 class PostgresStore:
     """Open with `await PostgresStore.open(url)`; close with `await store.close()`."""
 
@@ -411,7 +429,7 @@ class PostgresStore:
         # LISTEN is a wake-up only: `counters.commits` is what says another process wrote
         self._woken = True
         self._looked_at = 0.0
-        self._ill = NoIllStore()
+        self.ill: IllStore = PostgresIllRows(self)
 
     @property
     def _pool(self) -> asyncpg.Pool:
@@ -582,6 +600,40 @@ class PostgresStore:
                     raise
             finally:
                 await self._pool.release(conn.raw)
+
+    @asynccontextmanager
+    async def side_transaction(self) -> AsyncIterator[SideTxn]:
+        """One transaction on tables beside the catalog (interlibrary loans): no writers'
+        turn and no change sequence, so it waits for no catalog write; its start is tried
+        again while the database restarts."""
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        pause = 0.05
+        while True:
+            raw = await self._pool.acquire()
+            handle = raw.transaction()
+            try:
+                await handle.start()
+                break
+            except CONNECTION_ERRORS as exc:
+                await self._pool.release(raw)
+                if time.monotonic() > deadline:
+                    raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+            except BaseException:
+                await self._pool.release(raw)
+                raise
+        try:
+            try:
+                yield SideTxn(BaseConnection(raw, ""))
+                await handle.commit()
+            except BaseException:
+                if not raw.is_closed():
+                    with suppress(*CONNECTION_ERRORS):
+                        await handle.rollback()
+                raise
+        finally:
+            await self._pool.release(raw)
 
     async def _begin(self) -> tuple[BaseConnection, Any]:
         """A connection in a transaction holding the writers' row lock, counters read under it;
@@ -906,11 +958,6 @@ class PostgresStore:
     def latest_datestamp(self) -> int:
         return self._datestamp
 
-    @property
-    def ill(self) -> IllStore:
-        """Interlibrary loans are not on PostgreSQL yet: empty, and changes refused."""
-        return self._ill
-
     async def harvest_rows(self, harvest_id: int | None = None, limit: int = 100) -> list[str]:
         """The JSON of harvest `harvest_id`, or of the latest `limit` harvests, newest first."""
         if harvest_id is not None:
@@ -978,6 +1025,7 @@ class PostgresStore:
                 row = await txn._conn.fetchrow(in_base(_COUNTERS_SQL, store._prefix))
                 store._set_counters(row, exact=True)
                 store._seq = int(seq)
+            await _renumber_ill(txn)
 
     async def reset(self) -> None:
         """Empty the records (libraries stay) and restart ids and the change sequence."""
@@ -986,7 +1034,7 @@ class PostgresStore:
         async with self.transaction() as txn:
             await txn.execute(
                 "TRUNCATE records, terms, aut_records, aut_terms, significant_changes,"
-                " publishing_log, harvests, harvested"
+                " publishing_log, harvests, harvested, ill_requests, ill_messages"
             )
             await txn.execute("UPDATE counters SET high_id = 0, aut_high_id = 0")
             for store in self._shared.bases.values():
@@ -1032,8 +1080,18 @@ class PostgresStore:
             row = await txn._conn.fetchrow(_COUNTERS_SQL)
             self._set_counters(row, exact=True)
             seq = await txn._conn.fetchval("SELECT coalesce(max(seq), 0) FROM records")
+            await _renumber_ill(txn)
             self._seq = int(seq)
             self._high_id = max(self._high_id, high_id)
+
+
+async def _renumber_ill(txn: PostgresWriteTxn) -> None:
+    """ILL ids were copied in whole: new requests and messages are numbered after them."""
+    for table in ("ill_requests", "ill_messages"):
+        await txn.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+            f" (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+        )
 
 
 def _out_column(name: str, kind: str) -> str:

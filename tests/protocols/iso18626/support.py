@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from gateway.emulator.app import running_gateway
 from gateway.emulator.host import Gateway
 from gateway.model import User
 from tests.conftest import shared_schema, test_settings
+from tests.stores import store_url_for
 
 SF = pymarc.Subfield
 IND = pymarc.Indicators
@@ -109,8 +110,41 @@ def ill_settings(data_dir: Path, **overrides: object) -> Any:
     return test_settings(data_dir, **base)
 
 
+class StoresUnderTest:
+    """The store kind the running test uses, and each gateway's store by its data directory
+    (a gateway started again on the same directory finds its store again)."""
+
+    kind = "sqlite"
+    urls: dict[Path, str] = {}
+    stack: AsyncExitStack | None = None
+
+
+@asynccontextmanager
+async def stores_of_kind(kind: str) -> AsyncIterator[None]:
+    """Every `ill_gateway` of the test on a store of `kind`, dropped at the end."""
+    async with AsyncExitStack() as stack:
+        StoresUnderTest.kind, StoresUnderTest.urls, StoresUnderTest.stack = kind, {}, stack
+        try:
+            yield
+        finally:
+            StoresUnderTest.kind, StoresUnderTest.stack = "sqlite", None
+
+
+async def _store_url(data_dir: Path) -> str:
+    found = StoresUnderTest.urls.get(data_dir)
+    if found is None:
+        assert StoresUnderTest.stack is not None
+        found = await StoresUnderTest.stack.enter_async_context(
+            store_url_for(StoresUnderTest.kind, data_dir)
+        )
+        StoresUnderTest.urls[data_dir] = found
+    return found
+
+
 @asynccontextmanager
 async def ill_gateway(data_dir: Path, **overrides: object) -> AsyncIterator[Gateway]:
+    if StoresUnderTest.kind != "sqlite" and "store_url" not in overrides:
+        overrides["store_url"] = await _store_url(data_dir)
     async with running_gateway(ill_settings(data_dir, **overrides)) as gw:
         if not await gw.catalog.libraries():
             await seed(gw)
