@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import pymarc
@@ -114,9 +114,9 @@ class StoresUnderTest:
     """The store kind the running test uses, and each gateway's store by its data directory
     (a gateway started again on the same directory finds its store again)."""
 
-    kind = "sqlite"
-    urls: dict[Path, str] = {}
-    stack: AsyncExitStack | None = None
+    kind: ClassVar[str] = "sqlite"
+    urls: ClassVar[dict[Path, str]] = {}
+    stack: ClassVar[AsyncExitStack | None] = None
 
 
 @asynccontextmanager
