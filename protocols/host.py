@@ -179,6 +179,10 @@ class Gateway(Protocol):
 
     def add_server(self, name: str, start: ServerStarter) -> None: ...
 
+    def add_singleton_job(
+        self, name: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]
+    ) -> None: ...  # background work one process of several runs (the ILL outbox)
+
     def listening_socket(self, name: str) -> socket.socket | None:
         """The socket a worker process was handed for that listener (None: bind the port)."""
         ...

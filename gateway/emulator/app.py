@@ -11,6 +11,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 from aiohttp import web
 
@@ -20,11 +21,14 @@ from gateway.emulator.faults import Faults
 from gateway.emulator.host import GATEWAY_KEY, Gateway
 from gateway.emulator.journal import Journal
 from gateway.emulator.settings import Settings
-from gateway.emulator.shared import SharedState
+from gateway.emulator.shared import SharedState, SharedStore
+from gateway.emulator.singletons import shares_database, singleton_lock
 from gateway.emulator.worker_sync import WorkerSync
+from gateway.store.postgresql import PostgresSharedState, PostgresStore
 from protocols import host as protocol_host
 
 MAX_HTTP_BODY_BYTES = 1024 * 1024
+PROCESS_NUMBERS = "gateway processes"  # a shared counter: each process on a database its number
 
 log = logging.getLogger("melinda.gateway")
 
@@ -88,10 +92,19 @@ async def create_gateway(
             settings, secret=await asyncio.to_thread(_data_dir_secret, settings)
         )
     catalog = await Catalog.open(settings.store)
-    shared = None
-    if worker is not None:
+    # several processes serve this catalog: the workers of this one, or any number on one
+    # PostgreSQL database (on any host), which then share the state in the database
+    on_database = shares_database(catalog.store)
+    several = worker is not None or on_database
+    shared: SharedStore | None = None
+    process = worker or 0  # numbers this process's fault ids apart from the others'
+    if several:
         try:
-            shared = await SharedState.open(settings.data_dir)
+            if on_database:
+                shared = PostgresSharedState(cast(PostgresStore, catalog.store))
+                process = await shared.next_number(PROCESS_NUMBERS, wrap=2000) - 1
+            else:
+                shared = await SharedState.open(settings.data_dir)
         except BaseException:
             await catalog.close()
             raise
@@ -100,7 +113,7 @@ async def create_gateway(
     http = web.Application(client_max_size=MAX_HTTP_BODY_BYTES)
     journal = Journal(settings.journal_size, on_record=logs.access)
     # a worker's fault ids come from its own range: ids stay unique across the workers
-    faults = Faults(first_id=1 + (worker or 0) * 1_000_000)
+    faults = Faults(first_id=1 + process * 1_000_000)
     gateway = Gateway(
         settings=settings,
         catalog=catalog,
@@ -111,6 +124,7 @@ async def create_gateway(
         sockets=dict(sockets or {}),
         shared=shared,
         sync=None if shared is None else WorkerSync(shared, journal, faults, worker or 0),
+        singleton_lock=singleton_lock(catalog.store, settings.data_dir) if several else None,
     )
     http[GATEWAY_KEY] = gateway
     http[protocol_host.GATEWAY_KEY] = gateway  # the same gateway, as protocols see it

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
-import os
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -17,7 +16,8 @@ from gateway.catalog import Catalog
 from gateway.emulator.faults import Faults
 from gateway.emulator.journal import Journal
 from gateway.emulator.settings import Settings
-from gateway.emulator.shared import SharedState
+from gateway.emulator.shared import SharedStore
+from gateway.emulator.singletons import SingletonLock
 from gateway.emulator.worker_sync import WorkerSync
 from protocols.host import BodyParameterReader, FaultRenderer, RunningServer, ServerStarter
 from protocols.iso18626 import ILL_KEY
@@ -26,11 +26,12 @@ log = logging.getLogger("melinda.gateway")
 
 GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")
 
-# Listeners only one worker process runs at a time: the SFTP inbox applies each publishing
-# file once, in arrival order. The holder of SINGLETON_LOCK runs them.
+# Listeners only one process runs at a time: the SFTP inbox applies each publishing file once,
+# in arrival order. The holder of the singleton lock (gateway.emulator.singletons) runs them,
+# and the singleton jobs (the ILL outbox).
 SINGLETONS = frozenset({"sftp"})
-SINGLETON_LOCK = "singletons.lock"
 SINGLETON_POLL_SECONDS = 0.5
+HOLD_CHECK_SECONDS = 2.0  # how often the holder makes sure it still holds the lock
 WORKER_HEADER = "X-Melinda-Worker"
 
 
@@ -53,16 +54,29 @@ class Gateway:
     # the workers share (all None/empty in a single process)
     worker: int | None = None
     sockets: dict[str, socket.socket] = field(default_factory=dict)
-    shared: SharedState | None = None
+    shared: SharedStore | None = None
     sync: WorkerSync | None = None  # the journal and faults kept in step with the other workers
+    # several processes serve the catalog (workers, or processes on one PostgreSQL database):
+    # singleton work runs where this lock is held; None: this process runs it all
+    singleton_lock: SingletonLock | None = None
+    jobs: dict[str, tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]] = field(
+        default_factory=dict
+    )
     _runner: web.AppRunner | None = None
     bound_host: str = ""  # the address the HTTP socket got (the host setting resolved)
-    _singleton_lock: int | None = None
     _singleton_task: asyncio.Task[None] | None = None
+    _jobs_running: list[str] = field(default_factory=list)
 
     def add_server(self, name: str, start: ServerStarter) -> None:
         """Register a non-HTTP listener (Z39.50, SFTP); it is started with the gateway."""
         self.starters[name] = start
+
+    def add_singleton_job(
+        self, name: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Background work one process of several runs (the ILL outbox): started with the
+        gateway, or once this process holds the singleton lock."""
+        self.jobs[name] = (start, stop)
 
     @property
     def http_url(self) -> str:
@@ -76,7 +90,14 @@ class Gateway:
         return out
 
     def listening_socket(self, name: str) -> socket.socket | None:
-        return self.sockets.get(name)
+        handed = self.sockets.get(name)
+        if handed is None or name not in SINGLETONS:
+            return handed
+        # a copy: closing a singleton listener (its lock lost) leaves the handed socket to
+        # start it again on once the lock is had again
+        copy = handed.dup()
+        copy.setblocking(False)
+        return copy
 
     async def start(self) -> None:
         """Listen on every port; if one cannot be had, close everything (the store too) and
@@ -100,9 +121,10 @@ class Gateway:
             self.ports["http"], self.bound_host = bound_address(site)
             singletons: list[str] = []
             for name, start in self.starters.items():
-                if self.worker is not None and name in SINGLETONS:
+                if self.singleton_lock is not None and name in SINGLETONS:
                     singletons.append(name)
-                    self.ports[name] = self.sockets[name].getsockname()[1]
+                    if name in self.sockets:
+                        self.ports[name] = self.sockets[name].getsockname()[1]
                     continue
                 try:
                     server = await start(self)
@@ -111,9 +133,15 @@ class Gateway:
                     raise ListenError(name, self.settings.host, port, exc) from exc
                 self.servers[name] = server
                 self.ports[name] = server.port
-            if singletons:
+            if self.singleton_lock is None:
+                await self._start_jobs()
+            elif singletons or self.jobs:
+                # a first try now: a lone process serves everything once start() returns
+                held = await self.singleton_lock.try_take()
+                if held:
+                    await self._start_singletons(singletons)
                 self._singleton_task = asyncio.create_task(
-                    self._run_singletons(singletons), name="singletons"
+                    self._run_singletons(singletons, started=held), name="singletons"
                 )
         except BaseException:
             await self.stop()
@@ -122,18 +150,65 @@ class Gateway:
     async def _name_worker(self, request: web.Request, response: web.StreamResponse) -> None:
         response.headers[WORKER_HEADER] = str(self.worker)
 
-    async def _run_singletons(self, names: list[str]) -> None:
-        """Wait for the singleton lock (held until this process ends, freed by the kernel
-        if it dies), then start the listeners only one worker may run."""
-        path = self.settings.data_dir / SINGLETON_LOCK
-        while self._singleton_lock is None:
-            self._singleton_lock = await asyncio.to_thread(_try_lock, str(path))
-            if self._singleton_lock is None:
-                await asyncio.sleep(SINGLETON_POLL_SECONDS)
-        log.info("worker %s runs %s", self.worker, ", ".join(names))
+    async def _start_jobs(self) -> None:
+        for name, (start, _) in self.jobs.items():
+            await start()
+            self._jobs_running.append(name)
+
+    async def _stop_jobs(self) -> None:
+        while self._jobs_running:
+            name = self._jobs_running.pop()
+            try:
+                await self.jobs[name][1]()
+            except Exception:
+                log.exception("stopping %s failed", name)
+
+    async def _start_singletons(self, names: list[str]) -> None:
+        log.info("%s runs %s", self._who(), ", ".join([*names, *self.jobs]) or "nothing more")
         for name in names:
             server = await self.starters[name](self)
             self.servers[name] = server
+            self.ports[name] = server.port
+        await self._start_jobs()
+
+    def _who(self) -> str:
+        return "this process" if self.worker is None else f"worker {self.worker}"
+
+    async def _stop_singletons(self, names: list[str]) -> None:
+        await self._stop_jobs()
+        for name in names:
+            server = self.servers.pop(name, None)
+            if server is not None:
+                with contextlib.suppress(Exception):
+                    await server.close()
+
+    async def _run_singletons(self, names: list[str], *, started: bool) -> None:
+        """Hold the singleton lock and run the singleton work while it is held; wait for it
+        while another process holds it (a file lock is freed by the kernel, an advisory lock
+        by the database, when its holder dies); give the work up if the lock is lost."""
+        lock = self.singleton_lock
+        assert lock is not None
+        try:
+            while True:
+                if not started:
+                    while not await lock.try_take():
+                        await asyncio.sleep(SINGLETON_POLL_SECONDS)
+                    try:
+                        await self._start_singletons(names)
+                    except OSError:
+                        log.exception("starting the singleton work failed; trying again")
+                        await self._stop_singletons(names)
+                        await lock.release()
+                        await asyncio.sleep(SINGLETON_POLL_SECONDS)
+                        continue
+                started = False
+                while await lock.still_held():
+                    await asyncio.sleep(HOLD_CHECK_SECONDS)
+                log.warning("%s lost the singleton lock; stopping its work", self._who())
+                await self._stop_singletons(names)
+        finally:
+            await self._stop_singletons(names)
+            await lock.release()
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight requests finish, close the store."""
@@ -142,6 +217,7 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._singleton_task
             self._singleton_task = None
+        await self._stop_jobs()
         for name, server in reversed(list(self.servers.items())):
             try:
                 await server.close()
@@ -156,9 +232,8 @@ class Gateway:
             await self.sync.stop()
         if self.shared is not None:
             await self.shared.close()
-        if self._singleton_lock is not None:
-            os.close(self._singleton_lock)  # frees the lock: another worker takes over
-            self._singleton_lock = None
+        if self.singleton_lock is not None:
+            await self.singleton_lock.release()  # another process takes over
 
 
 class ListenError(OSError):
@@ -170,17 +245,6 @@ class ListenError(OSError):
         self.host = host
         self.port = port
         self.cause = cause
-
-
-def _try_lock(path: str) -> int | None:
-    """An open descriptor holding an exclusive lock on `path`, or None if another holds it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
 
 
 def interface_urls(bind_host: str, ports: dict[str, int]) -> dict[str, str]:

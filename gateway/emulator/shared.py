@@ -10,7 +10,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 import aiosqlite
 
@@ -33,6 +33,21 @@ CREATE TABLE IF NOT EXISTS shared_journal (
     entry TEXT NOT NULL                    -- JSON of one journal entry
 );
 """
+
+
+class SharedStore(Protocol):
+    """What gateway processes share beside the catalog, whichever backs it: this file (the
+    workers of one gateway on SQLite) or the PostgreSQL database (every process on it)."""
+
+    async def get(self, space: str, key: str) -> bytes | None: ...
+    async def put(self, space: str, key: str, value: bytes, *, ttl: float) -> None: ...
+    async def delete(self, space: str, key: str) -> None: ...
+    async def next_number(self, name: str, *, wrap: int) -> int: ...
+    async def counter(self, name: str) -> int: ...
+    async def append_journal(self, entries: list[str], *, keep: int) -> None: ...
+    async def journal(self) -> list[str]: ...
+    async def clear_journal(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 class SharedState:

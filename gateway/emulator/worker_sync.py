@@ -17,7 +17,7 @@ from typing import Final
 
 from gateway.emulator.faults import Fault, Faults
 from gateway.emulator.journal import Entry, Journal
-from gateway.emulator.shared import SharedState
+from gateway.emulator.shared import SharedStore
 
 log = logging.getLogger("melinda.workers")
 
@@ -32,7 +32,7 @@ _ENTRY_FIELDS: Final = frozenset(f.name for f in fields(Entry))
 class WorkerSync:
     """One worker's side of the shared journal and fault rules."""
 
-    def __init__(self, shared: SharedState, journal: Journal, faults: Faults, worker: int) -> None:
+    def __init__(self, shared: SharedStore, journal: Journal, faults: Faults, worker: int) -> None:
         self.shared = shared
         self.journal = journal
         self.faults = faults

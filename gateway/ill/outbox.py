@@ -46,6 +46,9 @@ class Outbox:
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._sending: dict[int, asyncio.Task[None]] = {}  # request -> its send in flight
+        # the longest wait between looks at the store: messages other processes add wake
+        # nothing here, so with several processes it is short
+        self.idle_seconds = 5.0
 
     def wake(self) -> None:
         self._wake.set()
@@ -73,7 +76,7 @@ class Outbox:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
-            wait = 5.0
+            wait = self.idle_seconds
             try:
                 heads = await self.rows.open_heads()
             except Exception:  # the store closing under us: the next start resumes

@@ -399,7 +399,10 @@ class IllService:
         return [request_json(row) for row in await self.rows.latest(limit)]
 
     # --- the outgoing worker ---------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, *, idle_seconds: float = 5.0) -> None:
+        """Send what the store holds unsent; `idle_seconds`: the longest wait between looks
+        (short when other processes add messages too)."""
+        self._outbox.idle_seconds = idle_seconds
         self._outbox.start()
 
     async def stop(self) -> None:

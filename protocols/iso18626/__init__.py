@@ -96,6 +96,7 @@ class Iso18626:
 
 
 ILL_KEY: web.AppKey[Iso18626] = web.AppKey("iso18626")
+OTHERS_LOOK_SECONDS = 0.5  # the outbox's longest wait when other processes add messages too
 
 
 def install(gateway: Gateway) -> None:
@@ -140,18 +141,23 @@ def install(gateway: Gateway) -> None:
     gateway.http.router.add_route("*", PATH, iso18626_endpoint)
     gateway.http.cleanup_ctx.append(_running)
 
+    async def start_outbox() -> None:
+        service.start(idle_seconds=5.0 if gateway.shared is None else OTHERS_LOOK_SECONDS)
+
+    # one outbox for the catalog: with several processes, the holder of the singleton lock
+    gateway.add_singleton_job("ill-outbox", start_outbox, service.stop)
+
 
 async def _running(app: web.Application) -> AsyncIterator[None]:
-    """Schema read and client opened before the first message; the worker resumes the
-    store's unsent messages; all stopped before the store closes."""
+    """Schema read and client opened before the first message (the gateway starts the
+    outbox, which resumes the store's unsent messages); all stopped before the store closes."""
     endpoint = app[ILL_KEY]
     endpoint.schema = await asyncio.to_thread(load_schema, endpoint.schema_path)
     endpoint.session = aiohttp.ClientSession()
-    endpoint.service.start()
     try:
         yield
     finally:
-        await endpoint.service.stop()
+        await endpoint.service.stop()  # the gateway stopped its outbox job already
         await endpoint.session.close()
         endpoint.session = None
 

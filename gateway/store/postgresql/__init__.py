@@ -1,6 +1,6 @@
 """The PostgreSQL store: asyncpg, its schema and the state gateway processes share through it."""
 
-from gateway.store.postgresql.shared import AdvisoryLock, PostgresSharedState
+from gateway.store.postgresql.shared import AdvisoryLock, PostgresSharedState, advisory_lock
 from gateway.store.postgresql.store import (
     PostgresStore,
     PostgresWriteTxn,
@@ -14,5 +14,6 @@ __all__ = [
     "PostgresStore",
     "PostgresWriteTxn",
     "StoreUnavailableError",
+    "advisory_lock",
     "dollar_params",
 ]

@@ -170,6 +170,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX ill_messages_request ON ill_messages (request, id);
     CREATE INDEX ill_messages_open ON ill_messages (due) WHERE delivery IN ('planned', 'pending');
     """,
+    # 6: the request journal every gateway process on the database hands its entries to
+    """
+    CREATE TABLE shared_journal (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- arrival order across processes
+        entry text NOT NULL                                  -- JSON of one journal entry
+    );
+    """,
 )
 
 # Tables a snapshot copies, in an order that satisfies the foreign keys on restore.

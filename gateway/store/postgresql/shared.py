@@ -1,11 +1,14 @@
 """What gateway processes on one PostgreSQL database share besides the catalog: keyed values
-with an expiry (X-server sessions and result sets) and numbers taken once, and singleton work
-owned by whoever holds an advisory lock (taken over when its holder's connection dies).
+with an expiry (X-server sessions and result sets), numbers taken once, the request journal,
+and singleton work owned by whoever holds an advisory lock (taken over when its holder's
+connection dies).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ssl
+from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 
@@ -13,11 +16,44 @@ from gateway.store.postgresql.store import CONNECTION_ERRORS, PostgresStore
 
 
 class PostgresSharedState:
-    """Keyed values with an expiry and shared counters, in the store's database (the
-    interface the worker processes' shared state file offers, so either may back it)."""
+    """Keyed values with an expiry, shared counters and the journal, in the store's database
+    (the interface the worker processes' shared state file offers, so either may back it)."""
 
     def __init__(self, store: PostgresStore) -> None:
         self._store = store
+
+    async def close(self) -> None:
+        """Nothing of its own to close: it uses the store's pool."""
+
+    async def delete(self, space: str, key: str) -> None:
+        await self._store.fetch_rows(
+            "DELETE FROM shared_state WHERE space = $1 AND key = $2", space, key
+        )
+
+    async def counter(self, name: str) -> int:
+        """The counter's current value (0 before its first number)."""
+        rows = await self._store.fetch_rows(
+            "SELECT value FROM shared_numbers WHERE name = $1", name
+        )
+        return int(rows[0][0]) if rows else 0
+
+    async def append_journal(self, entries: list[str], *, keep: int) -> None:
+        """Add entries (JSON), keeping the newest `keep` of all."""
+        await self._store.fetch_rows(
+            "WITH added AS (INSERT INTO shared_journal (entry) SELECT * FROM unnest($1::text[])"
+            " RETURNING id)"
+            " DELETE FROM shared_journal WHERE id <= (SELECT max(id) FROM added) - $2",
+            entries,
+            keep,
+        )
+
+    async def journal(self) -> list[str]:
+        """Every entry kept, oldest first."""
+        rows = await self._store.fetch_rows("SELECT entry FROM shared_journal ORDER BY id")
+        return [str(r[0]) for r in rows]
+
+    async def clear_journal(self) -> None:
+        await self._store.fetch_rows("DELETE FROM shared_journal")
 
     async def get(self, space: str, key: str) -> bytes | None:
         rows = await self._store.fetch_rows(
@@ -59,12 +95,19 @@ def lock_key(name: str) -> int:
 
 class AdvisoryLock:
     """A session-level advisory lock on a connection of its own: held while that connection
-    lives, so when the holding process dies the database frees it for another to take."""
+    lives, so when the holding process dies the database frees it for another to take.
 
-    def __init__(self, url: str, name: str, *, password: str = "") -> None:
+    Advisory locks are the database's: the key is made of `name` and the URL's `search_path`,
+    so catalogs in schemas of one database each have their own."""
+
+    def __init__(
+        self, url: str, name: str, *, password: str = "", tls: ssl.SSLContext | bool = False
+    ) -> None:
         self.url = url  # as the store connects: without sslmode (tls_of)
         self.password = password
-        self.key = lock_key(name)
+        self.tls = tls
+        schema = dict(parse_qsl(urlsplit(url).query)).get("search_path", "")
+        self.key = lock_key(f"{schema}/{name}" if schema else name)
         self._conn: asyncpg.Connection | None = None
 
     @property
@@ -76,7 +119,7 @@ class AdvisoryLock:
         if self.held:
             return True
         try:
-            conn = await asyncpg.connect(self.url, password=self.password, ssl=False)
+            conn = await asyncpg.connect(self.url, password=self.password, ssl=self.tls)
         except CONNECTION_ERRORS:
             return False
         try:
@@ -90,8 +133,26 @@ class AdvisoryLock:
         self._conn = conn
         return True
 
+    async def still_held(self) -> bool:
+        """Ask the lock's connection: False once it is gone (a database restart ends the
+        session and its lock; another process may hold it now)."""
+        if not self.held:
+            return False
+        assert self._conn is not None
+        try:
+            await self._conn.fetchval("SELECT 1", timeout=10)
+        except (*CONNECTION_ERRORS, TimeoutError, asyncpg.PostgresError):
+            await self.release()
+            return False
+        return True
+
     async def release(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             if not conn.is_closed():
                 await conn.close()  # the session's advisory locks end with it
+
+
+def advisory_lock(store: PostgresStore, name: str) -> AdvisoryLock:
+    """The advisory lock `name` in the store's database, connecting as the store does."""
+    return AdvisoryLock(store.url, name, password=store.connect_password, tls=store.connect_tls)

@@ -447,6 +447,15 @@ class PostgresStore:
     def _tls(self) -> ssl.SSLContext | bool:
         return self._shared.tls
 
+    @property
+    def connect_password(self) -> str:
+        """The password the store connected with (from the URL or the password file)."""
+        return self._shared.password
+
+    @property
+    def connect_tls(self) -> ssl.SSLContext | bool:
+        return self._shared.tls
+
     def base(self, name: str) -> PostgresStore:
         """The store of another base in this database (`fin11`: Asteri's authorities),
         sharing this one's pool and writers' turn, with its own ids and change sequence."""
