@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from typing import Any, Final
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from gateway import harvesting
 from gateway.emulator.host import GATEWAY_KEY, Gateway
+from gateway.emulator.singletons import SingletonLock, singleton_lock
 from gateway.errors import LibraryNotFoundError
 
 log = logging.getLogger("melinda.harvesting")
@@ -70,13 +72,25 @@ async def start(request: web.Request) -> web.Response:
         run = harvester.run
         if (run["library"], run["url"], run["metadata_prefix"], run["set"] or "") == spec.key():
             return _error(409, f"harvest {run['id']} of this source is running")
+    lock = None
+    if gateway.singleton_lock is not None:
+        # several processes: one runs a source's harvest; when it dies, any may resume it
+        lock = singleton_lock(gateway.catalog.store, gateway.settings.data_dir, _lock_name(spec))
+        if not await lock.try_take():
+            return _error(409, "a harvest of this source is running in another gateway process")
     try:
         run = await harvesting.prepare_run(gateway.catalog, spec)
-    except LibraryNotFoundError as exc:
-        return _error(404, str(exc))
+    except BaseException as exc:
+        if lock is not None:
+            await lock.release()
+        if isinstance(exc, LibraryNotFoundError):
+            return _error(404, str(exc))
+        raise
     harvester = harvesting.Harvester(gateway.catalog, run)
     running[run["id"]] = harvester
-    task = asyncio.create_task(_run(gateway, running, harvester), name=f"harvest {run['id']}")
+    task = asyncio.create_task(
+        _run(gateway, running, harvester, lock), name=f"harvest {run['id']}"
+    )
     tasks = request.app[_TASKS_KEY]
     tasks[:] = [t for t in tasks if not t.done()]
     tasks.append(task)
@@ -85,8 +99,16 @@ async def start(request: web.Request) -> web.Response:
     )
 
 
+def _lock_name(spec: harvesting.HarvestSpec) -> str:
+    """The singleton lock of one source's harvests (library, URL, format, set)."""
+    return "harvest-" + hashlib.sha256(repr(spec.key()).encode()).hexdigest()[:16]
+
+
 async def _run(
-    gateway: Gateway, running: dict[int, harvesting.Harvester], harvester: harvesting.Harvester
+    gateway: Gateway,
+    running: dict[int, harvesting.Harvester],
+    harvester: harvesting.Harvester,
+    lock: SingletonLock | None = None,
 ) -> None:
     run = harvester.run
     try:
@@ -96,6 +118,8 @@ async def _run(
         report = {**run, "state": "failed", "error": f"{type(exc).__name__}: {exc}"}
     finally:
         running.pop(run["id"], None)
+        if lock is not None:
+            await lock.release()
     c = report["counts"]
     gateway.journal.record(
         "admin",

@@ -1,11 +1,13 @@
 """Several gateway processes over one catalog, as subprocesses over the wire: on PostgreSQL,
 independent `serve` processes and `serve --workers` groups share X-server sessions, faults
 and the journal through the database; singleton work (the SFTP inbox, the ILL outbox) runs in
-exactly one process and another takes it over when its holder is killed with SIGKILL."""
+exactly one process and another takes it over when its holder is killed with SIGKILL; a
+source's harvest runs in one process and another resumes it once that one is gone."""
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import re
@@ -26,6 +28,14 @@ import pytest
 from gateway.catalog import Catalog
 from gateway.publishing import AlmaHolding, write_alma_publishing_file
 from tests.conftest import ROOT
+from tests.harvesting.helpers import LIBRARY as HARVEST_LIBRARY
+from tests.harvesting.helpers import (
+    library_source,
+    matchable,
+    melinda_with_library,
+    new_titles,
+    wait_for_harvest,
+)
 from tests.protocols.iso18626.support import (
     ADMIN,
     AGENCIES,
@@ -250,3 +260,38 @@ async def test_the_sftp_inbox_has_one_owner_on_postgresql_taken_over_after_kill_
             report = await publish(second_port, "helka_2.xml", range(11, 21))
             assert report["status"] == "applied"
             assert report["counts"]["added"] == 10
+
+
+async def test_a_harvest_runs_in_one_process_on_postgresql_and_another_resumes_it_after_kill_9(
+    tmp_path: Path, database: str
+) -> None:
+    melinda = list(matchable(5))
+    catalog = await Catalog.open(database)
+    try:
+        await melinda_with_library(catalog, copy.deepcopy(melinda))
+    finally:
+        await catalog.close()
+    _, server, _ = library_source(melinda[:2], new_titles(6), page_size=3)
+    server.faults.unavailable, server.faults.retry_after = 3, "3"  # the first pages wait
+    spec = {"url": server.url, "library": HARVEST_LIBRARY}
+    try:
+        async with (
+            serve(tmp_path / "a", store_url=database) as (first, first_url),
+            serve(tmp_path / "b", store_url=database) as (_, second_url),
+            aiohttp.ClientSession(timeout=CLIENT_TIMEOUT) as http,
+        ):
+            async with http.post(f"{first_url}/_admin/harvests", json=spec) as response:
+                assert response.status == 202, await response.text()
+                harvest_id = (await response.json())["id"]
+            async with http.post(f"{second_url}/_admin/harvests", json=spec) as response:
+                assert response.status == 409, await response.text()
+                assert "another gateway process" in (await response.json())["error"]
+            await first.kill()
+            async with http.post(f"{second_url}/_admin/harvests", json=spec) as response:
+                assert response.status == 202, await response.text()
+                assert (await response.json())["id"] == harvest_id  # resumed, not begun anew
+            report = await wait_for_harvest(http, second_url, harvest_id)
+            assert report["state"] == "done", report
+            assert report["counts"]["created"] == 6 and report["counts"]["merged"] == 2
+    finally:
+        server.close()

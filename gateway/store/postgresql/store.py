@@ -42,6 +42,7 @@ POOL_SIZE: Final = 8  # connections per process: reads beside one write
 STATEMENT_TIMEOUT_MS: Final = 60_000  # no statement holds a connection longer
 RECONNECT_SECONDS: Final = 30.0  # how long a read or a write's start waits for the database
 NOTIFY_CHANNEL: Final = "melinda_gateway_commits"
+LISTEN_CONNECT_SECONDS: Final = 5.0
 _MIGRATION_LOCK: Final = 0x4D454C49  # advisory lock key: one process migrates at a time
 SNAPSHOT_MARK: Final = "melinda-gateway postgresql snapshot\n"
 
@@ -145,6 +146,7 @@ class _Shared:
         self.password = ""
         self.tls: ssl.SSLContext | bool = False
         self.bases: dict[str, PostgresStore] = {}
+        self.lost_noted = -RECONNECT_SECONDS  # when a lost connection was last noted
 
 
 _COUNTERS_SQL: Final = """
@@ -505,12 +507,13 @@ class PostgresStore:
     async def _listen(self) -> None:
         shared = self._shared
         try:
+            # bounded: a read waits for this (asyncpg's own bound is a minute)
             shared.listener = await asyncpg.connect(
-                self.url, password=self._password, ssl=self._tls
+                self.url, password=self._password, ssl=self._tls, timeout=LISTEN_CONNECT_SECONDS
             )
             await shared.listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
             shared.listener.add_termination_listener(self._on_listener_lost)
-        except (*CONNECTION_ERRORS, asyncpg.PostgresError):  # a replica refuses LISTEN
+        except (*CONNECTION_ERRORS, TimeoutError, asyncpg.PostgresError):  # a replica refuses LISTEN
             shared.listener = None  # refresh() then asks the database every time
 
     def _on_notify(self, *_: object) -> None:
@@ -540,9 +543,16 @@ class PostgresStore:
             except CONNECTION_ERRORS as exc:
                 if time.monotonic() > deadline:
                     raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
-                log.warning("database connection lost (%s); trying again", exc)
+                self._note_lost(exc)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
+
+    def _note_lost(self, exc: BaseException) -> None:
+        """One warning per outage, not one per try of every request waiting it out."""
+        now = time.monotonic()
+        if now - self._shared.lost_noted > RECONNECT_SECONDS:
+            log.warning("database connection lost (%s); trying again", exc)
+        self._shared.lost_noted = now
 
     async def _read_counters(self) -> None:
         row = await self._retrying(lambda conn: conn.fetchrow(_COUNTERS_SQL))
@@ -664,7 +674,7 @@ class PostgresStore:
                 await self._pool.release(raw)
                 if time.monotonic() > deadline:
                     raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
-                log.warning("database connection lost (%s); trying again", exc)
+                self._note_lost(exc)
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
                 continue
