@@ -147,6 +147,7 @@ class _Shared:
         self.tls: ssl.SSLContext | bool = False
         self.bases: dict[str, PostgresStore] = {}
         self.lost_noted = -RECONNECT_SECONDS  # when a lost connection was last noted
+        self.closed = False  # closed on purpose: no retrying
 
 
 _COUNTERS_SQL: Final = """
@@ -526,6 +527,7 @@ class PostgresStore:
 
     async def close(self) -> None:
         shared = self._shared
+        shared.closed = True
         async with self._write_lock:
             if shared.listener is not None:
                 listener, shared.listener = shared.listener, None
@@ -541,7 +543,7 @@ class PostgresStore:
                 async with self._pool.acquire() as conn:
                     return await work(self._in_base(conn))
             except CONNECTION_ERRORS as exc:
-                if time.monotonic() > deadline:
+                if self._shared.closed or time.monotonic() > deadline:
                     raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
                 self._note_lost(exc)
                 await asyncio.sleep(pause)
@@ -635,7 +637,7 @@ class PostgresStore:
                 break
             except CONNECTION_ERRORS as exc:
                 await self._pool.release(raw)
-                if time.monotonic() > deadline:
+                if self._shared.closed or time.monotonic() > deadline:
                     raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
@@ -672,7 +674,7 @@ class PostgresStore:
                 row = await conn.fetchrow(_COUNTERS_SQL)
             except CONNECTION_ERRORS as exc:
                 await self._pool.release(raw)
-                if time.monotonic() > deadline:
+                if self._shared.closed or time.monotonic() > deadline:
                     raise StoreUnavailableError(f"the database does not answer: {exc}") from exc
                 self._note_lost(exc)
                 await asyncio.sleep(pause)
