@@ -159,6 +159,29 @@ class Bench:
 
     # --- corpus and store --------------------------------------------------------------------
 
+    async def store_mb(self) -> float:
+        """The store's size: the SQLite file, or on PostgreSQL the tables and indexes of the
+        run's schema (the data dir then holds none of it)."""
+        url = os.environ.get("MELINDA_GATEWAY_STORE_URL", "")
+        if not url.startswith("postgresql"):
+            return directory_mb(self.data_dir)
+        import asyncpg
+
+        bare, _, query = url.partition("?")
+        schema = query.removeprefix("search_path=")
+        conn = await asyncpg.connect(bare)
+        try:
+            found = await conn.fetchval(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = $1 AND c.relkind = 'r'",
+                schema,
+            )
+        finally:
+            await conn.close()
+        return int(found) / 1e6
+
+
     async def build(self) -> None:
         kept = self.args.corpus is not None
         marcxml = Path(self.args.corpus) if kept else self.work / "corpus.xml"
@@ -197,7 +220,7 @@ class Bench:
             "peak_rss_mb": round(peak, 1),
             "cpu_seconds": round(cpu, 2),
             "cpu_ms_per_record": round(cpu * 1000 / max(loaded, 1), 3),
-            "store_mb": round(directory_mb(self.data_dir), 1),
+            "store_mb": round(await self.store_mb(), 1),
             "generate_seconds": round(generate_seconds, 2),
             "corpus_reused": reused,
             "profiled": load_profile is not None,
