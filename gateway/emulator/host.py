@@ -227,9 +227,9 @@ class Gateway:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        await self.catalog.close()
-        if self.sync is not None:
+        if self.sync is not None:  # first: on PostgreSQL it hands its last entries to the store
             await self.sync.stop()
+        await self.catalog.close()
         if self.shared is not None:
             await self.shared.close()
         if self.singleton_lock is not None:
