@@ -24,7 +24,7 @@ from gateway.emulator.settings import Settings
 from gateway.emulator.shared import SharedState, SharedStore
 from gateway.emulator.singletons import shares_database, singleton_lock
 from gateway.emulator.worker_sync import WorkerSync
-from gateway.store.postgresql import PostgresSharedState, PostgresStore
+from gateway.store.postgresql import PostgresSharedState, PostgresStore, ReadOnlyDatabaseError
 from protocols import host as protocol_host
 
 MAX_HTTP_BODY_BYTES = 1024 * 1024
@@ -102,7 +102,14 @@ async def create_gateway(
         try:
             if on_database:
                 shared = PostgresSharedState(cast(PostgresStore, catalog.store))
-                process = await shared.next_number(PROCESS_NUMBERS, wrap=2000) - 1
+                try:
+                    process = await shared.next_number(PROCESS_NUMBERS, wrap=2000) - 1
+                except ReadOnlyDatabaseError:
+                    # a read replica: this process serves reads and keeps its state to itself
+                    log.warning("the database refuses writes (a replica?): no state shared")
+                    shared, several = None, worker is not None
+                    if several:
+                        shared = await SharedState.open(settings.data_dir)
             else:
                 shared = await SharedState.open(settings.data_dir)
         except BaseException:

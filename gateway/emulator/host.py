@@ -191,7 +191,7 @@ class Gateway:
         try:
             while True:
                 if not started:
-                    while not await lock.try_take():
+                    while not await _taken(lock):
                         await asyncio.sleep(SINGLETON_POLL_SECONDS)
                     try:
                         await self._start_singletons(names)
@@ -234,6 +234,15 @@ class Gateway:
             await self.shared.close()
         if self.singleton_lock is not None:
             await self.singleton_lock.release()  # another process takes over
+
+
+async def _taken(lock: SingletonLock) -> bool:
+    """`lock.try_take()`, a failure to ask (the database busy or restarting) a no."""
+    try:
+        return await lock.try_take()
+    except Exception:
+        log.exception("asking for the singleton lock failed; asking again")
+        return False
 
 
 class ListenError(OSError):

@@ -4,6 +4,7 @@ from gateway.store.postgresql.shared import AdvisoryLock, PostgresSharedState, a
 from gateway.store.postgresql.store import (
     PostgresStore,
     PostgresWriteTxn,
+    ReadOnlyDatabaseError,
     StoreUnavailableError,
     dollar_params,
 )
@@ -13,6 +14,7 @@ __all__ = [
     "PostgresSharedState",
     "PostgresStore",
     "PostgresWriteTxn",
+    "ReadOnlyDatabaseError",
     "StoreUnavailableError",
     "advisory_lock",
     "dollar_params",

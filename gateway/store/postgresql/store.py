@@ -60,6 +60,10 @@ CONNECTION_ERRORS: Final = (
 )
 
 
+# A write refused because the database only reads (a hot-standby replica).
+ReadOnlyDatabaseError: Final = asyncpg.exceptions.ReadOnlySQLTransactionError
+
+
 class StoreUnavailableError(Exception):
     """The database did not answer within RECONNECT_SECONDS."""
 
