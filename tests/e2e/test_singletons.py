@@ -295,3 +295,22 @@ async def test_a_harvest_runs_in_one_process_on_postgresql_and_another_resumes_i
             assert report["counts"]["created"] == 6 and report["counts"]["merged"] == 2
     finally:
         server.close()
+
+
+async def test_on_postgresql_one_process_sends_every_processs_loans_and_another_takes_over(
+    tmp_path: Path, database: str
+) -> None:
+    catalog = await Catalog.open(database)
+    try:
+        await seed(SimpleNamespace(catalog=catalog))  # type: ignore[arg-type]
+    finally:
+        await catalog.close()
+    async with serve(tmp_path / "a", store_url=database) as (first, _):
+        await first.wait_for(OUTBOX_LINE)
+        async with serve(tmp_path / "b", store_url=database) as (second, second_url):
+            # asked of the second process, sent by the first one's outbox
+            await loan_completes(second_url)
+            assert outbox_holders(second) == []
+            await first.kill()
+            await second.wait_for(OUTBOX_LINE, timeout=60)
+            await loan_completes(second_url)
