@@ -166,7 +166,11 @@ class Gateway:
     async def _start_singletons(self, names: list[str]) -> None:
         log.info("%s runs %s", self._who(), ", ".join([*names, *self.jobs]) or "nothing more")
         for name in names:
-            server = await self.starters[name](self)
+            try:
+                server = await self.starters[name](self)
+            except OSError as exc:
+                port = int(getattr(self.settings, f"{name}_port", 0))
+                raise ListenError(name, self.settings.host, port, exc) from exc
             self.servers[name] = server
             self.ports[name] = server.port
         await self._start_jobs()

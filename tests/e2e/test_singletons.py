@@ -314,3 +314,22 @@ async def test_on_postgresql_one_process_sends_every_processs_loans_and_another_
             await first.kill()
             await second.wait_for(OUTBOX_LINE, timeout=60)
             await loan_completes(second_url)
+
+
+async def test_on_postgresql_a_taken_sftp_port_is_a_listen_error_naming_it(
+    tmp_path: Path, database: str
+) -> None:
+    from gateway.emulator.app import create_gateway
+    from gateway.emulator.host import ListenError
+    from tests.conftest import test_settings
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        settings = test_settings(tmp_path / "d", store_url=database, sftp_port=taken)
+        gateway = await create_gateway(settings)
+        with pytest.raises(ListenError) as refused:
+            await gateway.start()  # the singleton work starts at once where the lock is free
+    assert (refused.value.interface, refused.value.port) == ("sftp", taken)
+    assert gateway.servers == {}
