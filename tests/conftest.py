@@ -13,7 +13,7 @@ import pytest
 from gateway.emulator.app import PROTOCOLS, running_gateway
 from gateway.emulator.host import Gateway
 from gateway.emulator.settings import Settings
-from tests.stores import BOTH_STORES, STORE_KINDS, store_url_for
+from tests.stores import BOTH_STORES, STORE_KINDS, drop_emptied, store_url_for
 
 # Import every protocol now, before blockbuster watches: some imports run subprocesses
 # (asyncssh probes the system's libraries), which is start-up cost, not event-loop blocking.
@@ -78,6 +78,10 @@ def test_settings(data_dir: Path, **overrides: object) -> Settings:
         secret="test-secret",
     )
     return base.with_overrides(overrides)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_emptied()  # the PostgreSQL schemas kept for reuse
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
