@@ -89,7 +89,8 @@ _ROW_SQL: Final = f"SELECT id, seq, {_EPOCH}, version, deleted, xml, alma_xml FR
 
 
 def _record_row(row: Any) -> RecordRow:
-    return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+    iso = row[7] if len(row) > 7 else None
+    return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], iso)
 
 
 def _stored(row: Any, view: View) -> StoredRecord:
@@ -190,9 +191,14 @@ class PostgresWriteTxn:
         row = await conn.fetchrow(f"{_ROW_SQL} WHERE id = $1", record_id)
         return _record_row(row) if row else None
 
-    async def existing_rows(self, ids: Sequence[int]) -> dict[int, RecordRow]:
+    async def existing_rows(
+        self, ids: Sequence[int], *, iso2709: bool = False
+    ) -> dict[int, RecordRow]:
+        """The stored rows of `ids` that exist; `iso2709`: with their stored ISO 2709 form."""
         conn = await self._checked()
-        rows = await conn.fetch(f"{_ROW_SQL} WHERE id = ANY($1::bigint[])", list(ids))
+        iso = ", iso" if iso2709 else ""
+        select = _ROW_SQL.replace(" FROM records", f"{iso} FROM records")
+        rows = await conn.fetch(f"{select} WHERE id = ANY($1::bigint[])", list(ids))
         return {row[0]: _record_row(row) for row in rows}
 
     # --- harvests ---------------------------------------------------------------------------
@@ -338,9 +344,10 @@ class PostgresWriteTxn:
         if writes:
             await conn.execute(
                 "UPDATE records r SET seq = u.seq, datestamp = to_timestamp(u.ds),"
-                " version = u.version, xml = u.xml, alma_xml = u.alma_xml, iso = NULL"
+                " version = u.version, xml = u.xml, alma_xml = u.alma_xml, iso = u.iso"
                 " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],"
-                " $5::bytea[], $6::bytea[]) AS u(id, seq, ds, version, xml, alma_xml)"
+                " $5::bytea[], $6::bytea[], $7::bytea[])"
+                " AS u(id, seq, ds, version, xml, alma_xml, iso)"
                 " WHERE r.id = u.id",
                 [w.id for w in writes],
                 seqs,
@@ -348,6 +355,7 @@ class PostgresWriteTxn:
                 [w.version for w in writes],
                 [w.xml for w in writes],
                 [w.alma_xml for w in writes],
+                [w.iso2709 for w in writes],
             )
         await self._change_terms(delete_terms, insert_terms)
         return seqs
@@ -594,8 +602,9 @@ class PostgresStore:
 
     # --- the write transaction ---------------------------------------------------------------
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgresWriteTxn]:
-        """One write transaction: commit on success, roll back (and restore counters) on error."""
+    async def transaction(self, *, optimistic: bool = False) -> AsyncIterator[PostgresWriteTxn]:
+        """One write transaction: commit on success, roll back (and restore counters) on error.
+        `optimistic` is ignored: every transaction here begins under the writers' row lock."""
         async with self._write_lock:
             conn, txn_handle = await self._begin()
             seq, high, datestamp = self._seq, self._high_id, self._datestamp
@@ -704,6 +713,11 @@ class PostgresStore:
     ) -> list[StoredRecord]:
         """The records of `ids` in that order (missing ids skipped); `iso2709`: with the
         stored ISO 2709 form of fin01 records, where there is one."""
+        return await self._fetch(ids, view, iso2709=iso2709)
+
+    async def _fetch(
+        self, ids: Sequence[int], view: View, *, iso2709: bool = False
+    ) -> list[StoredRecord]:
         wanted = list(ids)
         if not wanted:
             return []
@@ -720,17 +734,29 @@ class PostgresStore:
         return [found[i] for i in wanted if i in found]
 
     async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet:
+        return await self._search(query, sort=sort, cap=cap)
+
+    async def _search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet:
         sql, params = _search_sql(query, sort, cap)
         rows = await self.fetch_rows(sql, *params)
         return _result_set(rows, cap)
 
     async def search_page(
-        self, query: Query, *, sort: Sequence[SortKey], cap: int, start: int, count: int, view: View
+        self,
+        query: Query,
+        *,
+        sort: Sequence[SortKey],
+        cap: int,
+        start: int,
+        count: int,
+        view: View,
+        iso2709: bool = False,
     ) -> tuple[ResultSet, list[StoredRecord]]:
-        """`search`, then the records at positions start..start+count-1 (1-based) of its ids."""
-        found = await self.search(query, sort=sort, cap=cap)
+        """`search`, then the records at positions start..start+count-1 (1-based) of its ids;
+        `iso2709` as in `fetch`."""
+        found = await self._search(query, sort=sort, cap=cap)
         page = found.ids[start - 1 : start - 1 + count] if count > 0 else []
-        return found, await self.fetch(page, view) if page else []
+        return found, await self._fetch(page, view, iso2709=iso2709) if page else []
 
     async def scan(
         self, ixs: Sequence[int], start: str, *, before: int, after: int
@@ -935,6 +961,40 @@ class PostgresStore:
                 bool(row[4]),
             )
             return library, row[5]
+
+        return await self._retrying(work)
+
+    async def library_rows(self) -> list[tuple[Library, str]]:
+        """Every library with its password hash, by code, in one read."""
+
+        async def work(conn: BaseConnection) -> list[tuple[Library, str]]:
+            rows = await conn.fetch(
+                "SELECT code, name, sid_code, level, privileged, password_hash"
+                " FROM libraries ORDER BY code"
+            )
+            lows = await conn.fetch("SELECT code, low FROM library_lows ORDER BY code, low")
+            keys = await conn.fetch("SELECT code, key FROM ssh_keys ORDER BY code, key")
+            lows_of: dict[str, list[str]] = {}
+            for code, low in lows:
+                lows_of.setdefault(code, []).append(low)
+            keys_of: dict[str, list[str]] = {}
+            for code, key in keys:
+                keys_of.setdefault(code, []).append(key)
+            return [
+                (
+                    Library(
+                        r[0],
+                        r[1],
+                        r[2],
+                        tuple(lows_of.get(r[0], ())),
+                        tuple(keys_of.get(r[0], ())),
+                        r[3],
+                        bool(r[4]),
+                    ),
+                    r[5],
+                )
+                for r in rows
+            ]
 
         return await self._retrying(work)
 
