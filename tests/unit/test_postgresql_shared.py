@@ -131,3 +131,19 @@ async def test_snapshot_is_a_schema_copy_that_restores_records_libraries_and_cou
         assert again.id == kept.id + 1  # ids and the change sequence continue from the snapshot
     finally:
         await catalog.close()
+
+
+async def test_a_stop_is_not_held_for_ever_by_a_connection_never_given_back(
+    url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gateway.store.postgresql import store as pg_store
+
+    monkeypatch.setattr(pg_store, "CLOSE_SECONDS", 0.5)
+    store = await PostgresStore.open(url)
+    borrowed = await store._pool.acquire()  # as a task that was never stopped would hold one
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(store.close(), timeout=20)
+    assert asyncio.get_running_loop().time() - started < 5
+    with pytest.raises(asyncpg.InterfaceError):  # cut, not waited for
+        await borrowed.fetchval("SELECT 1")
+    assert "connections are cut" in caplog.text

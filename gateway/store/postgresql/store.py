@@ -43,6 +43,7 @@ STATEMENT_TIMEOUT_MS: Final = 60_000  # no statement holds a connection longer
 RECONNECT_SECONDS: Final = 30.0  # how long a read or a write's start waits for the database
 NOTIFY_CHANNEL: Final = "melinda_gateway_commits"
 LISTEN_CONNECT_SECONDS: Final = 5.0
+CLOSE_SECONDS: Final = 10.0  # a stop waits this long for work under way, then cuts the connections
 _MIGRATION_LOCK: Final = 0x4D454C49  # advisory lock key: one process migrates at a time
 SNAPSHOT_MARK: Final = "melinda-gateway postgresql snapshot\n"
 
@@ -540,11 +541,21 @@ class PostgresStore:
     async def close(self) -> None:
         shared = self._shared
         shared.closed = True
-        async with self._write_lock:
-            if shared.listener is not None:
-                listener, shared.listener = shared.listener, None
-                await listener.close()
-            await self._pool.close()
+        try:
+            async with asyncio.timeout(CLOSE_SECONDS), self._write_lock:
+                if shared.listener is not None:
+                    listener, shared.listener = shared.listener, None
+                    await listener.close()
+                await self._pool.close()
+        except TimeoutError:
+            # asyncpg's close waits for every borrowed connection: one never given back
+            # (a task not stopped) would hold the stop for ever; nothing acknowledged is lost
+            log.warning(
+                "the PostgreSQL store was still in use %.1f s after its stop began;"
+                " its connections are cut",
+                CLOSE_SECONDS,
+            )
+            self._pool.terminate()
 
     async def _retrying(self, work: Callable[[BaseConnection], Awaitable[_T]]) -> _T:
         """`work` on a pooled connection; again on a fresh one while the database restarts."""
