@@ -6,6 +6,7 @@ Only `serve --workers N` (N > 1) opens it; one process keeps such state in memor
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
@@ -62,7 +63,7 @@ class SharedState:
         conn = await aiosqlite.connect(str(data_dir / SHARED_FILE), isolation_level=None)
         try:
             await conn.execute("PRAGMA busy_timeout = 10000")
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await _wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.executescript(_SCHEMA)
         except BaseException:
@@ -173,3 +174,16 @@ class SharedState:
         # aiosqlite names no public way to run a function on its thread
         result: _T = await self._conn._execute(work, self._conn._conn)  # type: ignore[no-untyped-call]
         return result
+
+
+async def _wal(conn: aiosqlite.Connection) -> None:
+    """WAL mode, also when workers open a new file at once: SQLite answers that race with
+    "database is locked" at once, without its busy handler, so it is tried again."""
+    for attempt in range(200):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 199:
+                raise
+            await asyncio.sleep(0.05)
