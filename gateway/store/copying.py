@@ -27,6 +27,21 @@ class TableSpec:
         return tuple(row[names.index(k)] for k in self.key)
 
 
+# both bases' record tables (fin01 `records`, Asteri's `aut_records`) have the one layout
+RECORD_COLUMNS: Final = (
+    ("id", INT),
+    ("seq", INT),
+    ("datestamp", TIME),
+    ("version", INT),
+    ("deleted", BOOL),
+    ("xml", BYTES),
+    ("alma_xml", BYTES),
+    ("sort_title", TEXT),
+    ("sort_author", TEXT),
+    ("sort_date", TEXT),
+    ("iso", BYTES),  # the fin01 view as ISO 2709, or NULL
+)
+
 TABLES: Final[tuple[TableSpec, ...]] = (
     TableSpec(
         "libraries",
@@ -44,37 +59,13 @@ TABLES: Final[tuple[TableSpec, ...]] = (
     TableSpec("ssh_keys", (("code", TEXT), ("key", TEXT)), ("code", "key")),
     TableSpec(
         "records",
-        (
-            ("id", INT),
-            ("seq", INT),
-            ("datestamp", TIME),
-            ("version", INT),
-            ("deleted", BOOL),
-            ("xml", BYTES),
-            ("alma_xml", BYTES),
-            ("sort_title", TEXT),
-            ("sort_author", TEXT),
-            ("sort_date", TEXT),
-            ("iso", BYTES),  # the fin01 view as ISO 2709, or NULL
-        ),
+        RECORD_COLUMNS,
         ("id",),
     ),
     TableSpec("terms", (("ix", INT), ("term", TEXT), ("rec", INT)), ("ix", "term", "rec")),
     TableSpec(
         "aut_records",
-        (
-            ("id", INT),
-            ("seq", INT),
-            ("datestamp", TIME),
-            ("version", INT),
-            ("deleted", BOOL),
-            ("xml", BYTES),
-            ("alma_xml", BYTES),
-            ("sort_title", TEXT),
-            ("sort_author", TEXT),
-            ("sort_date", TEXT),
-            ("iso", BYTES),
-        ),
+        RECORD_COLUMNS,
         ("id",),
     ),
     TableSpec("aut_terms", (("ix", INT), ("term", TEXT), ("rec", INT)), ("ix", "term", "rec")),
