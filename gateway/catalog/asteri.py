@@ -9,6 +9,7 @@ protocols.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,8 @@ from gateway.model import User, View, WriteResult
 from gateway.rules import asteri
 from gateway.rules.fields import insert_in_tag_order
 from gateway.store import RecordRow, RecordWrite, RowChangedError, Store
+
+log = logging.getLogger("melinda.asteri")
 
 ASTERI_ORG = "FI-ASTERI-N"  # 003 of Asteri's name authorities
 AUTHORITY_LIBRARY = "FIN11"  # the Aleph library a CAT on an authority names
@@ -187,6 +190,7 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
         bibliographic headings follow a changed heading (`Links.relink`)."""
         user = user or SYSTEM_USER
         change: HeadingChange | None = None
+        seq = 0
         for _attempt in range(3):
             row = await self.store.get_row(record_id)
             if row is None:
@@ -212,16 +216,40 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
                     finish_authority(merged, record_id, user, now)
                     write = prepare_authority_write(merged, record_id, now, next_version(row, now))
                     old = old_authority_entry(row)
-                    await txn.save([write], {record_id: old} if old else {})
+                    (seq,) = await txn.save([write], {record_id: old} if old else {})
+                    change = heading_change(record_id, current, merged)
+                    if change is not None:
+                        txn.note_relink(record_id, seq)  # due with the save, or neither
             except RowChangedError:
+                change = None
                 continue
-            change = heading_change(record_id, current, merged)
             break
         else:
             raise RowChangedError(record_id)
         if change is not None:
-            await self._bib.relink(change)
+            await self._relink(change, seq)
         return WriteResult(record_id, False, [], [])
+
+    async def _relink(self, change: HeadingChange, seq: int) -> None:
+        """Run the linking job of a save; it is done once every linked record follows."""
+        await self._bib.relink(change)
+        await self.store.relink_done(change.authority_id, seq)
+
+    async def resume_relinks(self) -> int:
+        """Finish the linking jobs a stop or crash cut short (run at start); each follows the
+        authority as it is now: its heading, or no dates once it was deleted. Returns how many."""
+        pending = await self.store.pending_relinks()
+        for authority_id, seq in pending:
+            row = await self.store.get_row(authority_id)
+            if row is None:  # gone with a reset or restore: nothing links to follow
+                await self.store.relink_done(authority_id, seq)
+                continue
+            heading = None
+            if not row.deleted:
+                heading = asteri.authority_heading_field(records.parse_marcxml(row.xml))
+            log.info("finishing the linking job of Asteri record %09d", authority_id)
+            await self._relink(HeadingChange(authority_id, heading, True), seq)
+        return len(pending)
 
     async def delete(self, record_id: int, *, user: User | None = None) -> WriteResult:
         """Mark the authority deleted; the bib headings linking to it keep their $0 (dangling
@@ -239,9 +267,10 @@ class Authorities(SearchAndRetrieval, ChangeFeed):
             records.mark_deleted(current)
             finish_authority(current, record_id, user, now)
             write = prepare_authority_write(current, record_id, now, next_version(row, now))
-            await txn.save([write], {record_id: old} if old else {})
+            (seq,) = await txn.save([write], {record_id: old} if old else {})
+            txn.note_relink(record_id, seq)
         # the linked records' fin01alma views no longer show its dates
-        await self._bib.relink(HeadingChange(record_id, None, True))
+        await self._relink(HeadingChange(record_id, None, True), seq)
         return WriteResult(record_id, False, [], [])
 
     async def load(self, batch: Iterable[pymarc.Record]) -> LoadReport:

@@ -137,6 +137,7 @@ async def create_gateway(
     http[protocol_host.GATEWAY_KEY] = gateway  # the same gateway, as protocols see it
     http.router.add_get("/health", health)
     _install_controls(gateway)
+    _install_relinks(gateway)
     try:
         for name in protocols:
             module = importlib.import_module(name)
@@ -152,6 +153,38 @@ async def create_gateway(
 def _install_controls(gateway: Gateway) -> None:
     admin.install(gateway)
     console.install(gateway)
+
+
+RELINK_RETRY_SECONDS = 10.0
+
+
+def _install_relinks(gateway: Gateway) -> None:
+    """Asteri's linking jobs that a stop or crash cut short are finished at start, by the
+    process that runs the singleton work (one job run twice at once would only waste work)."""
+    running: list[asyncio.Task[None]] = []
+
+    async def finish() -> None:
+        while True:
+            try:
+                done = await gateway.catalog.authorities.resume_relinks()
+            except Exception:  # the store away for a moment: try again, the jobs wait
+                log.exception("finishing Asteri's linking jobs failed; trying again")
+                await asyncio.sleep(RELINK_RETRY_SECONDS)
+                continue
+            if done:
+                log.info("finished %d Asteri linking job(s) left from before", done)
+            return
+
+    async def start() -> None:
+        running.append(asyncio.create_task(finish(), name="asteri-relinks"))
+
+    async def stop() -> None:
+        while running:
+            task = running.pop()
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    gateway.add_singleton_job("asteri-relinks", start, stop)
 
 
 @asynccontextmanager

@@ -134,6 +134,7 @@ TABLES: Final[tuple[TableSpec, ...]] = (
         ),
         ("id",),
     ),
+    TableSpec("asteri_relinks", (("authority", INT), ("since", INT)), ("authority",)),
 )
 
 BATCH: Final = 2000

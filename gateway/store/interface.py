@@ -119,6 +119,12 @@ class WriteTxn(Protocol):
 
     def forget_harvested(self, library: str, local_ids: Sequence[str]) -> None: ...
 
+    def note_relink(self, authority_id: int, seq: int) -> None:
+        """The linking job of authority `authority_id` is due (its save at change sequence
+        `seq`): it commits with the authority's save, so a crash before the job ends leaves it
+        to be run again."""
+        ...
+
 
 class Store(Protocol):
     """Records with a change sequence, an inverted index, libraries, logs; one writer at a time.
@@ -247,6 +253,14 @@ class Store(Protocol):
     ) -> dict[str, tuple[int, str, str]]: ...
 
     async def low_counts(self) -> list[tuple[str, int]]: ...
+
+    async def pending_relinks(self) -> list[tuple[int, int]]:
+        """(authority id, change sequence) of every linking job not finished, oldest first."""
+        ...
+
+    async def relink_done(self, authority_id: int, seq: int) -> None:
+        """The linking job of the authority's save at `seq` (or before) has finished."""
+        ...
 
     async def snapshot(self, path: str) -> None: ...
 

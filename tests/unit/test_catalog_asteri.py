@@ -3,7 +3,9 @@ fin01alma dates of linked headings, the linking job, the see-from rules, danglin
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pymarc
@@ -11,11 +13,13 @@ import pytest
 
 from gateway import records, rules
 from gateway.catalog import Catalog
+from gateway.emulator.app import running_gateway
 from gateway.errors import InvalidRecordError
 from gateway.loading import prepare_marcxml
 from gateway.model import View
 from gateway.query import Term
 from gateway.rules.fields import field_line, record_from_lines
+from tests import conftest
 
 AUT_LEADER = "00000nz  a2200000n  4500"
 
@@ -339,3 +343,70 @@ async def test_an_alma_form_update_reads_the_linked_authorities_once(
     assert any(
         line.startswith("700 1_$aToinen, Tekijä,$d1900-1950") for line in lines_of(saved.xml)
     )
+
+
+LINKED = 1500  # three of the linking job's transactions
+
+
+async def _cut_short_heading_change(catalog: Catalog) -> list[int]:
+    """Kivi's heading changed, its linking job stopped mid-way (as by a stop or a crash, after
+    the authority's save committed); returns the ids of the linked records."""
+    await catalog.authorities.create(kivi())
+    report = await catalog.load([book() for _ in range(LINKED)])
+    assert report.loaded == LINKED
+    linked = (await catalog.search(Term("melinda.asteriid", "000000001"))).ids
+    assert len(linked) == LINKED
+    current = records.parse_marcxml((await catalog.authorities.get(1, View.FIN11)).xml)
+    current["100"]["a"] = "Kivi, Aleksis Stenvall,"
+    update = asyncio.create_task(catalog.authorities.update(1, current))
+    while not await catalog.store.pending_relinks():
+        if update.done():
+            pytest.fail("the authority's save left no linking job due")
+        await asyncio.sleep(0)
+    update.cancel()
+    await asyncio.gather(update, return_exceptions=True)
+    return linked
+
+
+async def test_a_linking_job_cut_short_stays_due_and_is_finished_later(catalog: Catalog) -> None:
+    linked = await _cut_short_heading_change(catalog)
+    following = (await catalog.search(Term("dc.author", "stenvall"))).ids
+    assert len(following) < LINKED  # the job did not get to the end
+    assert [a for a, _ in await catalog.store.pending_relinks()] == [1]
+    assert await catalog.authorities.resume_relinks() == 1
+    assert (await catalog.search(Term("dc.author", "stenvall"))).ids == linked
+    assert await catalog.store.pending_relinks() == []
+    assert await catalog.authorities.resume_relinks() == 0
+
+
+async def test_a_finished_linking_job_is_not_due_again(catalog: Catalog) -> None:
+    await catalog.authorities.create(kivi())
+    await catalog.create(book())
+    current = records.parse_marcxml((await catalog.authorities.get(1, View.FIN11)).xml)
+    current["100"]["d"] = "1834-1873"
+    await catalog.authorities.update(1, current)
+    await catalog.authorities.delete(1)
+    assert await catalog.store.pending_relinks() == []
+
+
+async def test_a_gateway_finishes_the_linking_jobs_left_when_it_starts(
+    store_url: str, tmp_path: Path
+) -> None:
+    catalog = await Catalog.open(store_url)
+    try:
+        linked = await _cut_short_heading_change(catalog)
+    finally:
+        await catalog.close()
+    settings = conftest.test_settings(tmp_path / "data", store_url=store_url)
+    async with running_gateway(settings) as gateway:
+        for _ in range(600):
+            following = (await gateway.catalog.search(Term("dc.author", "stenvall"))).ids
+            if following == linked:
+                break
+            await asyncio.sleep(0.05)
+        assert following == linked
+        for _ in range(100):  # the job is struck off once it has ended
+            if not await gateway.catalog.store.pending_relinks():
+                break
+            await asyncio.sleep(0.05)
+        assert await gateway.catalog.store.pending_relinks() == []

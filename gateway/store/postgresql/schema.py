@@ -177,6 +177,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         entry text NOT NULL                                  -- JSON of one journal entry
     );
     """,
+    # 7: Asteri's linking jobs not finished (as SQLite's migration 7)
+    """
+    CREATE TABLE asteri_relinks (
+        authority bigint PRIMARY KEY,
+        since bigint NOT NULL
+    );
+    """,
 )
 
 # Tables a snapshot copies, in an order that satisfies the foreign keys on restore.
@@ -195,4 +202,5 @@ SNAPSHOT_TABLES: Final[tuple[str, ...]] = (
     "harvested",
     "ill_requests",
     "ill_messages",
+    "asteri_relinks",
 )

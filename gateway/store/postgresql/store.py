@@ -236,6 +236,16 @@ class PostgresWriteTxn:
             )
         )
 
+    def note_relink(self, authority_id: int, seq: int) -> None:
+        self._pending.append(
+            (
+                "INSERT INTO asteri_relinks (authority, since) VALUES ($1, $2)"
+                " ON CONFLICT (authority) DO UPDATE"
+                " SET since = greatest(asteri_relinks.since, excluded.since)",
+                (authority_id, seq),
+            )
+        )
+
     def next_id(self) -> int:
         self._store._high_id += 1
         return self._store._high_id
@@ -1064,6 +1074,16 @@ class PostgresStore:
             )
         return [str(r[0]) for r in rows]
 
+    async def pending_relinks(self) -> list[tuple[int, int]]:
+        rows = await self.fetch_rows("SELECT authority, since FROM asteri_relinks ORDER BY since")
+        return [(int(r[0]), int(r[1])) for r in rows]
+
+    async def relink_done(self, authority_id: int, seq: int) -> None:
+        async with self.transaction() as txn:
+            await txn.execute(
+                "DELETE FROM asteri_relinks WHERE authority = $1 AND since <= $2", authority_id, seq
+            )
+
     async def harvested(
         self, library: str, local_ids: Sequence[str]
     ) -> dict[str, tuple[int, str, str]]:
@@ -1113,6 +1133,9 @@ class PostgresStore:
         async with self.transaction() as txn:
             await txn.execute(f"TRUNCATE {', '.join(SNAPSHOT_TABLES)}")
             for table in SNAPSHOT_TABLES:
+                # a snapshot taken before a table was added has none: it stays empty
+                if await txn.fetchval("SELECT to_regclass($1)", f"{schema}.{table}") is None:
+                    continue
                 await txn.execute(f"INSERT INTO {table} SELECT * FROM {schema}.{table}")
             for store in self._shared.bases.values():
                 seq = await txn._conn.fetchval(
@@ -1130,7 +1153,7 @@ class PostgresStore:
         async with self.transaction() as txn:
             await txn.execute(
                 "TRUNCATE records, terms, aut_records, aut_terms, significant_changes,"
-                " publishing_log, harvests, harvested, ill_requests, ill_messages"
+                " publishing_log, harvests, harvested, ill_requests, ill_messages, asteri_relinks"
             )
             await txn.execute("UPDATE counters SET high_id = 0, aut_high_id = 0")
             for store in self._shared.bases.values():

@@ -150,4 +150,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         PRIMARY KEY (ix, term, rec)
     ) WITHOUT ROWID;
     """,
+    # 7: Asteri's linking jobs not finished: written with the authority's save, removed when
+    # every linked bib record follows it, so a job a crash cut short runs again at start
+    """
+    CREATE TABLE asteri_relinks (
+        authority INTEGER PRIMARY KEY,   -- the Asteri record number
+        since INTEGER NOT NULL           -- the change sequence of the save that made it due
+    );
+    """,
 )

@@ -61,6 +61,12 @@ BASE_PREFIXES: dict[str, str] = {BIB_BASE: "", AUTHORITY_BASE: "aut_"}
 _BASE_TABLE = re.compile(r"\b(?:records|terms)\b")
 
 
+_RELINK_DUE: Final = (
+    "INSERT INTO asteri_relinks (authority, since) VALUES (?, ?)"
+    " ON CONFLICT (authority) DO UPDATE SET since = max(since, excluded.since)"
+)
+
+
 @functools.lru_cache(maxsize=512)
 def _renamed(sql: str, prefix: str) -> str:
     """`sql` with the record and term tables of the base whose tables start with `prefix`."""
@@ -408,6 +414,9 @@ class SqliteWriteTxn:
 
     async def execute(self, sql: str, params: Sequence[object] = ()) -> None:
         self._queued.append((sql, params, "one", -1))  # named tables: shared ones stay shared
+
+    def note_relink(self, authority_id: int, seq: int) -> None:
+        self._queued.append((_RELINK_DUE, (authority_id, seq), "one", -1))  # a shared table
 
     async def publishing_result(self, library: str, file_key: str) -> str | None:
         row = await self._run(
@@ -975,6 +984,16 @@ class SqliteStore:
             sql, params = "SELECT run FROM harvests ORDER BY id DESC LIMIT ?", (limit,)
         return await self._read(lambda conn: [str(r[0]) for r in conn.execute(sql, params)])
 
+    async def pending_relinks(self) -> list[tuple[int, int]]:
+        sql = "SELECT authority, since FROM asteri_relinks ORDER BY since"
+        return await self._read(lambda conn: [(int(a), int(s)) for a, s in conn.execute(sql)])
+
+    async def relink_done(self, authority_id: int, seq: int) -> None:
+        async with self.transaction() as txn:
+            await txn.execute(
+                "DELETE FROM asteri_relinks WHERE authority = ? AND since <= ?", (authority_id, seq)
+            )
+
     async def harvested(
         self, library: str, local_ids: Sequence[str]
     ) -> dict[str, tuple[int, str, str]]:
@@ -1091,6 +1110,7 @@ class SqliteStore:
                 "harvested",
                 "ill_messages",
                 "ill_requests",
+                "asteri_relinks",
             ):
                 await txn.execute(f"DELETE FROM {table}")
             for store in self._bases.values():
