@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
+from gateway.store import ill_rows
 from gateway.store.ill import (
     IllMessageRow,
     IllRequestRow,
@@ -31,25 +32,6 @@ class PgStore(Protocol):
     def side_transaction(self) -> AbstractAsyncContextManager[PgTransaction]: ...
 
 
-_REQUEST_COLUMNS: Final = (
-    "id, role, library, own_symbol, peer_symbol, peer_url, request_id, supplier_request_id,"
-    " service, record, scenario, profile, status, received, error, created, updated"
-)
-_MESSAGE_COLUMNS: Final = (
-    "id, request, direction, kind, summary, body, delivery, due, attempts, detail, at"
-)
-
-
-def _request_row(row: Any) -> IllRequestRow:
-    values = list(row)
-    values[13] = bool(values[13])
-    return IllRequestRow(*values)
-
-
-def _message_row(row: Any) -> IllMessageRow:
-    return IllMessageRow(*row)
-
-
 async def _insert_message(
     txn: PgTransaction, request: int, message: NewIllMessage, at: float
 ) -> int:
@@ -71,15 +53,9 @@ async def _insert_message(
 async def _apply_change(txn: PgTransaction, request: int, change: RequestChange, at: float) -> None:
     sets: list[str] = ["updated = $1"]
     params: list[object] = [at]
-    for column, value in (
-        ("status", change.status),
-        ("received", change.received),
-        ("error", change.error),
-        ("supplier_request_id", change.supplier_request_id),
-    ):
-        if value is not None:
-            params.append(value)
-            sets.append(f"{column} = ${len(params)}")
+    for column, value in ill_rows.changed_columns(change):
+        params.append(value)
+        sets.append(f"{column} = ${len(params)}")
     params.append(request)
     await txn.execute(
         f"UPDATE ill_requests SET {', '.join(sets)} WHERE id = ${len(params)}", *params
@@ -191,7 +167,7 @@ class PostgresIllRows:
     ) -> IllRequestRow | None:
         # symbols compare without case, as on SQLite (COLLATE NOCASE)
         rows = await self._store.fetch_rows(
-            f"SELECT {_REQUEST_COLUMNS} FROM ill_requests WHERE role = $1"
+            f"SELECT {ill_rows.REQUEST_COLUMNS} FROM ill_requests WHERE role = $1"
             " AND lower(own_symbol) = lower($2) AND lower(peer_symbol) = lower($3)"
             " AND request_id = $4 ORDER BY id LIMIT 1",
             role,
@@ -199,38 +175,35 @@ class PostgresIllRows:
             peer_symbol,
             request_id,
         )
-        return _request_row(rows[0]) if rows else None
+        return ill_rows.request_row(rows[0]) if rows else None
 
     async def get(self, request: int) -> IllRequestRow | None:
         rows = await self._store.fetch_rows(
-            f"SELECT {_REQUEST_COLUMNS} FROM ill_requests WHERE id = $1", request
+            f"SELECT {ill_rows.REQUEST_COLUMNS} FROM ill_requests WHERE id = $1", request
         )
-        return _request_row(rows[0]) if rows else None
+        return ill_rows.request_row(rows[0]) if rows else None
 
     async def latest(self, limit: int) -> list[IllRequestRow]:
         rows = await self._store.fetch_rows(
-            f"SELECT {_REQUEST_COLUMNS} FROM ill_requests ORDER BY id DESC LIMIT $1", limit
+            f"SELECT {ill_rows.REQUEST_COLUMNS} FROM ill_requests ORDER BY id DESC LIMIT $1", limit
         )
-        return [_request_row(r) for r in rows]
+        return [ill_rows.request_row(r) for r in rows]
 
     async def messages(self, request: int) -> list[IllMessageRow]:
         rows = await self._store.fetch_rows(
-            f"SELECT {_MESSAGE_COLUMNS} FROM ill_messages WHERE request = $1 ORDER BY id", request
+            f"SELECT {ill_rows.MESSAGE_COLUMNS} FROM ill_messages WHERE request = $1 ORDER BY id",
+            request,
         )
-        return [_message_row(r) for r in rows]
+        return [ill_rows.message_row(r) for r in rows]
 
     async def message(self, message: int) -> IllMessageRow | None:
         rows = await self._store.fetch_rows(
-            f"SELECT {_MESSAGE_COLUMNS} FROM ill_messages WHERE id = $1", message
+            f"SELECT {ill_rows.MESSAGE_COLUMNS} FROM ill_messages WHERE id = $1", message
         )
-        return _message_row(rows[0]) if rows else None
+        return ill_rows.message_row(rows[0]) if rows else None
 
     async def open_heads(self) -> list[IllMessageRow]:
         """Of each request, the first outgoing message not yet settled: messages of one
         request go in order, so only these may be sent now."""
-        rows = await self._store.fetch_rows(
-            f"SELECT {_MESSAGE_COLUMNS} FROM ill_messages WHERE id IN"
-            " (SELECT min(id) FROM ill_messages WHERE delivery IN ('planned', 'pending')"
-            " GROUP BY request) ORDER BY due, id"
-        )
-        return [_message_row(r) for r in rows]
+        rows = await self._store.fetch_rows(ill_rows.OPEN_HEADS)
+        return [ill_rows.message_row(r) for r in rows]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Final, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
+from gateway.store import ill_rows
 from gateway.store.ill import (
     IllMessageRow,
     IllRequestRow,
@@ -30,25 +31,6 @@ class SqlStore(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[SqlTransaction]: ...
 
 
-_REQUEST_COLUMNS: Final = (
-    "id, role, library, own_symbol, peer_symbol, peer_url, request_id, supplier_request_id,"
-    " service, record, scenario, profile, status, received, error, created, updated"
-)
-_MESSAGE_COLUMNS: Final = (
-    "id, request, direction, kind, summary, body, delivery, due, attempts, detail, at"
-)
-
-
-def _request_row(row: Any) -> IllRequestRow:
-    values = list(row)
-    values[13] = bool(values[13])
-    return IllRequestRow(*values)
-
-
-def _message_row(row: Any) -> IllMessageRow:
-    return IllMessageRow(*row)
-
-
 def _insert_message(db: sqlite3.Connection, request: int, message: NewIllMessage, at: float) -> int:
     cursor = db.execute(
         "INSERT INTO ill_messages (request, direction, kind, summary, body, delivery, due, at)"
@@ -70,15 +52,9 @@ def _insert_message(db: sqlite3.Connection, request: int, message: NewIllMessage
 def _apply_change(db: sqlite3.Connection, request: int, change: RequestChange, at: float) -> None:
     sets: list[str] = ["updated = ?"]
     params: list[object] = [at]
-    for column, value in (
-        ("status", change.status),
-        ("received", None if change.received is None else int(change.received)),
-        ("error", change.error),
-        ("supplier_request_id", change.supplier_request_id),
-    ):
-        if value is not None:
-            sets.append(f"{column} = ?")
-            params.append(value)
+    for column, value in ill_rows.changed_columns(change):
+        sets.append(f"{column} = ?")
+        params.append(value)  # a bool: sqlite3 stores it as 0/1
     db.execute(f"UPDATE ill_requests SET {', '.join(sets)} WHERE id = ?", [*params, request])
     if change.skip_planned:
         db.execute(
@@ -197,48 +173,49 @@ class SqliteIllRows:
     ) -> IllRequestRow | None:
         def work(db: sqlite3.Connection) -> IllRequestRow | None:
             rows = db.execute(
-                f"SELECT {_REQUEST_COLUMNS} FROM ill_requests WHERE role = ? AND own_symbol = ?"
+                f"SELECT {ill_rows.REQUEST_COLUMNS} FROM ill_requests WHERE role = ? AND own_symbol = ?"
                 " COLLATE NOCASE AND peer_symbol = ? COLLATE NOCASE AND request_id = ?",
                 (role, own_symbol, peer_symbol, request_id),
             ).fetchall()
-            return _request_row(rows[0]) if rows else None
+            return ill_rows.request_row(rows[0]) if rows else None
 
         return await self._store.read(work)
 
     async def get(self, request: int) -> IllRequestRow | None:
         def work(db: sqlite3.Connection) -> IllRequestRow | None:
             rows = db.execute(
-                f"SELECT {_REQUEST_COLUMNS} FROM ill_requests WHERE id = ?", (request,)
+                f"SELECT {ill_rows.REQUEST_COLUMNS} FROM ill_requests WHERE id = ?", (request,)
             ).fetchall()
-            return _request_row(rows[0]) if rows else None
+            return ill_rows.request_row(rows[0]) if rows else None
 
         return await self._store.read(work)
 
     async def latest(self, limit: int) -> list[IllRequestRow]:
         def work(db: sqlite3.Connection) -> list[IllRequestRow]:
             rows = db.execute(
-                f"SELECT {_REQUEST_COLUMNS} FROM ill_requests ORDER BY id DESC LIMIT ?", (limit,)
+                f"SELECT {ill_rows.REQUEST_COLUMNS} FROM ill_requests ORDER BY id DESC LIMIT ?",
+                (limit,),
             ).fetchall()
-            return [_request_row(r) for r in rows]
+            return [ill_rows.request_row(r) for r in rows]
 
         return await self._store.read(work)
 
     async def messages(self, request: int) -> list[IllMessageRow]:
         def work(db: sqlite3.Connection) -> list[IllMessageRow]:
             rows = db.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM ill_messages WHERE request = ? ORDER BY id",
+                f"SELECT {ill_rows.MESSAGE_COLUMNS} FROM ill_messages WHERE request = ? ORDER BY id",
                 (request,),
             ).fetchall()
-            return [_message_row(r) for r in rows]
+            return [ill_rows.message_row(r) for r in rows]
 
         return await self._store.read(work)
 
     async def message(self, message: int) -> IllMessageRow | None:
         def work(db: sqlite3.Connection) -> IllMessageRow | None:
             rows = db.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM ill_messages WHERE id = ?", (message,)
+                f"SELECT {ill_rows.MESSAGE_COLUMNS} FROM ill_messages WHERE id = ?", (message,)
             ).fetchall()
-            return _message_row(rows[0]) if rows else None
+            return ill_rows.message_row(rows[0]) if rows else None
 
         return await self._store.read(work)
 
@@ -247,11 +224,7 @@ class SqliteIllRows:
         request go in order, so only these may be sent now."""
 
         def work(db: sqlite3.Connection) -> list[IllMessageRow]:
-            rows = db.execute(
-                f"SELECT {_MESSAGE_COLUMNS} FROM ill_messages WHERE id IN"
-                " (SELECT min(id) FROM ill_messages WHERE delivery IN ('planned', 'pending')"
-                " GROUP BY request) ORDER BY due, id"
-            ).fetchall()
-            return [_message_row(r) for r in rows]
+            rows = db.execute(ill_rows.OPEN_HEADS).fetchall()
+            return [ill_rows.message_row(r) for r in rows]
 
         return await self._store.read(work)
