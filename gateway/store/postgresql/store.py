@@ -33,6 +33,12 @@ from gateway.store.ill import IllStore
 from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
 from gateway.store.postgresql.ill import PostgresIllRows
 from gateway.store.postgresql.schema import MIGRATIONS, SNAPSHOT_TABLES
+from gateway.store.rows import (
+    LIBRARY_COLUMNS,
+    libraries_with_hashes,
+    library_with_hash,
+    significant_change,
+)
 from gateway.store.sqlite.compile import EQ_SQL, compile_query, order_by
 
 _T = TypeVar("_T")
@@ -944,17 +950,7 @@ class PostgresStore:
             limit,
             record_id,
         )
-        return [
-            {
-                "seq": r[0],
-                "record": f"{r[1]:09d}",
-                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r[2])),
-                "user": r[3],
-                "library": r[4],
-                "fields": json.loads(r[5]),
-            }
-            for r in rows
-        ]
+        return [significant_change(r) for r in rows]
 
     # --- libraries -----------------------------------------------------------------------------
     async def library_row(self, code: str) -> tuple[Library, str] | None:
@@ -962,8 +958,7 @@ class PostgresStore:
 
         async def work(conn: asyncpg.Connection) -> tuple[Library, str] | None:
             row = await conn.fetchrow(
-                "SELECT code, name, sid_code, level, privileged, password_hash"
-                " FROM libraries WHERE code = $1",
+                f"SELECT {LIBRARY_COLUMNS} FROM libraries WHERE code = $1",
                 code.upper(),
             )
             if row is None:
@@ -972,16 +967,7 @@ class PostgresStore:
                 "SELECT low FROM library_lows WHERE code = $1 ORDER BY low", row[0]
             )
             keys = await conn.fetch("SELECT key FROM ssh_keys WHERE code = $1 ORDER BY key", row[0])
-            library = Library(
-                row[0],
-                row[1],
-                row[2],
-                tuple(r[0] for r in lows),
-                tuple(r[0] for r in keys),
-                row[3],
-                bool(row[4]),
-            )
-            return library, row[5]
+            return library_with_hash(row, (r[0] for r in lows), (r[0] for r in keys))
 
         return await self._retrying(work)
 
@@ -989,33 +975,11 @@ class PostgresStore:
         """Every library with its password hash, by code, in one read."""
 
         async def work(conn: BaseConnection) -> list[tuple[Library, str]]:
-            rows = await conn.fetch(
-                "SELECT code, name, sid_code, level, privileged, password_hash"
-                " FROM libraries ORDER BY code"
+            return libraries_with_hashes(
+                await conn.fetch(f"SELECT {LIBRARY_COLUMNS} FROM libraries ORDER BY code"),
+                await conn.fetch("SELECT code, low FROM library_lows ORDER BY code, low"),
+                await conn.fetch("SELECT code, key FROM ssh_keys ORDER BY code, key"),
             )
-            lows = await conn.fetch("SELECT code, low FROM library_lows ORDER BY code, low")
-            keys = await conn.fetch("SELECT code, key FROM ssh_keys ORDER BY code, key")
-            lows_of: dict[str, list[str]] = {}
-            for code, low in lows:
-                lows_of.setdefault(code, []).append(low)
-            keys_of: dict[str, list[str]] = {}
-            for code, key in keys:
-                keys_of.setdefault(code, []).append(key)
-            return [
-                (
-                    Library(
-                        r[0],
-                        r[1],
-                        r[2],
-                        tuple(lows_of.get(r[0], ())),
-                        tuple(keys_of.get(r[0], ())),
-                        r[3],
-                        bool(r[4]),
-                    ),
-                    r[5],
-                )
-                for r in rows
-            ]
 
         return await self._retrying(work)
 

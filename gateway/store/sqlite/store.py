@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from operator import itemgetter
@@ -27,6 +26,12 @@ from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.query import Query, SortKey
 from gateway.store.copying import BOOL, TableSpec
 from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
+from gateway.store.rows import (
+    LIBRARY_COLUMNS,
+    libraries_with_hashes,
+    library_with_hash,
+    significant_change,
+)
 from gateway.store.sqlite.compile import EQ_SQL, SqlPart, compile_query, order_by
 from gateway.store.sqlite.ill import SqliteIllRows
 from gateway.store.sqlite.schema import MIGRATIONS
@@ -863,23 +868,13 @@ class SqliteStore:
             (*params, limit),
         ) as cur:
             rows = await cur.fetchall()
-        return [
-            {
-                "seq": r[0],
-                "record": f"{r[1]:09d}",
-                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r[2])),  # ISO 8601, UTC
-                "user": r[3],
-                "library": r[4],
-                "fields": json.loads(r[5]),
-            }
-            for r in rows
-        ]
+        return [significant_change(r) for r in rows]
 
     # --- libraries -----------------------------------------------------------------------------
     async def library_row(self, code: str) -> tuple[Library, str] | None:
         """The library and its password hash."""
         async with self._rx(
-            "SELECT code, name, sid_code, level, privileged, password_hash FROM libraries WHERE code = ?",
+            f"SELECT {LIBRARY_COLUMNS} FROM libraries WHERE code = ?",
             (code.upper(),),
         ) as cur:
             row = await cur.fetchone()
@@ -891,39 +886,18 @@ class SqliteStore:
         keys = await self._column_list(
             "SELECT key FROM ssh_keys WHERE code = ? ORDER BY key", row[0]
         )
-        library = Library(row[0], row[1], row[2], tuple(lows), tuple(keys), row[3], bool(row[4]))
-        return library, row[5]
+        return library_with_hash(row, lows, keys)
 
     async def library_rows(self) -> list[tuple[Library, str]]:
         """Every library with its password hash, by code, in one read (one thread hop: a
         worker reads them again whenever another worker has committed)."""
 
         def work(conn: sqlite3.Connection) -> list[tuple[Library, str]]:
-            lows: dict[str, list[str]] = {}
-            keys: dict[str, list[str]] = {}
-            for code, low in conn.execute("SELECT code, low FROM library_lows ORDER BY code, low"):
-                lows.setdefault(code, []).append(low)
-            for code, key in conn.execute("SELECT code, key FROM ssh_keys ORDER BY code, key"):
-                keys.setdefault(code, []).append(key)
-            rows = conn.execute(
-                "SELECT code, name, sid_code, level, privileged, password_hash FROM libraries"
-                " ORDER BY code"
-            ).fetchall()
-            return [
-                (
-                    Library(
-                        r[0],
-                        r[1],
-                        r[2],
-                        tuple(lows.get(r[0], ())),
-                        tuple(keys.get(r[0], ())),
-                        r[3],
-                        bool(r[4]),
-                    ),
-                    str(r[5]),
-                )
-                for r in rows
-            ]
+            return libraries_with_hashes(
+                conn.execute(f"SELECT {LIBRARY_COLUMNS} FROM libraries ORDER BY code"),
+                conn.execute("SELECT code, low FROM library_lows ORDER BY code, low"),
+                conn.execute("SELECT code, key FROM ssh_keys ORDER BY code, key"),
+            )
 
         return await self._read(work)
 
