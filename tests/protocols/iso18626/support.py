@@ -165,6 +165,20 @@ async def admin(
         return response.status, await response.json()
 
 
+async def ask_for_loan(
+    requester: Gateway,
+    supplier_url: str,
+    record: str = HELD_BY_HELKA,
+    *,
+    supplier: str = HUL,
+    **more: str,
+) -> tuple[int, Any]:
+    """TAY, a library of `requester`, asks `supplier` at `supplier_url` for `record` through the
+    admin API (`more`: further fields of the request): the HTTP status and the body."""
+    body = {"library": "TAY", "supplier": supplier, "supplier_url": supplier_url, "record": record}
+    return await admin(requester, "POST", "/requests", {**body, **more})
+
+
 async def ill_request(gw: Gateway, number: int) -> dict[str, Any]:
     status, body = await admin(gw, "GET", f"/requests/{number}")
     assert status == 200, body

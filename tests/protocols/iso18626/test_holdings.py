@@ -3,8 +3,6 @@ lends only what its LOW is on."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,27 +14,11 @@ from tests.protocols.iso18626.support import (
     SERIAL_HELD_BY_HELKA,
     RawPeer,
     admin,
-    ill_gateway,
     ill_request,
     iso_url,
     post,
-    raw_peer,
     request_xml,
-    xsd,
 )
-
-
-@pytest.fixture
-async def supplier(tmp_path: Path) -> AsyncIterator[Gateway]:
-    xsd()
-    async with ill_gateway(tmp_path / "supplier") as gw:
-        yield gw
-
-
-@pytest.fixture
-async def peer() -> AsyncIterator[RawPeer]:
-    async with raw_peer() as p:
-        yield p
 
 
 @pytest.mark.parametrize(

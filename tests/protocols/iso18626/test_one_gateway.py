@@ -7,9 +7,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.protocols.iso18626.support import (
-    HELD_BY_HELKA,
-    HUL,
     admin,
+    ask_for_loan,
     ill_gateway,
     iso_url,
     settled,
@@ -22,17 +21,7 @@ from tests.protocols.iso18626.support import (
 async def test_a_loan_between_two_libraries_of_one_gateway(tmp_path: Path) -> None:
     xsd()
     async with ill_gateway(tmp_path / "data") as gw:
-        _, created = await admin(
-            gw,
-            "POST",
-            "/requests",
-            {
-                "library": "TAY",
-                "supplier": HUL,
-                "supplier_url": iso_url(gw),
-                "record": HELD_BY_HELKA,
-            },
-        )
+        _, created = await ask_for_loan(gw, iso_url(gw))
         borrowing = int(created["id"])
         await wait_status(gw, borrowing, "Loaned")
         _, listed = await admin(gw, "GET", "/requests")

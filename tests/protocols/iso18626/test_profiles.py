@@ -17,10 +17,10 @@ from tests.protocols.iso18626.support import (
     RawPeer,
     action_xml,
     admin,
+    ask_for_loan,
     ill_gateway,
     iso_url,
     post,
-    raw_peer,
     request_xml,
     schema_errors,
     settled,
@@ -35,12 +35,6 @@ async def supplier(tmp_path: Path) -> AsyncIterator[Gateway]:
     xsd()
     async with ill_gateway(tmp_path / "supplier", ill_lending_fee="5.00 EUR") as gw:
         yield gw
-
-
-@pytest.fixture
-async def peer() -> AsyncIterator[RawPeer]:
-    async with raw_peer() as p:
-        yield p
 
 
 async def test_alma_never_sends_expect_to_supply(supplier: Gateway, peer: RawPeer) -> None:
@@ -124,17 +118,7 @@ async def test_a_gateway_requester_takes_an_alma_notification_without_a_status(
     tmp_path: Path, supplier: Gateway
 ) -> None:
     async with ill_gateway(tmp_path / "requester") as requester:
-        _, created = await admin(
-            requester,
-            "POST",
-            "/requests",
-            {
-                "library": "TAY",
-                "supplier": JYU,
-                "supplier_url": iso_url(supplier),
-                "record": HELD_BY_JYU,
-            },
-        )
+        _, created = await ask_for_loan(requester, iso_url(supplier), HELD_BY_JYU, supplier=JYU)
         number = int(created["id"])
         await wait_status(requester, number, "Loaned")
         _, listed = await admin(supplier, "GET", "/requests")

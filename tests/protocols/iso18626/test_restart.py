@@ -6,9 +6,8 @@ import socket
 from pathlib import Path
 
 from tests.protocols.iso18626.support import (
-    HELD_BY_HELKA,
-    HUL,
     admin,
+    ask_for_loan,
     ill_gateway,
     ill_request,
     settled,
@@ -34,17 +33,7 @@ async def test_a_supplier_restarted_mid_loan_resumes(tmp_path: Path) -> None:
     ) as requester:
         # 1. WillSupply goes out, Loaned is planned a while later: the supplier stops between
         async with ill_gateway(supplier_dir, http_port=port, ill_delay_ms=400) as supplier:
-            _, created = await admin(
-                requester,
-                "POST",
-                "/requests",
-                {
-                    "library": "TAY",
-                    "supplier": HUL,
-                    "supplier_url": f"{supplier.http_url}/iso18626",
-                    "record": HELD_BY_HELKA,
-                },
-            )
+            _, created = await ask_for_loan(requester, f"{supplier.http_url}/iso18626")
             number = int(created["id"])
             await wait_status(requester, number, "WillSupply")
             _, listed = await admin(supplier, "GET", "/requests")

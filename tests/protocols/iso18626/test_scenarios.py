@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -10,34 +9,19 @@ import pytest
 
 from gateway.emulator.host import Gateway
 from tests.protocols.iso18626.support import (
-    HUL,
     RawPeer,
     action_xml,
     admin,
+    ask_for_loan,
     ill_gateway,
     ill_request,
     iso_url,
     post,
-    raw_peer,
     request_xml,
     schema_errors,
     wait_for,
     wait_status,
-    xsd,
 )
-
-
-@pytest.fixture
-async def supplier(tmp_path: Path) -> AsyncIterator[Gateway]:
-    xsd()
-    async with ill_gateway(tmp_path / "supplier") as gw:
-        yield gw
-
-
-@pytest.fixture
-async def peer() -> AsyncIterator[RawPeer]:
-    async with raw_peer() as p:
-        yield p
 
 
 def all_valid(peer: RawPeer) -> None:
@@ -178,17 +162,7 @@ async def test_a_gateway_requester_retries_a_500_then_gives_up(
     tmp_path: Path, supplier: Gateway
 ) -> None:
     async with ill_gateway(tmp_path / "requester", ill_retry_base_ms=150) as requester:
-        status, created = await admin(
-            requester,
-            "POST",
-            "/requests",
-            {
-                "library": "TAY",
-                "supplier": HUL,
-                "supplier_url": iso_url(supplier),
-                "record": "HTTP_ERROR_500",
-            },
-        )
+        status, created = await ask_for_loan(requester, iso_url(supplier), "HTTP_ERROR_500")
         assert status == 201
 
         async def given_up() -> bool:
@@ -213,17 +187,7 @@ async def test_a_gateway_requester_keeps_the_error_confirmation(
     tmp_path: Path, supplier: Gateway
 ) -> None:
     async with ill_gateway(tmp_path / "requester") as requester:
-        _, created = await admin(
-            requester,
-            "POST",
-            "/requests",
-            {
-                "library": "TAY",
-                "supplier": HUL,
-                "supplier_url": iso_url(supplier),
-                "record": "ERROR",
-            },
-        )
+        _, created = await ask_for_loan(requester, iso_url(supplier), "ERROR")
 
         async def refused() -> bool:
             view = await ill_request(requester, int(created["id"]))
@@ -247,17 +211,7 @@ async def test_willsupply_then_cancel_ends_cancelled_on_both_gateways(
     tmp_path: Path, supplier: Gateway
 ) -> None:
     async with ill_gateway(tmp_path / "requester") as requester:
-        _, created = await admin(
-            requester,
-            "POST",
-            "/requests",
-            {
-                "library": "TAY",
-                "supplier": HUL,
-                "supplier_url": iso_url(supplier),
-                "record": "WILLSUPPLY",
-            },
-        )
+        _, created = await ask_for_loan(requester, iso_url(supplier), "WILLSUPPLY")
         number = int(created["id"])
         await wait_status(requester, number, "WillSupply")
         status, _ = await admin(

@@ -13,9 +13,9 @@ from gateway.emulator.host import Gateway
 from tests.protocols.iso18626.support import (
     HELD_BY_HELKA,
     HELD_BY_TAY_ONLY,
-    HUL,
     Relay,
     admin,
+    ask_for_loan,
     ill_gateway,
     ill_request,
     iso_url,
@@ -57,18 +57,8 @@ async def peers(tmp_path: Path) -> AsyncIterator[Peers]:
 
 
 async def borrow(peers: Peers, record: str, service: str = "Loan", note: str = "") -> int:
-    status, body = await admin(
-        peers.requester,
-        "POST",
-        "/requests",
-        {
-            "library": "TAY",
-            "supplier": HUL,
-            "supplier_url": peers.to_supplier.url,
-            "record": record,
-            "service": service,
-            "note": note,
-        },
+    status, body = await ask_for_loan(
+        peers.requester, peers.to_supplier.url, record, service=service, note=note
     )
     assert status == 201, body
     return int(body["id"])
@@ -150,17 +140,7 @@ async def test_many_loans_at_once_send_each_message_once(tmp_path: Path) -> None
     async with ill_gateway(tmp_path / "r") as requester, ill_gateway(tmp_path / "s") as supplier:
 
         async def loan() -> int:
-            _, created = await admin(
-                requester,
-                "POST",
-                "/requests",
-                {
-                    "library": "TAY",
-                    "supplier": HUL,
-                    "supplier_url": iso_url(supplier),
-                    "record": HELD_BY_HELKA,
-                },
-            )
+            _, created = await ask_for_loan(requester, iso_url(supplier))
             number = int(created["id"])
             await wait_status(requester, number, "Loaned", timeout=60)
             await act(requester, number, "Received")
@@ -191,17 +171,7 @@ async def test_both_sides_agree_at_every_step_of_a_slow_loan(tmp_path: Path) -> 
         ill_gateway(tmp_path / "r") as requester,
         ill_gateway(tmp_path / "s", ill_delay_ms=1500) as supplier,
     ):
-        _, created = await admin(
-            requester,
-            "POST",
-            "/requests",
-            {
-                "library": "TAY",
-                "supplier": HUL,
-                "supplier_url": iso_url(supplier),
-                "record": HELD_BY_HELKA,
-            },
-        )
+        _, created = await ask_for_loan(requester, iso_url(supplier))
         number = int(created["id"])
 
         async def both(status: str) -> None:

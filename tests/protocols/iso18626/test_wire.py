@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -16,32 +15,19 @@ from tests.protocols.iso18626.support import (
     RawPeer,
     action_xml,
     admin,
+    ask_for_loan,
     document,
     header_xml,
     ill_gateway,
     ill_request,
     iso_url,
     post,
-    raw_peer,
     request_xml,
     schema_errors,
     status_xml,
     wait_status,
     xsd,
 )
-
-
-@pytest.fixture
-async def supplier(tmp_path: Path) -> AsyncIterator[Gateway]:
-    xsd()
-    async with ill_gateway(tmp_path / "supplier") as gw:
-        yield gw
-
-
-@pytest.fixture
-async def peer() -> AsyncIterator[RawPeer]:
-    async with raw_peer() as p:
-        yield p
 
 
 async def lender_view(gw: Gateway) -> dict[str, object]:
@@ -230,12 +216,7 @@ async def test_a_requester_refuses_statuses_out_of_order(tmp_path: Path, peer: R
     """The gateway as requester; the raw peer as a lender sending what it likes."""
     xsd()
     async with ill_gateway(tmp_path / "requester") as gw:
-        status, created = await admin(
-            gw,
-            "POST",
-            "/requests",
-            {"library": "TAY", "supplier": HUL, "supplier_url": peer.url, "record": HELD_BY_HELKA},
-        )
+        status, created = await ask_for_loan(gw, peer.url)
         assert status == 201
         await peer.wait_count(1)
         request = peer.messages()[0]
