@@ -497,14 +497,10 @@ async def seed(request: web.Request) -> web.Response:
             seed_value = int(spec.get("seed", 1))
         except (ValueError, TypeError, AttributeError) as exc:
             return _error(400, f'expected JSON {{"count": N, "seed": S}}: {exc}')
-        if not 0 < count <= MAX_SEED_COUNT:
-            return _error(400, f"count must be between 1 and {MAX_SEED_COUNT}")
-        start = catalog.high_id + 1
-        for offset in range(0, count, SEED_BATCH):
-            size = min(SEED_BATCH, count - offset)
-            batch = await asyncio.to_thread(_generated, size, seed_value + offset, start + offset)
-            report = await catalog.load(batch)
-            loaded, updated = loaded + report.loaded, updated + report.updated
+        try:
+            loaded, updated = await seed_generated(gateway, count, seed_value)
+        except ControlError as exc:
+            return _control_error(exc)
     else:
         from gateway.records import read_records
 
