@@ -246,3 +246,21 @@ async def test_take_and_restore_a_snapshot_and_reset_with_confirmation(
 
         await page.goto(gateway.http_url + "/")
         assert await page.text("#count-records") == str(live)
+
+
+@pytest.mark.parametrize(
+    ("path", "section", "title", "message"),
+    [
+        ("/records/kissa", "/", "Not a Melinda ID", "&#39;kissa&#39; is not a Melinda ID"),
+        ("/records/123456789", "/", "No such record", "There is no record 123456789."),
+        ("/traffic/999999", "/traffic", "No such request", "The journal holds no request 999999"),
+    ],
+)
+async def test_what_is_not_there_is_a_404_page_in_its_section(
+    gateway: Gateway, path: str, section: str, title: str, message: str
+) -> None:
+    async with aiohttp.ClientSession() as http, http.get(gateway.http_url + path) as response:
+        page = await response.text()
+    assert response.status == 404
+    assert f"<h1>{title}</h1>" in page and message in page
+    assert f'<a href="{section}" aria-current="page">' in page

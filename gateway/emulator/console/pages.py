@@ -31,6 +31,16 @@ REPORTS_SHOWN: Final = 10
 HARVESTS_SHOWN: Final = 20
 
 
+def _not_found(request: web.Request, current: str, title: str, message: str) -> web.Response:
+    """The console's 404 page, under the section `current`."""
+    return render(
+        request,
+        "error.html",
+        base_context(request, current, title=title, message=message),
+        status=404,
+    )
+
+
 # --- home and search ---------------------------------------------------------------------
 def compile_search(text: str) -> Query:
     """A CQL query, or plain words (anything CQL cannot parse) searched in every index."""
@@ -153,32 +163,22 @@ async def record_page(request: web.Request, *, status: int = 200, **extra: Any) 
     gateway = gateway_of(request)
     text = request.match_info["id"].strip()
     if not text.isdigit() or len(text) > 9:
-        return render(
+        return _not_found(
             request,
-            "error.html",
-            base_context(
-                request,
-                "search",
-                title="Not a Melinda ID",
-                message=f"{text!r} is not a Melinda ID (up to 9 digits).",
-            ),
-            status=404,
+            "search",
+            "Not a Melinda ID",
+            f"{text!r} is not a Melinda ID (up to 9 digits).",
         )
     record_id = int(text)
     try:
         fin01 = await gateway.catalog.get(record_id, View.FIN01)
         alma = await gateway.catalog.get(record_id, View.FIN01ALMA)
     except RecordNotFoundError:
-        return render(
+        return _not_found(
             request,
-            "error.html",
-            base_context(
-                request,
-                "search",
-                title="No such record",
-                message=f"There is no record {record_id:09d}.",
-            ),
-            status=404,
+            "search",
+            "No such record",
+            f"There is no record {record_id:09d}.",
         )
     native, alma_record = fin01.record(), alma.record()
     left, right = marc.line_format(native), marc.line_format(alma_record)
@@ -390,16 +390,11 @@ async def traffic_entry(request: web.Request) -> web.Response:
     journal = await whole_journal(gateway)
     entry = next((e for e in reversed(journal.entries()) if e.number == number), None)
     if entry is None:
-        return render(
+        return _not_found(
             request,
-            "error.html",
-            base_context(
-                request,
-                "traffic",
-                title="No such request",
-                message=f"The journal holds no request {text} (it keeps the last {gateway.journal.size:,}).",
-            ),
-            status=404,
+            "traffic",
+            "No such request",
+            f"The journal holds no request {text} (it keeps the last {gateway.journal.size:,}).",
         )
     return render(
         request,
