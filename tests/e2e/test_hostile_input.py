@@ -67,6 +67,17 @@ async def test_update_doc_with_a_doctype_is_an_aleph_error_and_saves_nothing(
     assert await gateway.catalog.record_counts() == (0, 0)
 
 
+async def srw_post(gateway: Gateway, envelope: bytes) -> tuple[int, bytes]:
+    """An SRW (SOAP) searchRetrieve posted to the bib base: the HTTP status and the body."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            gateway.http_url + "/sru/bib", data=envelope, headers={"Content-Type": "text/xml"}
+        ) as response,
+    ):
+        return response.status, await response.read()
+
+
 async def test_srw_envelope_with_a_doctype_is_a_soap_fault(gateway: Gateway) -> None:
     body = (
         f'<?xml version="1.0"?>\n<!DOCTYPE e SYSTEM "http://127.0.0.1:9/e.dtd">'
@@ -74,12 +85,7 @@ async def test_srw_envelope_with_a_doctype_is_a_soap_fault(gateway: Gateway) -> 
         f'<zs:searchRetrieveRequest xmlns:zs="{SRW}"><zs:query>kissa</zs:query>'
         "</zs:searchRetrieveRequest></SOAP-ENV:Body></SOAP-ENV:Envelope>"
     ).encode()
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(gateway.http_url + "/sru/bib", data=body, headers={"Content-Type": "text/xml"})
-        as response,
-    ):
-        status, answer = response.status, await response.read()
+    status, answer = await srw_post(gateway, body)
     assert status == 500  # SOAP 1.1: a fault over HTTP
     fault = well_formed(answer).find(f"{{{SOAP}}}Body/{{{SOAP}}}Fault")
     assert fault is not None and fault.findtext("faultcode") == "SOAP-ENV:Client"
@@ -139,12 +145,7 @@ async def test_an_srw_body_past_the_cap_is_a_soap_fault(gateway: Gateway) -> Non
         f'<zs:searchRetrieveRequest xmlns:zs="{SRW}"><zs:query>{padding}</zs:query>'
         "</zs:searchRetrieveRequest></SOAP-ENV:Body></SOAP-ENV:Envelope>"
     ).encode()
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(gateway.http_url + "/sru/bib", data=body, headers={"Content-Type": "text/xml"})
-        as response,
-    ):
-        status, answer = response.status, await response.read()
+    status, answer = await srw_post(gateway, body)
     assert status == 500
     fault = well_formed(answer).find(f"{{{SOAP}}}Body/{{{SOAP}}}Fault")
     assert fault is not None
