@@ -97,3 +97,19 @@ def serving(data: Path, *extra: str, env: dict[str, str] | None = None) -> Itera
                 process.wait()
         if process.stdout is not None and not process.stdout.closed:
             process.stdout.close()
+
+
+def new_record(title: str) -> str:
+    """An X-server update-doc body (oai_marc) of a new book titled `title`."""
+    return (
+        "<find-doc><record><metadata><oai_marc>"
+        '<fixfield id="LDR">00000nam a2200000 i 4500</fixfield>'
+        '<fixfield id="008">200101s2020    fi ||||| |||| 00| 0 fin d</fixfield>'
+        f'<varfield id="245" i1="1" i2="0"><subfield label="a">{title}</subfield></varfield>'
+        '<varfield id="264" i1=" " i2="1"><subfield label="b">Otava,</subfield></varfield>'
+        '<varfield id="300" i1=" " i2=" "><subfield label="a">10 sivua</subfield></varfield>'
+        '<varfield id="336" i1=" " i2=" "><subfield label="b">txt</subfield></varfield>'
+        '<varfield id="337" i1=" " i2=" "><subfield label="b">n</subfield></varfield>'
+        '<varfield id="338" i1=" " i2=" "><subfield label="b">nc</subfield></varfield>'
+        "</oai_marc></metadata></record></find-doc>"
+    )

@@ -13,7 +13,7 @@ import pytest
 from gateway.emulator.generator import generate_records
 from gateway.records import write_marcxml_collection
 from tests.conftest import openssh_sftp_command, require_tool
-from tests.e2e.cli_support import Server, run_cli, serving
+from tests.e2e.cli_support import Server, new_record, run_cli, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -63,24 +63,10 @@ def xserver(server: Server, **params: str) -> str:
     return get(f"{server.http}/X?{urllib.parse.urlencode(params)}").decode()
 
 
-NEW_RECORD = (
-    "<find-doc><record><metadata><oai_marc>"
-    '<fixfield id="LDR">00000nam a2200000 i 4500</fixfield>'
-    '<fixfield id="008">200101s2020    fi ||||| |||| 00| 0 fin d</fixfield>'
-    '<varfield id="245" i1="1" i2="0"><subfield label="a">Palvelimen rinnalla</subfield></varfield>'
-    '<varfield id="264" i1=" " i2="1"><subfield label="b">Otava,</subfield></varfield>'
-    '<varfield id="300" i1=" " i2=" "><subfield label="a">10 sivua</subfield></varfield>'
-    '<varfield id="336" i1=" " i2=" "><subfield label="b">txt</subfield></varfield>'
-    '<varfield id="337" i1=" " i2=" "><subfield label="b">n</subfield></varfield>'
-    '<varfield id="338" i1=" " i2=" "><subfield label="b">nc</subfield></varfield>'
-    "</oai_marc></metadata></record></find-doc>"
-)
-
-
 def create(server: Server, user: str, password: str) -> str:
     reply = xserver(
         server, op="update-doc", library="FIN01", doc_action="UPDATE", doc_num="000000000",
-        user_name=user, user_password=password, xml_full_req=NEW_RECORD,
+        user_name=user, user_password=password, xml_full_req=new_record("Palvelimen rinnalla"),
     )  # fmt: skip
     assert "updated successfully" in reply, reply
     return reply.split("Document: ")[1][:9]

@@ -21,7 +21,7 @@ import pytest
 from lxml import etree
 
 from tests.conftest import ROOT
-from tests.e2e.cli_support import Server, run_cli, serving
+from tests.e2e.cli_support import Server, new_record, run_cli, serving
 from tests.stores import PG_DIR_VARIABLE, fresh_database
 
 pytestmark = pytest.mark.e2e
@@ -33,21 +33,6 @@ def get(url: str, timeout: float = 30) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         body: bytes = response.read()
     return body
-
-
-def new_record(title: str) -> str:
-    return (
-        "<find-doc><record><metadata><oai_marc>"
-        '<fixfield id="LDR">00000nam a2200000 i 4500</fixfield>'
-        '<fixfield id="008">200101s2020    fi ||||| |||| 00| 0 fin d</fixfield>'
-        f'<varfield id="245" i1="1" i2="0"><subfield label="a">{title}</subfield></varfield>'
-        '<varfield id="264" i1=" " i2="1"><subfield label="b">Otava,</subfield></varfield>'
-        '<varfield id="300" i1=" " i2=" "><subfield label="a">10 sivua</subfield></varfield>'
-        '<varfield id="336" i1=" " i2=" "><subfield label="b">txt</subfield></varfield>'
-        '<varfield id="337" i1=" " i2=" "><subfield label="b">n</subfield></varfield>'
-        '<varfield id="338" i1=" " i2=" "><subfield label="b">nc</subfield></varfield>'
-        "</oai_marc></metadata></record></find-doc>"
-    )
 
 
 def create(server: Server, title: str) -> str:
