@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import ROOT
 
@@ -55,6 +56,16 @@ class Server:
         return int(self.urls["sftp"].rsplit(":", 1)[1])
 
 
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Ask a server to stop (SIGTERM, as Ctrl-C would), and kill it if it has not in 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 _URL_LINE = re.compile(r"^\s+(\w+)\s+(\S+://\S+|\S+:\d+/\S+)$")
 
 
@@ -89,12 +100,7 @@ def serving(data: Path, *extra: str, env: dict[str, str] | None = None) -> Itera
         yield server
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
         if process.stdout is not None and not process.stdout.closed:
             process.stdout.close()
 

@@ -6,9 +6,7 @@ import asyncio
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -20,8 +18,7 @@ import asyncssh
 import pytest
 
 from tests.conftest import ROOT, openssh_sftp_command
-
-CLI = [sys.executable, "-m", "gateway"]
+from tests.e2e.cli_support import CLI, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -88,12 +85,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         assert http is not None and sftp is not None, text
         yield Server(proc.pid, http.group(1), int(sftp.group(1)), private)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 async def chunks(head: bytes, unit: bytes, size: int, tail: bytes) -> AsyncIterator[bytes]:
