@@ -28,6 +28,7 @@ from pymarc import Field, Indicators, Leader, Subfield
 
 from gateway import indexing, records
 from gateway.errors import MalformedRecordError
+from gateway.oai_forms import NO_FORMS, OaiForms, oai_forms
 from gateway.oai_sets import oai_sets_of
 from gateway.records.detect import MARCXML, detect_format, file_head, read_records
 from gateway.records.iso2709 import marcxml_to_iso2709
@@ -92,6 +93,7 @@ class PreparedRecord(NamedTuple):
     sort_date: str
     terms: list[tuple[int, str]]
     iso2709: bytes | None = None  # the fin01 view (`xml`) as ISO 2709, for Z39.50 Present
+    oai: OaiForms = NO_FORMS  # the fin01 view's OAI-PMH forms
 
 
 def iso2709_or_none(xml: bytes) -> bytes | None:
@@ -182,7 +184,9 @@ def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
     head = (text[: at + 33] + "".join(alma[:point])).encode()
     tail = ("".join(alma[point:]) + "</record>").encode()
     if deleted:
-        return PreparedRecord(rid, True, piece, head, tail, "", "", "", [], iso2709_or_none(piece))
+        return PreparedRecord(
+            rid, True, piece, head, tail, "", "", "", [], iso2709_or_none(piece), NO_FORMS
+        )
     index = indexing.entry_of_fields(entries, record_id=rid, sets=oai_sets_of(record))
     return PreparedRecord(
         rid,
@@ -195,6 +199,7 @@ def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
         index.sort_date,
         list(index.terms),
         iso2709_or_none(piece),
+        oai_forms(piece, rid, deleted=False),
     )
 
 

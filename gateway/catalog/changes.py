@@ -8,6 +8,7 @@ from gateway import indexing
 from gateway.catalog.base import CatalogCore
 from gateway.catalog.types import SetInfo
 from gateway.model import StoredRecord, View
+from gateway.oai_forms import Ready
 from gateway.oai_sets import MELINDA_SETS
 
 # Melinda's named OAI-PMH sets (melinda-sets.json); `low:CODE` sets come from the LOWs in use.
@@ -36,11 +37,13 @@ class ChangeFeed(CatalogCore):
         set_spec: str | None = None,
         limit: int = 100,
         view: View = View.FIN01,
+        ready: Ready | None = None,
     ) -> list[StoredRecord]:
         """Records changed in [since, until] with seq > after_seq, ascending by seq.
 
         With a set, deleted records are left out (as Melinda's provider does): they leave
-        every index, set membership included.
+        every index, set membership included. `ready`: with the stored OAI-PMH forms
+        (`gateway.oai_forms`), and the MARCXML only of records without them.
         """
         floor = await self.store.seq_floor(since)
         return await self.store.changes(
@@ -50,6 +53,7 @@ class ChangeFeed(CatalogCore):
             set_term=self._set_term(set_spec),
             limit=limit,
             view=view,
+            ready=ready,
         )
 
     async def count_changes(

@@ -15,6 +15,7 @@ from gateway.catalog.types import PUBLISH_SLICE, SYSTEM_USER, PublishResult
 from gateway.errors import OwnAuthorizationError
 from gateway.loading import iso2709_or_none
 from gateway.model import User
+from gateway.oai_forms import after_low_added
 from gateway.records import splice
 from gateway.store import (
     RecordRow,
@@ -278,6 +279,7 @@ class LowsAndPublishing(CatalogCore):
                             spliced.removed_terms,
                             # no stored form to splice (or not safely): convert, as a save does
                             iso if iso is not None else iso2709_or_none(spliced.xml),
+                            after_low_added(row.oai, spliced.xml, rid, code),
                         )
                     )
                     continue

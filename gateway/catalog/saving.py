@@ -9,6 +9,7 @@ import pymarc
 
 from gateway import indexing, records, rules
 from gateway.loading import PreparedRecord, iso2709_or_none, staleness_spliced
+from gateway.oai_forms import oai_forms
 from gateway.oai_sets import oai_sets_of
 from gateway.store import (
     RecordRow,
@@ -57,6 +58,7 @@ def prepare_write(
         ),
         entry=entry,
         iso2709=iso2709_or_none(xml),
+        oai=oai_forms(xml, record_id, deleted=deleted),
     )
 
 
@@ -79,6 +81,7 @@ def finish_prepared(
             set(p.terms) if terms else set(), p.sort_title, p.sort_author, p.sort_date
         ),
         iso2709=p.iso2709,
+        oai=p.oai,
     )
 
 

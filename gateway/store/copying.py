@@ -40,6 +40,8 @@ RECORD_COLUMNS: Final = (
     ("sort_author", TEXT),
     ("sort_date", TEXT),
     ("iso", BYTES),  # the fin01 view as ISO 2709, or NULL
+    ("oai_sets", TEXT),  # the fin01 view's OAI-PMH set specs (JSON), or NULL
+    ("oai_marc21", BYTES),  # the fin01 view's marc21 form, or NULL
 )
 
 TABLES: Final[tuple[TableSpec, ...]] = (

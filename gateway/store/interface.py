@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from gateway.indexing import IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
+from gateway.oai_forms import NO_FORMS, OaiForms, Ready
 from gateway.query import Query, SortKey
 from gateway.store.ill import IllStore
 
@@ -27,6 +28,7 @@ class RecordRow:
     xml: bytes
     alma_xml: bytes
     iso2709: bytes | None = None  # the stored ISO 2709 form, when asked for and there is one
+    oai: OaiForms = NO_FORMS  # the stored OAI-PMH forms, when asked for (with `iso2709`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,7 @@ class RecordWrite:
     alma_xml: bytes
     entry: IndexEntry | None  # None for deleted records: they leave the indexes
     iso2709: bytes | None = None  # the fin01 view as ISO 2709, when made beforehand
+    oai: OaiForms = NO_FORMS  # the fin01 view's OAI-PMH forms, when made beforehand
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class SplicedWrite:
     added_terms: frozenset[tuple[int, str]]
     removed_terms: frozenset[tuple[int, str]] = frozenset()
     iso2709: bytes | None = None  # the fin01 view as ISO 2709 (None: ISO 2709 cannot hold it)
+    oai: OaiForms = NO_FORMS  # the fin01 view's OAI-PMH forms (none: made when harvested)
 
 
 class RowChangedError(Exception):
@@ -78,7 +82,8 @@ class WriteTxn(Protocol):
     async def existing_rows(
         self, ids: Sequence[int], *, iso2709: bool = False
     ) -> dict[int, RecordRow]:
-        """The stored rows of `ids` that exist; `iso2709`: with their stored ISO 2709 form."""
+        """The stored rows of `ids` that exist; `iso2709`: with the stored forms a splice edits
+        (ISO 2709, the OAI-PMH forms)."""
         ...
 
     def next_id(self) -> int: ...
@@ -207,7 +212,11 @@ class Store(Protocol):
         set_term: tuple[int, str] | None,
         limit: int,
         view: View,
-    ) -> list[StoredRecord]: ...
+        ready: Ready | None = None,
+    ) -> list[StoredRecord]:
+        """Records changed after `after_seq`, by seq; `ready` (fin01 view): with their stored
+        OAI-PMH forms, and their MARCXML only when they have not those forms."""
+        ...
 
     async def count_changes(
         self,

@@ -16,7 +16,8 @@ from aiohttp import web
 from gateway.catalog import Authorities, Catalog
 from gateway.errors import AuthenticationError, GatewayError
 from gateway.model import StoredRecord, User, View
-from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS, set_specs_of_xml, set_specs_tuple
+from gateway.oai_forms import Ready, decode_set_specs
+from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS, set_specs_tuple
 from gateway.records.xmlsafe import escape
 from protocols.host import Settings
 from protocols.oaipmh import responses
@@ -43,6 +44,7 @@ from protocols.oaipmh.errors import (
     to_diagnostic,
 )
 from protocols.oaipmh.metadata import (
+    MARC21,
     MELINDA_MARC,
     METADATA_FORMATS,
     OAI_DC,
@@ -155,7 +157,7 @@ class OaiProvider:
         body = await asyncio.to_thread(
             self._render_records, [stored], oai.metadata_prefix, with_cat
         )
-        payload = b"".join((b"\t<GetRecord>\n", body, b"\t</GetRecord>\n"))
+        payload = b"".join((b"\t<GetRecord>\n", *body, b"\t</GetRecord>\n"))
         return self._document(request, oai, payload)
 
     async def list_records(self, request: web.Request, oai: OaiRequest) -> web.StreamResponse:
@@ -181,8 +183,9 @@ class OaiProvider:
         response.enable_chunked_encoding()
         await response.prepare(request)
         container = oai.verb.encode()
-        buffer = bytearray(responses.head(_base_url(request), _now(), oai.arguments))
-        buffer += b"\t<" + container + b">\n"
+        out = _Chunks(response)
+        out.add(responses.head(_base_url(request), _now(), oai.arguments))
+        out.add(b"\t<" + container + b">\n")
         delivered = 0
         last_seq = state.after_seq
         pending: asyncio.Future[tuple[list[StoredRecord], bool]] | None = None
@@ -194,15 +197,17 @@ class OaiProvider:
                     # the store reads the next batch while this one is being rendered
                     wanted = page_size - delivered
                     pending = asyncio.ensure_future(self._fetch(state, last_seq, wanted))
-                if with_metadata:
-                    buffer += await asyncio.to_thread(
-                        self._render_records, batch, state.metadata_prefix, with_cat
+                if with_metadata and all(r.marc21 is not None or r.deleted for r in batch):
+                    # stored forms: assembling the page is a few string joins
+                    await out.extend(self._render_records(batch, state.metadata_prefix, with_cat))
+                elif with_metadata:
+                    await out.extend(
+                        await asyncio.to_thread(
+                            self._render_records, batch, state.metadata_prefix, with_cat
+                        )
                     )
                 else:
-                    buffer += self._render_headers(batch).encode()
-                if len(buffer) >= WRITE_CHUNK:
-                    await response.write(bytes(buffer))
-                    buffer.clear()
+                    await out.extend([self._render_headers(batch).encode()])
                 if pending is None:
                     break
                 batch, more = await pending
@@ -217,21 +222,25 @@ class OaiProvider:
                 cursor=state.cursor + delivered,
                 expires=int(time.time()) + self.settings.oai_token_ttl,
             )
-            buffer += responses.resumption_token(
-                self.signer.issue(following),
-                cursor=state.cursor,
-                complete_list_size=state.complete_list_size,
-                expiration_date=format_datestamp(following.expires),
+            out.add(
+                responses.resumption_token(
+                    self.signer.issue(following),
+                    cursor=state.cursor,
+                    complete_list_size=state.complete_list_size,
+                    expiration_date=format_datestamp(following.expires),
+                )
             )
         elif state.cursor > 0:
-            buffer += responses.resumption_token(
-                "",
-                cursor=state.cursor,
-                complete_list_size=state.complete_list_size,
-                expiration_date=None,
+            out.add(
+                responses.resumption_token(
+                    "",
+                    cursor=state.cursor,
+                    complete_list_size=state.complete_list_size,
+                    expiration_date=None,
+                )
             )
-        buffer += b"\t</" + container + b">\n" + responses.CLOSE
-        await response.write(bytes(buffer))
+        out.add(b"\t</" + container + b">\n" + responses.CLOSE)
+        await out.flush()
         await response.write_eof()
         return response
 
@@ -271,9 +280,19 @@ class OaiProvider:
             set_spec=state.set_spec,
             limit=limit + extra,
             view=self.view,
+            ready=self._ready(state),
         )
         more = len(records) > limit if extra else len(records) == limit
         return records[:limit], more
+
+    def _ready(self, state: ListState) -> Ready | None:
+        """Which stored forms a list sends as they are: the bib view's set specs in every
+        header, its marc21 form in a marc21 ListRecords."""
+        if self.view is not View.FIN01:
+            return None
+        if state.verb == LIST_IDENTIFIERS:
+            return "sets"
+        return "marc21" if state.metadata_prefix == MARC21 else None
 
     async def _known_set(self, spec: str) -> bool:
         if spec in _NAMED_SETS or _LOW_SET.fullmatch(spec):
@@ -283,26 +302,29 @@ class OaiProvider:
     # --- rendering (runs in a worker thread for record bodies) ----------------------
     def _render_records(
         self, records: Sequence[StoredRecord], prefix: str, with_cat: bool
-    ) -> bytes:
+    ) -> list[bytes]:
+        """Each record's `<record>` element."""
         id_prefix = escape(self.settings.oai_identifier_prefix).encode()
         parts: list[bytes] = []
         for stored in records:
             metadata = None
             if not stored.deleted:
-                if prefix == OAI_DC:
+                if stored.marc21 is not None and prefix == MARC21:
+                    metadata = stored.marc21
+                elif prefix == OAI_DC:
                     metadata = dublin_core(stored.xml, stored.id)
                 elif self.view.is_authority:
                     metadata = authority_marc_form(stored.xml, prefix, privileged=with_cat)
                 else:
                     metadata = marc_form(stored.xml, stored.id, prefix, with_cat=with_cat)
             identifier = b"%s%09d" % (id_prefix, stored.id)
-            specs = b"" if stored.deleted else set_spec_lines(set_specs_tuple(stored.xml))
+            specs = b"" if stored.deleted else set_spec_lines(_set_specs(stored))
             parts.append(
                 responses.record_with_lines(
                     identifier, _datestamp(stored.datestamp), metadata, specs
                 )
             )
-        return b"".join(parts)
+        return parts
 
     def _render_headers(self, records: Sequence[StoredRecord]) -> str:
         id_prefix = self.settings.oai_identifier_prefix
@@ -313,7 +335,7 @@ class OaiProvider:
                 deleted=stored.deleted,
                 indent="\t\t",
                 # a deleted record has left every set (set harvests no longer list it)
-                set_specs=() if stored.deleted else set_specs_of_xml(stored.xml),
+                set_specs=() if stored.deleted else _set_specs(stored),
             )
             for stored in records
         )
@@ -350,6 +372,35 @@ class OaiProvider:
             ) from exc
 
 
+class _Chunks:
+    """A list response's bytes on their way out in pieces of about WRITE_CHUNK: each record's
+    bytes are copied once more into a piece, never into a buffer the size of a batch (growing
+    and freeing those cost more than everything else a page does)."""
+
+    def __init__(self, response: web.StreamResponse) -> None:
+        self.response = response
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def add(self, part: bytes) -> None:
+        self.parts.append(part)
+        self.size += len(part)
+
+    async def extend(self, parts: Sequence[bytes]) -> None:
+        for part in parts:
+            self.parts.append(part)
+            self.size += len(part)
+            if self.size >= WRITE_CHUNK:
+                await self.flush()
+
+    async def flush(self) -> None:
+        if self.parts:
+            chunk = b"".join(self.parts)
+            self.parts.clear()
+            self.size = 0
+            await self.response.write(chunk)
+
+
 VERBS: dict[str, Verb] = {
     IDENTIFY: OaiProvider.identify,
     LIST_METADATA_FORMATS: OaiProvider.list_metadata_formats,
@@ -365,6 +416,13 @@ def _set_spec(spec: str | None) -> str | None:
     if spec is not None and spec.startswith(LOW_SET_PREFIX):
         return LOW_SET_PREFIX + spec[len(LOW_SET_PREFIX) :].upper()
     return spec
+
+
+def _set_specs(stored: StoredRecord) -> tuple[str, ...]:
+    """A live record's set specs: as stored with it, else read from its MARCXML."""
+    if stored.oai_sets is not None:
+        return decode_set_specs(stored.oai_sets)
+    return set_specs_tuple(stored.xml)
 
 
 @lru_cache(maxsize=4096)

@@ -9,11 +9,10 @@ from pymarc import Field, Subfield
 
 from gateway.emulator.generator import generate_records
 from gateway.records import iter_marcxml, record_to_marcxml
+from gateway.records.marc_forms import _marc_form_canonical, _marc_form_tree
 from protocols.oaipmh.metadata import (
     DC_NS,
     MARC_NS,
-    _marc_form_canonical,
-    _marc_form_tree,
     dublin_core,
     marc_form,
 )

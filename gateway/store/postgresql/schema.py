@@ -184,6 +184,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         since bigint NOT NULL
     );
     """,
+    # 8: the fin01 view's OAI-PMH forms, made when the record is saved, so a harvest sends
+    # stored bytes: its set specs (a JSON list) and its marc21 `<record>`; NULL (deleted
+    # records, rows saved before, authorities) is made when harvested
+    """
+    ALTER TABLE records ADD COLUMN oai_sets text, ADD COLUMN oai_marc21 bytea;
+    ALTER TABLE aut_records ADD COLUMN oai_sets text, ADD COLUMN oai_marc21 bytea;
+    """,
 )
 
 # Tables a snapshot copies, in an order that satisfies the foreign keys on restore.

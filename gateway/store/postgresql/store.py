@@ -27,6 +27,7 @@ import asyncpg
 
 from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
+from gateway.oai_forms import OaiForms, Ready
 from gateway.query import Query, SortKey
 from gateway.store.copying import JSON, TIME, TableSpec
 from gateway.store.ill import IllStore
@@ -96,8 +97,28 @@ _ROW_SQL: Final = f"SELECT id, seq, {_EPOCH}, version, deleted, xml, alma_xml FR
 
 
 def _record_row(row: Any) -> RecordRow:
-    iso = row[7] if len(row) > 7 else None
-    return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], iso)
+    if len(row) <= 7:
+        return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+    return RecordRow(
+        row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], OaiForms(row[8], row[9])
+    )
+
+
+def _changes_columns(view: View, ready: Ready | None) -> str:
+    """A change-feed read's columns: the record's MARCXML only where the stored OAI-PMH forms
+    asked for are missing (they are the fin01 view's: other views make them when sent)."""
+    if ready is None or view is not View.FIN01:
+        return f"id, seq, {_EPOCH}, deleted, {_column(view)}, NULL, NULL"
+    if ready == "sets":
+        return (
+            f"id, seq, {_EPOCH}, deleted,"
+            " CASE WHEN oai_sets IS NULL THEN xml ELSE ''::bytea END, oai_sets, NULL"
+        )
+    return (
+        f"id, seq, {_EPOCH}, deleted,"
+        " CASE WHEN oai_marc21 IS NULL OR oai_sets IS NULL THEN xml ELSE ''::bytea END,"
+        " oai_sets, oai_marc21"
+    )
 
 
 def _stored(row: Any, view: View) -> StoredRecord:
@@ -201,9 +222,10 @@ class PostgresWriteTxn:
     async def existing_rows(
         self, ids: Sequence[int], *, iso2709: bool = False
     ) -> dict[int, RecordRow]:
-        """The stored rows of `ids` that exist; `iso2709`: with their stored ISO 2709 form."""
+        """The stored rows of `ids` that exist; `iso2709`: with the stored forms a splice edits
+        (ISO 2709, the OAI-PMH forms)."""
         conn = await self._checked()
-        iso = ", iso" if iso2709 else ""
+        iso = ", iso, oai_sets, oai_marc21" if iso2709 else ""
         select = _ROW_SQL.replace(" FROM records", f"{iso} FROM records")
         rows = await conn.fetch(f"{select} WHERE id = ANY($1::bigint[])", list(ids))
         return {row[0]: _record_row(row) for row in rows}
@@ -277,7 +299,7 @@ class PostgresWriteTxn:
         conn = await self._checked()
         store = self._store
         seqs = self._take_seqs(len(writes))
-        columns: list[list[Any]] = [[] for _ in range(11)]
+        columns: list[list[Any]] = [[] for _ in range(13)]
         delete_terms: list[tuple[int, str, int]] = []
         insert_terms: list[tuple[int, str, int]] = list(sorted_terms or ())
         for write, seq in zip(writes, seqs, strict=True):
@@ -295,6 +317,8 @@ class PostgresWriteTxn:
                 entry.sort_author if entry else "",
                 entry.sort_date if entry else "",
                 write.iso2709,
+                write.oai.sets,
+                write.oai.marc21,
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
@@ -306,16 +330,19 @@ class PostgresWriteTxn:
         if writes:
             await conn.execute(
                 "INSERT INTO records (id, seq, datestamp, version, deleted, xml, alma_xml,"
-                " sort_title, sort_author, sort_date, iso)"
-                " SELECT id, seq, to_timestamp(ds), version, deleted, xml, alma_xml, st, sa, sd, iso"
+                " sort_title, sort_author, sort_date, iso, oai_sets, oai_marc21)"
+                " SELECT id, seq, to_timestamp(ds), version, deleted, xml, alma_xml, st, sa, sd, iso,"
+                " os, om"
                 " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],"
                 " $5::boolean[], $6::bytea[], $7::bytea[], $8::text[], $9::text[], $10::text[],"
-                " $11::bytea[]) AS u(id, seq, ds, version, deleted, xml, alma_xml, st, sa, sd, iso)"
+                " $11::bytea[], $12::text[], $13::bytea[])"
+                " AS u(id, seq, ds, version, deleted, xml, alma_xml, st, sa, sd, iso, os, om)"
                 " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, datestamp = excluded.datestamp,"
                 " version = excluded.version, deleted = excluded.deleted, xml = excluded.xml,"
                 " alma_xml = excluded.alma_xml, sort_title = excluded.sort_title,"
                 " sort_author = excluded.sort_author, sort_date = excluded.sort_date,"
-                " iso = excluded.iso",
+                " iso = excluded.iso, oai_sets = excluded.oai_sets,"
+                " oai_marc21 = excluded.oai_marc21",
                 *columns,
             )
         await self._change_terms(delete_terms, insert_terms)
@@ -361,10 +388,11 @@ class PostgresWriteTxn:
         if writes:
             await conn.execute(
                 "UPDATE records r SET seq = u.seq, datestamp = to_timestamp(u.ds),"
-                " version = u.version, xml = u.xml, alma_xml = u.alma_xml, iso = u.iso"
+                " version = u.version, xml = u.xml, alma_xml = u.alma_xml, iso = u.iso,"
+                " oai_sets = u.os, oai_marc21 = u.om"
                 " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],"
-                " $5::bytea[], $6::bytea[], $7::bytea[])"
-                " AS u(id, seq, ds, version, xml, alma_xml, iso)"
+                " $5::bytea[], $6::bytea[], $7::bytea[], $8::text[], $9::bytea[])"
+                " AS u(id, seq, ds, version, xml, alma_xml, iso, os, om)"
                 " WHERE r.id = u.id",
                 [w.id for w in writes],
                 seqs,
@@ -373,6 +401,8 @@ class PostgresWriteTxn:
                 [w.xml for w in writes],
                 [w.alma_xml for w in writes],
                 [w.iso2709 for w in writes],
+                [w.oai.sets for w in writes],
+                [w.oai.marc21 for w in writes],
             )
         await self._change_terms(delete_terms, insert_terms)
         return seqs
@@ -863,16 +893,19 @@ class PostgresStore:
         set_term: tuple[int, str] | None,
         limit: int,
         view: View,
+        ready: Ready | None = None,
     ) -> list[StoredRecord]:
         """A page of changes in seq order after `after_seq` (keyset paging: no OFFSET)."""
         where, params = self._changes_where(after_seq, since, until, set_term)
         rows = await self.fetch_rows(
-            f"SELECT id, seq, {_EPOCH}, deleted, {_column(view)} FROM records"
+            f"SELECT {_changes_columns(view, ready)} FROM records"
             f" WHERE {where} ORDER BY seq LIMIT ${len(params) + 1}",
             *params,
             limit,
         )
-        return [_stored(r, view) for r in rows]
+        return [
+            StoredRecord(r[0], r[1], r[2], bool(r[3]), r[4], view, None, r[5], r[6]) for r in rows
+        ]
 
     async def count_changes(
         self,

@@ -158,4 +158,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         since INTEGER NOT NULL           -- the change sequence of the save that made it due
     );
     """,
+    # 8: the fin01 view's OAI-PMH forms, made when the record is saved, so a harvest sends
+    # stored bytes: its set specs (a JSON list) and its marc21 `<record>`; NULL (deleted
+    # records, rows saved before, authorities) is made when harvested
+    """
+    ALTER TABLE records ADD COLUMN oai_sets TEXT;
+    ALTER TABLE records ADD COLUMN oai_marc21 BLOB;
+    ALTER TABLE aut_records ADD COLUMN oai_sets TEXT;
+    ALTER TABLE aut_records ADD COLUMN oai_marc21 BLOB;
+    """,
 )

@@ -23,6 +23,7 @@ import aiosqlite
 
 from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
+from gateway.oai_forms import OaiForms, Ready
 from gateway.query import Query, SortKey
 from gateway.store.copying import BOOL, TableSpec
 from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
@@ -57,6 +58,19 @@ _PRAGMAS = (
 
 def _column(view: View) -> str:
     return "alma_xml" if view is View.FIN01ALMA else "xml"
+
+
+def _changes_columns(view: View, ready: Ready | None) -> str:
+    """A change-feed read's columns: the record's MARCXML only where the stored OAI-PMH forms
+    asked for are missing (they are the fin01 view's: other views make them when sent)."""
+    if ready is None or view is not View.FIN01:
+        return f"id, seq, datestamp, deleted, {_column(view)}, NULL, NULL"
+    if ready == "sets":
+        return "id, seq, datestamp, deleted, iif(oai_sets IS NULL, xml, x''), oai_sets, NULL"
+    return (
+        "id, seq, datestamp, deleted, iif(oai_marc21 IS NULL OR oai_sets IS NULL, xml, x''),"
+        " oai_sets, oai_marc21"
+    )
 
 
 BIB_BASE = "fin01"
@@ -114,7 +128,10 @@ def _in_base(conn: sqlite3.Connection, prefix: str) -> sqlite3.Connection:
 
 
 _ROW_SQL = "SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records"
-_ROW_ISO_SQL = "SELECT id, seq, datestamp, version, deleted, xml, alma_xml, iso FROM records"
+_ROW_ISO_SQL = (
+    "SELECT id, seq, datestamp, version, deleted, xml, alma_xml, iso, oai_sets, oai_marc21"
+    " FROM records"
+)
 
 
 def _record_row(row: Any) -> RecordRow:
@@ -122,7 +139,9 @@ def _record_row(row: Any) -> RecordRow:
 
 
 def _record_row_iso(row: Any) -> RecordRow:
-    return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7])
+    return RecordRow(
+        row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], OaiForms(row[8], row[9])
+    )
 
 
 def _row_of(conn: sqlite3.Connection, record_id: int) -> RecordRow | None:
@@ -320,6 +339,8 @@ class SqliteWriteTxn:
                     entry.sort_author if entry else "",
                     entry.sort_date if entry else "",
                     write.iso2709,
+                    write.oai.sets,
+                    write.oai.marc21,
                 )
             )
             old = old_entries.get(write.id)
@@ -329,7 +350,8 @@ class SqliteWriteTxn:
             insert_terms.extend((ix, term, write.id) for ix, term in new_terms - old_terms)
         self._queue(
             "INSERT OR REPLACE INTO records (id, seq, datestamp, version, deleted, xml, alma_xml,"
-            " sort_title, sort_author, sort_date, iso) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " sort_title, sort_author, sort_date, iso, oai_sets, oai_marc21)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             record_rows,
             how="many",
             seq_at=1,
@@ -371,7 +393,9 @@ class SqliteWriteTxn:
         """
         store = self._store
         seqs: list[int] = []
-        record_rows: list[tuple[int, int, int, bytes, bytes, bytes | None, int]] = []
+        record_rows: list[
+            tuple[int, int, int, bytes, bytes, bytes | None, str | None, bytes | None, int]
+        ] = []
         insert_terms: list[tuple[int, str, int]] = []
         delete_terms: list[tuple[int, str, int]] = []
         for write in writes:
@@ -387,6 +411,8 @@ class SqliteWriteTxn:
                     write.xml,
                     write.alma_xml,
                     write.iso2709,
+                    write.oai.sets,
+                    write.oai.marc21,
                     write.id,
                 )
             )
@@ -394,7 +420,7 @@ class SqliteWriteTxn:
             delete_terms.extend((ix, term, write.id) for ix, term in write.removed_terms)
         self._queue(
             "UPDATE records SET seq = ?, datestamp = ?, version = ?, xml = ?, alma_xml = ?,"
-            " iso = ? WHERE id = ?",
+            " iso = ?, oai_sets = ?, oai_marc21 = ? WHERE id = ?",
             record_rows,
             how="many",
             seq_at=0,
@@ -770,16 +796,19 @@ class SqliteStore:
         set_term: tuple[int, str] | None,
         limit: int,
         view: View,
+        ready: Ready | None = None,
     ) -> list[StoredRecord]:
         where, params = self._changes_where(after_seq, since, until, set_term)
-        column = _column(view)
+        columns = _changes_columns(view, ready)
         async with self._rx(
-            f"SELECT id, seq, datestamp, deleted, {column} FROM records INDEXED BY sqlite_autoindex_records_1"
+            f"SELECT {columns} FROM records INDEXED BY sqlite_autoindex_records_1"
             f" WHERE {where} ORDER BY seq LIMIT ?",
             [*params, limit],
         ) as cur:
             rows = await cur.fetchall()
-        return [StoredRecord(r[0], r[1], r[2], bool(r[3]), r[4], view) for r in rows]
+        return [
+            StoredRecord(r[0], r[1], r[2], bool(r[3]), r[4], view, None, r[5], r[6]) for r in rows
+        ]
 
     async def count_changes(
         self,
