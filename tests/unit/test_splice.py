@@ -19,6 +19,7 @@ from gateway.catalog import Catalog, PublishResult, prepare_write
 from gateway.emulator.generator import generate_records
 from gateway.errors import MalformedRecordError
 from gateway.model import User
+from gateway.oai_forms import OaiForms, oai_forms
 from gateway.records import splice
 from gateway.records.iso2709 import marcxml_to_iso2709
 from gateway.store import RecordRow, RecordWrite, SplicedWrite
@@ -45,7 +46,7 @@ def stored_row(record: pymarc.Record, record_id: int, version: int = STORED_AT) 
     write = prepare_write(record, record_id, STORED_AT, version)
     return RecordRow(
         record_id, 1, write.datestamp, write.version, write.deleted, write.xml, write.alma_xml,
-        write.iso2709,
+        write.iso2709, write.oai,
     )  # fmt: skip
 
 
@@ -61,7 +62,7 @@ def saved_row(catalog: Catalog, row: RecordRow, code: str = "TESTLIB") -> Record
     assert isinstance(write, RecordWrite)
     return RecordRow(
         row.id, 2, write.datestamp, write.version, write.deleted, write.xml, write.alma_xml,
-        write.iso2709,
+        write.iso2709, write.oai,
     )  # fmt: skip
 
 
@@ -97,6 +98,10 @@ def both_paths(
     assert fast_write.alma_xml == full_write.alma_xml
     # the stored ISO 2709 form too: what the full save stores (None only when it cannot hold it)
     assert fast_write.iso2709 == full_write.iso2709
+    # and its OAI-PMH forms, edited from the stored ones: what the full save makes anew
+    assert row.oai.marc21 is not None and row.oai.sets is not None
+    assert fast_write.oai == full_write.oai
+    assert full_write.oai == oai_forms(full_write.xml, row.id, deleted=False)
     assert (fast_write.datestamp, fast_write.version) == (full_write.datestamp, full_write.version)
     assert not full_write.deleted and full_write.entry is not None
     old = olds[row.id]
@@ -306,8 +311,9 @@ def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
     for splice_additions in (True, False):
         path = tmp_path / f"splice-{splice_additions}.sqlite"
         catalog = _loaded_catalog(path, batch, at)
-        with sqlite3.connect(path) as conn:  # as a store written before the form was kept
+        with sqlite3.connect(path) as conn:  # as a store written before the forms were kept
             conn.execute("UPDATE records SET iso = NULL WHERE id % 7 = 0")
+            conn.execute("UPDATE records SET oai_sets = NULL, oai_marc21 = NULL WHERE id % 5 = 0")
 
         async def publish(catalog: Catalog = catalog, flag: bool = splice_additions) -> None:
             results[flag] = await catalog._change_lows(
@@ -325,7 +331,7 @@ def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
     assert results[True].removed and results[True] == results[False]
     query_rows = (
         "SELECT id, seq, datestamp, version, deleted, xml, alma_xml, sort_title, sort_author,"
-        " sort_date, iso FROM records ORDER BY id"
+        " sort_date, iso, oai_sets, oai_marc21 FROM records ORDER BY id"
     )
     query_terms = "SELECT ix, term, rec FROM terms ORDER BY ix, term, rec"
     spliced, full = paths[True], paths[False]
@@ -343,6 +349,16 @@ def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
     for rid in live:
         xml, iso = stored[rid]
         assert isinstance(xml, bytes) and iso == marcxml_to_iso2709(xml)
+    # and its OAI-PMH forms (those stored without them too), the ones its MARCXML gives
+    forms = {
+        int(str(rid)): OaiForms(sets, marc21)  # type: ignore[arg-type]
+        for rid, sets, marc21 in _table(
+            spliced, "SELECT id, oai_sets, oai_marc21 FROM records WHERE NOT deleted"
+        )
+    }
+    for rid in live:
+        xml = stored[rid][0]
+        assert isinstance(xml, bytes) and forms[rid] == oai_forms(xml, rid, deleted=False)
 
 
 @pytest.mark.parametrize("tag", ["CAT", "LOW", "SID", "STA", "FMT"])
