@@ -65,10 +65,14 @@ def _changes_columns(view: View, ready: Ready | None) -> str:
     asked for are missing (they are the fin01 view's: other views make them when sent)."""
     if ready is None or view is not View.FIN01:
         return f"id, seq, datestamp, deleted, {_column(view)}, NULL, NULL"
+    # typeof() reads a column's type from the row header, not its bytes from overflow pages
     if ready == "sets":
-        return "id, seq, datestamp, deleted, iif(oai_sets IS NULL, xml, x''), oai_sets, NULL"
+        return (
+            "id, seq, datestamp, deleted, iif(typeof(oai_sets) = 'null', xml, x''), oai_sets, NULL"
+        )
     return (
-        "id, seq, datestamp, deleted, iif(oai_marc21 IS NULL OR oai_sets IS NULL, xml, x''),"
+        "id, seq, datestamp, deleted,"
+        " iif(typeof(oai_marc21) = 'null' OR typeof(oai_sets) = 'null', xml, x''),"
         " oai_sets, oai_marc21"
     )
 
