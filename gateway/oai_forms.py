@@ -1,5 +1,9 @@
 """A record's OAI-PMH forms made when it is saved (its set specs, its marc21 form), so a harvest
-sends stored bytes; a row saved before they were kept has none, and they are made as it is sent."""
+sends stored bytes; a row saved before they were kept has none, and they are made as it is sent.
+
+They are derived data: a change to how they are made (`gateway.records.marc_forms`,
+`gateway.oai_sets`) needs a store migration that sets the stored ones to NULL.
+"""
 
 from __future__ import annotations
 
