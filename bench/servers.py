@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -288,10 +289,22 @@ async def start_gateway(
     try:
         for port in ports.values():
             await wait_for_port(port, server.alive)
+        # the ports answer with the first worker up; the others still start (seconds of CPU
+        # on the machine's cores) until the command says the group is running
+        await wait_for_banner(data_dir.parent / "gateway.log", server.alive)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+async def wait_for_banner(log: Path, alive: Callable[[], bool], timeout: float = 120) -> None:
+    """Until `serve` has printed that the gateway is running (every worker started)."""
+    deadline = time.monotonic() + timeout
+    while b"Melinda gateway is running" not in await asyncio.to_thread(log.read_bytes):
+        if not alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the gateway did not say it is running; see {log}")
+        await asyncio.sleep(0.1)
 
 
 async def run_cli(
