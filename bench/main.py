@@ -366,7 +366,9 @@ class Bench:
     async def oai(self, url: str, pid: int) -> None:
         say("OAI-PMH full harvest (marc21)")
         before, before_anon = rss_mb(pid), anon_rss_mb(pid)
-        full = await self.profiled("oai", pid, lambda: harvest.harvest(url, pid))
+        full, cpu = await self.profiled(
+            "oai", pid, lambda: charged(pid, harvest.harvest, url, pid)
+        )
         # The incremental harvest covers the X-server run (its edits), or else the second after
         # the load (nothing changed then: the cost of an empty incremental harvest).
         since, until = self.write_window or (self.load_window[1] + 1, self.load_window[1] + 2)
@@ -375,7 +377,12 @@ class Bench:
         self.result["oai"] = {
             "server_rss_before_mb": round(before or 0, 1),
             "server_anon_before_mb": round(before_anon or 0, 1),
-            "full": full.as_json(),
+            "full": {
+                **full.as_json(),
+                "server_cpu_us_per_record": round(cpu * 1e6 / full.records, 1)
+                if full.records
+                else None,
+            },
             "incremental": {
                 **incremental.as_json(),
                 "from": oai_time(since),

@@ -108,6 +108,16 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 "",
             )
         )
+        if full.get("server_cpu_us_per_record") is not None:
+            out.append(
+                (
+                    "OAI-PMH full harvest",
+                    "server CPU µs per record (every process)",
+                    number(full["server_cpu_us_per_record"], 1),
+                    "",
+                    "",
+                )
+            )
         out.append(
             (
                 "OAI-PMH full harvest",

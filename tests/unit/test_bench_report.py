@@ -105,6 +105,14 @@ def test_oai_row_shows_the_anonymous_part_of_the_rss() -> None:
     assert row[2] == "200 / 420 (90 / 150)"
 
 
+def test_oai_rows_show_the_server_cpu_per_record_when_measured() -> None:
+    full = {"records_per_second": 9000, "server_peak_rss_mb": 420.0}
+    measured = {"full": {**full, "server_cpu_us_per_record": 23.94}}
+    row = next(r for r in rows({"oai": measured}) if r[1].startswith("server CPU"))
+    assert row[0] == "OAI-PMH full harvest" and row[2] == "23.9"
+    assert not [r for r in rows({"oai": {"full": full}}) if r[1].startswith("server CPU")]
+
+
 def test_server_cpu_is_shown_per_query_and_per_write_cycle() -> None:
     result = {
         "zebra": {"available": True},
