@@ -58,7 +58,7 @@ from protocols.oaipmh.tokens import ListState, TokenSigner
 CONTENT_TYPE = "text/xml"
 # records fetched and rendered at a time: a 1,000-record page is never held whole
 FETCH_BATCH = 250
-WRITE_CHUNK = 64 * 1024
+WRITE_CHUNK = 256 * 1024  # fewer writes (and chunks for the client to parse) than 64 KiB
 _NAMED_SETS = frozenset(s.spec for s in MELINDA_SETS)
 _LOW_SET = re.compile(rf"{LOW_SET_PREFIX}[A-Za-z0-9_\-]+")
 
