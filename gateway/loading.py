@@ -28,7 +28,6 @@ from pymarc import Field, Indicators, Leader, Subfield
 
 from gateway import indexing, records
 from gateway.errors import MalformedRecordError
-from gateway.oai_forms import NO_FORMS, OaiForms, oai_forms
 from gateway.oai_sets import oai_sets_of
 from gateway.records.detect import MARCXML, detect_format, file_head, read_records
 from gateway.records.iso2709 import marcxml_to_iso2709
@@ -39,6 +38,7 @@ from gateway.records.marcxml import (
     is_compact_collection,
     unescape_compact,
 )
+from gateway.records.oai_forms import NO_FORMS, OaiForms, oai_forms
 from gateway.rules.alma import (
     LOCAL_FIELD_EXCHANGE,
     deleted_field,

@@ -44,7 +44,7 @@ class StoredRecord:
     xml: bytes
     view: View = View.FIN01
     iso2709: bytes | None = None  # the same record as ISO 2709, when stored and asked for
-    # its stored OAI-PMH forms (`gateway.oai_forms`), when asked for: set specs as JSON, the
+    # its stored OAI-PMH forms (`gateway.records.oai_forms`), when asked for: set specs as JSON, the
     # marc21 `<record>`; with them `xml` may be left empty (b"")
     oai_sets: str | None = None
     marc21: bytes | None = None

@@ -8,8 +8,8 @@ from gateway import indexing
 from gateway.catalog.base import CatalogCore
 from gateway.catalog.types import SetInfo
 from gateway.model import StoredRecord, View
-from gateway.oai_forms import Ready
 from gateway.oai_sets import MELINDA_SETS
+from gateway.records.oai_forms import Ready
 
 # Melinda's named OAI-PMH sets (melinda-sets.json); `low:CODE` sets come from the LOWs in use.
 NAMED_SETS: tuple[SetInfo, ...] = tuple(
@@ -43,7 +43,7 @@ class ChangeFeed(CatalogCore):
 
         With a set, deleted records are left out (as Melinda's provider does): they leave
         every index, set membership included. `ready`: with the stored OAI-PMH forms
-        (`gateway.oai_forms`), and the MARCXML only of records without them.
+        (`gateway.records.oai_forms`), and the MARCXML only of records without them.
         """
         floor = await self.store.seq_floor(since)
         return await self.store.changes(

@@ -15,8 +15,8 @@ from gateway.catalog.types import PUBLISH_SLICE, SYSTEM_USER, PublishResult
 from gateway.errors import OwnAuthorizationError
 from gateway.loading import iso2709_or_none
 from gateway.model import User
-from gateway.oai_forms import after_low_added
 from gateway.records import splice
+from gateway.records.oai_forms import after_low_added
 from gateway.store import (
     RecordRow,
     RecordWrite,

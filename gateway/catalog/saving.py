@@ -9,8 +9,8 @@ import pymarc
 
 from gateway import indexing, records, rules
 from gateway.loading import PreparedRecord, iso2709_or_none, staleness_spliced
-from gateway.oai_forms import oai_forms
 from gateway.oai_sets import oai_sets_of
+from gateway.records.oai_forms import oai_forms
 from gateway.store import (
     RecordRow,
     RecordWrite,

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from gateway.indexing import IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
-from gateway.oai_forms import NO_FORMS, OaiForms, Ready
 from gateway.query import Query, SortKey
+from gateway.records.oai_forms import NO_FORMS, OaiForms, Ready
 from gateway.store.ill import IllStore
 
 

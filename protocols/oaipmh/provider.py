@@ -16,8 +16,8 @@ from aiohttp import web
 from gateway.catalog import Authorities, Catalog
 from gateway.errors import AuthenticationError, GatewayError
 from gateway.model import StoredRecord, User, View
-from gateway.oai_forms import Ready, decode_set_specs
 from gateway.oai_sets import LOW_SET_PREFIX, MELINDA_SETS, set_specs_tuple
+from gateway.records.oai_forms import Ready, decode_set_specs
 from gateway.records.xmlsafe import escape
 from protocols.host import Settings
 from protocols.oaipmh import responses

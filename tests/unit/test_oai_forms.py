@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from gateway import records
 from gateway.emulator.generator import generate_records
-from gateway.oai_forms import (
+from gateway.oai_sets import set_specs_tuple
+from gateway.records.marc_forms import marc_form
+from gateway.records.oai_forms import (
     NO_FORMS,
     OaiForms,
     after_low_added,
@@ -12,8 +14,6 @@ from gateway.oai_forms import (
     encode_set_specs,
     oai_forms,
 )
-from gateway.oai_sets import set_specs_tuple
-from gateway.records.marc_forms import marc_form
 
 
 def test_a_live_record_gets_its_set_specs_and_marc21_form() -> None:

@@ -19,9 +19,9 @@ from gateway.catalog import Catalog, PublishResult, prepare_write
 from gateway.emulator.generator import generate_records
 from gateway.errors import MalformedRecordError
 from gateway.model import User
-from gateway.oai_forms import OaiForms, oai_forms
 from gateway.records import splice
 from gateway.records.iso2709 import marcxml_to_iso2709
+from gateway.records.oai_forms import OaiForms, oai_forms
 from gateway.store import RecordRow, RecordWrite, SplicedWrite
 from tests.conftest import shared_fixture
 

@@ -23,8 +23,8 @@ import aiosqlite
 
 from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
-from gateway.oai_forms import OaiForms, Ready
 from gateway.query import Query, SortKey
+from gateway.records.oai_forms import OaiForms, Ready
 from gateway.store.copying import BOOL, TableSpec
 from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
 from gateway.store.rows import (

@@ -18,10 +18,10 @@ from gateway.emulator.generator import generate_records
 from gateway.emulator.host import Gateway
 from gateway.loading import prepare_marcxml
 from gateway.model import View
-from gateway.oai_forms import decode_set_specs, oai_forms
 from gateway.oai_sets import set_specs_tuple
 from gateway.records import record_to_marcxml
 from gateway.records.marc_forms import marc_form
+from gateway.records.oai_forms import decode_set_specs, oai_forms
 from tests.harvesting.helpers import (
     LIBRARY,
     library_source,
