@@ -6,7 +6,7 @@ import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 INTERFACES: Final = ("sru", "xserver", "oai-pmh", "z3950", "sftp", "iso18626", "admin")
@@ -74,9 +74,14 @@ class Entry:
     user: str = ""  # the staff user or library, when the request names one
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # field by field: dataclasses.asdict deep-copies, and workers hand every entry on
+        data = {name: getattr(self, name) for name in _ENTRY_FIELDS}
+        data["parameters"] = dict(self.parameters)
         data["time_iso"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.time))
         return data
+
+
+_ENTRY_FIELDS: Final = tuple(f.name for f in fields(Entry))
 
 
 class Journal:
@@ -145,6 +150,17 @@ class Journal:
         if limit is not None:
             found = found[-limit:] if limit > 0 else []
         return found
+
+    def after(self, number: int) -> list[Entry]:
+        """The entries numbered above `number`, oldest first: read from the newest end, so
+        a worker handing on its latest entries does not walk the whole ring each time."""
+        fresh: list[Entry] = []
+        for entry in reversed(self._entries):
+            if entry.number <= number:
+                break
+            fresh.append(entry)
+        fresh.reverse()
+        return fresh
 
     def clear(self) -> None:
         self._entries.clear()

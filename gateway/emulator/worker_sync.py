@@ -66,7 +66,7 @@ class WorkerSync:
     # --- journal ---------------------------------------------------------------------------
     async def flush_journal(self) -> None:
         async with self._lock:
-            fresh = [e for e in self.journal.entries() if e.number > self._sent]
+            fresh = self.journal.after(self._sent)
             if not fresh:
                 return
             rows = [json.dumps({**e.as_json(), "worker": self.worker}) for e in fresh]

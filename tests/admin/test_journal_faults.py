@@ -102,3 +102,21 @@ def test_first_matching_rule_wins_and_wildcard_matches_all() -> None:
 def test_bad_fault_specs_are_refused(spec: dict[str, object]) -> None:
     with pytest.raises(FaultSpecError):
         Faults().add(spec)
+
+
+def test_journal_after_gives_the_newer_entries_oldest_first_and_as_json_keeps_every_field() -> None:
+    journal = Journal(size=5)
+    for n in range(8):
+        journal.record("z3950", f"op{n}", parameters={"query": f"q{n}"}, at=1000.0 + n)
+    assert [e.number for e in journal.after(5)] == [6, 7, 8]
+    assert [e.number for e in journal.after(0)] == [4, 5, 6, 7, 8]  # the ring keeps five
+    assert journal.after(8) == []
+    data = journal.after(7)[0].as_json()
+    assert data["operation"] == "op7" and data["parameters"] == {"query": "q7"}
+    assert data["time_iso"] == "1970-01-01T00:16:47Z"
+    assert set(data) == {
+        "number", "time", "interface", "client", "operation", "parameters", "response",
+        "outcome", "duration_ms", "user", "time_iso",
+    }  # fmt: skip
+    data["parameters"]["query"] = "changed"  # a copy: the entry itself stays as recorded
+    assert journal.after(7)[0].parameters == {"query": "q7"}
