@@ -154,6 +154,16 @@ FaultRenderer = Callable[[web.Request, str, Fault], Awaitable[web.StreamResponse
 BodyParameterReader = Callable[[bytes], Mapping[str, str]]
 
 
+class ListenerShare(Protocol):
+    """This worker's part in a listening socket every worker process accepts on: each tells
+    how many connections it holds, and one holding more than another worker leaves a new
+    connection to that one for a moment (protocols/accepting.py)."""
+
+    def hold(self, connections: int) -> None: ...
+
+    def busier_than_another(self) -> bool: ...
+
+
 class Gateway(Protocol):
     """The running gateway as a protocol sees it when installed and while it serves."""
 
@@ -185,6 +195,11 @@ class Gateway(Protocol):
 
     def listening_socket(self, name: str) -> socket.socket | None:
         """The socket a worker process was handed for that listener (None: bind the port)."""
+        ...
+
+    def listener_share(self, name: str) -> ListenerShare | None:
+        """How this worker shares the handed socket of that listener with the others (None:
+        it does not, or the kernel spreads the connections)."""
         ...
 
 

@@ -9,7 +9,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import cast
 
@@ -26,6 +26,7 @@ from gateway.emulator.singletons import shares_database, singleton_lock
 from gateway.emulator.worker_sync import WorkerSync
 from gateway.store.postgresql import PostgresSharedState, PostgresStore, ReadOnlyDatabaseError
 from protocols import host as protocol_host
+from protocols.host import ListenerShare
 
 MAX_HTTP_BODY_BYTES = 1024 * 1024
 PROCESS_NUMBERS = "gateway processes"  # a shared counter: each process on a database its number
@@ -80,11 +81,13 @@ async def create_gateway(
     protocols: tuple[str, ...] = PROTOCOLS,
     worker: int | None = None,
     sockets: dict[str, socket.socket] | None = None,
+    shares: Mapping[str, ListenerShare] | None = None,
 ) -> Gateway:
     """Open the store and install every protocol; call `start()` to listen.
 
     `worker`: this process is that worker of `serve --workers N`, listening on the handed
-    `sockets` and sharing the store and the workers' shared state with the others.
+    `sockets` and sharing the store and the workers' shared state with the others; `shares`:
+    how it shares the accepting of those sockets that every worker accepts on.
     """
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     if not settings.secret:
@@ -129,6 +132,7 @@ async def create_gateway(
         faults=faults,
         worker=worker,
         sockets=dict(sockets or {}),
+        shares=dict(shares or {}),
         shared=shared,
         sync=None if shared is None else WorkerSync(shared, journal, faults, worker or 0),
         singleton_lock=singleton_lock(catalog.store, settings.data_dir) if several else None,

@@ -24,7 +24,7 @@ from typing import IO, Any
 import pymarc
 
 from gateway.catalog import Catalog
-from gateway.emulator import logs
+from gateway.emulator import logs, loops
 from gateway.emulator.settings import ENV_PREFIX, Settings, SettingsError
 from gateway.errors import GatewayError, MalformedRecordError
 from gateway.loading import Message, PreparedRecord, read_batches, send_batches, shareable
@@ -908,7 +908,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             taken = first_taken_port(settings)
             if taken is not None:
                 raise CliError(listen_failure(taken))
-            return asyncio.run(serve(settings))
+            return loops.run(serve(settings), settings.event_loop)
         if args.verb == "load":
             return asyncio.run(load(settings, args.files, base=args.base, processes=args.processes))
         if args.verb == "export":

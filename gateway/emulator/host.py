@@ -19,7 +19,13 @@ from gateway.emulator.settings import Settings
 from gateway.emulator.shared import SharedStore
 from gateway.emulator.singletons import SingletonLock
 from gateway.emulator.worker_sync import WorkerSync
-from protocols.host import BodyParameterReader, FaultRenderer, RunningServer, ServerStarter
+from protocols.host import (
+    BodyParameterReader,
+    FaultRenderer,
+    ListenerShare,
+    RunningServer,
+    ServerStarter,
+)
 from protocols.iso18626 import ILL_KEY
 
 log = logging.getLogger("melinda.gateway")
@@ -54,6 +60,7 @@ class Gateway:
     # the workers share (all None/empty in a single process)
     worker: int | None = None
     sockets: dict[str, socket.socket] = field(default_factory=dict)
+    shares: dict[str, ListenerShare] = field(default_factory=dict)  # see listener_share
     shared: SharedStore | None = None
     sync: WorkerSync | None = None  # the journal and faults kept in step with the other workers
     # several processes serve the catalog (workers, or processes on one PostgreSQL database):
@@ -88,6 +95,9 @@ class Gateway:
         if ILL_KEY in self.http:
             out["iso18626"] = f"{self.http_url}/iso18626"
         return out
+
+    def listener_share(self, name: str) -> ListenerShare | None:
+        return self.shares.get(name)
 
     def listening_socket(self, name: str) -> socket.socket | None:
         handed = self.sockets.get(name)
@@ -293,6 +303,7 @@ def url_host(host: str) -> str:
 def bound_address(site: web.BaseSite) -> tuple[int, str]:
     """(port, address) of the site's first socket: port 0 and host names resolved."""
     server = site._server  # aiohttp keeps the asyncio server here; the public name gives none
-    assert isinstance(server, asyncio.base_events.Server)
-    name = server.sockets[0].getsockname()
+    sockets = getattr(server, "sockets", None)
+    assert sockets
+    name = sockets[0].getsockname()
     return int(name[1]), str(name[0])

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from gateway.emulator.loops import EVENT_LOOPS
 from gateway.store.urls import StoreUrlError, sqlite_path, store_kind
 
 ENV_PREFIX = "MELINDA_GATEWAY_"
@@ -34,6 +35,7 @@ class Settings:
     sftp_port: int = 2222
     data_dir: Path = dataclasses.field(default_factory=default_data_dir)
     workers: int = 1  # worker processes of `serve` over one store (workers.py)
+    event_loop: str = "uvloop"  # what `serve` runs on: uvloop or asyncio (loops.py)
     # sqlite:///path or postgresql://user@host:port/db; empty: the data dir's SQLite file
     store_url: str = ""
     demo: bool = True  # load the demo data into an empty store on `serve`
@@ -157,6 +159,10 @@ class Settings:
         if self.log_level.upper() not in LOG_LEVELS:
             raise SettingsError(
                 f"setting log_level: {self.log_level!r} is not one of {', '.join(LOG_LEVELS)}"
+            )
+        if self.event_loop not in EVENT_LOOPS:
+            raise SettingsError(
+                f"setting event_loop: {self.event_loop!r} is not one of {', '.join(EVENT_LOOPS)}"
             )
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(

@@ -1,10 +1,13 @@
 """`serve --workers N`: one supervising process binds the listening sockets and runs N worker
 processes over one store, restarting any that dies; each worker is a whole gateway.
 
-HTTP and Z39.50: the supervisor binds one socket per worker on the same port with
-SO_REUSEPORT (the kernel spreads connections over them) and keeps them open, so connections
-that arrive while a worker is being restarted wait in its socket's backlog, not refused. SFTP:
-one socket every worker is handed; only the holder of the singleton lock serves it (host.py).
+HTTP: the supervisor binds one socket per worker on the same port with SO_REUSEPORT (the
+kernel spreads connections over them) and keeps them open, so connections that arrive while a
+worker is being restarted wait in its socket's backlog, not refused. Z39.50: one socket every
+worker accepts on, the least loaded first (its associations last a client's whole session, and
+a hash of addresses spreads a few of them unevenly; balancing.py, protocols/accepting.py).
+SFTP: one socket every worker is handed; only the holder of the singleton lock serves it
+(host.py).
 Each worker's stdin is a pipe from the supervisor: its first line is the settings, its end
 (the supervisor gone, even by SIGKILL) stops the worker.
 """
@@ -25,13 +28,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from gateway.emulator import logs
+from gateway.emulator import logs, loops
+from gateway.emulator.balancing import GONE, LoadTable
 from gateway.emulator.settings import Settings
 
 log = logging.getLogger("melinda.workers")
 
-SPREAD: Final = ("http", "z3950")  # listeners every worker accepts on
-SINGLE: Final = ("sftp",)  # listeners whose one socket every worker is handed
+SPREAD: Final = ("http",)  # listeners with a socket per worker, spread by the kernel
+BALANCED: Final = ("z3950",)  # one socket every worker accepts on, the least loaded first
+SINGLE: Final = ("sftp", *BALANCED)  # listeners whose one socket every worker is handed
 READY_TIMEOUT: Final = 120.0  # seconds a worker may take to open the store and listen
 STOP_GRACE: Final = 20.0  # seconds workers have to finish requests in flight
 QUICK_CRASH: Final = 2.0  # a worker that dies this soon after starting is restarted after a pause
@@ -49,7 +54,7 @@ def resolve_workers(text: str | int) -> int:
 
 
 def bind_listeners(settings: Settings, count: int) -> dict[str, list[socket.socket]]:
-    """Listening sockets: `count` on each spread port (one port each), one for SFTP."""
+    """Listening sockets: `count` on each spread port (one port each), one for the others."""
     ports = {"http": settings.http_port, "z3950": settings.z3950_port, "sftp": settings.sftp_port}
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     out: dict[str, list[socket.socket]] = {}
@@ -103,6 +108,7 @@ class Supervisor:
         self.count = count
         self.sockets: dict[str, list[socket.socket]] = {}
         self.workers: dict[int, _Worker] = {}
+        self.load: LoadTable | None = None  # each worker's connections on the BALANCED ports
         self.restarts = 0
         self._stopping = False
         self._ready: dict[int, asyncio.Event] = {}
@@ -117,6 +123,8 @@ class Supervisor:
     def bind(self) -> None:
         """Take the ports (before anything slow: a taken port ends the run at once)."""
         self.sockets = bind_listeners(self.settings, self.count)
+        if self.load is None:
+            self.load = LoadTable.create(self.count)
 
     async def start(self) -> None:
         if not self.sockets:
@@ -145,6 +153,8 @@ class Supervisor:
         fds = {name: self.sockets[name][index].fileno() for name in SPREAD}
         fds.update({name: self.sockets[name][0].fileno() for name in SINGLE})
         handed = ",".join(f"{name}={fd}" for name, fd in fds.items())
+        assert self.load is not None
+        self.load.set(index, GONE)  # its successor, once listening, counts afresh
         self._ready[index] = asyncio.Event()
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -153,8 +163,9 @@ class Supervisor:
             str(index),
             handed,
             str(self._status_write),
+            f"{self.load.fd}:{self.count}",
             stdin=asyncio.subprocess.PIPE,
-            pass_fds=[*fds.values(), self._status_write],
+            pass_fds=[*fds.values(), self._status_write, self.load.fd],
             start_new_session=True,  # Ctrl-C reaches the supervisor, which stops the workers
         )
         assert process.stdin is not None
@@ -190,6 +201,8 @@ class Supervisor:
                     if worker is None:
                         continue
                     code = worker.process.returncode
+                    if self.load is not None:
+                        self.load.set(worker.index, GONE)  # the others stop leaving it connections
                     log.warning(
                         "worker %d (pid %d) ended with %s; restarting",
                         worker.index,
@@ -232,6 +245,9 @@ class Supervisor:
         for socks in self.sockets.values():
             for sock in socks:
                 sock.close()
+        if self.load is not None:
+            self.load.close()
+            self.load = None
 
 
 # --- the worker process ------------------------------------------------------------------
@@ -246,11 +262,16 @@ def _handed_sockets(text: str) -> dict[str, socket.socket]:
 
 
 async def run_worker(
-    settings: Settings, index: int, sockets: dict[str, socket.socket], status_fd: int
+    settings: Settings,
+    index: int,
+    sockets: dict[str, socket.socket],
+    status_fd: int,
+    load: LoadTable | None = None,
 ) -> int:
     from gateway.emulator.app import create_gateway
 
-    gateway = await create_gateway(settings, worker=index, sockets=sockets)
+    shares = {name: load.share(index) for name in BALANCED} if load is not None else {}
+    gateway = await create_gateway(settings, worker=index, sockets=sockets, shares=shares)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -282,8 +303,11 @@ def _watch_lifeline(loop: asyncio.AbstractEventLoop, stop: Callable[[], None]) -
 
 
 def worker_main(argv: Sequence[str]) -> int:
-    """`python -m gateway.emulator.workers INDEX NAME=FD,... STATUS_FD`, settings on stdin."""
+    """`python -m gateway.emulator.workers INDEX NAME=FD,... STATUS_FD LOAD_FD:COUNT`, settings
+    on stdin."""
     index, handed, status_fd = int(argv[0]), argv[1], int(argv[2])
+    load_fd, _, count = argv[3].partition(":")
+    load = LoadTable(int(load_fd), int(count))
     line = sys.stdin.buffer.readline()
     if not line:
         return 1  # the supervisor is gone already
@@ -291,7 +315,10 @@ def worker_main(argv: Sequence[str]) -> int:
     # stderr is the supervisor's, often a pipe: a full one must not stop the worker serving
     writer = logs.configure(settings.log_level, settings.log_format, threaded=True, worker=index)
     try:
-        return asyncio.run(run_worker(settings, index, _handed_sockets(handed), status_fd))
+        return loops.run(
+            run_worker(settings, index, _handed_sockets(handed), status_fd, load),
+            settings.event_loop,
+        )
     finally:
         if writer is not None:
             writer.stop()

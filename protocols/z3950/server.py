@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Final
+from typing import Final, cast
 
+from protocols.accepting import SharedAcceptor
 from protocols.host import Gateway
 from protocols.z3950 import controls
 from protocols.z3950 import pdu as z
@@ -61,21 +62,44 @@ class Z3950Listener:
         self.connections: set[_Connection] = set()
         self.associations: set[_Connection] = set()  # initialised (or initialising) ones
         self._server: asyncio.Server | None = None
+        # a worker of several accepting on one socket, the least loaded first
+        self._acceptor: SharedAcceptor | None = None
 
     @property
     def port(self) -> int:
+        if self._acceptor is not None:
+            return int(self._acceptor.sock.getsockname()[1])
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         handed = self.gateway.listening_socket("z3950")  # a worker of `serve --workers`
-        if handed is not None:
+        share = self.gateway.listener_share("z3950")
+        if handed is not None and share is not None:
+            self._acceptor = SharedAcceptor(
+                handed, lambda: _Connection(self), share, lambda: len(self.connections)
+            )
+            self._acceptor.start()
+        elif handed is not None:
             self._server = await loop.create_server(lambda: _Connection(self), sock=handed)
         else:
             self._server = await loop.create_server(
                 lambda: _Connection(self), self.settings.host, self.settings.z3950_port
             )
+
+    def add(self, connection: _Connection) -> None:
+        self.connections.add(connection)
+        if self._acceptor is not None:
+            self._acceptor.changed()
+
+    def discard(self, connection: _Connection) -> None:
+        """`connection` is no longer served here (ended, or handed to the HTTP bridge)."""
+        self.associations.discard(connection)
+        if connection in self.connections:
+            self.connections.discard(connection)
+            if self._acceptor is not None:
+                self._acceptor.changed()
 
     def refusal_for(self, connection: _Connection) -> str | None:
         """Why an Init from `connection` cannot start an association now, or None."""
@@ -99,6 +123,8 @@ class Z3950Listener:
         """Stop accepting, end every association with Close(shutdown), stop the bridge."""
         if self._server is not None:
             self._server.close()
+        if self._acceptor is not None:
+            await self._acceptor.close()
         connections = list(self.connections)
         for connection in connections:
             connection.shut_down()
@@ -129,12 +155,12 @@ class _Connection(asyncio.Protocol):
     # --- asyncio.Protocol ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         over_cap = self.listener.crowded()
-        self.listener.connections.add(self)
+        self.listener.add(self)
         self.task = asyncio.get_running_loop().create_task(self._serve(over_cap))
 
     def data_received(self, data: bytes) -> None:
@@ -152,8 +178,7 @@ class _Connection(asyncio.Protocol):
         self._lost = True
         self._arrived.set()
         self._writable.set()
-        self.listener.connections.discard(self)
-        self.listener.associations.discard(self)
+        self.listener.discard(self)
 
     def pause_writing(self) -> None:
         self._writable.clear()
@@ -194,8 +219,7 @@ class _Connection(asyncio.Protocol):
         finally:
             if self.transport is not None and self.transport.get_protocol() is self:
                 self.transport.close()
-            self.listener.connections.discard(self)
-            self.listener.associations.discard(self)
+            self.listener.discard(self)
 
     async def _run_association(self, association: Association, deadline: float) -> None:
         settings = self.listener.settings
@@ -266,7 +290,7 @@ class _Connection(asyncio.Protocol):
 
     def _hand_to_http(self, over_cap: bool) -> None:
         assert self.transport is not None
-        self.listener.connections.discard(self)
+        self.listener.discard(self)
         if over_cap:
             self.transport.write(_HTTP_BUSY)
             return

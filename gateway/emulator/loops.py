@@ -1,0 +1,34 @@
+"""The event loop `serve` runs on: uvloop (libuv, with its transports and callbacks in C) when
+chosen and installed, else asyncio's own; every other command runs on asyncio's own."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Final, TypeVar
+
+log = logging.getLogger("melinda.gateway")
+
+_T = TypeVar("_T")
+
+EVENT_LOOPS: Final = ("uvloop", "asyncio")
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The factory of the loop named `name`; None: asyncio's own (also when uvloop is absent,
+    as on a platform it does not build for)."""
+    if name != "uvloop":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        log.warning("uvloop is not installed: serving on asyncio's own event loop")
+        return None
+    return uvloop.new_event_loop
+
+
+def run(main: Coroutine[Any, Any, _T], event_loop: str) -> _T:
+    """`asyncio.run(main)` on the named event loop."""
+    with asyncio.Runner(loop_factory=loop_factory(event_loop)) as runner:
+        return runner.run(main)
