@@ -155,7 +155,14 @@ def _read_header(
 def _decode_one(data: bytes | bytearray, pos: int, end: int, depth: int) -> tuple[Element, int]:
     if depth > MAX_DEPTH:
         raise BerError("elements nested too deeply")
-    cls, number, constructed, length, pos = _read_header(data, pos, end)
+    if pos + 1 < end and data[pos] & 0x1F != 0x1F and data[pos + 1] < 0x80:
+        # most elements: one tag octet and one definite length octet, read here
+        first = data[pos]
+        cls, number, constructed = first >> 6, first & 0x1F, bool(first & 0x20)
+        length: int | None = data[pos + 1]
+        pos += 2
+    else:
+        cls, number, constructed, length, pos = _read_header(data, pos, end)
     if length is not None:
         stop = pos + length
         if stop > end:
@@ -263,7 +270,10 @@ def _length_octets(length: int) -> bytes:
 
 
 def tlv(cls: int, number: int, content: bytes, *, constructed: bool = False) -> bytes:
-    return _tag_octets(cls, number, constructed) + _length_octets(len(content)) + content
+    length = len(content)
+    if number < 0x1F and length < 0x80:  # most elements: one tag octet, one length octet
+        return bytes(((cls << 6) | (0x20 if constructed else 0) | number, length)) + content
+    return _tag_octets(cls, number, constructed) + _length_octets(length) + content
 
 
 def constructed(cls: int, number: int, parts: Iterable[bytes]) -> bytes:
