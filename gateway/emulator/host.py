@@ -174,7 +174,6 @@ class Gateway:
                 log.exception("stopping %s failed", name)
 
     async def _start_singletons(self, names: list[str]) -> None:
-        log.info("%s runs %s", self._who(), ", ".join([*names, *self.jobs]) or "nothing more")
         for name in names:
             try:
                 server = await self.starters[name](self)
@@ -183,6 +182,8 @@ class Gateway:
                 raise ListenError(name, self.settings.host, port, exc) from exc
             self.servers[name] = server
             self.ports[name] = server.port
+        # said once its listeners listen: a client that reads this line may connect at once
+        log.info("%s runs %s", self._who(), ", ".join([*names, *self.jobs]) or "nothing more")
         await self._start_jobs()
 
     def _who(self) -> str:
