@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import tempfile
 from typing import Final
 
 SLOT: Final = 8  # octets of one worker's count
@@ -28,8 +29,12 @@ class LoadTable:
 
     @classmethod
     def create(cls, count: int) -> LoadTable:
-        """A new table, every slot GONE until its worker starts; its descriptor is inheritable."""
-        fd = os.memfd_create("melinda-gateway-load", 0)  # no MFD_CLOEXEC: workers inherit it
+        """A new table, every slot GONE until its worker starts (workers get its descriptor)."""
+        if hasattr(os, "memfd_create"):
+            fd = os.memfd_create("melinda-gateway-load", 0)
+        else:  # no anonymous memory files (macOS): an unlinked temporary file serves as well
+            with tempfile.TemporaryFile() as held:
+                fd = os.dup(held.fileno())
         os.ftruncate(fd, count * SLOT)
         table = cls(fd, count)
         for index in range(count):

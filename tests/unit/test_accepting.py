@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
@@ -135,4 +136,23 @@ async def test_a_worker_that_has_ended_is_not_waited_for(listening: socket.socke
         for client in clients:
             client.close()
         await worker.acceptor.close()
+        table.close()
+
+
+@pytest.mark.parametrize("memfd", [True, False])
+def test_a_worker_mapping_the_table_by_its_descriptor_sees_the_others_counts(
+    memfd: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not memfd:  # as on a system without anonymous memory files (macOS)
+        monkeypatch.delattr(os, "memfd_create", raising=False)
+    table = LoadTable.create(2)
+    worker = LoadTable(os.dup(table.fd), 2)  # what a worker maps from its inherited descriptor
+    try:
+        table.set(0, 3)
+        worker.share(1).hold(1)
+        assert worker.get(0) == 3 and table.get(1) == 1
+        assert table.share(0).busier_than_another()
+        assert not worker.share(1).busier_than_another()
+    finally:
+        worker.close()
         table.close()
