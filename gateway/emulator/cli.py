@@ -384,6 +384,7 @@ async def serve(settings: Settings) -> int:
             if settings.shared:
                 print("Shared mode with the demo data: its passwords are public.")
         print("Stop with Ctrl-C.", flush=True)
+        loops.settle_heap()
         await stop.wait()
         # through the log writer: by now nobody may read stdout, and a print into a full pipe
         # would stop this process before it closes the store

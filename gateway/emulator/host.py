@@ -304,7 +304,7 @@ def url_host(host: str) -> str:
 def bound_address(site: web.BaseSite) -> tuple[int, str]:
     """(port, address) of the site's first socket: port 0 and host names resolved."""
     server = site._server  # aiohttp keeps the asyncio server here; the public name gives none
-    sockets = getattr(server, "sockets", None)
+    sockets = getattr(server, "sockets", None)  # asyncio's Server or uvloop's (no common base)
     assert sockets
     name = sockets[0].getsockname()
     return int(name[1]), str(name[0])

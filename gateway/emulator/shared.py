@@ -75,13 +75,17 @@ class SharedState:
         await self._conn.close()
 
     async def get(self, space: str, key: str) -> bytes | None:
-        """The value, unless missing or expired."""
-        async with self._conn.execute(
-            "SELECT value FROM shared_values WHERE space = ? AND key = ? AND expires > ?",
-            (space, key, time.time()),
-        ) as cur:
-            row = await cur.fetchone()
-        return None if row is None else bytes(row[0])
+        """The value, unless missing or expired (one thread hop: an X-server request asks)."""
+        now = time.time()
+
+        def work(db: sqlite3.Connection) -> bytes | None:
+            rows = db.execute(
+                "SELECT value FROM shared_values WHERE space = ? AND key = ? AND expires > ?",
+                (space, key, now),
+            ).fetchall()
+            return bytes(rows[0][0]) if rows else None
+
+        return await self._run(work)
 
     async def put(self, space: str, key: str, value: bytes, *, ttl: float) -> None:
         self._puts += 1
@@ -134,11 +138,12 @@ class SharedState:
 
     async def counter(self, name: str) -> int:
         """The counter's current value (0 before its first number)."""
-        async with self._conn.execute(
-            "SELECT value FROM shared_counters WHERE name = ?", (name,)
-        ) as cur:
-            row = await cur.fetchone()
-        return 0 if row is None else int(row[0])
+
+        def work(db: sqlite3.Connection) -> int:
+            rows = db.execute("SELECT value FROM shared_counters WHERE name = ?", (name,)).fetchall()
+            return int(rows[0][0]) if rows else 0
+
+        return await self._run(work)
 
     # --- the request journal of every worker --------------------------------------------
     async def append_journal(self, entries: list[str], *, keep: int) -> None:

@@ -278,6 +278,7 @@ async def run_worker(
         loop.add_signal_handler(sig, stop.set)
     _watch_lifeline(loop, stop.set)
     await gateway.start()
+    loops.settle_heap()
     await asyncio.to_thread(os.write, status_fd, f"ready {index} {os.getpid()}\n".encode())
     await stop.wait()
     loop.remove_reader(sys.stdin.fileno())

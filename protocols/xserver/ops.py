@@ -262,6 +262,10 @@ async def _write(
     return messages.saved(result.id, result.warnings)
 
 
+# Ops that neither read nor change their session beyond its id: on a session this worker
+# holds, the shared copy is not read first (a read of the shared state per find-doc).
+STATELESS_OPS: Final = frozenset({"find-doc"})
+
 OPERATIONS: Final[dict[str, Handler]] = {
     "find": find,
     "present": present,
@@ -300,15 +304,17 @@ class XServer:
         try:
             params = await read_params(request, self.settings.xserver_max_request_chars)
             named = session_id_of(request, params)
-            if self.shared is not None:
+            op_name = params.get("op")
+            op = canonical_op(op_name) if op_name is not None else None
+            if self.shared is not None and not (
+                op in STATELESS_OPS and self.sessions.holds(named)
+            ):
                 await self.shared.restore(named, _set_number_of(params))
             session = self.sessions.session(named)
             if self.shared is not None:
                 before = self.shared.state_of(session) if session.id == named else None
-            op_name = params.get("op")
-            if op_name is None:
+            if op_name is None or op is None:
                 raise RequestError("Missing input: op")
-            op = canonical_op(op_name)
             if _XML_NAME.match(op):
                 root = op
             handler = OPERATIONS.get(op)

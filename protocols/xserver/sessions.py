@@ -96,6 +96,11 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self._sessions)
 
+    def holds(self, session_id: str | None) -> bool:
+        """This process holds the session of that id, not yet expired."""
+        found = self._sessions.get(session_id) if session_id else None
+        return found is not None and self._clock() - found.last_used <= self.ttl
+
     def _new_id(self) -> str:
         while True:
             if not self._random:
