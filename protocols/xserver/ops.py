@@ -262,10 +262,6 @@ async def _write(
     return messages.saved(result.id, result.warnings)
 
 
-# Ops that neither read nor change their session beyond its id: on a session this worker
-# holds, the shared copy is not read first (a read of the shared state per find-doc).
-STATELESS_OPS: Final = frozenset({"find-doc"})
-
 OPERATIONS: Final[dict[str, Handler]] = {
     "find": find,
     "present": present,
@@ -298,6 +294,23 @@ class XServer:
         )
         self.shared = None if shared is None else SharedSessions(self.sessions, shared)
 
+    def _shared_copy_needed(self, op: str | None, params: Params, named: str | None) -> bool:
+        """Whether the session must be read from the shared state before the op. Not when
+        this worker holds it and the op neither changes it nor learns anything from another
+        worker's copy: a find-doc (it uses only the session's id), an update-doc whose
+        credentials this copy has verified already (the same user results either way)."""
+        held = self.sessions.held(named)
+        if held is None:
+            return True
+        if op == "find-doc":
+            return False
+        if op == "update-doc":
+            user_name, password = params.get("user_name"), params.get("user_password")
+            if user_name is None or password is None:
+                return True
+            return self.sessions.cached_user(held, user_name, password) is None
+        return True
+
     async def handle(self, request: web.Request) -> web.Response:
         root = "x-server"
         session: Session | None = None
@@ -306,9 +319,7 @@ class XServer:
             named = session_id_of(request, params)
             op_name = params.get("op")
             op = canonical_op(op_name) if op_name is not None else None
-            if self.shared is not None and not (
-                op in STATELESS_OPS and self.sessions.holds(named)
-            ):
+            if self.shared is not None and self._shared_copy_needed(op, params, named):
                 await self.shared.restore(named, _set_number_of(params))
             session = self.sessions.session(named)
             if self.shared is not None:

@@ -96,10 +96,12 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def holds(self, session_id: str | None) -> bool:
-        """This process holds the session of that id, not yet expired."""
+    def held(self, session_id: str | None) -> Session | None:
+        """The session of that id if this process holds it, not yet expired (left as it is)."""
         found = self._sessions.get(session_id) if session_id else None
-        return found is not None and self._clock() - found.last_used <= self.ttl
+        if found is None or self._clock() - found.last_used > self.ttl:
+            return None
+        return found
 
     def _new_id(self) -> str:
         while True:

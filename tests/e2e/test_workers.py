@@ -30,7 +30,7 @@ import pytest
 from lxml import etree
 
 from tests.conftest import ROOT
-from tests.protocols.xserver.helpers import SUCCESS, XClient, book
+from tests.protocols.xserver.helpers import SUCCESS, Reply, XClient, book, saved_id
 
 USER, PASSWORD = "HELKA", "helka-demo"
 WORKER_HEADER = "X-Melinda-Worker"
@@ -196,6 +196,52 @@ async def test_an_xserver_session_opened_on_one_worker_serves_on_another(
     assert record.tags("245")[0][0] == ("a", "Istuntojen kirja")
     # the login is remembered there too: an update without re-checking works on worker 1
     assert presented.root.tag == "present"
+
+
+async def test_a_session_both_workers_hold_serves_what_either_changed(
+    group: Group, on_worker: list[aiohttp.ClientSession]
+) -> None:
+    """A worker serves find-doc and an update-doc by credentials it has verified from its
+    own copy of the session; a set the other worker made meanwhile, and a refused login,
+    still count on both."""
+    a, b = on_worker
+    on_a, on_b = XClient(a, group.http_url), XClient(b, group.http_url)
+    record_id = await insert(on_a, "Kahden työläisen kirja", "9789510000066")
+    login = await on_a.get(op="user-auth", staff_user=USER, staff_pass=PASSWORD)
+    assert not login.errors, login.errors
+    session = login.session_id
+
+    async def update_on(client: XClient, password: str, note: str) -> Reply:
+        found = await client.get(op="find-doc", doc_num=record_id, session_id=session)
+        assert found.session_id == session  # held or taken up: the same session either way
+        ((_, record),) = found.records()
+        record = record.with_field("500", " ", " ", [("a", note)])
+        return await client.post(
+            op="update-doc", library="FIN01", doc_action="UPDATE", doc_num=record_id,
+            user_name=USER, user_password=password, xml_full_req=record.find_doc(),
+            session_id=session,
+        )  # fmt: skip
+
+    # worker 1 takes the session up (the login made on worker 0 lets it write), then holds it
+    assert saved_id(await update_on(on_b, PASSWORD, "ensimmäinen")) == record_id
+    assert saved_id(await update_on(on_b, PASSWORD, "toinen")) == record_id
+    # worker 0 makes a result set in the session: worker 1, which holds the session, shows it
+    found = await on_a.get(op="find", request="WTI=työläisen", session_id=session)
+    assert not found.errors, found.errors
+    presented = await on_b.get(
+        op="present", set_number=found.text("set_number"), set_entry="1", session_id=session
+    )
+    assert not presented.errors, presented.errors
+    assert presented.session_id == session
+    # a wrong password is refused on a worker that holds the session's verified login,
+    wrong = await update_on(on_a, "väärä-salasana", "kolmas")
+    assert not SUCCESS.match(wrong.errors[-1] if wrong.errors else ""), wrong.errors
+    # and the right one still writes on either worker
+    assert saved_id(await update_on(on_b, PASSWORD, "neljäs")) == record_id
+    assert saved_id(await update_on(on_a, PASSWORD, "viides")) == record_id
+    record = await on_b.find_doc(record_id)
+    notes = [sf[1] for field in record.tags("500") for sf in field if sf[0] == "a"]
+    assert notes[-4:] == ["ensimmäinen", "toinen", "neljäs", "viides"]
 
 
 async def test_a_hundred_concurrent_writers_across_workers_lose_nothing(group: Group) -> None:
