@@ -117,7 +117,7 @@ async def _request_parameters(
                 with contextlib.suppress(
                     LookupError
                 ):  # an unknown charset: the protocol answers it
-                    pairs = forms.parse_qsl(body.decode(charset, "replace")) + pairs
+                    pairs = forms.read_form(request, body, charset) + pairs
     for name, value in pairs:
         params.setdefault(name, value)
     if request.method == "POST" and request.body_exists and not params:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from protocols.forms import parse_qsl
+from protocols.forms import kept_form, parse_qsl
 
 SESSION_COOKIE = "ALEPH_SESSION_ID"
 # A percent-encoded UTF-8 character takes up to 12 bytes (4 bytes x "%XX").
@@ -59,23 +59,26 @@ async def read_params(request: web.Request, max_chars: int) -> Params:
             form = await request.post()
             _collect([(k, v) for k, v in form.items() if isinstance(v, str)], values)
         else:
-            body = await request.content.read(limit + 1)
-            if len(body) > limit:
-                raise OverlongRequestError(f"The request is longer than {max_chars} characters (setting xserver_max_request_chars)")
             charset = request.charset or "utf-8"  # a form may declare another (Latin-1)
-            try:
-                text = body.decode(charset)
-                pairs = parse_qsl(text, encoding=charset, errors="strict")
-            except LookupError as exc:
-                raise RequestError(f"The request's charset {charset} is not known") from exc
-            except UnicodeDecodeError as exc:
-                raise RequestError(f"The request is not valid {charset}") from exc
-            _collect(pairs, values)
+            kept = kept_form(request, charset)  # the journal decoded it already
+            body = b"" if kept is not None else await request.content.read(limit + 1)
+            if (kept[0] if kept is not None else len(body)) > limit:
+                raise OverlongRequestError(f"The request is longer than {max_chars} characters (setting xserver_max_request_chars)")
+            _collect(kept[1] if kept is not None else _decoded_form(body, charset), values)
     try:
         _collect(list(request.query.items()), values)
     except UnicodeDecodeError as exc:  # aiohttp decodes the query lazily
         raise RequestError("The request is not valid UTF-8") from exc
     return Params(values)
+
+
+def _decoded_form(body: bytes, charset: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(body.decode(charset), encoding=charset, errors="strict")
+    except LookupError as exc:
+        raise RequestError(f"The request's charset {charset} is not known") from exc
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"The request is not valid {charset}") from exc
 
 
 def session_id_of(request: web.Request, params: Params) -> str | None:

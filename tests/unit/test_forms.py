@@ -58,3 +58,23 @@ def test_an_encoded_record_round_trips() -> None:
     record = '<oai_marc><varfield id="245" i1="1" i2="0"><subfield label="a">Kävijä & co + 100 %</subfield></varfield></oai_marc>'
     body = urllib.parse.urlencode({"op": "update-doc", "xml_full_req": record})
     assert dict(forms.parse_qsl(body, errors="strict"))["xml_full_req"] == record
+
+
+def test_a_form_read_cleanly_is_kept_with_its_request_for_the_protocol() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    request = make_mocked_request("POST", "/X")
+    body = "op=update-doc&xml_full_req=%3Coai_marc%3E%C3%A4%3C%2Foai_marc%3E".encode()
+    pairs = forms.read_form(request, body, "utf-8")
+    assert pairs == [("op", "update-doc"), ("xml_full_req", "<oai_marc>ä</oai_marc>")]
+    assert forms.kept_form(request, "utf-8") == (len(body), pairs)
+    assert forms.kept_form(request, "latin-1") is None  # decoded in another charset: read again
+
+
+def test_a_form_that_does_not_decode_is_read_with_replacements_and_not_kept() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    request = make_mocked_request("POST", "/X")
+    pairs = forms.read_form(request, b"op=find&x=%e4\xff", "utf-8")
+    assert pairs == [("op", "find"), ("x", "\ufffd\ufffd")]
+    assert forms.kept_form(request, "utf-8") is None  # the protocol gives its own error
