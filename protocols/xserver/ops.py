@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import pymarc
-from aiohttp import web
+from aiohttp import hdrs, web
 from lxml import etree
 
 from gateway.catalog import Catalog
@@ -363,5 +363,7 @@ class XServer:
             content_type="text/xml",
             charset="utf-8",
         )
-        response.set_cookie(SESSION_COOKIE, session.id, path="/X", httponly=True)
+        # what set_cookie(path="/X", httponly=True) writes, without building a SimpleCookie
+        # per request (session ids are base32: nothing to quote)
+        response.headers.add(hdrs.SET_COOKIE, f"{SESSION_COOKIE}={session.id}; HttpOnly; Path=/X")
         return response

@@ -64,7 +64,7 @@ def test_a_form_read_cleanly_is_kept_with_its_request_for_the_protocol() -> None
     from aiohttp.test_utils import make_mocked_request
 
     request = make_mocked_request("POST", "/X")
-    body = "op=update-doc&xml_full_req=%3Coai_marc%3E%C3%A4%3C%2Foai_marc%3E".encode()
+    body = b"op=update-doc&xml_full_req=%3Coai_marc%3E%C3%A4%3C%2Foai_marc%3E"
     pairs = forms.read_form(request, body, "utf-8")
     assert pairs == [("op", "update-doc"), ("xml_full_req", "<oai_marc>ä</oai_marc>")]
     assert forms.kept_form(request, "utf-8") == (len(body), pairs)

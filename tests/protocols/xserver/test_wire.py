@@ -347,3 +347,25 @@ async def test_form_charset_is_honoured_and_bad_bytes_refused(
     ) as response:
         bad = Reply(etree.fromstring(await response.read()), response.status)
     assert bad.status == 200 and bad.errors == ["The request is not valid utf-8"]
+
+
+async def test_the_session_cookie_is_set_on_every_reply_and_carries_the_session(
+    gateway: Gateway,
+) -> None:
+    await gateway.catalog.add_library("HELKA", password=PASSWORD, lows=["HELKA"])
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies from 127.0.0.1
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        url = f"{gateway.http_url}/X"
+        async with http.get(url, params={"op": "user-auth", "staff_user": "HELKA",
+                                         "staff_pass": PASSWORD}) as response:  # fmt: skip
+            login = Reply(etree.fromstring(await response.read()), response.status)
+            assert response.headers.getall("Set-Cookie") == [
+                f"ALEPH_SESSION_ID={login.session_id}; HttpOnly; Path=/X"
+            ]
+        # the cookie alone names the session: the next reply is in it, and says so again
+        async with http.get(url, params={"op": "find", "request": "WTI=kalevala"}) as response:
+            again = Reply(etree.fromstring(await response.read()), response.status)
+            assert again.session_id == login.session_id
+            assert response.cookies["ALEPH_SESSION_ID"].value == login.session_id
+            assert response.cookies["ALEPH_SESSION_ID"]["path"] == "/X"
+            assert response.cookies["ALEPH_SESSION_ID"]["httponly"] is True
