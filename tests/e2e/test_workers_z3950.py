@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,11 +40,17 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
 
 
 def z3950_port(group: Group) -> int:
-    for line in group.lines:
-        found = re.match(r"\s+z3950\s+\S+:(\d+)/fin01$", line)
-        if found:
-            return int(found.group(1))
-    raise AssertionError("the group printed no Z39.50 address:\n" + "".join(group.lines))
+    # The address is printed after the health line the group was started on; the thread
+    # draining its output may not have read it yet.
+    deadline = time.monotonic() + 30
+    while True:
+        for line in list(group.lines):
+            found = re.match(r"\s+z3950\s+\S+:(\d+)/fin01$", line)
+            if found:
+                return int(found.group(1))
+        if time.monotonic() > deadline:
+            raise AssertionError("the group printed no Z39.50 address:\n" + "".join(group.lines))
+        time.sleep(0.05)
 
 
 def connections_of(group: Group, port: int) -> dict[int, int]:
