@@ -137,7 +137,12 @@ async def test_a_requester_action_out_of_turn_is_refused_by_the_admin_api(peers:
 
 async def test_many_loans_at_once_send_each_message_once(tmp_path: Path) -> None:
     """Sends settle while the worker reads its list: none may go out a second time."""
-    async with ill_gateway(tmp_path / "r") as requester, ill_gateway(tmp_path / "s") as supplier:
+    # A minute for a peer to answer: on a loaded machine 20 loans can keep a peer past the
+    # default 10 s, and the retry that follows is right, but not the race this test is about.
+    async with (
+        ill_gateway(tmp_path / "r", ill_timeout_ms=60_000) as requester,
+        ill_gateway(tmp_path / "s", ill_timeout_ms=60_000) as supplier,
+    ):
 
         async def loan() -> int:
             _, created = await ask_for_loan(requester, iso_url(supplier))
