@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import threading
@@ -67,3 +68,32 @@ def test_stop_writes_the_backlog(tmp_path: Path) -> None:
 def _read_all(fd: int, into: list[bytes]) -> None:
     while chunk := os.read(fd, 65536):
         into.append(chunk)
+
+
+class _CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_a_burst_of_lines_is_written_in_a_few_writes_in_order_as_logged() -> None:
+    stream = _CountingStream()
+    writer = LogWriter(logging.StreamHandler(stream))
+    writer.install("INFO")
+    log = logging.getLogger("melinda.access")
+    changing = ["ennen"]
+    try:
+        log.info("arvo %s", changing)
+        changing[0] = "jälkeen"  # the line says what the value was when it was logged
+        for n in range(1000):
+            log.info("rivi %d", n)
+    finally:
+        writer.stop()
+    lines = stream.getvalue().splitlines()
+    assert lines == ["arvo ['ennen']"] + [f"rivi {n}" for n in range(1000)]
+    # a line a write (and a wake-up of the writer thread a line) cost more than the request
+    assert stream.writes < 100, stream.writes
