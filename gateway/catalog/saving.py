@@ -10,6 +10,7 @@ import pymarc
 from gateway import indexing, records, rules
 from gateway.loading import PreparedRecord, iso2709_or_none, staleness_spliced
 from gateway.oai_sets import oai_sets_of
+from gateway.records.iso2709 import record_to_iso2709_quick
 from gateway.records.oai_forms import oai_forms
 from gateway.store import (
     RecordRow,
@@ -57,9 +58,43 @@ def prepare_write(
             record, [texts.get(id(f)) or records.field_to_marcxml(f) for f in alma_fields]
         ),
         entry=entry,
-        iso2709=iso2709_or_none(xml),
+        iso2709=_iso2709(record, xml),
         oai=oai_forms(xml, record_id, deleted=deleted),
     )
+
+
+def _iso2709(record: pymarc.Record, xml: bytes) -> bytes | None:
+    quick = record_to_iso2709_quick(record)  # the same bytes without reading `xml` back
+    return quick if quick is not None else iso2709_or_none(xml)
+
+
+class EntryShares:
+    """Each indexed field's share of an index entry, computed once for the records of one
+    save: a record and its new version share all but the fields the save changed."""
+
+    __slots__ = ("_shares",)
+
+    def __init__(self) -> None:
+        self._shares: dict[tuple[object, ...], indexing.FieldEntry] = {}
+
+    def entry(self, record: pymarc.Record, record_id: int) -> indexing.IndexEntry:
+        """`indexing.index_entry(record, record_id=record_id, sets=oai_sets_of)`."""
+        kinds = indexing.TAG_KINDS
+        shares = self._shares
+        found: list[indexing.FieldEntry] = []
+        for field in record.fields:
+            if field.tag not in kinds:
+                continue
+            key: tuple[object, ...] = (
+                (field.tag, field.data)
+                if field.control_field
+                else (field.tag, field._indicators, tuple(field.subfields))
+            )
+            share = shares.get(key)
+            if share is None:
+                share = shares[key] = indexing.field_entry(field)
+            found.append(share)
+        return indexing.entry_of_fields(found, record_id=record_id, sets=oai_sets_of(record))
 
 
 def finish_prepared(

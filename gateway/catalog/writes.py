@@ -11,7 +11,7 @@ import pymarc
 
 from gateway import indexing, records, rules
 from gateway.catalog.base import CatalogCore
-from gateway.catalog.saving import next_version, old_entry, prepare_write
+from gateway.catalog.saving import EntryShares, next_version, old_entry, prepare_write
 from gateway.catalog.types import SYSTEM_USER
 from gateway.errors import (
     InvalidRecordError,
@@ -225,8 +225,12 @@ class Writes(CatalogCore):
             dates = await self.linked_dates(linked)
         now = self._now()
         self._finish(merged, record_id, user, now)
-        write = prepare_write(merged, record_id, now, next_version(row, now), dates=dates)
-        old = old_entry(row, current)
+        shares = EntryShares()  # the stored record's fields mostly come back unchanged
+        old = None if row.deleted else shares.entry(current, record_id)
+        entry = None if records.is_deleted(merged) else shares.entry(merged, record_id)
+        write = prepare_write(
+            merged, record_id, now, next_version(row, now), dates=dates, entry=entry
+        )
         significant, fields = _significance(current, merged)
         return _PreparedUpdate(
             write=write,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Final
 
 import pymarc
 from pymarc import Field, Indicators, Leader, Subfield
@@ -24,9 +24,8 @@ def record_to_iso2709(record: pymarc.Record) -> bytes:
     Written here rather than by pymarc so the encoding never depends on Leader/09 and a
     field too long for the directory is a clear error rather than a corrupt record.
     """
-    directory: list[bytes] = []
+    tags: list[bytes] = []
     data: list[bytes] = []
-    offset = 0
     for field in record.fields:
         tag = field.tag
         if len(tag) != 3 or not tag.isascii():
@@ -48,8 +47,17 @@ def record_to_iso2709(record: pymarc.Record) -> bytes:
                 f"field {tag} is {len(body)} bytes, more than ISO 2709 allows ({_MAX_FIELD})",
                 position=f"field {tag}",
             )
-        directory.append(b"%s%04d%05d" % (tag.encode("ascii"), len(body), offset))
+        tags.append(tag.encode("ascii"))
         data.append(body)
+    return _joined(str(record.leader), tags, data)
+
+
+def _joined(leader: str, tags: list[bytes], data: list[bytes]) -> bytes:
+    """The record of these fields (tag and body with its terminator) after the leader."""
+    directory: list[bytes] = []
+    offset = 0
+    for tag, body in zip(tags, data, strict=True):
+        directory.append(b"%s%04d%05d" % (tag, len(body), offset))
         offset += len(body)
     directory_bytes = b"".join(directory) + FIELD_TERMINATOR
     base = 24 + len(directory_bytes)
@@ -58,7 +66,6 @@ def record_to_iso2709(record: pymarc.Record) -> bytes:
         raise MalformedRecordError(
             f"record is {length} bytes, more than ISO 2709 allows ({_MAX_LENGTH})"
         )
-    leader = str(record.leader)
     if len(leader) != 24 or not leader.isascii():
         # ISO 2709 counts the leader in bytes: only 24 ASCII characters keep its positions
         raise MalformedRecordError(f"leader {leader!r} is not 24 ASCII characters", position="LDR")
@@ -275,6 +282,45 @@ def _compact_to_iso2709(xml: bytes) -> bytes:
         raise _NotCompact  # the long way names what is wrong
     head = f"{length:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
     return head.encode("ascii") + directory_bytes + b"".join(data) + RECORD_TERMINATOR
+
+
+# Characters the compact form escapes: a tag or indicator holding one is read the long way.
+_ESCAPED: Final = frozenset('&<>"\t\n\r')
+
+
+def record_to_iso2709_quick(record: pymarc.Record) -> bytes | None:
+    """`marcxml_to_iso2709` of the record's compact MARCXML (`record_to_marcxml`), made from
+    its fields without writing and reading that form; None where the compact path would
+    not be taken (a tag or indicator it escapes or that is not one ASCII byte each, a field
+    or record too long, an odd leader): the caller then converts the MARCXML itself."""
+    escaped = _ESCAPED
+    tags: list[bytes] = []
+    data: list[bytes] = []
+    for field in record.fields:
+        tag = field.tag
+        if len(tag) != 3 or not tag.isascii() or not escaped.isdisjoint(tag):
+            return None
+        if field.control_field:
+            body = (field.data or "").encode("utf-8") + FIELD_TERMINATOR
+        else:
+            ind = field._indicators or ("", "")
+            first, second = ind[0] or " ", ind[1] or " "
+            if len(first) != 1 or len(second) != 1 or not (first + second).isascii():
+                return None
+            if first in escaped or second in escaped:
+                return None
+            text = (
+                first + second + "".join([f"\x1f{code}{value}" for code, value in field.subfields])
+            )
+            body = text.encode("utf-8") + FIELD_TERMINATOR
+        if len(body) > _MAX_FIELD:
+            return None
+        tags.append(tag.encode("ascii"))
+        data.append(body)
+    try:
+        return _joined(str(record.leader), tags, data)
+    except MalformedRecordError:
+        return None  # too long or an odd leader: the long way says so
 
 
 def _field(chunk: bytes) -> tuple[bytes, bytes]:

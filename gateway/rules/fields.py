@@ -48,13 +48,8 @@ def field_key(field: Field) -> FieldKey:
     """A hashable value equal for two fields exactly when their content is equal."""
     if field.control_field:
         return (field.tag, field.data, "", "", ())
-    return (
-        field.tag,
-        None,
-        str(field.indicator1),
-        str(field.indicator2),
-        tuple((str(sf.code), str(sf.value)) for sf in field.subfields),
-    )
+    # subfields are (code, value) tuples of text: equal and hashed as the plain pairs
+    return (field.tag, None, str(field.indicator1), str(field.indicator2), tuple(field.subfields))
 
 
 def record_key(record: pymarc.Record) -> tuple[str, tuple[FieldKey, ...]]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from gateway import records, rules
+from gateway import indexing, records, rules
 from gateway.catalog import prepare_write
+from gateway.catalog.saving import EntryShares
 from gateway.emulator.generator import generate_records
+from gateway.loading import iso2709_or_none
+from gateway.oai_sets import oai_sets_of
 from tests.conftest import shared_fixture
 
 
@@ -16,6 +19,16 @@ def _check(record_list: list) -> None:  # type: ignore[type-arg]
             record, record_id=i, updated=1_700_000_005, deleted=write.deleted
         )
         assert write.alma_xml == records.record_to_marcxml(view)
+        assert write.iso2709 == iso2709_or_none(write.xml)
+        if not write.deleted:
+            assert write.entry == indexing.index_entry(record, record_id=i, sets=oai_sets_of)
+            # the shares of the fields one record has are reused for the next
+            shares = EntryShares()
+            assert shares.entry(record, i) == write.entry
+            if i > 1:
+                assert shares.entry(record_list[i - 2], i) == indexing.index_entry(
+                    record_list[i - 2], record_id=i, sets=oai_sets_of
+                )
 
 
 def test_prepared_views_equal_the_codec_on_generated_records() -> None:
