@@ -158,6 +158,11 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
+    async def checkpointed(self) -> None:
+        """Wait for the work a large transaction left to run after its commit (SQLite's
+        checkpoint of it); what it committed is readable before."""
+        ...
+
     async def refresh(self) -> int:
         """The store's generation: it rises when another process has committed to the store
         since the last look (what a caller cached from it may be stale)."""

@@ -11,6 +11,7 @@ from gateway import records
 from gateway.catalog import Catalog, lows
 from gateway.emulator.generator import generate_records
 from gateway.model import User
+from gateway.store.sqlite import store as sqlite_store
 
 PUBLISHER = User("HELKA-PUBLISH", "HELKA", 30, frozenset({"HELKA"}))
 AT = 1_900_000_000  # "now" for both stores: their saves must stamp the same second
@@ -75,5 +76,60 @@ async def test_a_record_twice_in_a_file_is_changed_once(
         assert ("second", "helka") not in records.sids(stored.record())
         changed = [r.id for r in await catalog.changes(after_seq=before, limit=100)]
         assert changed == [3, 4, 5, 6]
+    finally:
+        await catalog.close()
+
+
+def _published(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM records WHERE instr(xml, CAST('>HELKA</subfield>' AS BLOB))"
+            ).fetchone()[0]
+        )
+
+
+def _published_in_file(path: Path) -> int:
+    """Records whose row in the database file itself (not its write-ahead log) has LOW HELKA."""
+    copy = path.with_name(f"{path.name}.file-only")
+    copy.write_bytes(path.read_bytes())
+    try:
+        return _published(copy)
+    finally:
+        copy.unlink()
+
+
+async def test_a_large_publishing_file_is_checkpointed_after_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit of a large transaction leaves its rows in the write-ahead log (readable at
+    once); the checkpoint after it puts them into the database file, and the writer goes on
+    checkpointing the transactions after it as SQLite does."""
+    path = tmp_path / "large.sqlite"
+    catalog = await _loaded(path, 120)
+    seen: list[tuple[int, int]] = []
+    checkpoint = sqlite_store._checkpoint
+
+    def observed(file: str) -> None:
+        before = _published_in_file(Path(file))
+        checkpoint(file)
+        seen.append((before, _published_in_file(Path(file))))
+
+    with sqlite3.connect(path) as conn:  # the file itself holds the store as loaded
+        assert conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    loaded = _published_in_file(path)  # some generated records hold LOW HELKA already
+    assert loaded < 20
+    writer = catalog.store._writer  # type: ignore[attr-defined]
+    await writer.execute("PRAGMA wal_autocheckpoint = 1")  # any other commit checkpoints
+    monkeypatch.setattr(sqlite_store, "LARGE_TRANSACTION_ROWS", 50)
+    monkeypatch.setattr(sqlite_store, "_checkpoint", observed)
+    try:
+        present = [(rid, f"99{rid:010d}506253") for rid in range(1, 121)]
+        result = await catalog._change_lows("HELKA", present, [], user=PUBLISHER, sid_code="helka")
+        assert len(result.added) == 120 and _published(path) == 120
+        await catalog.store.checkpointed()
+        assert seen == [(loaded, 120)]
+        autocheckpoint = await writer.execute("PRAGMA wal_autocheckpoint")
+        assert (await autocheckpoint.fetchone()) == (1,)
     finally:
         await catalog.close()

@@ -584,6 +584,9 @@ class PostgresStore:
         self._shared.listener = None
         self._on_notify()
 
+    async def checkpointed(self) -> None:
+        """Nothing is left after a commit: PostgreSQL checkpoints on its own schedule."""
+
     async def close(self) -> None:
         shared = self._shared
         shared.closed = True

@@ -54,6 +54,10 @@ _PRAGMAS = (
     "PRAGMA mmap_size = 0",
     "PRAGMA busy_timeout = 10000",
 )
+# A transaction rewriting at least this many rows (a publishing file) commits without
+# SQLite's automatic checkpoint: copying its write-ahead log into the database file (seconds
+# for 100,000 records, mostly waiting for the disk) runs afterwards on a connection of its own.
+LARGE_TRANSACTION_ROWS = 10_000
 
 
 def _column(view: View) -> str:
@@ -106,6 +110,7 @@ class _Connections:
         self.turn = 0
         self.write_lock = asyncio.Lock()
         self.writes = 0  # commits through this file's writer: kept counts are stale after one
+        self.checkpointing: asyncio.Future[None] | None = None  # after a large transaction
 
 
 class _BaseConnection:
@@ -198,6 +203,7 @@ class SqliteWriteTxn:
         self._assumed = (store._seq, store._high_id, store._datestamp)
         self._counted = store._counted_version
         self._earliest = -1  # the earliest datestamp this transaction saves (-1: none)
+        self._rows = 0  # record rows written: a large transaction leaves its checkpoint for later
         self._first_id = 0  # a record this transaction saves (named by RowChangedError)
 
     def _queue(self, sql: str, params: Any, how: str = "one", seq_at: int = -1) -> None:
@@ -277,8 +283,13 @@ class SqliteWriteTxn:
         return result
 
     async def _commit(self) -> None:
-        if self._sent or self._queued:
+        if not (self._sent or self._queued):
+            return
+        if self._rows < LARGE_TRANSACTION_ROWS:
             await self._run(lambda db: db.execute("COMMIT"))
+            return
+        await self._run(_commit_unchecked)
+        self._store._checkpoint_later()
 
     async def _rollback(self) -> None:
         self._queued = []
@@ -324,6 +335,7 @@ class SqliteWriteTxn:
         record_rows = []
         delete_terms: list[tuple[int, str, int]] = []
         insert_terms: list[tuple[int, str, int]] = []
+        self._rows += len(writes)
         for write in writes:
             store._seq += 1
             seqs.append(store._seq)
@@ -402,6 +414,7 @@ class SqliteWriteTxn:
         ] = []
         insert_terms: list[tuple[int, str, int]] = []
         delete_terms: list[tuple[int, str, int]] = []
+        self._rows += len(writes)
         for write in writes:
             store._seq += 1
             seqs.append(store._seq)
@@ -590,7 +603,20 @@ class SqliteStore:
         conns.turn = (conns.turn + 1) % len(conns.readers)
         return conns.readers[conns.turn]
 
+    def _checkpoint_later(self) -> None:
+        conns = self._conns
+        conns.checkpointing = asyncio.ensure_future(
+            _checkpoint_after(conns.checkpointing, self.path)
+        )
+
+    async def checkpointed(self) -> None:
+        """Wait for the checkpoint a large transaction left to run after its commit."""
+        pending = self._conns.checkpointing
+        if pending is not None:
+            await asyncio.wait([pending])
+
     async def close(self) -> None:
+        await self.checkpointed()
         async with self._write_lock:
             for reader in self._readers:
                 await reader.close()
@@ -1040,6 +1066,7 @@ class SqliteStore:
         itself is the store: it is copied at disk speed. When a long read keeps the WAL from
         being emptied, SQLite's online backup (page by page, slower) copies it instead.
         """
+        await self.checkpointed()
         async with self._write_lock:
             async with self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
                 row = await cur.fetchone()
@@ -1060,6 +1087,7 @@ class SqliteStore:
         """
         staged, discarded = f"{self.path}.restoring", f"{self.path}.discarded"
         await asyncio.to_thread(shutil.copyfile, path, staged)
+        await self.checkpointed()
         async with self._write_lock:
             for conn in [*self._readers, self._writer]:
                 await conn.close()
@@ -1176,6 +1204,34 @@ async def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connect
     """Run `work` with the connection's sqlite3 object on its own thread, in one hop."""
     result: _T = await conn._execute(work, conn._conn)  # type: ignore[no-untyped-call]
     return result
+
+
+def _commit_unchecked(db: sqlite3.Connection) -> None:
+    """COMMIT without the automatic checkpoint SQLite would run at its end."""
+    pages = int(db.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        db.execute("COMMIT")
+    finally:
+        db.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+
+
+def _checkpoint(path: str) -> None:
+    """Copy the write-ahead log into the database file beside readers and writers (PASSIVE:
+    what a reader still needs stays, and the writer's next automatic checkpoint goes on)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        conn.close()
+
+
+async def _checkpoint_after(earlier: asyncio.Future[None] | None, path: str) -> None:
+    if earlier is not None:
+        await asyncio.wait([earlier])  # one checkpointer at a time: a second would be refused
+    # on an error nothing is lost: the writer's automatic checkpoints copy the log instead
+    with contextlib.suppress(sqlite3.Error):
+        await asyncio.to_thread(_checkpoint, path)
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
