@@ -18,8 +18,10 @@ import gc
 import itertools
 import re
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
@@ -30,7 +32,7 @@ from gateway import indexing, records
 from gateway.errors import MalformedRecordError
 from gateway.oai_sets import oai_sets_of
 from gateway.records.detect import MARCXML, detect_format, file_head, read_records
-from gateway.records.iso2709 import marcxml_to_iso2709
+from gateway.records.iso2709 import marcxml_to_iso2709, unescape_values
 from gateway.records.marcxml import (
     COMPACT_PREFIX,
     COMPACT_PREFIX_BYTES,
@@ -50,10 +52,11 @@ _LEADER_AT: Final = len(COMPACT_PREFIX)
 _SUFFIX_BYTES: Final = b"</record>"
 
 # One field in exactly the form `field_to_marcxml` writes, values needing no other escape:
-# a record that is a run of these (and nothing else) serialises back to its own bytes.
+# a record that is a run of these (and nothing else) serialises back to its own bytes. Tags
+# are three letters or digits, as ISO 2709 holds them (`_iso2709`).
 _FIELD: Final = re.compile(
-    r'(<controlfield tag="([^"<>&]*)">[^<>"\t\n\r]*</controlfield>'
-    r'|<datafield tag="([^"<>&]*)" ind1="[^"<>&]" ind2="[^"<>&]">'
+    r'(<controlfield tag="([0-9A-Za-z]{3})">[^<>"\t\n\r]*</controlfield>'
+    r'|<datafield tag="([0-9A-Za-z]{3})" ind1="[^"<>&]" ind2="[^"<>&]">'
     r'(?:<subfield code="[^"<>&]*">[^<>"\t\n\r]*</subfield>)*</datafield>)'
 )
 _ENTITY: Final = re.compile("&(?:amp|lt|gt|quot|#9|#10|#13);")
@@ -94,6 +97,15 @@ class PreparedRecord(NamedTuple):
     terms: list[tuple[int, str]]
     iso2709: bytes | None = None  # the fin01 view (`xml`) as ISO 2709, for Z39.50 Present
     oai: OaiForms = NO_FORMS  # the fin01 view's OAI-PMH forms
+    formed: bool = True  # False: `iso2709` and `oai` are left to the writing process (`forms`)
+
+
+def forms(prepared: PreparedRecord) -> tuple[bytes | None, OaiForms]:
+    """A prepared record's ISO 2709 and OAI-PMH forms, made now if they were left."""
+    p = prepared
+    if p.formed:
+        return p.iso2709, p.oai
+    return _iso2709(p.xml), oai_forms(p.xml, p.id, deleted=p.deleted)
 
 
 def iso2709_or_none(xml: bytes) -> bytes | None:
@@ -117,9 +129,10 @@ def load_id(record: pymarc.Record) -> int | None:
     return records.melinda_id(record) or doc_number(record)
 
 
-def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
+def prepare_marcxml(piece: bytes, formed: bool = True) -> PreparedRecord | None:
     """Prepare one `<record>` in the store's compact form; None for anything else (or a
-    record without an id of its own), which the caller reads the full way."""
+    record without an id of its own), which the caller reads the full way. Without `formed`
+    its ISO 2709 and OAI-PMH forms are left to the writing process."""
     if not piece.startswith(COMPACT_PREFIX_BYTES) or not piece.endswith(_SUFFIX_BYTES):
         return None
     if has_illegal(piece):
@@ -184,9 +197,8 @@ def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
     head = (text[: at + 33] + "".join(alma[:point])).encode()
     tail = ("".join(alma[point:]) + "</record>").encode()
     if deleted:
-        return PreparedRecord(
-            rid, True, piece, head, tail, "", "", "", [], iso2709_or_none(piece), NO_FORMS
-        )
+        iso = _iso2709(piece) if formed else None
+        return PreparedRecord(rid, True, piece, head, tail, "", "", "", [], iso, NO_FORMS, formed)
     index = indexing.entry_of_fields(entries, record_id=rid, sets=oai_sets_of(record))
     return PreparedRecord(
         rid,
@@ -198,9 +210,56 @@ def prepare_marcxml(piece: bytes) -> PreparedRecord | None:
         index.sort_author,
         index.sort_date,
         list(index.terms),
-        iso2709_or_none(piece),
-        oai_forms(piece, rid, deleted=False),
+        _iso2709(piece) if formed else None,
+        oai_forms(piece, rid, deleted=False) if formed else NO_FORMS,
+        formed,
     )
+
+
+# The markup of fields matched by `_FIELD` as ISO 2709 has it, the whole record at once:
+# each field becomes \0, its tag, its indicators, its subfields behind \x1f codes, \x1e.
+_ISO_MARKUP: Final = (
+    (b"</subfield>", b""),
+    (b'<subfield code="', b"\x1f"),
+    (b"</datafield>", b"\x1e"),
+    (b"</controlfield>", b"\x1e"),
+    (b'<datafield tag="', b"\0"),
+    (b'<controlfield tag="', b"\0"),
+    (b'" ind1="', b""),
+    (b'" ind2="', b""),
+    (b'">', b""),
+)
+_ISO_TAG: Final = re.compile(rb"\0(...)", re.DOTALL)
+_ISO_MAX_FIELD: Final = 9999
+
+
+def _iso2709(piece: bytes) -> bytes | None:
+    """`iso2709_or_none(piece)` for a record `prepare_marcxml` has matched field by field
+    (values hold no markup, control character nor unknown entity; tags three ASCII letters
+    or digits): its markup replaced across the record in C instead of field by field."""
+    leader = piece[_LEADER_AT : _LEADER_AT + 24]
+    if not leader.isascii():
+        return iso2709_or_none(piece)  # the long way says why ISO 2709 cannot hold it
+    marked = piece[_LEADER_AT + 33 : -9]
+    for markup, replacement in _ISO_MARKUP:
+        marked = marked.replace(markup, replacement)
+    marked = unescape_values(marked)  # no entity spans \0, \x1e or \x1f: as field by field
+    tags = _ISO_TAG.findall(marked)
+    sizes = [len(field) - 3 for field in marked.split(b"\0")[1:]]
+    if not sizes or max(sizes) > _ISO_MAX_FIELD:
+        return iso2709_or_none(piece)
+    directory: list[bytes] = []
+    offset = 0
+    for tag, size in zip(tags, sizes, strict=True):
+        directory.append(b"%s%04d%05d" % (tag, size, offset))
+        offset += size
+    directory.append(b"\x1e")
+    base = 24 + 12 * len(sizes) + 1
+    length = base + offset + 1
+    if length > 99999:
+        return None  # as `iso2709_or_none`: more than ISO 2709 allows
+    head = b"%05d%sa22%05d%s4500" % (length, leader[5:9], base, leader[17:20])
+    return b"".join((head, *directory, _ISO_TAG.sub(b"", marked), b"\x1d"))
 
 
 # A field in the compact form -> what it is, what it feeds the indexes, its fin01alma form
@@ -315,7 +374,11 @@ def shareable(names: Sequence[str]) -> bool:
 
 
 def read_messages(
-    names: Sequence[str], size: int, part: int = 0, parts: int = 1
+    names: Sequence[str],
+    size: int,
+    part: int = 0,
+    parts: int = 1,
+    share: FormsShare | None = None,
 ) -> Iterator[Message]:
     """The load's messages in order (a `Batch` at a time for each file in turn; a missing
     file's name, and nothing more; None at the end), just those numbered `part` modulo
@@ -324,7 +387,9 @@ def read_messages(
 
     A record of another process's batch is only checked to be well-formed (`well_formed`: so
     whatever it is, the record counts as one item and the reading goes on alike in every
-    process); anything else is read the full way by every process, to stay in step."""
+    process); anything else is read the full way by every process, to stay in step.
+    `share`: which prepared records get their ISO 2709 and OAI-PMH forms here (default all).
+    """
     number = 0  # messages so far, across files
 
     def mine() -> bool:
@@ -336,7 +401,7 @@ def read_messages(
             if mine():
                 yield name
             return
-        prepare = prepare_marcxml if parts == 1 else _share(number, size, part, parts)
+        prepare = _prepare(share) if parts == 1 else _share(number, size, part, parts, share)
         # (position, record or the passed-over mark, error); the mark stays in this process
         results: Iterator[tuple[str, Any, MalformedRecordError | None]]
         results = read_records(path, prepare)
@@ -384,19 +449,63 @@ def well_formed(piece: bytes) -> bool:
     return True
 
 
-def _share(first: int, size: int, part: int, parts: int) -> Callable[[bytes], object | None]:
+def _prepare(share: FormsShare | None) -> Callable[[bytes], PreparedRecord | None]:
+    """`prepare_marcxml` making the forms of the records `share` takes (all without one)."""
+    if share is None:
+        return prepare_marcxml
+    take = share.take
+    return lambda piece: prepare_marcxml(piece, take())
+
+
+def _share(
+    first: int, size: int, part: int, parts: int, share: FormsShare | None
+) -> Callable[[bytes], object | None]:
     """`prepare_marcxml` for a file's records in batches `part` modulo `parts` (the file's
     first batch is message `first`); a record of another batch is passed over."""
     seen = 0  # records of the file offered so far
+    own = _prepare(share)
 
     def prepare(piece: bytes) -> object | None:
         nonlocal seen
         index, seen = seen, seen + 1
         if (first + index // size) % parts != part and well_formed(piece):
             return _PASSED_OVER
-        return prepare_marcxml(piece)
+        return own(piece)
 
     return prepare
+
+
+class FormsShare:
+    """How many of the records a preparing child prepares get their ISO 2709 and OAI-PMH forms
+    there (a fifth of its CPU); the writing process makes the rest. On two cores one child
+    prepares while the writer idles half the time: the share follows whichever waits. A
+    batch whose sending waited on the writer (longer than the quickest send, which is just
+    the pipe's copying) says the writer is the busier: the child takes more of the forms;
+    otherwise the writer waited for the child: it takes more."""
+
+    STEP: Final = 0.125
+    WAITED: Final = 0.05  # of the time the batch took to prepare
+
+    def __init__(self) -> None:
+        self.share = 1.0  # as without sharing, until the first batches tell
+        self._credit = 0.0
+        self._quickest = float("inf")
+
+    def take(self) -> bool:
+        """Whether the next record's forms are made in the child."""
+        self._credit += self.share
+        if self._credit >= 1.0:
+            self._credit -= 1.0
+            return True
+        return False
+
+    def sent(self, preparing: float, sending: float) -> None:
+        """A batch took `preparing` seconds to prepare and `sending` to hand over."""
+        self._quickest = min(self._quickest, sending)
+        if sending - self._quickest > preparing * self.WAITED:
+            self.share = min(1.0, self.share + self.STEP)
+        else:
+            self.share = max(0.0, self.share - self.STEP)
 
 
 def read_batches(names: Sequence[str], size: int) -> Iterator[Batch | str]:
@@ -418,9 +527,17 @@ def send_batches(
     # would rescan the field memo and the batch in hand over and over (half the CPU,
     # measured), so it runs only now and then
     gc.disable()
+    share = FormsShare()
     try:
-        for number, message in enumerate(read_messages(names, size, part, parts), start=1):
-            sender.send(("batch", message))
+        started = time.perf_counter()
+        messages = read_messages(names, size, part, parts, share)
+        for number, message in enumerate(messages, start=1):
+            payload = ForkingPickler.dumps(("batch", message))  # what `send` would pickle
+            ready = time.perf_counter()
+            sender.send_bytes(payload)
+            sent = time.perf_counter()
+            share.sent(ready - started, sent - ready)
+            started = sent
             if number % 50 == 0:
                 gc.collect()
     except (BrokenPipeError, ConnectionResetError):

@@ -8,7 +8,7 @@ from datetime import datetime
 import pymarc
 
 from gateway import indexing, records, rules
-from gateway.loading import PreparedRecord, iso2709_or_none, staleness_spliced
+from gateway.loading import PreparedRecord, forms, iso2709_or_none, staleness_spliced
 from gateway.oai_sets import oai_sets_of
 from gateway.records.iso2709 import record_to_iso2709_quick
 from gateway.records.oai_forms import oai_forms
@@ -103,6 +103,7 @@ def finish_prepared(
     """The write of a record prepared by `loading.prepare_marcxml`, saved at `version`;
     without `terms` its entry has just the sort keys (its terms are saved another way)."""
     p = prepared
+    iso2709, oai = forms(p)
     return RecordWrite(
         id=p.id,
         datestamp=datestamp,
@@ -115,8 +116,8 @@ def finish_prepared(
         else indexing.IndexEntry(
             set(p.terms) if terms else set(), p.sort_title, p.sort_author, p.sort_date
         ),
-        iso2709=p.iso2709,
-        oai=p.oai,
+        iso2709=iso2709,
+        oai=oai,
     )
 
 

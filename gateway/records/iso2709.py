@@ -234,7 +234,8 @@ class _NotCompact(Exception):
     """The bytes are not in the store's exact compact form: take the long way."""
 
 
-def _unescape(value: bytes) -> bytes:
+def unescape_values(value: bytes) -> bytes:
+    """Values of the compact MARCXML (one or many, with markup between) as plain UTF-8."""
     if b"&" not in value:
         return value
     for entity, char in _ENTITIES:
@@ -262,7 +263,7 @@ def _compact_to_iso2709(xml: bytes) -> bytes:
     end = xml.find(_LEADER_END)
     if not xml.startswith(_COMPACT_PREFIX) or end < 0 or not xml.endswith(_RECORD_END):
         raise _NotCompact
-    leader = _unescape(xml[len(_COMPACT_PREFIX) : end]).decode("utf-8")
+    leader = unescape_values(xml[len(_COMPACT_PREFIX) : end]).decode("utf-8")
     body = xml[end + len(_LEADER_END) : -len(_RECORD_END)]
     chunks = body.replace(b"</controlfield>", b"\0").replace(b"</datafield>", b"\0").split(b"\0")
     if chunks.pop() != b"":
@@ -336,12 +337,12 @@ def _field(chunk: bytes) -> tuple[bytes, bytes]:
             .replace(b'<subfield code="', b"\x1f")
             .replace(b'">', b"")
         )
-        body = chunk[27:28] + chunk[36:37] + _unescape(subfields) + FIELD_TERMINATOR
+        body = chunk[27:28] + chunk[36:37] + unescape_values(subfields) + FIELD_TERMINATOR
     elif chunk.startswith(_CONTROL_START):
         tag = chunk[19:22]
         if chunk[22:24] != b'">':
             raise _NotCompact
-        body = _unescape(chunk[24:]) + FIELD_TERMINATOR
+        body = unescape_values(chunk[24:]) + FIELD_TERMINATOR
     else:
         raise _NotCompact
     if b"&" in tag or b"<" in tag or not tag.isascii():

@@ -126,6 +126,51 @@ def test_prepared_records_equal_the_full_way() -> None:
     assert count > 300
 
 
+def odd_records() -> list[pymarc.Record]:
+    """Tags and indicators the ISO 2709 form of a prepared record must take as the long way
+    does: letters, a multi-byte indicator, a tag ISO 2709 cannot hold, an over-long field."""
+    head = [pymarc.Field(tag="001", data="000000654"), pymarc.Field(tag="005", data="x&y")]
+    return [
+        records.new_record("00000cam a2200000 i 4500", [*head, field(tag, ind, ("a", "v"))])
+        for tag, ind in (("0a9", "  "), ("abc", "ä "), ("LOW", "&<"), ("ÄÄÄ", "  "), ("24", "  "))
+    ] + [
+        records.new_record("00000cam a2200000 i 4500", [*head, field("500", "  ", ("a", "ö" * n))])
+        for n in (4990, 5000)  # the field's bytes just within ISO 2709's 9,999, and past it
+    ]
+
+
+@pytest.mark.parametrize("formed", [True, False])
+def test_prepared_stored_forms_equal_the_full_way(formed: bool) -> None:
+    count = 0
+    for record in [*corpus(), *odd_records()]:
+        piece = record_to_marcxml(record)
+        prepared = loading.prepare_marcxml(piece, formed)
+        if prepared is None:
+            continue  # the full way (compared above)
+        count += 1
+        assert prepared.formed is formed
+        fast, full = finish_prepared(prepared, VERSION, VERSION), full_way(piece)
+        assert fast.iso2709 == full.iso2709 == loading.iso2709_or_none(piece)
+        assert fast.oai == full.oai
+    assert count > 300 + 5
+
+
+def test_the_forms_share_follows_whichever_process_waits() -> None:
+    share = loading.FormsShare()
+    made = sum(share.take() for _ in range(100))
+    assert made == 100  # all in the child until batches tell otherwise
+    for _ in range(4):  # sends as quick as the pipe: the writer waited for this child
+        share.sent(preparing=1.0, sending=0.01)
+    assert share.share == 0.5
+    assert sum(share.take() for _ in range(100)) == 50
+    for _ in range(20):
+        share.sent(preparing=1.0, sending=0.01)
+    assert share.share == 0.0
+    assert not any(share.take() for _ in range(100))
+    share.sent(preparing=1.0, sending=0.5)  # the send waited on the writer: it is the busier
+    assert share.share == loading.FormsShare.STEP
+
+
 def test_a_second_pass_reads_the_remembered_fields_alike() -> None:
     pieces = [record_to_marcxml(r) for r in generate_records(50, 12)]
     first = [loading.prepare_marcxml(p) for p in pieces]
