@@ -32,7 +32,7 @@ from gateway import indexing, records
 from gateway.errors import MalformedRecordError
 from gateway.oai_sets import oai_sets_of
 from gateway.records.detect import MARCXML, detect_format, file_head, read_records
-from gateway.records.iso2709 import marcxml_to_iso2709, unescape_values
+from gateway.records.iso2709 import iso2709_head, marcxml_to_iso2709, unescape_values
 from gateway.records.marcxml import (
     COMPACT_PREFIX,
     COMPACT_PREFIX_BYTES,
@@ -248,18 +248,11 @@ def _iso2709(piece: bytes) -> bytes | None:
     sizes = [len(field) - 3 for field in marked.split(b"\0")[1:]]
     if not sizes or max(sizes) > _ISO_MAX_FIELD:
         return iso2709_or_none(piece)
-    directory: list[bytes] = []
-    offset = 0
-    for tag, size in zip(tags, sizes, strict=True):
-        directory.append(b"%s%04d%05d" % (tag, size, offset))
-        offset += size
-    directory.append(b"\x1e")
-    base = 24 + 12 * len(sizes) + 1
-    length = base + offset + 1
-    if length > 99999:
+    try:
+        head = iso2709_head(leader.decode("ascii"), tags, sizes)
+    except MalformedRecordError:
         return None  # as `iso2709_or_none`: more than ISO 2709 allows
-    head = b"%05d%sa22%05d%s4500" % (length, leader[5:9], base, leader[17:20])
-    return b"".join((head, *directory, _ISO_TAG.sub(b"", marked), b"\x1d"))
+    return b"".join((head, _ISO_TAG.sub(b"", marked), b"\x1d"))
 
 
 # A field in the compact form -> what it is, what it feeds the indexes, its fin01alma form

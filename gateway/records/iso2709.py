@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Final
 
 import pymarc
@@ -54,11 +54,18 @@ def record_to_iso2709(record: pymarc.Record) -> bytes:
 
 def _joined(leader: str, tags: list[bytes], data: list[bytes]) -> bytes:
     """The record of these fields (tag and body with its terminator) after the leader."""
+    head = iso2709_head(leader, tags, [len(body) for body in data])
+    return head + b"".join(data) + RECORD_TERMINATOR
+
+
+def iso2709_head(leader: str, tags: Sequence[bytes], sizes: Sequence[int]) -> bytes:
+    """The leader and directory of a record of fields of these tags and sizes (each body with
+    its terminator), in order; MalformedRecordError when ISO 2709 cannot hold it."""
     directory: list[bytes] = []
     offset = 0
-    for tag, body in zip(tags, data, strict=True):
-        directory.append(b"%s%04d%05d" % (tag, len(body), offset))
-        offset += len(body)
+    for tag, size in zip(tags, sizes, strict=True):
+        directory.append(b"%s%04d%05d" % (tag, size, offset))
+        offset += size
     directory_bytes = b"".join(directory) + FIELD_TERMINATOR
     base = 24 + len(directory_bytes)
     length = base + offset + 1
@@ -70,7 +77,7 @@ def _joined(leader: str, tags: list[bytes], data: list[bytes]) -> bytes:
         # ISO 2709 counts the leader in bytes: only 24 ASCII characters keep its positions
         raise MalformedRecordError(f"leader {leader!r} is not 24 ASCII characters", position="LDR")
     head = f"{length:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
-    return head.encode("ascii") + directory_bytes + b"".join(data) + RECORD_TERMINATOR
+    return head.encode("ascii") + directory_bytes
 
 
 def parse_iso2709(data: bytes, position: str = "record 1") -> pymarc.Record:
@@ -268,21 +275,16 @@ def _compact_to_iso2709(xml: bytes) -> bytes:
     chunks = body.replace(b"</controlfield>", b"\0").replace(b"</datafield>", b"\0").split(b"\0")
     if chunks.pop() != b"":
         raise _NotCompact
-    directory: list[bytes] = []
+    tags: list[bytes] = []
     data: list[bytes] = []
-    offset = 0
     for chunk in chunks:
         tag, body_bytes = _field(chunk)
-        directory.append(b"%s%04d%05d" % (tag, len(body_bytes), offset))
+        tags.append(tag)
         data.append(body_bytes)
-        offset += len(body_bytes)
-    directory_bytes = b"".join(directory) + FIELD_TERMINATOR
-    base = 24 + len(directory_bytes)
-    length = base + offset + 1
-    if length > _MAX_LENGTH or len(leader) != 24 or not leader.isascii():
-        raise _NotCompact  # the long way names what is wrong
-    head = f"{length:05d}{leader[5:9]}a22{base:05d}{leader[17:20]}4500"
-    return head.encode("ascii") + directory_bytes + b"".join(data) + RECORD_TERMINATOR
+    try:
+        return _joined(leader, tags, data)
+    except MalformedRecordError:
+        raise _NotCompact from None  # the long way names what is wrong
 
 
 # Characters the compact form escapes: a tag or indicator holding one is read the long way.
