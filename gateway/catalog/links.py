@@ -13,13 +13,11 @@ import pymarc
 from gateway import indexing, records
 from gateway.catalog.asteri import Authorities, HeadingChange
 from gateway.catalog.base import CatalogCore
-from gateway.catalog.saving import next_version, prepare_write
+from gateway.catalog.saving import EntryShares, next_version, prepare_write
 from gateway.model import User, View
-from gateway.oai_sets import oai_sets_of
 from gateway.rules import asteri
 from gateway.store import RecordRow, RecordWrite
 
-_ID_TAGS = frozenset({"001", "003", "035"})  # the fields a save may edit in place
 RELINK_CHUNK = 500  # records a transaction of the linking job rewrites
 LINK_USER = User(name=asteri.LINK_CATALOGER, library="FIN01", level=30, privileged=True)
 
@@ -90,20 +88,15 @@ class Links(CatalogCore):
         for rid, record in parsed.items():
             row = rows[rid]
             # each field's index terms once: the old and the new entry share all but the
-            # rewritten headings' (and the ids', which the save may edit in place)
-            shares = {id(f): indexing.field_entry(f) for f in record.fields}
-            sets = oai_sets_of(record)  # LOW, 042 and leader: a relink changes none of them
-            old = indexing.entry_of_fields(
-                [shares[id(f)] for f in record.fields], record_id=rid, sets=sets
-            )
+            # rewritten headings' (and the ids', which the save may edit)
+            shares = EntryShares()
+            old = shares.entry(record, rid)
             rewritten = None
             if change.heading is not None:
                 rewritten = asteri.relink_record(record, change.authority_id, change.heading)
             if rewritten is not None:
                 self._finish(rewritten, rid, LINK_USER, now)
-                entry = indexing.entry_of_fields(
-                    [_share(f, shares) for f in rewritten.fields], record_id=rid, sets=sets
-                )
+                entry = shares.entry(rewritten, rid)
                 version = next_version(row, now)
                 writes.append(prepare_write(rewritten, rid, now, version, dates=dates, entry=entry))
                 report.rewritten.append(rid)
@@ -139,12 +132,6 @@ class Links(CatalogCore):
                 live.update(s.id for s in found if not s.deleted)
         dangling = [DanglingLink(rec, int(term)) for term, rec in pairs if int(term) not in live]
         return sorted(dangling, key=lambda d: (d.record_id, d.asteri_id))
-
-
-def _share(field: pymarc.Field, shares: dict[int, indexing.FieldEntry]) -> indexing.FieldEntry:
-    """A field's index terms, computed again for the fields a save may have edited."""
-    found = None if field.tag in _ID_TAGS else shares.get(id(field))
-    return found if found is not None else indexing.field_entry(field)
 
 
 def _parse_rows(rows: dict[int, RecordRow]) -> dict[int, pymarc.Record]:
