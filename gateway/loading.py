@@ -470,7 +470,7 @@ def _share(
 
 class FormsShare:
     """How many of the records a preparing child prepares get their ISO 2709 and OAI-PMH forms
-    there (a fifth of its CPU); the writing process makes the rest. On two cores one child
+    there (over a third of its work); the writing process makes the rest. On two cores one child
     prepares while the writer idles half the time: the share follows whichever waits. A
     batch whose sending waited on the writer (longer than the quickest send, which is just
     the pipe's copying) says the writer is the busier: the child takes more of the forms;
