@@ -52,13 +52,14 @@ from protocols.oaipmh.metadata import (
     dublin_core,
     marc_form,
 )
-from protocols.oaipmh.responses import set_spec_lines
+from protocols.oaipmh.responses import set_spec_lines, stored_set_spec_lines
 from protocols.oaipmh.tokens import ListState, TokenSigner
 
 CONTENT_TYPE = "text/xml"
 # records fetched and rendered at a time: a 1,000-record page is never held whole
 FETCH_BATCH = 250
 WRITE_CHUNK = 256 * 1024  # fewer writes (and chunks for the client to parse) than 64 KiB
+_PIECES_AT_ONCE = 64  # of a list's pieces (`responses.record_pieces`: 9 a record) added at once
 _NAMED_SETS = frozenset(s.spec for s in MELINDA_SETS)
 _LOW_SET = re.compile(rf"{LOW_SET_PREFIX}[A-Za-z0-9_\-]+")
 
@@ -303,7 +304,7 @@ class OaiProvider:
     def _render_records(
         self, records: Sequence[StoredRecord], prefix: str, with_cat: bool
     ) -> list[bytes]:
-        """Each record's `<record>` element."""
+        """The records' `<record>` elements, as pieces to join (`responses.record_pieces`)."""
         id_prefix = escape(self.settings.oai_identifier_prefix).encode()
         parts: list[bytes] = []
         for stored in records:
@@ -318,11 +319,9 @@ class OaiProvider:
                 else:
                     metadata = marc_form(stored.xml, stored.id, prefix, with_cat=with_cat)
             identifier = b"%s%09d" % (id_prefix, stored.id)
-            specs = b"" if stored.deleted else set_spec_lines(_set_specs(stored))
-            parts.append(
-                responses.record_with_lines(
-                    identifier, _datestamp(stored.datestamp), metadata, specs
-                )
+            specs = b"" if stored.deleted else _set_spec_lines(stored)
+            parts += responses.record_pieces(
+                identifier, _datestamp(stored.datestamp), metadata, specs
             )
         return parts
 
@@ -387,9 +386,11 @@ class _Chunks:
         self.size += len(part)
 
     async def extend(self, parts: Sequence[bytes]) -> None:
-        for part in parts:
-            self.parts.append(part)
-            self.size += len(part)
+        # a few records' pieces at a time: a piece overshoots WRITE_CHUNK by a few records at most
+        for start in range(0, len(parts), _PIECES_AT_ONCE):
+            some = parts[start : start + _PIECES_AT_ONCE]
+            self.parts += some
+            self.size += sum(map(len, some))
             if self.size >= WRITE_CHUNK:
                 await self.flush()
 
@@ -423,6 +424,13 @@ def _set_specs(stored: StoredRecord) -> tuple[str, ...]:
     if stored.oai_sets is not None:
         return decode_set_specs(stored.oai_sets)
     return set_specs_tuple(stored.xml)
+
+
+def _set_spec_lines(stored: StoredRecord) -> bytes:
+    """A live record's header setSpec lines: from its stored set specs, else its MARCXML."""
+    if stored.oai_sets is not None:
+        return stored_set_spec_lines(stored.oai_sets)
+    return set_spec_lines(set_specs_tuple(stored.xml))
 
 
 @lru_cache(maxsize=4096)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from gateway.catalog import SetInfo
+from gateway.records.oai_forms import decode_set_specs
 from gateway.records.xmlsafe import escape, quoteattr
 from protocols.oaipmh.errors import OaiError
 from protocols.oaipmh.metadata import MetadataFormat
@@ -117,11 +118,15 @@ def header(
     )
 
 
-_RECORD = (
-    b"\t\t<record>\n\t\t\t<header>\n\t\t\t\t<identifier>%s</identifier>\n"
-    b"\t\t\t\t<datestamp>%s</datestamp>\n%s\t\t\t</header>\n"
-    b"\t\t\t<metadata>%s</metadata>\n\t\t</record>\n"
+# `<record>` around its identifier, datestamp, setSpec lines and metadata
+_RECORD_PARTS = (
+    b"\t\t<record>\n\t\t\t<header>\n\t\t\t\t<identifier>",
+    b"</identifier>\n\t\t\t\t<datestamp>",
+    b"</datestamp>\n",
+    b"\t\t\t</header>\n\t\t\t<metadata>",
+    b"</metadata>\n\t\t</record>\n",
 )
+_RECORD = b"%s".join(_RECORD_PARTS)
 _DELETED_RECORD = (
     b'\t\t<record>\n\t\t\t<header status="deleted">\n\t\t\t\t<identifier>%s</identifier>\n'
     b"\t\t\t\t<datestamp>%s</datestamp>\n\t\t\t</header>\n\t\t</record>\n"
@@ -145,13 +150,55 @@ def record_with_lines(
     return _RECORD % (identifier, datestamp, spec_lines, metadata)
 
 
+def record_pieces(
+    identifier: bytes, datestamp: bytes, metadata: bytes | None, spec_lines: bytes
+) -> tuple[bytes, ...]:
+    """`record_with_lines` as pieces to join: a list's record bytes are then copied once, into
+    the piece of the response they go out in."""
+    if metadata is None:
+        return (_DELETED_RECORD % (identifier, datestamp),)
+    opening, after_identifier, after_datestamp, after_header, closing = _RECORD_PARTS
+    return (
+        opening,
+        identifier,
+        after_identifier,
+        datestamp,
+        after_datestamp,
+        spec_lines,
+        after_header,
+        metadata,
+        closing,
+    )
+
+
+_SPEC_OPEN = "\t\t\t\t<setSpec>"
+_SPEC_CLOSE = "</setSpec>\n"
+
+
 @lru_cache(maxsize=4096)
 def set_spec_lines(set_specs: tuple[str, ...]) -> bytes:
-    """A `record` header's setSpec elements: records share a few combinations of sets, so
-    each is made once."""
-    return b"".join(
-        b"\t\t\t\t<setSpec>%s</setSpec>\n" % escape(spec).encode() for spec in set_specs
-    )
+    """A `record` header's setSpec elements, each combination of sets made once."""
+    return "".join(_SPEC_OPEN + escape(spec) + _SPEC_CLOSE for spec in set_specs).encode()
+
+
+def stored_set_spec_lines(encoded: str) -> bytes:
+    """`set_spec_lines` of set specs as stored (`encode_set_specs`' compact JSON list). Records
+    share too many combinations of LOWs for a cache; when no spec needs escaping in JSON or
+    XML, the list's separators are replaced by the elements' in one pass instead."""
+    if (
+        encoded.isascii()
+        and "\\" not in encoded
+        and "&" not in encoded
+        and "<" not in encoded
+        and ">" not in encoded
+        and encoded.startswith('["')
+        and encoded.endswith('"]')
+        # every quote stands at the list's ends or in a compact `","`: nothing else to decode
+        and encoded.count('"') == 2 * encoded.count('","') + 2
+    ):
+        inner = encoded[2:-2].replace('","', _SPEC_CLOSE + _SPEC_OPEN)
+        return (_SPEC_OPEN + inner + _SPEC_CLOSE).encode()
+    return set_spec_lines(decode_set_specs(encoded))
 
 
 def resumption_token(
