@@ -51,13 +51,26 @@ class SearchAndRetrieval(CatalogCore):
         count: int = 10,
         view: View = View.FIN01,
         iso2709: bool = False,
+        whole_within: int = 0,
     ) -> tuple[ResultSet, list[StoredRecord]]:
         """`search` and the records at positions start..start+count-1 (1-based) of its ids,
-        read together (records deleted in between are skipped, as `fetch` does); `iso2709`
-        as in `fetch`."""
+        or all of them when it found at most `whole_within`, read together (records deleted
+        in between are skipped, as `fetch` does); `iso2709` as in `fetch`."""
         return await self.store.search_page(
-            query, sort=sort, cap=cap, start=start, count=count, view=view, iso2709=iso2709
+            query,
+            sort=sort,
+            cap=cap,
+            start=start,
+            count=count,
+            view=view,
+            iso2709=iso2709,
+            whole_within=whole_within,
         )
+
+    def change_mark(self) -> object | None:
+        """The store's state now, without waiting: equal marks mean no commit in between
+        (by any process); None when the store cannot tell so cheaply."""
+        return self.store.change_mark()
 
     async def scan(
         self, index: str, start: str, *, count: int = 20, position: int = 1

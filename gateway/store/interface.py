@@ -163,6 +163,11 @@ class Store(Protocol):
         checkpoint of it); what it committed is readable before."""
         ...
 
+    def change_mark(self) -> object | None:
+        """The store's state now, read without waiting: two equal marks mean nothing was
+        committed in between by any process; None when the store cannot tell so cheaply."""
+        ...
+
     async def refresh(self) -> int:
         """The store's generation: it rises when another process has committed to the store
         since the last look (what a caller cached from it may be stale)."""
@@ -194,8 +199,10 @@ class Store(Protocol):
         count: int,
         view: View,
         iso2709: bool = False,
+        whole_within: int = 0,
     ) -> tuple[ResultSet, list[StoredRecord]]:
-        """`search` and the records of a page of it, in one read; `iso2709` as in `fetch`."""
+        """`search` and the records of a page of it (all of them when it found at most
+        `whole_within`), in one read; `iso2709` as in `fetch`."""
         ...
 
     async def scan(

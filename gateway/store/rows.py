@@ -1,5 +1,5 @@
 """Rows both SQL stores read, made into what the store hands out: libraries with their
-password hashes, and the entries of the significant-change log."""
+password hashes, the entries of the significant-change log, the page of a search."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from gateway.model import Library
+from gateway.model import Library, ResultSet
 
 LIBRARY_COLUMNS: Final = "code, name, sid_code, level, privileged, password_hash"
+
+
+def page_of(found: ResultSet, start: int, count: int, whole_within: int) -> list[int]:
+    """The ids a search_page reads: positions start..start+count-1 (1-based), or every id
+    when the search found at most `whole_within`."""
+    if 0 < found.total <= whole_within and len(found.ids) == found.total:
+        return found.ids
+    return found.ids[start - 1 : start - 1 + count] if count > 0 else []
 
 
 def library_with_hash(

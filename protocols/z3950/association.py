@@ -36,7 +36,7 @@ from protocols.z3950.diagnostics import (
     Bib1Diagnostic,
     to_diagnostic,
 )
-from protocols.z3950.retrieval import RecordBatch, retrieve
+from protocols.z3950.retrieval import RecordBatch, reads_stored_form, retrieve
 from protocols.z3950.rpn import parse_attributes_plus_term, parse_query, pqf_text
 
 IMPLEMENTATION_ID: Final = "melinda-gateway"
@@ -48,6 +48,10 @@ MAX_RECORD_SIZE: Final = 64 * 1024 * 1024
 MIN_MESSAGE_SIZE: Final = 64 * 1024
 MAX_RESULT_SETS: Final = 64  # named result sets one association may hold
 FIRST_WINDOW: Final = 100  # ids a search reads at once; a present past them reads more
+# A search finding at most this many records reads them with its ids, for the Present that
+# usually follows (a lookup by Melinda ID or ISBN): one thread hop instead of two.
+SMALL_SET_READ: Final = 10
+READ_AHEAD_OCTETS: Final = 512 * 1024  # records read ahead are kept only up to this size
 MAX_PRESENT: Final = 1000  # records one Present (or piggybacked Search) returns at most
 MAX_SCAN_TERMS: Final = 200
 TARGET_OPTIONS: Final = (
@@ -78,9 +82,13 @@ class NamedResultSet:
     ids: list[int]
     view: View
     database: str
-    # The records a Search piggybacks, read with the search (one reader call) and sent in
-    # its response; dropped then.
+    # The records read with the search (one reader call): those it piggybacks, or all of a
+    # small set. A Present takes them only while the store's change mark is still `mark`
+    # (taken before that read: no commit by any process since), so it shows the records as
+    # they are at its own time; otherwise they are dropped and it reads the store.
     first: list[StoredRecord] | None = None
+    mark: object | None = None
+    iso2709: bool = False  # `first` carry their stored ISO 2709 forms
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,16 +181,20 @@ class Association:
                 "resultSetName": request.result_set_name,
                 "query": pqf_text(attribute_set, tree),
             }
-            # The search and the records it may carry back in one read. Nothing is read ahead
-            # for a later Present: that one must show the records as they are by then.
+            # The search and the records it may carry back in one read, all of a small set's
+            # too when the store can tell later whether they are still as read.
             page = _piggyback_page(request)
-            found, first = await self.catalog.for_view(view).search_page(
+            catalog = self.catalog.for_view(view)
+            mark = catalog.change_mark()  # before the read: a commit during it moves the mark
+            iso2709 = request.record_syntax in (None, z.USMARC_SYNTAX)
+            found, first = await catalog.search_page(
                 query,
                 cap=max(FIRST_WINDOW, page),
                 start=1,
                 count=page,
                 view=view,
-                iso2709=request.record_syntax in (None, z.USMARC_SYNTAX),
+                iso2709=iso2709,
+                whole_within=SMALL_SET_READ if mark is not None else 0,
             )
         except Exception as exc:  # every failure is answered, never dropped
             diagnostic = to_diagnostic(exc)
@@ -199,7 +211,7 @@ class Association:
         count = min(found.total, RESULT_SET_CAP)
         for earlier in self.result_sets.values():
             earlier.first = None  # records read ahead are kept for the latest search only
-        result_set = NamedResultSet(query, count, found.ids, view, database, first)
+        result_set = NamedResultSet(query, count, found.ids, view, database, first, mark, iso2709)
         self.result_sets[name] = result_set
         wanted, element_set = 0, None
         if count <= request.small_set_upper_bound:
@@ -208,7 +220,7 @@ class Association:
             wanted = min(request.medium_set_present_number, count)
             element_set = request.medium_set_element_set
         if wanted <= 0:
-            result_set.first = None
+            _keep_within_bound(result_set)
             return Reply(
                 z.search_response(
                     request.reference_id,
@@ -219,7 +231,10 @@ class Association:
                 ),
                 journal=journal,
             )
-        batch = await self._batch(result_set, 1, wanted, element_set, request.record_syntax)
+        batch = await self._batch(
+            result_set, 1, wanted, element_set, request.record_syntax, with_search=True
+        )
+        _keep_within_bound(result_set)
         return Reply(
             z.search_response(
                 request.reference_id,
@@ -283,15 +298,21 @@ class Association:
         count: int,
         element_set: str | None,
         syntax: z.Oid | None,
+        *,
+        with_search: bool = False,
     ) -> RecordBatch:
-        first, result_set.first = result_set.first, None
         try:
             wanted = min(start - 1 + count, result_set.total)
             fetched = None
-            if first is not None and wanted <= len(result_set.ids):
+            first = self._first_as_read(result_set, with_search)
+            if (
+                first is not None
+                and wanted <= len(result_set.ids)
+                and (result_set.iso2709 or not reads_stored_form(syntax, element_set))
+            ):
                 read = {record.id for record in first}
                 if read.issuperset(result_set.ids[start - 1 : wanted]):
-                    fetched = first  # read with the search
+                    fetched = first  # read with the search, and still so
             if wanted > len(result_set.ids):
                 more = await self.catalog.for_view(result_set.view).search(
                     result_set.query, cap=min(RESULT_SET_CAP, max(wanted, 2 * len(result_set.ids)))
@@ -313,6 +334,18 @@ class Association:
         except Exception as exc:
             diagnostic = to_diagnostic(exc)
             return RecordBatch.failure(diagnostic.condition, diagnostic.addinfo)
+
+    def _first_as_read(
+        self, result_set: NamedResultSet, with_search: bool
+    ) -> list[StoredRecord] | None:
+        """The records read with the search when the store is as it was then (the search's
+        own response always), else None (and they are dropped)."""
+        if result_set.first is None or with_search:
+            return result_set.first
+        mark = result_set.mark
+        if mark is None or mark != self.catalog.for_view(result_set.view).change_mark():
+            result_set.first = None
+        return result_set.first
 
     # --- Scan ------------------------------------------------------------------------
 
@@ -409,6 +442,18 @@ def _database(names: list[str]) -> tuple[View, str]:
     if len(views) > 1:
         raise Bib1Diagnostic(TOO_MANY_DATABASES, "search one database at a time")
     return views.pop(), names[0]
+
+
+def _keep_within_bound(result_set: NamedResultSet) -> None:
+    """Records read ahead stay for a Present only when the store can tell they are still as
+    read, and within READ_AHEAD_OCTETS."""
+    first = result_set.first
+    if first is None:
+        return
+    if result_set.mark is None or (
+        sum(len(record.xml) + len(record.iso2709 or b"") for record in first) > READ_AHEAD_OCTETS
+    ):
+        result_set.first = None
 
 
 def _piggyback_page(request: z.SearchRequest) -> int:

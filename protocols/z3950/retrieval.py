@@ -62,7 +62,7 @@ class RecordBatch:
 
 
 def element_set_of(name: str | None) -> str:
-    if name is None or name.strip().upper() == FULL:
+    if name is None or _is_full(name):
         return FULL
     if name.strip().upper() == BRIEF:
         return BRIEF
@@ -75,6 +75,15 @@ def syntax_of(syntax: z.Oid | None) -> z.Oid:
     if syntax not in SYNTAXES:
         raise Bib1Diagnostic(RECORD_SYNTAX_UNSUPPORTED, oid_text(syntax))
     return syntax
+
+
+def reads_stored_form(syntax: z.Oid | None, element_set: str | None) -> bool:
+    """Whether a Present in `syntax` and `element_set` sends the records' stored ISO 2709 forms."""
+    return syntax in (None, z.USMARC_SYNTAX) and _is_full(element_set)
+
+
+def _is_full(element_set: str | None) -> bool:
+    return element_set is None or element_set.strip().upper() == FULL
 
 
 async def retrieve(

@@ -38,6 +38,7 @@ from gateway.store.rows import (
     LIBRARY_COLUMNS,
     libraries_with_hashes,
     library_with_hash,
+    page_of,
     significant_change,
 )
 from gateway.store.sqlite.compile import EQ_SQL, compile_query, order_by
@@ -647,6 +648,11 @@ class PostgresStore:
             self.generation += 1
         self._commits_seen = int(commits)
 
+    def change_mark(self) -> object | None:
+        """None: the database's state cannot be known without a round trip, so nothing read
+        earlier stands in for a read."""
+        return None
+
     async def refresh(self) -> int:
         """Notice a commit another process made; asks the database when woken by NOTIFY,
         and at least once a second whatever (a notification may be lost)."""
@@ -811,11 +817,12 @@ class PostgresStore:
         count: int,
         view: View,
         iso2709: bool = False,
+        whole_within: int = 0,
     ) -> tuple[ResultSet, list[StoredRecord]]:
-        """`search`, then the records at positions start..start+count-1 (1-based) of its ids;
-        `iso2709` as in `fetch`."""
+        """`search`, then the records at positions start..start+count-1 (1-based) of its ids,
+        or all of them when it found at most `whole_within`; `iso2709` as in `fetch`."""
         found = await self._search(query, sort=sort, cap=cap)
-        page = found.ids[start - 1 : start - 1 + count] if count > 0 else []
+        page = page_of(found, start, count, whole_within)
         return found, await self._fetch(page, view, iso2709=iso2709) if page else []
 
     async def scan(

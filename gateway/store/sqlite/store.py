@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from operator import itemgetter
@@ -31,6 +32,7 @@ from gateway.store.rows import (
     LIBRARY_COLUMNS,
     libraries_with_hashes,
     library_with_hash,
+    page_of,
     significant_change,
 )
 from gateway.store.sqlite.compile import EQ_SQL, SqlPart, compile_query, order_by
@@ -101,6 +103,51 @@ def _renamed(sql: str, prefix: str) -> str:
     return renamed.replace("sqlite_autoindex_records_1", f"sqlite_autoindex_{prefix}records_1")
 
 
+# The WAL-index header at the start of the -shm file (sqlite.org/walformat.html): two equal
+# 48-octet copies, rewritten by every commit of any connection (its change counter, last
+# frame, salts and checksum), version 3007000 since SQLite 3.7.0.
+_WAL_INDEX_HEADER: Final = 48
+_WAL_INDEX_VERSION: Final = 3007000
+
+
+class _CommitWatch:
+    """Whether any connection of any process committed to the file since a mark was taken,
+    told by one pread of the WAL-index header: no SQLite call, no thread hop."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+
+    @classmethod
+    def open(cls, path: str) -> _CommitWatch:
+        try:
+            return cls(os.open(f"{path}-shm", os.O_RDONLY))
+        except OSError:
+            return cls(None)  # marks are None: nothing read earlier stands in for a read
+
+    def header(self) -> bytes | None:
+        """The header now, or None when it cannot be read whole (a commit writing it)."""
+        if self._fd is None:
+            return None
+        try:
+            both = os.pread(self._fd, 2 * _WAL_INDEX_HEADER, 0)
+        except OSError:
+            return None
+        first = both[:_WAL_INDEX_HEADER]
+        if (
+            len(both) < 2 * _WAL_INDEX_HEADER
+            or first != both[_WAL_INDEX_HEADER:]  # the writer is between its two copies
+            or int.from_bytes(first[:4], sys.byteorder) != _WAL_INDEX_VERSION
+            or not first[12]  # isInit
+        ):
+            return None
+        return first
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class _Connections:
     """The file's connections and write lock, which every base of the store shares."""
 
@@ -111,6 +158,8 @@ class _Connections:
         self.write_lock = asyncio.Lock()
         self.writes = 0  # commits through this file's writer: kept counts are stale after one
         self.checkpointing: asyncio.Future[None] | None = None  # after a large transaction
+        self.watch = _CommitWatch(None)
+        self.restores = 0  # files put in place: a mark of the one before never matches
 
 
 class _BaseConnection:
@@ -587,6 +636,8 @@ class SqliteStore:
                 await conn.close()
             raise
         store = cls(path, writer, readers)
+        # the -shm file exists now: the writer's connection made the database WAL
+        store._conns.watch = await asyncio.to_thread(_CommitWatch.open, path)
         await store._load_counters()
         for name in BASE_PREFIXES:
             if name != store.base_name:
@@ -618,6 +669,7 @@ class SqliteStore:
     async def close(self) -> None:
         await self.checkpointed()
         async with self._write_lock:
+            self._conns.watch.close()
             for reader in self._readers:
                 await reader.close()
             await self._writer.close()
@@ -697,6 +749,12 @@ class SqliteStore:
         self._note_version(version)
 
     # --- reads ---------------------------------------------------------------------------------
+    def change_mark(self) -> object | None:
+        """The file's state now, without a thread hop: equal marks mean no commit by any
+        connection of any process changed it in between (None: cannot tell now)."""
+        header = self._conns.watch.header()
+        return None if header is None else (self._conns.restores, header)
+
     async def get_row(self, record_id: int) -> RecordRow | None:
         return await self._read(lambda conn: _row_of(conn, record_id))
 
@@ -731,15 +789,16 @@ class SqliteStore:
         count: int,
         view: View,
         iso2709: bool = False,
+        whole_within: int = 0,
     ) -> tuple[ResultSet, list[StoredRecord]]:
         """`search`, then the records at positions start..start+count-1 (1-based) of its ids,
-        in one reader call (an SRU searchRetrieve's or a piggybacked Z39.50 Search's whole
-        read)."""
+        or all of them when it found at most `whole_within`, in one reader call (an SRU
+        searchRetrieve's or a Z39.50 Search's whole read)."""
         compiled, order = compile_query(query), order_by(sort)
 
         def work(conn: sqlite3.Connection) -> tuple[ResultSet, list[StoredRecord]]:
             found = _search(conn, compiled, order, cap)
-            page = found.ids[start - 1 : start - 1 + count] if count > 0 else []
+            page = page_of(found, start, count, whole_within)
             return found, _fetch(conn, page, view, iso2709=iso2709) if page else []
 
         return await self._read(work)
@@ -1089,11 +1148,14 @@ class SqliteStore:
         await asyncio.to_thread(shutil.copyfile, path, staged)
         await self.checkpointed()
         async with self._write_lock:
+            self._conns.restores += 1
+            self._conns.watch.close()
             for conn in [*self._readers, self._writer]:
                 await conn.close()
             await asyncio.to_thread(_put_in_place, staged, self.path, discarded)
             fresh = await SqliteStore.open(self.path)
             self._conns.writer, self._conns.readers = fresh._writer, fresh._readers
+            self._conns.watch = fresh._conns.watch
             for store in self._bases.values():
                 await store._load_counters()
             self._conns.writes += 1
@@ -1155,7 +1217,7 @@ class SqliteStore:
 
 
 def _fetch(
-    conn: sqlite3.Connection, ids: list[int], view: View, *, iso2709: bool = False
+    conn: sqlite3.Connection, ids: Sequence[int], view: View, *, iso2709: bool = False
 ) -> list[StoredRecord]:
     """The records of `ids` in that order (missing ids skipped), on a reader's thread."""
     iso = ", iso" if iso2709 and view is View.FIN01 else ", NULL"

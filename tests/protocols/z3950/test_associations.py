@@ -11,9 +11,12 @@ from typing import Any
 import aiohttp
 import pytest
 from lxml import etree
+from pymarc import Record
 
+from gateway.catalog import Catalog
 from gateway.emulator.app import running_gateway
 from gateway.emulator.host import Gateway
+from gateway.records.aleph import mark_deleted
 from protocols.z3950 import pdu as z
 from protocols.z3950.ber import (
     CONTEXT,
@@ -151,7 +154,7 @@ def medium_set_search(query: bytes, *, small: int, large: int, medium: int) -> b
 
 
 async def test_a_search_and_its_piggybacked_records_are_one_read(
-    catalogue: Gateway, origin: Origin, monkeypatch: pytest.MonkeyPatch
+    catalogue: Gateway, origin: Origin, monkeypatch: pytest.MonkeyPatch, store_kind: str
 ) -> None:
     reads = StoreReads(catalogue, monkeypatch)
     await origin.init()
@@ -163,11 +166,75 @@ async def test_a_search_and_its_piggybacked_records_are_one_read(
     medium = await origin.ask(medium_set_search(query, small=1, large=10, medium=5))
     assert result_count(medium) == 2 and record_count(medium) == 2
     assert reads.calls == ["search_page", "search_page"]
-    # no piggyback asked for: nothing is read ahead, a Present reads the store as it is then
+    # no piggyback asked for: a small set's records come with the search, and the Present
+    # takes them where the store can tell without a read that nothing changed since (SQLite)
     await origin.ask(kivi_search())
     present = await origin.ask(z.present_request(1, 2))
     assert record_count(present) == 2 and b"000900001" in _record_data(present, 0)
-    assert reads.calls == ["search_page"] * 3 + ["fetch"]
+    again = await origin.ask(z.present_request(2, 1, syntax=z.XML_SYNTAX))
+    assert record_count(again) == 1 and b"000900002" in _record_data(again, 0)
+    reread = [] if store_kind == "sqlite" else ["fetch", "fetch"]
+    assert reads.calls == ["search_page"] * 3 + reread
+    # a large set's records are not read ahead
+    await origin.ask(z.search_request(z.rpn_term_query(1003, "testaaja")))
+    assert record_count(await origin.ask(z.present_request(1, 1))) == 1
+    assert reads.calls == ["search_page"] * 3 + reread + ["search_page", "fetch"]
+
+
+def melinda_id_search(melinda_id: int) -> bytes:
+    return z.search_request(z.rpn_term_query(12, f"{melinda_id:09d}"))
+
+
+def retitled(title: str) -> Record:
+    """Tuntematon sotilas (900003) under another title (saved as a load saves it)."""
+    record = book_record(CATALOGUE[2])
+    assert record["001"].data == "000900003"
+    record["245"]["a"] = title
+    return record
+
+
+async def test_a_record_changed_between_search_and_present_is_presented_as_changed(
+    catalogue: Gateway, origin: Origin
+) -> None:
+    await origin.init()
+    assert result_count(await origin.ask(melinda_id_search(900003))) == 1
+    await catalogue.catalog.load([retitled("Tuntematon sotilas, uusi laitos.")])
+    present = await origin.ask(z.present_request(1, 1))
+    assert b"uusi laitos" in _record_data(present, 0)
+    # and the next Present again as it is then
+    await catalogue.catalog.load([retitled("Tuntematon sotilas, kolmas.")])
+    present = await origin.ask(z.present_request(1, 1, syntax=z.XML_SYNTAX))
+    assert b"kolmas" in _record_data(present, 0) and b"uusi laitos" not in _record_data(present, 0)
+
+
+async def test_a_record_changed_by_another_process_after_the_search_is_presented_as_changed(
+    catalogue: Gateway, origin: Origin, store_url: str
+) -> None:
+    """Another worker of `serve --workers` (or the CLI) writes through connections of its own."""
+    await origin.init()
+    assert result_count(await origin.ask(melinda_id_search(900003))) == 1
+    elsewhere = await Catalog.open(store_url)
+    try:
+        await elsewhere.load([retitled("Tuntematon sotilas, toisaalla.")])
+    finally:
+        await elsewhere.close()
+    present = await origin.ask(z.present_request(1, 1))
+    assert b"toisaalla" in _record_data(present, 0)
+
+
+async def test_a_record_deleted_between_search_and_present_is_presented_as_deleted(
+    catalogue: Gateway, origin: Origin
+) -> None:
+    await origin.init()
+    assert result_count(await origin.ask(kivi_search())) == 2
+    deleted = book_record(CATALOGUE[0])
+    mark_deleted(deleted)  # Aleph's deletion: STA DELETED and leader/05 `d`, the record stays
+    await catalogue.catalog.load([deleted])
+    present = await origin.ask(z.present_request(1, 2))
+    assert record_count(present) == 2
+    first = _record_data(present, 0)
+    assert first[5:6] == b"d" and b"DELETED" in first
+    assert _record_data(present, 1)[5:6] != b"d"
 
 
 async def test_a_pdu_split_across_many_writes(origin: Origin) -> None:
