@@ -34,6 +34,7 @@ CONNECTIONS_PER_ASSOCIATION: Final = 4
 _LINGER_QUIET: Final = 1.0
 _LINGER_MAX: Final = 10.0
 _SHUTDOWN_GRACE: Final = 5.0
+_ALARM_SLACK: Final = 0.002  # a timer may ring this early (the loop counts milliseconds)
 _BUSY_TEXT: Final = b"too many connections on the Z39.50 port; retry later\n"
 _HTTP_BUSY: Final = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
@@ -151,6 +152,13 @@ class _Connection(asyncio.Protocol):
         self._lost = False
         self._in_association = False
         self.address = ""
+        self.client = ""  # the peer as the journal names it
+        # One alarm per connection, moved only earlier, bounds every wait for input: a timeout
+        # context per wait (a timer set and cancelled twice a search) cost ~14 µs each.
+        self._alarm: asyncio.TimerHandle | None = None
+        self._waiting = False
+        self._wait_ends = 0.0  # when the wait under way gives up, in the loop's time
+        self._timed_out = False
 
     # --- asyncio.Protocol ------------------------------------------------------------
 
@@ -159,6 +167,7 @@ class _Connection(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
+        self.client = controls.peer_of(transport)
         over_cap = self.listener.crowded()
         self.listener.add(self)
         self.task = asyncio.get_running_loop().create_task(self._serve(over_cap))
@@ -217,6 +226,9 @@ class _Connection(asyncio.Protocol):
             log.exception("Z39.50 association failed")
             self._close_association(z.CloseReason.SYSTEM_PROBLEM, "internal error")
         finally:
+            if self._alarm is not None:
+                self._alarm.cancel()
+                self._alarm = None
             if self.transport is not None and self.transport.get_protocol() is self:
                 self.transport.close()
             self.listener.discard(self)
@@ -232,7 +244,7 @@ class _Connection(asyncio.Protocol):
                     request = await self._next_init(init_deadline, deadline)
                     self._admit(association, request)
                 reply = await controls.answer(
-                    self.listener.gateway, association, request, controls.peer_of(self.transport)
+                    self.listener.gateway, association, request, self.client
                 )
                 if not association.initialised:
                     self.listener.associations.discard(self)
@@ -308,13 +320,38 @@ class _Connection(asyncio.Protocol):
         if remaining <= 0:
             raise _TimedOut(z.CloseReason.RESOURCES, "the association's lifetime is over")
         self._arrived.clear()
+        self._wait_ends = asyncio.get_running_loop().time() + min(idle, remaining)
+        self._timed_out = False
+        self._arm(self._wait_ends)
+        self._waiting = True
         try:
-            async with asyncio.timeout(min(idle, remaining)):
-                await self._arrived.wait()
-        except TimeoutError:
+            await self._arrived.wait()
+        finally:
+            self._waiting = False
+        if self._timed_out:
             if idle < remaining:
-                raise _TimedOut(z.CloseReason.LACK_OF_ACTIVITY, "idle too long") from None
-            raise _TimedOut(z.CloseReason.RESOURCES, "the association's lifetime is over") from None
+                raise _TimedOut(z.CloseReason.LACK_OF_ACTIVITY, "idle too long")
+            raise _TimedOut(z.CloseReason.RESOURCES, "the association's lifetime is over")
+
+    def _arm(self, at: float) -> None:
+        """The alarm rings at `at` or earlier (an earlier one stays)."""
+        alarm = self._alarm
+        if alarm is not None:
+            if alarm.when() <= at:
+                return
+            alarm.cancel()
+        self._alarm = asyncio.get_running_loop().call_at(at, self._ring)
+
+    def _ring(self) -> None:
+        """The wait under way has timed out, or the alarm moves on to when it will."""
+        self._alarm = None
+        if not self._waiting:
+            return  # the next wait sets it again
+        if asyncio.get_running_loop().time() >= self._wait_ends - _ALARM_SLACK:
+            self._timed_out = True
+            self._arrived.set()
+        else:
+            self._arm(self._wait_ends)
 
     async def _next_pdu(self, idle: float, deadline: float) -> Element:
         if time.monotonic() >= deadline:

@@ -364,6 +364,24 @@ async def test_an_idle_association_is_closed(tmp_path: Path) -> None:
         await origin.close()
 
 
+async def test_an_association_busy_for_longer_than_the_idle_timeout_stays(
+    tmp_path: Path,
+) -> None:
+    """Each wait for a request has the idle timeout from its own start, not the first's."""
+    async with _gateway_with(tmp_path, z3950_idle_timeout=1) as gateway:
+        origin = await Origin.connect(gateway)
+        await origin.init()
+        loop = asyncio.get_running_loop()
+        started = quiet = loop.time()
+        while quiet - started < 2.5:
+            await asyncio.sleep(0.3)
+            assert result_count(await origin.ask(kivi_search())) == 2
+            quiet = loop.time()
+        assert close_reason(await origin.receive(timeout=5)) == z.CloseReason.LACK_OF_ACTIVITY
+        assert 0.9 <= loop.time() - quiet <= 2.5
+        await origin.close()
+
+
 async def test_an_association_ends_at_its_lifetime_even_when_busy(tmp_path: Path) -> None:
     async with _gateway_with(tmp_path, z3950_max_lifetime=2, z3950_idle_timeout=60) as gateway:
         origin = await Origin.connect(gateway)
