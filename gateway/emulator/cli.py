@@ -34,6 +34,7 @@ from gateway.records import parse_marcxml
 log = logging.getLogger("melinda.cli")
 
 LOAD_BATCH = 2000
+GC_BATCHES = 8  # load batches between the cycle collector's runs
 
 
 class CliError(Exception):
@@ -493,14 +494,19 @@ async def load(
     upcoming: asyncio.Future[Message] | None = None
     # The batches received are acyclic, freed by reference counting; the cycle collector
     # would walk each one several times over (one measured run: 0.30 ms of this process's
-    # CPU a record with it, 0.21 without), so it runs between batches only
+    # CPU a record with it, 0.21 without), so it runs between batches only, and then only
+    # every GC_BATCHES: each run still walks the batch in flight (50–100 ms for 2,000
+    # records, measured, finding no cycle to free)
     collecting = gc.isenabled()
     gc.disable()
+    batches = 0
     try:
         async with open_catalog(settings) as catalog:
             upcoming = asyncio.ensure_future(source.next())
             while True:
-                gc.collect(0)
+                if batches % GC_BATCHES == 0:
+                    gc.collect(0)
+                batches += 1
                 message = await upcoming
                 if message is None:
                     break
@@ -527,6 +533,7 @@ async def load(
                     loaded, updated = loaded + report.loaded, updated + report.updated
                     replaced_first.extend(report.replaced_ids[: 10 - len(replaced_first)])
                     progress(loaded + updated)
+                del message, batch  # written: not walked by the next collection
             progress(None)
             if loaded_authorities:
                 refreshed = await catalog.refresh_linked_views(sorted(loaded_authorities))
