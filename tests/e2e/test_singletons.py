@@ -211,12 +211,20 @@ async def test_processes_on_postgresql_share_sessions_faults_and_journal(
                 return "Huoltokatko kaikkialla" in await response.text()
 
         await until(group_has_fault, "the group to apply the single process's fault")
-        # the journal read through the single process holds the group's SRU requests (it
-        # answered none itself)
-        async with on_single.get(
-            f"{single_url}/_admin/journal", params={"interface": "sru"}
-        ) as response:
-            journal = await response.json()
+        # the journal read through the single process comes to hold the group's SRU requests
+        # (it answered none itself); a worker hands its entries on within SYNC_SECONDS, so the
+        # request that saw the fault may not be there yet at the first look
+        journal: dict[str, Any] = {}
+
+        async def single_has_group_requests() -> bool:
+            nonlocal journal
+            async with on_single.get(
+                f"{single_url}/_admin/journal", params={"interface": "sru"}
+            ) as response:
+                journal = await response.json()
+            return bool(journal["count"] >= 1)
+
+        await until(single_has_group_requests, "the group's SRU requests in the shared journal")
         assert journal["count"] >= 1
         assert all(e["interface"] == "sru" for e in journal["entries"])
 
