@@ -101,7 +101,9 @@ def outbox_holders(gateway: GatewayProcess) -> list[str]:
 def worker_pid(group: GatewayProcess, name: str) -> int:
     """The pid of worker `name` ("worker 1") of a `serve --workers` group."""
     index = int(name.split()[1])
-    out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True)
+    # -ww: with its output piped, ps may cut lines at 80 columns, and a long checkout path
+    # pushes the worker's module name past them
+    out = subprocess.run(["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True, text=True)
     for line in out.stdout.splitlines():
         parts = line.split()
         if int(parts[1]) == group.process.pid and parts[3:6] == [

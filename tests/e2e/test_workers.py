@@ -93,8 +93,10 @@ def worker_pids(group: Group) -> dict[int, int]:
 
 
 def workers_of(supervisor: int) -> dict[int, int]:
+    # -ww: with its output piped, ps may cut lines at 80 columns, and a long checkout path
+    # pushes the worker's module name past them
     out = subprocess.run(
-        ["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True
+        ["ps", "-ww", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True
     )
     found: dict[int, int] = {}
     for line in out.stdout.splitlines():
@@ -554,22 +556,32 @@ async def test_workers_log_json_lines_naming_the_worker_when_asked(tmp_path: Pat
 
 def test_the_group_stops_cleanly_and_its_workers_end_with_the_supervisor(tmp_path: Path) -> None:
     first = start_group(tmp_path / "one")
-    workers = set(worker_pids(first).values())
-    assert len(workers) == 2
-    assert stop_group(first) == 0
+    try:
+        workers = set(worker_pids(first).values())
+        assert len(workers) == 2
+        assert stop_group(first) == 0
+    finally:
+        _kill(first)  # a failed assertion leaves no group running (its workers go with it)
     assert not workers & _running(workers)
     with sqlite3.connect(tmp_path / "one" / "melinda.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     # a supervisor killed outright takes its workers with it (their stdin pipe closes)
     second = start_group(tmp_path / "two")
-    workers = set(worker_pids(second).values())
-    assert len(workers) == 2
-    second.process.kill()
-    second.process.wait()
+    try:
+        workers = set(worker_pids(second).values())
+        assert len(workers) == 2
+    finally:
+        _kill(second)
     deadline = time.monotonic() + 30
     while _running(workers):
         assert time.monotonic() < deadline
         time.sleep(0.2)
+
+
+def _kill(group: Group) -> None:
+    if group.process.poll() is None:
+        group.process.kill()
+        group.process.wait()
 
 
 def _running(pids: set[int]) -> set[int]:
