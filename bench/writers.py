@@ -10,16 +10,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiohttp
 from lxml import etree
 
+from bench.http1 import Connection
 from bench.stats import Throughput, throughput
 
 LIBRARY = "BENCH"
 PASSWORD = "bench-salasana"
 _SAVED = re.compile(r"^\[0018\] Document: (\d{9}) was updated successfully\.$")
 _CONFLICT = ("[0200]", "[0201]")
-_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _NOTE = re.compile(
     r'<varfield id="500" i1=" " i2=" "><subfield label="a">bench [^<]*</subfield></varfield>'
 )
@@ -44,15 +43,15 @@ class Writes:
         }
 
 
-async def _errors(response: aiohttp.ClientResponse) -> list[str]:
-    root = etree.fromstring(await response.read())
-    return [e.text or "" for e in root.findall("error")]
+def _errors(status: int, body: bytes) -> list[str]:
+    if status != 200:
+        return [f"HTTP {status}: {body[:200]!r}"]
+    return [e.text or "" for e in etree.fromstring(body).findall("error")]
 
 
-async def find_doc(http: aiohttp.ClientSession, url: str, doc: str) -> str | None:
+async def find_doc(http: Connection, doc: str) -> str | None:
     """The record as oai_marc text, or None when it cannot be read (deleted, missing)."""
-    async with http.get(url, params={"op": "find-doc", "doc_num": doc, "base": "fin01alma"}) as r:
-        body = await r.read()
+    _, body = await http.get(form_body({"op": "find-doc", "doc_num": doc, "base": "fin01alma"}))
     # the element's own bytes, as sent: the writer sends them back edited, so the client's CPU
     # (on the server's cores) goes to no parse and re-serialisation the server does anyway
     start, end = body.find(b"<oai_marc>"), body.rfind(b"</oai_marc>")
@@ -91,12 +90,11 @@ def edited(oai_marc: str, note: str) -> str:
     return f"<find-doc><record><metadata>{body}</metadata></record></find-doc>"
 
 
-async def log_in(http: aiohttp.ClientSession, url: str) -> None:
+async def log_in(http: Connection) -> None:
     """user-auth once: the session (cookie) remembers the staff user for later update-docs, as
     a cataloguing client's session does; without it every update-doc checks the password."""
     params = {"op": "user-auth", "staff_user": LIBRARY, "staff_pass": PASSWORD}
-    async with http.post(url, data=params) as response:
-        errors = await _errors(response)
+    errors = _errors(*await http.post_form(form_body(params)))
     if errors:
         raise RuntimeError(f"user-auth failed: {errors}")
 
@@ -110,10 +108,7 @@ async def run_writers(
     latencies: list[float] = []
     saved = conflicts = other = 0
     first_other = ""
-    clients = [
-        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))  # cookies from 127.0.0.1
-        for _ in range(writers)
-    ]
+    clients = [Connection(url) for _ in range(writers)]  # each its own session cookie
 
     async def writer(number: int, deadline: float) -> None:
         nonlocal saved, conflicts, other, first_other
@@ -124,7 +119,7 @@ async def run_writers(
             doc = docs[int(pick.random() * len(docs))]
             attempt += 1
             started = time.perf_counter()
-            current = await find_doc(http, url, doc)
+            current = await find_doc(http, doc)
             if current is None:
                 continue
             params = {
@@ -136,8 +131,7 @@ async def run_writers(
                 "user_password": PASSWORD,
                 "xml_full_req": edited(current, f"w{number} a{attempt}"),
             }
-            async with http.post(url, data=form_body(params), headers=_FORM) as response:
-                errors = await _errors(response)
+            errors = _errors(*await http.post_form(form_body(params)))
             latencies.append(time.perf_counter() - started)
             last = errors[-1] if errors else ""
             if _SAVED.match(last):
@@ -149,7 +143,7 @@ async def run_writers(
                 first_other = first_other or " | ".join(errors)[:300]
 
     try:
-        await asyncio.gather(*(log_in(http, url) for http in clients))
+        await asyncio.gather(*(log_in(http) for http in clients))
         started = time.perf_counter()
         await asyncio.gather(*(writer(n, started + seconds) for n in range(writers)))
         elapsed = time.perf_counter() - started

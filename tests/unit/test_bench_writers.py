@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench import writers
+from bench.http1 import Connection
 from gateway.emulator.app import running_gateway
 from tests.conftest import test_settings as settings_in
 from tests.protocols.xserver.helpers import XClient, book, saved_id
@@ -51,5 +52,8 @@ async def test_writers_save_through_a_real_gateway(tmp_path: Path) -> None:
 
 
 async def _find(url: str, doc: str) -> str | None:
-    async with aiohttp.ClientSession() as http:
-        return await writers.find_doc(http, url, doc)
+    http = Connection(url)
+    try:
+        return await writers.find_doc(http, doc)
+    finally:
+        await http.close()
