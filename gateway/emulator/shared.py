@@ -15,6 +15,8 @@ from typing import Final, Protocol, TypeVar
 
 import aiosqlite
 
+from gateway.store.postgresql.shared import TRIM_JOURNAL
+
 _T = TypeVar("_T")
 
 SHARED_FILE: Final = "workers.sqlite"
@@ -29,9 +31,11 @@ CREATE TABLE IF NOT EXISTS shared_values (
     PRIMARY KEY (space, key)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS shared_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS shared_journal (
+DROP TABLE IF EXISTS shared_journal;  -- an entry a row, as workers handed them on before
+CREATE TABLE IF NOT EXISTS shared_journal_batches (
     id INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order across the workers
-    entry TEXT NOT NULL                    -- JSON of one journal entry
+    entries INTEGER NOT NULL,              -- how many journal entries the batch holds
+    batch TEXT NOT NULL                    -- JSON of one worker's entries handed on at once
 );
 """
 
@@ -45,7 +49,9 @@ class SharedStore(Protocol):
     async def delete(self, space: str, key: str) -> None: ...
     async def next_number(self, name: str, *, wrap: int) -> int: ...
     async def counter(self, name: str) -> int: ...
-    async def append_journal(self, entries: list[str], *, keep: int) -> None: ...
+    async def append_journal(
+        self, batch: str, entries: int, *, keep: int, trim: bool = True
+    ) -> None: ...
     async def journal(self) -> list[str]: ...
     async def clear_journal(self) -> None: ...
     async def close(self) -> None: ...
@@ -146,19 +152,21 @@ class SharedState:
         return await self._run(work)
 
     # --- the request journal of every worker --------------------------------------------
-    async def append_journal(self, entries: list[str], *, keep: int) -> None:
-        """Add entries (JSON), keeping the newest `keep` of all."""
+    async def append_journal(
+        self, batch: str, entries: int, *, keep: int, trim: bool = True
+    ) -> None:
+        """Add a batch of `entries` journal entries (JSON); with `trim`, drop the batches
+        older than those holding the newest `keep` entries."""
 
         def work(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany(
-                    "INSERT INTO shared_journal (entry) VALUES (?)", [(e,) for e in entries]
-                )
                 db.execute(
-                    "DELETE FROM shared_journal WHERE id <= (SELECT max(id) FROM shared_journal) - ?",
-                    (keep,),
+                    "INSERT INTO shared_journal_batches (entries, batch) VALUES (?, ?)",
+                    (entries, batch),
                 )
+                if trim:
+                    db.execute(TRIM_JOURNAL.replace("$1", "?"), (keep,))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -167,12 +175,13 @@ class SharedState:
         await self._run(work)
 
     async def journal(self) -> list[str]:
-        """Every entry kept, oldest first."""
-        async with self._conn.execute("SELECT entry FROM shared_journal ORDER BY id") as cur:
+        """Every batch kept, oldest first."""
+        sql = "SELECT batch FROM shared_journal_batches ORDER BY id"
+        async with self._conn.execute(sql) as cur:
             return [str(row[0]) for row in await cur.fetchall()]
 
     async def clear_journal(self) -> None:
-        await self._conn.execute("DELETE FROM shared_journal")
+        await self._conn.execute("DELETE FROM shared_journal_batches")
 
     async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         # one thread hop for the whole transaction (aiosqlite hops once per statement);

@@ -191,6 +191,15 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE records ADD COLUMN oai_sets text, ADD COLUMN oai_marc21 bytea;
     ALTER TABLE aut_records ADD COLUMN oai_sets text, ADD COLUMN oai_marc21 bytea;
     """,
+    # 9: the journal handed on a batch a row (one insert a hand-on, not one an entry)
+    """
+    DROP TABLE shared_journal;
+    CREATE TABLE shared_journal_batches (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,  -- arrival order across processes
+        entries integer NOT NULL,                            -- journal entries in the batch
+        batch text NOT NULL                                  -- JSON of one process's entries
+    );
+    """,
 )
 
 # Tables a snapshot copies, in an order that satisfies the foreign keys on restore.

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+from typing import Final
 from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 
 from gateway.store.postgresql.store import CONNECTION_ERRORS, PostgresStore
+
+# Drop every batch older than the newest one at which the batches, counted from the newest,
+# hold `$1` entries (none while they hold fewer): SQLite and PostgreSQL alike.
+TRIM_JOURNAL: Final = (
+    "DELETE FROM shared_journal_batches WHERE id < (SELECT id FROM (SELECT id, sum(entries)"
+    " OVER (ORDER BY id DESC) AS newer FROM shared_journal_batches) AS counted"
+    " WHERE newer >= $1 ORDER BY id DESC LIMIT 1)"
+)
 
 
 class PostgresSharedState:
@@ -37,23 +46,34 @@ class PostgresSharedState:
         )
         return int(rows[0][0]) if rows else 0
 
-    async def append_journal(self, entries: list[str], *, keep: int) -> None:
-        """Add entries (JSON), keeping the newest `keep` of all."""
+    async def append_journal(
+        self, batch: str, entries: int, *, keep: int, trim: bool = True
+    ) -> None:
+        """Add a batch of `entries` journal entries (JSON); with `trim`, drop the batches
+        older than those holding the newest `keep` entries (one transaction)."""
+        if not trim:
+            await self._store.fetch_rows(
+                "INSERT INTO shared_journal_batches (entries, batch) VALUES ($1, $2)",
+                entries,
+                batch,
+            )
+            return
+        # one statement: the trim does not see the batch added with it, so it keeps a little more
         await self._store.fetch_rows(
-            "WITH added AS (INSERT INTO shared_journal (entry) SELECT * FROM unnest($1::text[])"
-            " RETURNING id)"
-            " DELETE FROM shared_journal WHERE id <= (SELECT max(id) FROM added) - $2",
-            entries,
+            "WITH added AS (INSERT INTO shared_journal_batches (entries, batch) VALUES ($2, $3)"
+            f" RETURNING id) {TRIM_JOURNAL}",
             keep,
+            entries,
+            batch,
         )
 
     async def journal(self) -> list[str]:
-        """Every entry kept, oldest first."""
-        rows = await self._store.fetch_rows("SELECT entry FROM shared_journal ORDER BY id")
+        """Every batch kept, oldest first."""
+        rows = await self._store.fetch_rows("SELECT batch FROM shared_journal_batches ORDER BY id")
         return [str(r[0]) for r in rows]
 
     async def clear_journal(self) -> None:
-        await self._store.fetch_rows("DELETE FROM shared_journal")
+        await self._store.fetch_rows("DELETE FROM shared_journal_batches")
 
     async def get(self, space: str, key: str) -> bytes | None:
         rows = await self._store.fetch_rows(
