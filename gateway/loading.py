@@ -31,6 +31,7 @@ from pymarc import Field, Indicators, Leader, Subfield
 from gateway import indexing, records
 from gateway.errors import MalformedRecordError
 from gateway.oai_sets import oai_sets_of
+from gateway.records import splice
 from gateway.records.detect import MARCXML, detect_format, file_head, read_records
 from gateway.records.iso2709 import iso2709_head, marcxml_to_iso2709, unescape_values
 from gateway.records.marcxml import (
@@ -98,6 +99,7 @@ class PreparedRecord(NamedTuple):
     iso2709: bytes | None = None  # the fin01 view (`xml`) as ISO 2709, for Z39.50 Present
     oai: OaiForms = NO_FORMS  # the fin01 view's OAI-PMH forms
     formed: bool = True  # False: `iso2709` and `oai` are left to the writing process (`forms`)
+    tail_at: int = -1  # where its tail starts when the store may keep it split (`records.tails`)
 
 
 def forms(prepared: PreparedRecord) -> tuple[bytes | None, OaiForms]:
@@ -213,7 +215,13 @@ def prepare_marcxml(piece: bytes, formed: bool = True) -> PreparedRecord | None:
         _iso2709(piece) if formed else None,
         oai_forms(piece, rid, deleted=False) if formed else NO_FORMS,
         formed,
+        _tail_at(piece, rid, head, tail),
     )
+
+
+def _tail_at(xml: bytes, record_id: int, alma_head: bytes, alma_tail: bytes) -> int:
+    found = splice.tail_start(xml, record_id, alma_head, alma_tail)
+    return -1 if found is None else found
 
 
 # The markup of fields matched by `_FIELD` as ISO 2709 has it, the whole record at once:

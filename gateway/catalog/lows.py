@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from gateway import indexing, records, rules
 from gateway.catalog.base import CatalogCore
@@ -15,39 +17,41 @@ from gateway.catalog.types import PUBLISH_SLICE, SYSTEM_USER, PublishResult
 from gateway.errors import OwnAuthorizationError
 from gateway.loading import iso2709_or_none
 from gateway.model import User
-from gateway.records import splice
-from gateway.records.oai_forms import after_low_added
+from gateway.records import splice, tails
+from gateway.records.oai_forms import after_low_added, sets_after_low_added
 from gateway.store import (
     RecordRow,
     RecordWrite,
     SplicedWrite,
+    TailRow,
+    TailWrite,
     WriteTxn,
 )
 
 
 async def _save_in_runs(
     txn: WriteTxn,
-    writes: Sequence[RecordWrite | SplicedWrite],
+    writes: Sequence[RecordWrite | SplicedWrite | TailWrite],
     olds: dict[int, indexing.IndexEntry],
 ) -> None:
     """Save in runs of one kind, in order: the change sequence is the full path's."""
-    full_run: list[RecordWrite] = []
-    spliced_run: list[SplicedWrite] = []
+    run: list[Any] = []
     for write in writes:
-        if isinstance(write, SplicedWrite):
-            if full_run:
-                await txn.save(full_run, olds)
-                full_run = []
-            spliced_run.append(write)
-        else:
-            if spliced_run:
-                await txn.save_spliced(spliced_run)
-                spliced_run = []
-            full_run.append(write)
-    if full_run:
-        await txn.save(full_run, olds)
-    if spliced_run:
-        await txn.save_spliced(spliced_run)
+        if run and type(run[0]) is not type(write):
+            await _save_run(txn, run, olds)
+            run = []
+        run.append(write)
+    if run:
+        await _save_run(txn, run, olds)
+
+
+async def _save_run(txn: WriteTxn, run: list[Any], olds: dict[int, indexing.IndexEntry]) -> None:
+    if isinstance(run[0], SplicedWrite):
+        await txn.save_spliced(run)
+    elif isinstance(run[0], TailWrite):
+        await txn.save_tails(run)
+    else:
+        await txn.save(run, olds)
 
 
 def _slices(
@@ -66,6 +70,89 @@ def _slices(
 
 def _ids_of(part: Sequence[tuple[int, str | None, bool]]) -> list[int]:
     return list(dict.fromkeys(rid for rid, _, _ in part))
+
+
+_Write = RecordWrite | SplicedWrite | TailWrite
+
+
+async def _slice_rows(
+    txn: WriteTxn, part: Sequence[tuple[int, str | None, bool]], use_tails: bool
+) -> tuple[dict[int, TailRow], dict[int, RecordRow]]:
+    """What a slice's changes read: the tails of the additions to records kept split, the
+    whole rows (with the stored forms a splice edits) of the others."""
+    ids = _ids_of(part)
+    if not use_tails:
+        return {}, await txn.existing_rows(ids, iso2709=True)
+    tail_rows = await txn.tail_rows(ids)
+    added = {rid for rid, _, add in part if add}
+    whole = [
+        rid
+        for rid in ids
+        if rid not in added or (row := tail_rows.get(rid)) is None or row.tail is None
+    ]
+    return tail_rows, (await txn.existing_rows(whole, iso2709=True) if whole else {})
+
+
+def _tail_write(
+    row: TailRow,
+    code: str,
+    sid_code: str,
+    local_id: str | None,
+    stamp: splice.SaveStamp,
+    now: int,
+) -> TailWrite | None:
+    """A LOW addition made on a record's tail (`records.tails`); None when the splice declines."""
+    assert row.tail is not None
+    if row.iso_tail is None or row.oai_sets is None:
+        return None  # forms to make anew (or none to make): the whole row's way does it
+    spliced = splice.add_low_sid_tail(
+        row.tail, code=code, sid_code=sid_code, local_id=local_id, stamp=stamp
+    )
+    if spliced is None:
+        return None
+    return TailWrite(
+        row.id,
+        now,
+        max(now, row.version + 1),  # `next_version`
+        spliced.tail,
+        tails.iso_tail_after(row.tail, row.iso_tail, spliced.edits),
+        stamp.value_005,
+        sets_after_low_added(row.oai_sets, code.strip().upper()),
+        spliced.added_terms,
+        spliced.removed_terms,
+    )
+
+
+async def _declined(
+    txn: WriteTxn,
+    part: Sequence[tuple[int, str | None, bool]],
+    declined: list[int],
+    writes: list[_Write],
+    olds: dict[int, indexing.IndexEntry],
+    result: PublishResult,
+    edit: Callable[..., tuple[list[_Write], dict[int, indexing.IndexEntry], list[int]]],
+) -> list[_Write]:
+    """The saves of a slice's records the tail splice declined, made from their whole rows,
+    with the others' in the slice's order (their change sequence is the full path's)."""
+    order = {rid: n for n, (rid, _, _) in enumerate(part)}
+    wanted = set(declined)
+    rows = await txn.existing_rows(declined, iso2709=True)
+    more = PublishResult()
+    more_writes, more_olds, _ = await asyncio.to_thread(
+        edit, rows, result=more, tail_rows={}, part=[c for c in part if c[0] in wanted]
+    )
+    olds.update(more_olds)
+    for name in ("added", "removed", "unchanged", "unknown"):
+        mine: list[int] = getattr(result, name)
+        extra: list[int] = getattr(more, name)
+        if extra:  # the slice's own are the list's last: all of them in the slice's order
+            count = 0
+            while count < len(mine) and mine[-1 - count] in order:
+                count += 1
+            ours = [*mine[len(mine) - count :], *extra]
+            del mine[len(mine) - count :]
+            mine.extend(sorted(ours, key=order.__getitem__))
+    return sorted([*writes, *more_writes], key=lambda write: order[write.id])
 
 
 class LowsAndPublishing(CatalogCore):
@@ -186,28 +273,29 @@ class LowsAndPublishing(CatalogCore):
             # thread writes the slice before it and reads the slice after it (SQLite, which
             # leaves the GIL), so both cores work.
             parts = _slices(changes)
-            # with the stored ISO 2709 forms: a splice edits them too (Present needs them)
-            upcoming = await txn.existing_rows(_ids_of(parts[0]), iso2709=True) if parts else {}
+            use_tails = splice_additions and self.store.keeps_tails
+            upcoming = await _slice_rows(txn, parts[0], use_tails) if parts else ({}, {})
             for n, part in enumerate(parts):
-                rows = upcoming
-                editing = asyncio.to_thread(
+                tail_rows, rows = upcoming
+                edit = functools.partial(
                     self._apply_low_changes,
-                    rows,
-                    part,
-                    code,
-                    sid_code,
-                    user,
-                    now,
-                    result,
+                    part=part,
+                    code=code,
+                    sid_code=sid_code,
+                    user=user,
+                    now=now,
                     splice_additions=splice_additions,
                 )
+                editing = asyncio.to_thread(edit, rows, result=result, tail_rows=tail_rows)
                 if n + 1 < len(parts):
-                    (writes, olds), upcoming = await asyncio.gather(
-                        editing, txn.existing_rows(_ids_of(parts[n + 1]), iso2709=True)
+                    (writes, olds, declined), upcoming = await asyncio.gather(
+                        editing, _slice_rows(txn, parts[n + 1], use_tails)
                     )
                 else:
-                    writes, olds = await editing
-                del rows
+                    writes, olds, declined = await editing
+                del rows, tail_rows
+                if declined:  # the tail splice could not be sure: the whole row's way
+                    writes = await _declined(txn, part, declined, writes, olds, result, edit)
                 await _save_in_runs(txn, writes, olds)
             if file_key is not None:
                 await txn.record_publishing(
@@ -223,7 +311,7 @@ class LowsAndPublishing(CatalogCore):
     def _apply_low_changes(
         self,
         rows: dict[int, RecordRow],
-        changes: Sequence[tuple[int, str | None, bool]],
+        part: Sequence[tuple[int, str | None, bool]],
         code: str,
         sid_code: str,
         user: User,
@@ -231,22 +319,38 @@ class LowsAndPublishing(CatalogCore):
         result: PublishResult,
         *,
         splice_additions: bool = True,
-    ) -> tuple[list[RecordWrite | SplicedWrite], dict[int, indexing.IndexEntry]]:
-        """The saves of the LOW changes (CPU only). An addition to a record already in the
-        shape a save leaves it in is spliced into the stored bytes (`records.splice`, with
-        exactly the full save's result); everything else is parsed, edited and serialised."""
-        writes: list[RecordWrite | SplicedWrite] = []
+        tail_rows: dict[int, TailRow] | None = None,
+    ) -> tuple[list[_Write], dict[int, indexing.IndexEntry], list[int]]:
+        """The saves of the LOW changes (CPU only), and the records whose tail the splice
+        declined (their whole rows were not read: the caller reads them and comes back).
+
+        An addition to a record already in the shape a save leaves it in is spliced into the
+        stored bytes (`records.splice`, with exactly the full save's result): into its tail
+        alone where the store keeps it split (`tail_rows`); everything else is parsed,
+        edited and serialised."""
+        writes: list[_Write] = []
         olds: dict[int, indexing.IndexEntry] = {}
+        declined: list[int] = []
         seen: set[int] = set()
         stamp = (
             splice.SaveStamp.of(user.name, user.level, datetime.fromtimestamp(now, UTC))
             if splice_additions
             else None
         )
-        for rid, local_id, add in changes:
+        tail_rows = tail_rows or {}
+        for rid, local_id, add in part:
             if rid in seen:
                 continue
             seen.add(rid)
+            tail_row = tail_rows.get(rid)
+            if add and stamp is not None and tail_row is not None and tail_row.tail is not None:
+                write = _tail_write(tail_row, code, sid_code, local_id, stamp, now)
+                if write is None:
+                    declined.append(rid)
+                else:
+                    result.added.append(rid)
+                    writes.append(write)
+                continue
             row = rows.get(rid)
             if row is None:
                 result.unknown.append(rid)
@@ -303,7 +407,7 @@ class LowsAndPublishing(CatalogCore):
             if old is not None:
                 olds[rid] = old
             writes.append(prepare_write(record, rid, now, next_version(row, now)))
-        return writes, olds
+        return writes, olds, declined
 
     async def low_counts(self) -> dict[str, int]:
         """Live records per LOW code (the console's holdings overview)."""

@@ -10,6 +10,7 @@ import pymarc
 from gateway import indexing, records, rules
 from gateway.loading import PreparedRecord, forms, iso2709_or_none, staleness_spliced
 from gateway.oai_sets import oai_sets_of
+from gateway.records import tails
 from gateway.records.iso2709 import record_to_iso2709_quick
 from gateway.records.oai_forms import oai_forms
 from gateway.store import (
@@ -48,18 +49,21 @@ def prepare_write(
     elif entry is None:
         entry = indexing.index_entry(record, record_id=record_id, sets=_oai_sets)
     xml = records.assemble_marcxml(record, [texts[id(f)] for f in record.fields])
+    alma_xml = records.assemble_marcxml(
+        record, [texts.get(id(f)) or records.field_to_marcxml(f) for f in alma_fields]
+    )
+    iso2709 = _iso2709(record, xml)
     return RecordWrite(
         id=record_id,
         datestamp=datestamp,
         version=version,
         deleted=deleted,
         xml=xml,
-        alma_xml=records.assemble_marcxml(
-            record, [texts.get(id(f)) or records.field_to_marcxml(f) for f in alma_fields]
-        ),
+        alma_xml=alma_xml,
         entry=entry,
-        iso2709=_iso2709(record, xml),
+        iso2709=iso2709,
         oai=oai_forms(xml, record_id, deleted=deleted),
+        cuts=None if deleted else tails.cuts(record_id, version, xml, alma_xml, iso2709),
     )
 
 
@@ -118,6 +122,7 @@ def finish_prepared(
         ),
         iso2709=iso2709,
         oai=oai,
+        cuts=None if p.deleted or p.tail_at < 0 else tails.cuts_at(p.tail_at, p.xml, iso2709),
     )
 
 

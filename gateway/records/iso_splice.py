@@ -91,7 +91,7 @@ def _splice(iso: bytes, xml: bytes, edits: Sequence[tuple[int, int, bytes]]) -> 
         if first > count:
             return None
         # the kept fields before the edit: their bytes, their entries shifted
-        _keep(directory, field, first, shift, entries)
+        keep_entries(directory, field, first, shift, entries)
         begins = _start(iso, first, count, base)
         pieces.append(iso[taken:begins])
         new_offset = begins - base + shift
@@ -108,7 +108,7 @@ def _splice(iso: bytes, xml: bytes, edits: Sequence[tuple[int, int, bytes]]) -> 
         else:
             field, taken = first, begins
         if text:  # one field, made by the whole conversion's own code
-            made = _field_iso2709(text)
+            made = field_iso2709(text)
             if made is None:
                 return None  # a field the conversion takes the long way: it converts it all
             tag, body = made
@@ -118,7 +118,7 @@ def _splice(iso: bytes, xml: bytes, edits: Sequence[tuple[int, int, bytes]]) -> 
         at = stop
     if field + _fields_in(xml, at, len(xml)) != count:
         return None  # the stored form has not the record's fields
-    _keep(directory, field, count, shift, entries)
+    keep_entries(directory, field, count, shift, entries)
     pieces.append(iso[taken:])  # the rest, and the record terminator
     new_base = 25 + sum(map(len, entries))
     length = size - base + new_base + shift
@@ -138,11 +138,14 @@ def _start(iso: bytes, field: int, count: int, base: int) -> int:
     return base + int(iso[at + 7 : at + 12])
 
 
-# The 005, CAT and LOW a publication gives every record are the same bytes: made once.
-_field_iso2709 = functools.lru_cache(maxsize=256)(compact_field_to_iso2709)
+# The 005, CAT and LOW a publication gives every record are the same bytes: made once (and
+# the tails' fields, which repeat across records: gateway/records/tails.py).
+field_iso2709 = functools.lru_cache(maxsize=4096)(compact_field_to_iso2709)
 
 
-def _keep(directory: bytes, first: int, last: int, shift: int, entries: list[bytes]) -> None:
+def keep_entries(
+    directory: bytes, first: int, last: int, shift: int, entries: list[bytes]
+) -> None:
     """Old directory entries `first` to `last` (not included), their offsets moved by `shift`."""
     if not shift:
         entries.append(directory[first * 12 : last * 12])

@@ -68,9 +68,16 @@ def after_low_added(old: OaiForms, xml: bytes, record_id: int, low: str) -> OaiF
     old_stamp = _005.search(old.marc21)
     if old_stamp is None:
         return oai_forms(xml, record_id, deleted=False)
-    specs = decode_set_specs(old.sets)
+    marc21 = old.marc21[: old_stamp.start()] + stamp.group() + old.marc21[old_stamp.end() :]
+    return OaiForms(sets_after_low_added(old.sets, code), marc21)
+
+
+@lru_cache(maxsize=4096)
+def sets_after_low_added(sets: str, code: str) -> str:
+    """Stored set specs (`encode_set_specs`) after LOW `code` (not a named set's) was added:
+    records share a few combinations, and a publication adds one code to each."""
+    specs = decode_set_specs(sets)
     named = [spec for spec in specs if spec in _NAMED]
     lows = {spec for spec in specs if spec not in _NAMED}
     lows.add(LOW_SET_PREFIX + code)
-    marc21 = old.marc21[: old_stamp.start()] + stamp.group() + old.marc21[old_stamp.end() :]
-    return OaiForms(encode_set_specs((*named, *sorted(lows))), marc21)
+    return encode_set_specs((*named, *sorted(lows)))

@@ -118,6 +118,11 @@ class SaveStamp:
             cat_key=(_first_value(cat, "c"), _first_value(cat, "h")),
         )
 
+    @property
+    def value_005(self) -> bytes:
+        """The 005's value alone."""
+        return self.field_005[len(b'<controlfield tag="005">') : -len(b"</controlfield>")]
+
 
 @dataclass(frozen=True, slots=True)
 class Spliced:
@@ -161,6 +166,88 @@ def add_low_sid(
             old_version=old_version,
             new_version=new_version,
             iso2709=iso2709,
+        )
+    except (_Decline, UnicodeError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class TailSpliced:
+    """A record's tail after a LOW addition, and the index terms it gains and loses."""
+
+    tail: bytes
+    added_terms: frozenset[tuple[int, str]]
+    removed_terms: frozenset[tuple[int, str]]
+    edits: tuple[tuple[int, int, bytes], ...]  # (start, stop, new fields) in the old tail
+
+
+def tail_start(xml: bytes, record_id: int, view_head: bytes, view_tail: bytes) -> int | None:
+    """Where a saved record's tail starts (its first SID, else its first CAT or LOW, else its
+    end) when a LOW addition to it can be made on the tail alone (`add_low_sid_tail`): the
+    record in the shape a save leaves it in, a 16-character 005 before the tail, and its
+    fin01alma view (`view_head`, the staleness 024, `view_tail`) the same bytes to the 005
+    and from the tail on; None otherwise."""
+    try:
+        scan = _scan(xml)
+        _check_identity(xml, scan, record_id)
+        at = scan.controls.get(b"005", -1)
+        if at < 0 or not xml.startswith(b"</controlfield>", at + 24 + 16):
+            return None
+        if _TAIL.fullmatch(xml, scan.tail, scan.end) is None:
+            return None
+    except (_Decline, UnicodeError, ValueError):
+        return None
+    shared_from = scan.sids[0][0] if scan.sids else scan.tail
+    stop_005 = at + 24 + 16 + 15
+    if (
+        len(view_head) >= stop_005
+        and view_head[:stop_005] == xml[:stop_005]
+        and len(view_tail) >= len(xml) - shared_from
+        and view_tail.endswith(memoryview(xml)[shared_from:])
+    ):
+        return shared_from
+    return None
+
+
+def staleness_field(record_id: int, version: int) -> bytes:
+    """The fin01alma view's staleness `024 8_ $a ID $d STAMP`, as the writer writes it."""
+    return _staleness(record_id, version)
+
+
+def add_low_sid_tail(
+    tail: bytes, *, code: str, sid_code: str, local_id: str | None, stamp: SaveStamp
+) -> TailSpliced | None:
+    """`add_low_sid` on a record's tail (`tail_start`, without `</record>`): the tail a full
+    save leaves; the 005 and the view's staleness stamp are the store's to set. None when the
+    splice cannot be sure, or there is nothing to change."""
+    try:
+        low_code = code.strip().upper()
+        if not low_code or low_code in SET_LOW_CODES:
+            return None
+        sid = (local_id, sid_code) if local_id else None
+        if sid is not None and (not sid_code.strip() or sid_code.strip().upper() in SET_SID_CODES):
+            return None
+        first = _TAIL_START.search(tail)
+        cat_low = len(tail) if first is None else first.start()
+        sids = []
+        for found in _SID_FIELD.finditer(tail, 0, cat_low):
+            sids.append((found.start(), tail.index(b"</datafield>", found.start()) + 12))
+        scan = _Scan({}, [], sids, cat_low, len(tail))
+        places = _places(
+            tail, scan, low_code=low_code, sid=sid, cat_key=stamp.cat_key, with_005=False
+        )
+        add_low = not places.has_low
+        set_sid = sid is not None and not places.sid_unchanged
+        if not (add_low or set_sid):
+            return None
+        change = _Change.of(places, low_code, sid_code, local_id if set_sid else None, add_low)
+        edits = change.edits(places, stamp, with_005=False)
+        new_tail = _apply(tail, edits)  # (sorts the edits)
+        return TailSpliced(
+            new_tail,
+            change.added,
+            change.removed,
+            tuple((start, stop, text) for start, _rank, stop, text in edits),
         )
     except (_Decline, UnicodeError):
         return None
@@ -271,6 +358,7 @@ def _scan(xml: bytes) -> _Scan:
 # One scan each instead of two (values carry `<` escaped: no field opens inside another).
 _TAIL_START = re.compile(rb'<datafield tag="(?:CAT|LOW)" ')
 _SID_OR_035 = re.compile(rb'<datafield tag="(SID|035)" ')
+_SID_FIELD = re.compile(rb'<datafield tag="SID" ')
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,12 +385,16 @@ def _places(
     low_code: str,
     sid: tuple[str, str] | None,
     cat_key: tuple[str, str],
+    with_005: bool = True,
 ) -> _Places:
-    """Find the edits' places, or decline when the record is not in the shape a save leaves."""
-    at = scan.controls.get(b"005", -1)
-    if at < 0:
-        raise _Decline  # no 005, or the first is no control field: the save would add one
-    field_005 = (at, xml.index(b"</controlfield>", at) + 15)
+    """Find the edits' places, or decline when the record is not in the shape a save leaves.
+    Without `with_005`, `xml` is a record's tail (`tail_start`): no 005 to replace."""
+    field_005 = (0, 0)
+    if with_005:
+        at = scan.controls.get(b"005", -1)
+        if at < 0:
+            raise _Decline  # no 005, or the first is no control field: the save would add one
+        field_005 = (at, xml.index(b"</controlfield>", at) + 15)
 
     # Aleph order: every other field, then CATs sorted by ($c, $h), then LOWs, to the end.
     end, tail = scan.end, scan.tail
@@ -493,50 +585,70 @@ def _add_low_sid(
         # the staleness 024 stays right before the field it preceded (or last, after the LOWs)
         stale_edit = (at, 9, at, _staleness(record_id, new_version))
 
-    new_low = _low_field(low_code) if add_low else b""
-    added: set[tuple[int, str]] = {(IX_LOW, fold(low_code).strip())} if add_low else set()
-    removed: set[tuple[int, str]] = set()
-    new_sid = b""
-    if set_sid:
-        assert local_id
-        new_sid = _sid_field(local_id, sid_code)
-        new_term = (IX_SOURCEID, sourceid_key(local_id, sid_code))
-        added.add(new_term)
-        if places.same_sids:  # the library's SID is replaced: its source id may go
-            replaced = {places.sids[i] for i in places.same_sids}
-            if any(b"HELME" in field.upper() for field in replaced):
-                raise _Decline  # it may take the record out of the helmet set
-            kept = {_sid_term(f) for f in places.sids if f not in replaced}
-            removed = {t for t in map(_sid_term, replaced) if t is not None} - kept - {new_term}
+    change = _Change.of(places, low_code, sid_code, local_id if set_sid else None, add_low)
 
-    def edits(places: _Places) -> list[tuple[int, int, int, bytes]]:
-        start, stop = places.field_005
-        done = [
-            (start, 0, stop, stamp.field_005),
-            (places.cat_at, 2, places.cat_at, stamp.cat),
-            (places.end, 3, places.end, new_low),
-        ]
-        if set_sid and places.same_sids:
-            # `set_sid`: the first of the library's SIDs becomes the new one, the rest go
-            for n, i in enumerate(places.same_sids):
-                first, last = places.sid_spans[i]
-                done.append((first, 1, last, b"" if n else new_sid))
-        elif set_sid:
-            done.append((places.sid_at, 1, places.sid_at, new_sid))
-        return done
-
-    record_edits = edits(places)
+    record_edits = change.edits(places, stamp)
     new_xml = _apply(xml, record_edits)  # (sorts the edits)
     # the ISO 2709 form has the fin01 view's fields in its order: the same fields change
     iso_edits = [(start, stop, text) for start, _rank, stop, text in record_edits]
     # an added term the record has already (another SID's) is no change: the store ignores it
     return Spliced(
         new_xml,
-        _apply(view, [*edits(view_places), stale_edit]),
-        frozenset(added),
-        frozenset(removed),
+        _apply(view, [*change.edits(view_places, stamp), stale_edit]),
+        change.added,
+        change.removed,
         splice_iso2709(iso2709, xml, iso_edits),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A LOW addition's new fields and index terms, for one record's places."""
+
+    new_low: bytes  # b"" when the record holds the LOW already
+    new_sid: bytes  # b"" when its SID stays
+    added: frozenset[tuple[int, str]]
+    removed: frozenset[tuple[int, str]]
+
+    @classmethod
+    def of(
+        cls, places: _Places, low_code: str, sid_code: str, local_id: str | None, add_low: bool
+    ) -> _Change:
+        """`local_id`: the SID to set (None: the SID stays)."""
+        added: set[tuple[int, str]] = {(IX_LOW, fold(low_code).strip())} if add_low else set()
+        removed: set[tuple[int, str]] = set()
+        new_sid = b""
+        if local_id:
+            new_sid = _sid_field(local_id, sid_code)
+            new_term = (IX_SOURCEID, sourceid_key(local_id, sid_code))
+            added.add(new_term)
+            if places.same_sids:  # the library's SID is replaced: its source id may go
+                replaced = {places.sids[i] for i in places.same_sids}
+                if any(b"HELME" in field.upper() for field in replaced):
+                    raise _Decline  # it may take the record out of the helmet set
+                kept = {_sid_term(f) for f in places.sids if f not in replaced}
+                removed = {t for t in map(_sid_term, replaced) if t is not None} - kept - {new_term}
+        new_low = _low_field(low_code) if add_low else b""
+        return cls(new_low, new_sid, frozenset(added), frozenset(removed))
+
+    def edits(
+        self, places: _Places, stamp: SaveStamp, *, with_005: bool = True
+    ) -> list[tuple[int, int, int, bytes]]:
+        done = [
+            (places.cat_at, 2, places.cat_at, stamp.cat),
+            (places.end, 3, places.end, self.new_low),
+        ]
+        if with_005:
+            start, stop = places.field_005
+            done.append((start, 0, stop, stamp.field_005))
+        if self.new_sid and places.same_sids:
+            # `set_sid`: the first of the library's SIDs becomes the new one, the rest go
+            for n, i in enumerate(places.same_sids):
+                first, last = places.sid_spans[i]
+                done.append((first, 1, last, b"" if n else self.new_sid))
+        elif self.new_sid:
+            done.append((places.sid_at, 1, places.sid_at, self.new_sid))
+        return done
 
 
 def _sid_term(field: bytes) -> tuple[int, str] | None:

@@ -16,6 +16,8 @@ from gateway.store.interface import (
     RowChangedError,
     SplicedWrite,
     Store,
+    TailRow,
+    TailWrite,
     WriteTxn,
 )
 from gateway.store.sqlite import SqliteStore, compile_query, iter_chunks, sort_terms
@@ -36,6 +38,8 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoreUrlError",
+    "TailRow",
+    "TailWrite",
     "WriteTxn",
     "compile_query",
     "iter_chunks",

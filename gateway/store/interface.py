@@ -15,6 +15,7 @@ from gateway.indexing import IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.query import Query, SortKey
 from gateway.records.oai_forms import NO_FORMS, OaiForms, Ready
+from gateway.records.tails import Cuts
 from gateway.store.ill import IllStore
 
 
@@ -44,6 +45,36 @@ class RecordWrite:
     entry: IndexEntry | None  # None for deleted records: they leave the indexes
     iso2709: bytes | None = None  # the fin01 view as ISO 2709, when made beforehand
     oai: OaiForms = NO_FORMS  # the fin01 view's OAI-PMH forms, when made beforehand
+    cuts: Cuts | None = None  # where a store keeping tails splits the forms (None: keep whole)
+
+
+@dataclass(frozen=True, slots=True)
+class TailRow:
+    """What a LOW change reads of a record kept split (`gateway.records.tails`); `tail` None:
+    the record is kept whole, and the change takes the whole row."""
+
+    id: int
+    version: int
+    deleted: bool
+    tail: bytes | None
+    iso_tail: bytes | None
+    oai_sets: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TailWrite:
+    """A LOW change to a record kept split: its tail and 005 stamp replaced, the body kept;
+    its sort keys and index terms stay, but for `added_terms` and `removed_terms`."""
+
+    id: int
+    datestamp: int
+    version: int
+    tail: bytes
+    iso_tail: bytes | None  # None: no ISO 2709 form (made from the MARCXML when read)
+    stamp: bytes  # the 005's value
+    oai_sets: str | None
+    added_terms: frozenset[tuple[int, str]]
+    removed_terms: frozenset[tuple[int, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +131,12 @@ class WriteTxn(Protocol):
 
     async def save_spliced(self, writes: Sequence[SplicedWrite]) -> list[int]: ...
 
+    async def tail_rows(self, ids: Sequence[int]) -> dict[int, TailRow]:
+        """The tails of `ids` that exist (a store without them: `Store.keeps_tails`)."""
+        ...
+
+    async def save_tails(self, writes: Sequence[TailWrite]) -> list[int]: ...
+
     async def log_significant_change(
         self,
         seq: int,
@@ -139,6 +176,12 @@ class Store(Protocol):
 
     @property
     def base_name(self) -> str: ...
+
+    @property
+    def keeps_tails(self) -> bool:
+        """Whether records are kept as body and tail, so a LOW change rewrites only the tail
+        (`WriteTxn.tail_rows`, `save_tails`)."""
+        ...
 
     def base(self, name: str) -> Store:
         """The store of another base of the same file (`fin11`, Asteri's authorities): its own

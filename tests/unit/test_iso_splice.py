@@ -14,10 +14,10 @@ from gateway.catalog import Catalog, PublishResult, prepare_write
 from gateway.emulator.generator import generate_records
 from gateway.loading import iso2709_or_none
 from gateway.model import User
-from gateway.records import splice
+from gateway.records import splice, tails
 from gateway.records.iso2709 import marcxml_to_iso2709
 from gateway.records.iso_splice import splice_iso2709
-from gateway.store import RecordRow, RecordWrite, SplicedWrite
+from gateway.store import RecordRow, RecordWrite, SplicedWrite, TailRow, TailWrite
 
 STORED_AT = 1_700_000_000
 NOW = 1_750_000_000
@@ -69,7 +69,7 @@ def add(
 
 def full_save(catalog: Catalog, row: RecordRow, code: str, sid_code: str, local: str) -> bytes:
     """The stored ISO 2709 form after the full parse-and-save path."""
-    writes, _ = catalog._apply_low_changes(
+    writes, _, _ = catalog._apply_low_changes(
         {row.id: row}, [(row.id, local, True)], code, sid_code, PUBLISHER, NOW, PublishResult(),
         splice_additions=False,
     )  # fmt: skip
@@ -152,12 +152,24 @@ def test_a_record_pushed_past_iso_2709s_length_stores_none_as_a_full_save_does(
     assert near.iso2709 is not None and len(near.iso2709) > 99_900
     spliced = add(near, local_id="99123")
     assert spliced.iso2709 is None and iso2709_or_none(spliced.xml) is None
-    writes, _ = catalog._apply_low_changes(
+    writes, _, _ = catalog._apply_low_changes(
         {near.id: near}, [(near.id, "99123", True)], "NEWLIB", "newlib", PUBLISHER, NOW,
         PublishResult(),
     )  # fmt: skip
     (write,) = writes
     assert isinstance(write, SplicedWrite) and write.iso2709 is None  # as the full save stores
+    # and on the record kept split (the SQLite store): its tail without an ISO 2709 form
+    cut = tails.cuts(near.id, near.version, near.xml, near.alma_xml, near.iso2709)
+    assert cut is not None and cut.iso_fields > 0
+    kept = tails.split(near.xml, near.alma_xml, near.iso2709, cut)
+    tail_row = TailRow(near.id, near.version, False, kept.tail, kept.iso_tail, '["low:X"]')
+    writes, _, declined = catalog._apply_low_changes(
+        {}, [(near.id, "99123", True)], "NEWLIB", "newlib", PUBLISHER, NOW, PublishResult(),
+        tail_rows={near.id: tail_row},
+    )  # fmt: skip
+    (tail_write,) = writes
+    assert not declined and isinstance(tail_write, TailWrite) and tail_write.iso_tail is None
+    assert tails.join_xml(kept.xml, tail_write.tail, tail_write.stamp) == write.xml
 
 
 def test_the_tail_shrinks_when_a_librarys_sids_are_replaced(catalog: Catalog) -> None:
@@ -206,7 +218,7 @@ def test_a_stored_form_that_does_not_fit_the_record_is_not_spliced(catalog: Cata
         odd = RecordRow(row.id, 1, row.datestamp, row.version, False, row.xml, row.alma_xml, stored)
         assert add(odd).iso2709 is None
         # publishing then converts the record: never NULL for a live record
-        writes, _ = catalog._apply_low_changes(
+        writes, _, _ = catalog._apply_low_changes(
             {row.id: odd}, [(row.id, "1", True)], "NEWLIB", "newlib", PUBLISHER, NOW,
             PublishResult(),
         )  # fmt: skip

@@ -221,8 +221,9 @@ def test_staleness_template_gives_the_fields_themselves() -> None:
 def store_dump(path: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     with sqlite3.connect(path) as conn:
         rows = conn.execute(
-            "SELECT id, seq, deleted, xml, alma_xml, sort_title, sort_author, sort_date, iso"
-            " FROM records ORDER BY id"
+            "SELECT r.id, r.seq, r.deleted, f.xml, f.alma_xml, r.sort_title, r.sort_author,"
+            " r.sort_date, f.iso, r.tail, r.iso_tail"
+            " FROM records r JOIN record_forms f ON f.id = r.id ORDER BY r.id"
         ).fetchall()
         terms = conn.execute("SELECT ix, term, rec FROM terms ORDER BY ix, term, rec").fetchall()
     return rows, terms

@@ -27,8 +27,10 @@ async def _loaded(path: Path, count: int) -> Catalog:
 
 def _rows(path: Path) -> list[tuple[object, ...]]:
     with sqlite3.connect(path) as conn:
-        return list(conn.execute("SELECT * FROM records ORDER BY id")) + list(
-            conn.execute("SELECT * FROM terms ORDER BY ix, term, rec")
+        return (
+            list(conn.execute("SELECT * FROM records ORDER BY id"))
+            + list(conn.execute("SELECT * FROM record_forms ORDER BY id"))
+            + list(conn.execute("SELECT * FROM terms ORDER BY ix, term, rec"))
         )
 
 
@@ -84,7 +86,9 @@ def _published(path: Path) -> int:
     with sqlite3.connect(path) as conn:
         return int(
             conn.execute(
-                "SELECT count(*) FROM records WHERE instr(xml, CAST('>HELKA</subfield>' AS BLOB))"
+                # (a record kept split has its LOWs in its tail)
+                "SELECT count(*) FROM records r JOIN record_forms f ON f.id = r.id"
+                " WHERE instr(coalesce(r.tail, f.xml), CAST('>HELKA</subfield>' AS BLOB))"
             ).fetchone()[0]
         )
 

@@ -16,13 +16,22 @@ from hypothesis import strategies as st
 
 from gateway import records
 from gateway.catalog import Catalog, PublishResult, prepare_write
+from gateway.catalog.saving import old_entry
 from gateway.emulator.generator import generate_records
 from gateway.errors import MalformedRecordError
 from gateway.model import User
-from gateway.records import splice
+from gateway.records import splice, tails
 from gateway.records.iso2709 import marcxml_to_iso2709
 from gateway.records.oai_forms import OaiForms, oai_forms
-from gateway.store import RecordRow, RecordWrite, SplicedWrite
+from gateway.store import (
+    RecordRow,
+    RecordWrite,
+    SplicedWrite,
+    SqliteStore,
+    TailRow,
+    TailWrite,
+    copying,
+)
 from tests.conftest import shared_fixture
 
 PUBLISHER = User("HELKA-PUBLISH", "HELKA", 30, frozenset({"HELKA"}))
@@ -52,7 +61,7 @@ def stored_row(record: pymarc.Record, record_id: int, version: int = STORED_AT) 
 
 def saved_row(catalog: Catalog, row: RecordRow, code: str = "TESTLIB") -> RecordRow:
     """The row after a full-path save (adding a LOW): the shape every gateway save leaves."""
-    writes, _olds = catalog._apply_low_changes(
+    writes, _olds, _ = catalog._apply_low_changes(
         {row.id: row}, [(row.id, None, True)], code, "testlib", PUBLISHER, STORED_AT,
         PublishResult(), splice_additions=False,
     )  # fmt: skip
@@ -78,18 +87,21 @@ def both_paths(
     fast_result, full_result = PublishResult(), PublishResult()
     rows = {row.id: row}
     changes = [(row.id, local_id, True)]
-    fast, fast_olds = catalog._apply_low_changes(
+    fast, fast_olds, declined = catalog._apply_low_changes(
         rows, changes, code, sid_code, PUBLISHER, now, fast_result
     )
-    full, olds = catalog._apply_low_changes(
+    full, olds, _ = catalog._apply_low_changes(
         rows, changes, code, sid_code, PUBLISHER, now, full_result, splice_additions=False
     )
     assert fast_result == full_result
-    assert len(fast) == len(full)
+    assert len(fast) == len(full) and not declined
     if not full:
+        assert not tail_path(catalog, row, changes, code, sid_code, now)
         return False
     (fast_write,), (full_write,) = fast, full
     assert isinstance(full_write, RecordWrite)
+    if tail_path(catalog, row, changes, code, sid_code, now, full_write, full_result):
+        TAIL_SPLICED.append(row.id)
     if not isinstance(fast_write, SplicedWrite):
         assert fast_write == full_write  # declined: the full path did the save
         assert fast_olds == olds
@@ -111,6 +123,60 @@ def both_paths(
     sort_keys = (old.sort_title, old.sort_author, old.sort_date)
     entry = full_write.entry
     assert sort_keys == (entry.sort_title, entry.sort_author, entry.sort_date)
+    return True
+
+
+TAIL_SPLICED: list[int] = []  # the records `both_paths` found spliced on their tails too
+
+
+def tail_path(
+    catalog: Catalog,
+    row: RecordRow,
+    changes: list[tuple[int, str | None, bool]],
+    code: str,
+    sid_code: str,
+    now: int,
+    full_write: RecordWrite | None = None,
+    full_result: PublishResult | None = None,
+) -> bool:
+    """The addition made on the tail of `row` kept split as the SQLite store keeps it: True
+    when it was (and then the forms joined again are the full save's), False when the record
+    is kept whole or the tail splice declined (the caller takes the whole row's way)."""
+    cut = tails.cuts(row.id, row.version, row.xml, row.alma_xml, row.iso2709)
+    if cut is None or row.deleted:
+        return False
+    kept = tails.split(row.xml, row.alma_xml, row.iso2709, cut)
+    assert tails.join_xml(kept.xml, kept.tail, None) == row.xml
+    assert tails.join_alma(kept.alma_xml, kept.tail, None, row.id, row.version) == row.alma_xml
+    assert tails.join_iso(kept.iso, kept.iso_tail, None) == (row.iso2709 if kept.iso else None)
+    tail_row = TailRow(row.id, row.version, False, kept.tail, kept.iso_tail, row.oai.sets)
+    result = PublishResult()
+    writes, _olds, declined = catalog._apply_low_changes(
+        {}, changes, code, sid_code, PUBLISHER, now, result, tail_rows={row.id: tail_row}
+    )
+    if declined:
+        assert declined == [row.id] and not writes and result == PublishResult()
+        return False
+    assert full_write is not None, "the tail splice changed what the full save leaves alone"
+    assert result == full_result
+    (write,) = writes
+    assert isinstance(write, TailWrite)
+    assert tails.join_xml(kept.xml, write.tail, write.stamp) == full_write.xml
+    assert (
+        tails.join_alma(kept.alma_xml, write.tail, write.stamp, row.id, write.version)
+        == full_write.alma_xml
+    )
+    if kept.iso is not None and full_write.iso2709 is not None:
+        assert tails.join_iso(kept.iso, write.iso_tail, write.stamp) == full_write.iso2709
+    else:  # ISO 2709 cannot hold the result: none stored, as the full save stores none
+        assert write.iso_tail is None or kept.iso is None
+    if row.oai.sets is not None:
+        assert write.oai_sets == full_write.oai.sets
+        assert tails.join_marc21(row.oai.marc21, write.stamp) == full_write.oai.marc21
+    assert (write.datestamp, write.version) == (full_write.datestamp, full_write.version)
+    old = old_entry(row)
+    assert full_write.entry is not None and old is not None
+    assert (old.terms - write.removed_terms) | write.added_terms == full_write.entry.terms
     return True
 
 
@@ -137,11 +203,14 @@ def test_generated_records_spliced_as_the_full_save_saves(
     catalog: Catalog, code: str, sid_code: str
 ) -> None:
     rows = generated_rows(300, 11)
+    TAIL_SPLICED.clear()
     spliced = sum(
         both_paths(catalog, row, code, sid_code, f"99{row.id:010d}506253") for row in rows
     )
-    # deleted records are left to the full path; nearly all others are spliced
+    # deleted records are left to the full path; nearly all others are spliced, on their
+    # tails too
     assert spliced >= 0.9 * len(rows)
+    assert len(TAIL_SPLICED) >= 0.9 * len(rows)
 
 
 def test_an_addition_without_a_local_id_is_spliced(catalog: Catalog) -> None:
@@ -218,7 +287,11 @@ def test_records_not_in_saved_shape_take_the_full_path(catalog: Catalog, edit: s
     odd = _edited(row, edit)
     stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
     assert _add_newlib(odd, stamp) is None
+    TAIL_SPLICED.clear()
     assert not both_paths(catalog, odd, "NEWLIB", "newlib", "1")
+    assert not TAIL_SPLICED
+    if edit != "cats out of order":  # (the order of the CATs is the tail splice's to check)
+        assert tails.cuts(odd.id, odd.version, odd.xml, odd.alma_xml, odd.iso2709) is None
 
 
 def test_a_stale_view_is_not_spliced(catalog: Catalog) -> None:
@@ -299,24 +372,63 @@ def _table(path: Path, sql: str) -> list[tuple[object, ...]]:
         return list(conn.execute(sql))
 
 
+def _records(path: Path) -> list[tuple[object, ...]]:
+    """Every record row as the store gives it (split rows joined), in id order."""
+
+    async def read() -> list[tuple[object, ...]]:
+        store = await SqliteStore.open(str(path))
+        try:
+            spec = next(t for t in copying.TABLES if t.name == "records")
+            return await store.copy_out(spec, None, 10**6)
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def _whole_copy(path: Path, batch: list[pymarc.Record], at: int) -> Catalog:
+    """A loaded catalog copied into a new store, which keeps every record whole (as rows
+    kept before records were split)."""
+    source = _loaded_catalog(path.with_suffix(".source"), batch, at)
+
+    async def copy() -> Catalog:
+        target = await Catalog.open(str(path))
+        await copying.copy_store(source.store, target.store)  # type: ignore[arg-type]
+        await source.close()
+        target._last_datestamp = at
+        return target
+
+    return asyncio.run(copy())
+
+
 def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
     """A publication through the store: every row (its stored ISO 2709 form too) and every
-    index term the same; a LOW removal and rows stored without an ISO 2709 form among them."""
+    index term the same, whether it was made on the records' tails, on whole rows (a store
+    copied in keeps them whole) or by the full save; a LOW removal and rows stored without
+    an ISO 2709 form or OAI-PMH forms among them."""
     batch = list(generate_records(300, 19))
     at = int(time.time()) + 10**6
     present = [(records.melinda_id(r) or 0, f"99{n:010d}506253") for n, r in enumerate(batch)]
     withdrawn = [rid for rid, _ in present[:20]]
     paths = {}
     results = {}
-    for splice_additions in (True, False):
-        path = tmp_path / f"splice-{splice_additions}.sqlite"
-        catalog = _loaded_catalog(path, batch, at)
+    for way in ("tails", "whole rows", "full save"):
+        path = tmp_path / f"splice-{way.replace(' ', '-')}.sqlite"
+        if way == "whole rows":
+            catalog = _whole_copy(path, batch, at)
+            assert _table(path, "SELECT count(*) FROM records WHERE tail IS NOT NULL") == [(0,)]
+        else:
+            catalog = _loaded_catalog(path, batch, at)
+            assert _table(path, "SELECT count(*) FROM records WHERE tail IS NULL")[0][0] < 30
         with sqlite3.connect(path) as conn:  # as a store written before the forms were kept
-            conn.execute("UPDATE records SET iso = NULL WHERE id % 7 = 0")
-            conn.execute("UPDATE records SET oai_sets = NULL, oai_marc21 = NULL WHERE id % 5 = 0")
+            conn.execute("UPDATE record_forms SET iso = NULL WHERE id % 7 = 0")
+            conn.execute("UPDATE records SET iso_tail = NULL WHERE id % 7 = 0")
+            conn.execute("UPDATE records SET oai_sets = NULL WHERE id % 5 = 0")
+            conn.execute("UPDATE record_forms SET oai_marc21 = NULL WHERE id % 5 = 0")
+        flag = way != "full save"
 
-        async def publish(catalog: Catalog = catalog, flag: bool = splice_additions) -> None:
-            results[flag] = await catalog._change_lows(
+        async def publish(catalog: Catalog = catalog, flag: bool = flag, way: str = way) -> None:
+            results[way] = await catalog._change_lows(
                 "HELKA", present[20:], withdrawn, user=PUBLISHER, sid_code="helka",
                 splice_additions=flag,
             )  # fmt: skip
@@ -327,38 +439,33 @@ def test_the_store_holds_the_same_after_either_path(tmp_path: Path) -> None:
             await catalog.close()
 
         asyncio.run(publish())
-        paths[splice_additions] = path
-    assert results[True].removed and results[True] == results[False]
-    query_rows = (
-        "SELECT id, seq, datestamp, version, deleted, xml, alma_xml, sort_title, sort_author,"
-        " sort_date, iso, oai_sets, oai_marc21 FROM records ORDER BY id"
-    )
+        paths[way] = path
+    assert results["tails"].removed and results["tails"] == results["full save"]
+    assert results["whole rows"] == results["full save"]
+    # the tails were rewritten, their bodies kept: most rows have a stamp newer than the body's
+    stamped = _table(paths["tails"], "SELECT count(*) FROM records WHERE stamp IS NOT NULL")
+    assert stamped[0][0] > 150  # (the rows without stored forms take the whole way)
     query_terms = "SELECT ix, term, rec FROM terms ORDER BY ix, term, rec"
-    spliced, full = paths[True], paths[False]
-    assert _table(spliced, query_rows) == _table(full, query_rows)
-    assert _table(spliced, query_terms) == _table(full, query_terms)
+    rows = {way: _records(path) for way, path in paths.items()}
+    assert rows["tails"] == rows["full save"]
+    assert rows["whole rows"] == rows["full save"]
+    full = paths["full save"]
+    assert _table(paths["tails"], query_terms) == _table(full, query_terms)
+    assert _table(paths["whole rows"], query_terms) == _table(full, query_terms)
     assert len(_table(full, "SELECT rec FROM terms WHERE ix = 17 AND term = 'oula'")) >= 90
-    # every record the publication changed has its ISO 2709 form, the one its MARCXML gives
-    changed = {*results[True].added, *results[True].removed}
-    stored = {
-        int(str(rid)): (xml, iso)
-        for rid, xml, iso in _table(spliced, "SELECT id, xml, iso FROM records WHERE NOT deleted")
-    }
-    live = changed & stored.keys()  # (a LOW leaves deleted records too)
-    assert len(live) > 250
-    for rid in live:
-        xml, iso = stored[rid]
-        assert isinstance(xml, bytes) and iso == marcxml_to_iso2709(xml)
+    # every record the publication changed has its ISO 2709 form, the one its MARCXML gives,
     # and its OAI-PMH forms (those stored without them too), the ones its MARCXML gives
-    forms = {
-        int(str(rid)): OaiForms(sets, marc21)  # type: ignore[arg-type]
-        for rid, sets, marc21 in _table(
-            spliced, "SELECT id, oai_sets, oai_marc21 FROM records WHERE NOT deleted"
-        )
-    }
-    for rid in live:
-        xml = stored[rid][0]
-        assert isinstance(xml, bytes) and forms[rid] == oai_forms(xml, rid, deleted=False)
+    changed = {*results["tails"].added, *results["tails"].removed}
+    for way in ("tails", "whole rows"):
+        stored = {int(str(r[0])): r for r in rows[way] if not r[4]}
+        live = changed & stored.keys()  # (a LOW leaves deleted records too)
+        assert len(live) > 250
+        for rid in live:
+            row = stored[rid]
+            xml, iso = row[5], row[10]
+            assert isinstance(xml, bytes) and iso == marcxml_to_iso2709(xml)
+            forms = OaiForms(row[11], row[12])  # type: ignore[arg-type]
+            assert forms == oai_forms(xml, rid, deleted=False)
 
 
 @pytest.mark.parametrize("tag", ["CAT", "LOW", "SID", "STA", "FMT"])

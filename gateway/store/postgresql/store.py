@@ -31,7 +31,14 @@ from gateway.query import Query, SortKey
 from gateway.records.oai_forms import OaiForms, Ready
 from gateway.store.copying import JSON, TIME, TableSpec
 from gateway.store.ill import IllStore
-from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
+from gateway.store.interface import (
+    RecordRow,
+    RecordWrite,
+    RowChangedError,
+    SplicedWrite,
+    TailRow,
+    TailWrite,
+)
 from gateway.store.postgresql.ill import PostgresIllRows
 from gateway.store.postgresql.schema import MIGRATIONS, SNAPSHOT_TABLES
 from gateway.store.rows import (
@@ -408,6 +415,12 @@ class PostgresWriteTxn:
         await self._change_terms(delete_terms, insert_terms)
         return seqs
 
+    async def tail_rows(self, ids: Sequence[int]) -> dict[int, TailRow]:
+        raise NotImplementedError("PostgreSQL keeps records whole (keeps_tails is False)")
+
+    async def save_tails(self, writes: Sequence[TailWrite]) -> list[int]:
+        raise NotImplementedError("PostgreSQL keeps records whole (keeps_tails is False)")
+
     async def log_significant_change(
         self,
         seq: int,
@@ -481,6 +494,9 @@ class PostgresStore:
     def __init__(self, shared: _Shared, base: str = BIB_BASE) -> None:
         self.url = shared.url
         self.base_name = base
+        # PostgreSQL keeps forms whole: an UPDATE leaves the unchanged TOASTed ones alone, and a
+        # LOW change takes the splice (gateway/records/splice.py)
+        self.keeps_tails = False
         self._shared = shared
         self._prefix = BASE_PREFIXES[base]
         shared.bases[base] = self

@@ -167,4 +167,41 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE aut_records ADD COLUMN oai_sets TEXT;
     ALTER TABLE aut_records ADD COLUMN oai_marc21 BLOB;
     """,
+    # 9: each record's forms in a table of their own, and in the record's row its tail (what
+    # a LOW change rewrites: gateway/records/tails.py), so that a LOW-publishing file updates
+    # narrow rows instead of rewriting ~15 KB a record; rows kept so far stay whole (tail NULL)
+    """
+    CREATE TABLE record_forms (
+        id INTEGER PRIMARY KEY,
+        xml BLOB NOT NULL,               -- fin01 view, whole or the body of a split record
+        alma_xml BLOB NOT NULL,          -- fin01alma view, the same
+        iso BLOB,                        -- the fin01 view as ISO 2709 (migration 4), the same
+        oai_marc21 BLOB                  -- its OAI-PMH marc21 form (migration 8)
+    );
+    INSERT INTO record_forms (id, xml, alma_xml, iso, oai_marc21)
+        SELECT id, xml, alma_xml, iso, oai_marc21 FROM records;
+    ALTER TABLE records DROP COLUMN xml;
+    ALTER TABLE records DROP COLUMN alma_xml;
+    ALTER TABLE records DROP COLUMN iso;
+    ALTER TABLE records DROP COLUMN oai_marc21;
+    ALTER TABLE records ADD COLUMN tail BLOB;      -- MARCXML from the first SID (or CAT, LOW) on
+    ALTER TABLE records ADD COLUMN iso_tail BLOB;  -- the same fields in ISO 2709
+    ALTER TABLE records ADD COLUMN stamp BLOB;     -- the 005 when newer than the body's
+    CREATE TABLE aut_record_forms (
+        id INTEGER PRIMARY KEY,
+        xml BLOB NOT NULL,
+        alma_xml BLOB NOT NULL,
+        iso BLOB,
+        oai_marc21 BLOB
+    );
+    INSERT INTO aut_record_forms (id, xml, alma_xml, iso, oai_marc21)
+        SELECT id, xml, alma_xml, iso, oai_marc21 FROM aut_records;
+    ALTER TABLE aut_records DROP COLUMN xml;
+    ALTER TABLE aut_records DROP COLUMN alma_xml;
+    ALTER TABLE aut_records DROP COLUMN iso;
+    ALTER TABLE aut_records DROP COLUMN oai_marc21;
+    ALTER TABLE aut_records ADD COLUMN tail BLOB;
+    ALTER TABLE aut_records ADD COLUMN iso_tail BLOB;
+    ALTER TABLE aut_records ADD COLUMN stamp BLOB;
+    """,
 )

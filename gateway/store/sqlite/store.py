@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import os
@@ -25,9 +26,17 @@ import aiosqlite
 from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
 from gateway.query import Query, SortKey
+from gateway.records import tails
 from gateway.records.oai_forms import OaiForms, Ready
-from gateway.store.copying import BOOL, TableSpec
-from gateway.store.interface import RecordRow, RecordWrite, RowChangedError, SplicedWrite
+from gateway.store.copying import BOOL, RECORD_COLUMNS, TableSpec
+from gateway.store.interface import (
+    RecordRow,
+    RecordWrite,
+    RowChangedError,
+    SplicedWrite,
+    TailRow,
+    TailWrite,
+)
 from gateway.store.rows import (
     LIBRARY_COLUMNS,
     libraries_with_hashes,
@@ -68,26 +77,44 @@ def _column(view: View) -> str:
 
 def _changes_columns(view: View, ready: Ready | None) -> str:
     """A change-feed read's columns: the record's MARCXML only where the stored OAI-PMH forms
-    asked for are missing (they are the fin01 view's: other views make them when sent)."""
+    asked for are missing (they are the fin01 view's: other views make them when sent); then
+    the tail, the stamp and the version its forms are joined with (`_changed`)."""
+    joined = "r.tail, r.stamp, r.version"
     if ready is None or view is not View.FIN01:
-        return f"id, seq, datestamp, deleted, {_column(view)}, NULL, NULL"
+        return f"r.id, r.seq, r.datestamp, r.deleted, f.{_column(view)}, NULL, NULL, {joined}"
     # typeof() reads a column's type from the row header, not its bytes from overflow pages
     if ready == "sets":
         return (
-            "id, seq, datestamp, deleted, iif(typeof(oai_sets) = 'null', xml, x''), oai_sets, NULL"
+            "r.id, r.seq, r.datestamp, r.deleted, iif(typeof(r.oai_sets) = 'null', f.xml, x''),"
+            f" r.oai_sets, NULL, {joined}"
         )
     return (
-        "id, seq, datestamp, deleted,"
-        " iif(typeof(oai_marc21) = 'null' OR typeof(oai_sets) = 'null', xml, x''),"
-        " oai_sets, oai_marc21"
+        "r.id, r.seq, r.datestamp, r.deleted,"
+        " iif(typeof(f.oai_marc21) = 'null' OR typeof(r.oai_sets) = 'null', f.xml, x''),"
+        f" r.oai_sets, f.oai_marc21, {joined}"
     )
+
+
+def _changed(row: Any, view: View) -> StoredRecord:
+    """A change-feed row (`_changes_columns`) with its forms joined from body and tail."""
+    xml, marc21, tail = row[4], row[6], row[7]
+    if tail is not None:
+        stamp = row[8]
+        if xml:
+            xml = (
+                tails.join_alma(xml, tail, stamp, row[0], row[9])
+                if view is View.FIN01ALMA
+                else tails.join_xml(xml, tail, stamp)
+            )
+        marc21 = tails.join_marc21(marc21, stamp)
+    return StoredRecord(row[0], row[1], row[2], bool(row[3]), xml, view, None, row[5], marc21)
 
 
 BIB_BASE = "fin01"
 AUTHORITY_BASE = "fin11"
 # Each base's tables: the bib base's are `records` and `terms`, Asteri's `aut_records`, `aut_terms`.
 BASE_PREFIXES: dict[str, str] = {BIB_BASE: "", AUTHORITY_BASE: "aut_"}
-_BASE_TABLE = re.compile(r"\b(?:records|terms)\b")
+_BASE_TABLE = re.compile(r"\b(?:records|terms|record_forms)\b")
 
 
 _RELINK_DUE: Final = (
@@ -185,42 +212,75 @@ def _in_base(conn: sqlite3.Connection, prefix: str) -> sqlite3.Connection:
     return conn if not prefix else cast(sqlite3.Connection, _BaseConnection(conn, prefix))
 
 
-_ROW_SQL = "SELECT id, seq, datestamp, version, deleted, xml, alma_xml FROM records"
+# A record's row and its forms (the body of a split record: `gateway.records.tails`)
+_JOINED = "records r JOIN record_forms f ON f.id = r.id"
+_ROW_SQL = (
+    "SELECT r.id, r.seq, r.datestamp, r.version, r.deleted, f.xml, f.alma_xml, r.tail, r.stamp"
+    f" FROM {_JOINED}"
+)
 _ROW_ISO_SQL = (
-    "SELECT id, seq, datestamp, version, deleted, xml, alma_xml, iso, oai_sets, oai_marc21"
-    " FROM records"
+    "SELECT r.id, r.seq, r.datestamp, r.version, r.deleted, f.xml, f.alma_xml, r.tail, r.stamp,"
+    f" f.iso, r.iso_tail, r.oai_sets, f.oai_marc21 FROM {_JOINED}"
 )
 
 
 def _record_row(row: Any) -> RecordRow:
-    return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+    tail = row[7]
+    if tail is None:
+        return RecordRow(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+    stamp = row[8]
+    return RecordRow(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        bool(row[4]),
+        tails.join_xml(row[5], tail, stamp),
+        tails.join_alma(row[6], tail, stamp, row[0], row[3]),
+    )
 
 
 def _record_row_iso(row: Any) -> RecordRow:
-    return RecordRow(
-        row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], row[7], OaiForms(row[8], row[9])
-    )
+    tail = row[7]
+    if tail is None:
+        iso, marc21 = row[9], row[12]
+    else:
+        iso = tails.join_iso(row[9], row[10], row[8])
+        marc21 = tails.join_marc21(row[12], row[8])
+    whole = _record_row(row)
+    return dataclasses.replace(whole, iso2709=iso, oai=OaiForms(row[11], marc21))
 
 
 def _row_of(conn: sqlite3.Connection, record_id: int) -> RecordRow | None:
     # fetchall: the statement runs to its end, so a reader keeps no snapshot open after it
-    rows = conn.execute(f"{_ROW_SQL} WHERE id = ?", (record_id,)).fetchall()
+    rows = conn.execute(f"{_ROW_SQL} WHERE r.id = ?", (record_id,)).fetchall()
     return _record_row(rows[0]) if rows else None
 
 
 def _by_ids(conn: sqlite3.Connection, select: str, ids: Sequence[int]) -> Iterator[Any]:
-    """The rows of `select` (which ends in WHERE) for `ids`, 500 ids a statement."""
+    """The rows of `select` (which ends in `WHERE r.id` or the like) for `ids`, 500 ids a
+    statement."""
     for start in range(0, len(ids), 500):
         chunk = list(ids[start : start + 500])
-        yield from conn.execute(f"{select} id IN ({','.join('?' * len(chunk))})", chunk)
+        yield from conn.execute(f"{select} IN ({','.join('?' * len(chunk))})", chunk)
 
 
 def _rows_of(
     conn: sqlite3.Connection, ids: Sequence[int], *, iso2709: bool = False
 ) -> dict[int, RecordRow]:
     if iso2709:
-        return {row[0]: _record_row_iso(row) for row in _by_ids(conn, f"{_ROW_ISO_SQL} WHERE", ids)}
-    return {row[0]: _record_row(row) for row in _by_ids(conn, f"{_ROW_SQL} WHERE", ids)}
+        return {
+            row[0]: _record_row_iso(row) for row in _by_ids(conn, f"{_ROW_ISO_SQL} WHERE r.id", ids)
+        }
+    return {row[0]: _record_row(row) for row in _by_ids(conn, f"{_ROW_SQL} WHERE r.id", ids)}
+
+
+def _tail_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, TailRow]:
+    select = "SELECT id, version, deleted, tail, iso_tail, oai_sets FROM records WHERE id"
+    return {
+        row[0]: TailRow(row[0], row[1], bool(row[2]), row[3], row[4], row[5])
+        for row in _by_ids(conn, select, ids)
+    }
 
 
 class SqliteWriteTxn:
@@ -382,6 +442,7 @@ class SqliteWriteTxn:
         store = self._store
         seqs: list[int] = []
         record_rows = []
+        form_rows: list[tuple[int, bytes, bytes, bytes | None, bytes | None]] = []
         delete_terms: list[tuple[int, str, int]] = []
         insert_terms: list[tuple[int, str, int]] = []
         self._rows += len(writes)
@@ -391,6 +452,15 @@ class SqliteWriteTxn:
             store._datestamp = max(store._datestamp, write.datestamp)
             self._note_saved(write.id, write.datestamp)
             entry = write.entry
+            if write.cuts is None or write.deleted:
+                tail = iso_tail = None
+                form_rows.append(
+                    (write.id, write.xml, write.alma_xml, write.iso2709, write.oai.marc21)
+                )
+            else:
+                split = tails.split(write.xml, write.alma_xml, write.iso2709, write.cuts)
+                tail, iso_tail = split.tail, split.iso_tail
+                form_rows.append((write.id, split.xml, split.alma_xml, split.iso, write.oai.marc21))
             record_rows.append(
                 (
                     write.id,
@@ -398,14 +468,12 @@ class SqliteWriteTxn:
                     write.datestamp,
                     write.version,
                     int(write.deleted),
-                    write.xml,
-                    write.alma_xml,
                     entry.sort_title if entry else "",
                     entry.sort_author if entry else "",
                     entry.sort_date if entry else "",
-                    write.iso2709,
                     write.oai.sets,
-                    write.oai.marc21,
+                    tail,
+                    iso_tail,
                 )
             )
             old = old_entries.get(write.id)
@@ -414,12 +482,18 @@ class SqliteWriteTxn:
             delete_terms.extend((ix, term, write.id) for ix, term in old_terms - new_terms)
             insert_terms.extend((ix, term, write.id) for ix, term in new_terms - old_terms)
         self._queue(
-            "INSERT OR REPLACE INTO records (id, seq, datestamp, version, deleted, xml, alma_xml,"
-            " sort_title, sort_author, sort_date, iso, oai_sets, oai_marc21)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO records (id, seq, datestamp, version, deleted,"
+            " sort_title, sort_author, sort_date, oai_sets, tail, iso_tail, stamp)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             record_rows,
             how="many",
             seq_at=1,
+        )
+        self._queue(
+            "INSERT OR REPLACE INTO record_forms (id, xml, alma_xml, iso, oai_marc21)"
+            " VALUES (?, ?, ?, ?, ?)",
+            form_rows,
+            how="many",
         )
         if sorted_terms:
             if insert_terms:
@@ -450,17 +524,13 @@ class SqliteWriteTxn:
                 how="many",
             )
 
-    async def save_spliced(self, writes: Sequence[SplicedWrite]) -> list[int]:
-        """Update records in place and change just the index terms named; returns each seq.
-
-        The cheap sibling of `save` for records whose index changes are known without an
-        old entry to compare with (LOW publishing); the sort keys stay.
-        """
+    def _edited(
+        self, writes: Sequence[SplicedWrite | TailWrite]
+    ) -> tuple[list[int], Callable[[], None]]:
+        """The seqs of records saved with known index changes (a splice, a tail), and what
+        queues those changes once the rows are queued."""
         store = self._store
         seqs: list[int] = []
-        record_rows: list[
-            tuple[int, int, int, bytes, bytes, bytes | None, str | None, bytes | None, int]
-        ] = []
         insert_terms: list[tuple[int, str, int]] = []
         delete_terms: list[tuple[int, str, int]] = []
         self._rows += len(writes)
@@ -469,29 +539,52 @@ class SqliteWriteTxn:
             seqs.append(store._seq)
             store._datestamp = max(store._datestamp, write.datestamp)
             self._note_saved(write.id, write.datestamp)
-            record_rows.append(
-                (
-                    store._seq,
-                    write.datestamp,
-                    write.version,
-                    write.xml,
-                    write.alma_xml,
-                    write.iso2709,
-                    write.oai.sets,
-                    write.oai.marc21,
-                    write.id,
-                )
-            )
             insert_terms.extend((ix, term, write.id) for ix, term in write.added_terms)
             delete_terms.extend((ix, term, write.id) for ix, term in write.removed_terms)
+        return seqs, functools.partial(self._change_terms, delete_terms, insert_terms)
+
+    async def save_spliced(self, writes: Sequence[SplicedWrite]) -> list[int]:
+        """Update records in place and change just the index terms named; returns each seq.
+
+        The cheap sibling of `save` for records whose index changes are known without an
+        old entry to compare with (LOW publishing); the sort keys stay.
+        """
+        seqs, change_terms = self._edited(writes)
+        # (a record spliced whole stays whole: its next full save splits it)
         self._queue(
-            "UPDATE records SET seq = ?, datestamp = ?, version = ?, xml = ?, alma_xml = ?,"
-            " iso = ?, oai_sets = ?, oai_marc21 = ? WHERE id = ?",
-            record_rows,
+            "UPDATE records SET seq = ?, datestamp = ?, version = ?, oai_sets = ?,"
+            " tail = NULL, iso_tail = NULL, stamp = NULL WHERE id = ?",
+            [(q, w.datestamp, w.version, w.oai.sets, w.id) for q, w in zip(seqs, writes, strict=True)],
             how="many",
             seq_at=0,
         )
-        self._change_terms(delete_terms, insert_terms)
+        self._queue(
+            "UPDATE record_forms SET xml = ?, alma_xml = ?, iso = ?, oai_marc21 = ? WHERE id = ?",
+            [(w.xml, w.alma_xml, w.iso2709, w.oai.marc21, w.id) for w in writes],
+            how="many",
+        )
+        change_terms()
+        return seqs
+
+    async def tail_rows(self, ids: Sequence[int]) -> dict[int, TailRow]:
+        wanted = list(ids)
+        return await self._run(lambda db: _tail_rows(db, wanted))
+
+    async def save_tails(self, writes: Sequence[TailWrite]) -> list[int]:
+        """Replace records' tails and stamps (`gateway.records.tails`), their bodies kept, and
+        change just the index terms named; returns each seq."""
+        seqs, change_terms = self._edited(writes)
+        self._queue(
+            "UPDATE records SET seq = ?, datestamp = ?, version = ?, tail = ?, iso_tail = ?,"
+            " stamp = ?, oai_sets = ? WHERE id = ?",
+            [
+                (q, w.datestamp, w.version, w.tail, w.iso_tail, w.stamp, w.oai_sets, w.id)
+                for q, w in zip(seqs, writes, strict=True)
+            ],
+            how="many",
+            seq_at=0,
+        )
+        change_terms()
         return seqs
 
     async def log_significant_change(
@@ -573,6 +666,7 @@ class SqliteStore:
     ) -> None:
         self.path = path
         self.base_name = base
+        self.keeps_tails = True  # a LOW change rewrites a record's tail alone
         # the bases share one file, its connections and its one writer; each has its own tables
         self._conns = shared or _Connections(writer, readers)
         self._prefix = BASE_PREFIXES[base]
@@ -872,7 +966,7 @@ class SqliteStore:
             clauses.append("datestamp <= ?")
             params.append(until)
         if set_term is not None:
-            clauses.append("id IN (SELECT rec FROM terms WHERE ix = ? AND term = ?)")
+            clauses.append("r.id IN (SELECT rec FROM terms WHERE ix = ? AND term = ?)")
             params.extend(set_term)
         return " AND ".join(clauses), params
 
@@ -890,14 +984,12 @@ class SqliteStore:
         where, params = self._changes_where(after_seq, since, until, set_term)
         columns = _changes_columns(view, ready)
         async with self._rx(
-            f"SELECT {columns} FROM records INDEXED BY sqlite_autoindex_records_1"
-            f" WHERE {where} ORDER BY seq LIMIT ?",
+            f"SELECT {columns} FROM records r INDEXED BY sqlite_autoindex_records_1"
+            f" JOIN record_forms f ON f.id = r.id WHERE {where} ORDER BY r.seq LIMIT ?",
             [*params, limit],
         ) as cur:
             rows = await cur.fetchall()
-        return [
-            StoredRecord(r[0], r[1], r[2], bool(r[3]), r[4], view, None, r[5], r[6]) for r in rows
-        ]
+        return [_changed(r, view) for r in rows]
 
     async def count_changes(
         self,
@@ -909,7 +1001,7 @@ class SqliteStore:
     ) -> int:
         where, params = self._changes_where(after_seq, since, until, set_term)
         async with self._rx(
-            f"SELECT count(*) FROM records WHERE {where}", params
+            f"SELECT count(*) FROM records r WHERE {where}", params
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
@@ -960,18 +1052,18 @@ class SqliteStore:
             return [r[0] for r in await cur.fetchall()]
 
     async def export(self, view: View, batch: int = 1000) -> AsyncIterator[StoredRecord]:
-        column = _column(view)
+        columns = _changes_columns(view, None)
         last = 0
         while True:
             async with self._rx(
-                f"SELECT id, seq, datestamp, deleted, {column} FROM records WHERE id > ? ORDER BY id LIMIT ?",
+                f"SELECT {columns} FROM {_JOINED} WHERE r.id > ? ORDER BY r.id LIMIT ?",
                 (last, batch),
             ) as cur:
                 rows = list(await cur.fetchall())
             if not rows:
                 return
             for r in rows:
-                yield StoredRecord(r[0], r[1], r[2], bool(r[3]), r[4], view)
+                yield _changed(r, view)
             last = rows[-1][0]
 
     async def significant_changes(
@@ -1166,6 +1258,8 @@ class SqliteStore:
     async def copy_out(
         self, table: TableSpec, after: tuple[Any, ...] | None, limit: int
     ) -> list[tuple[Any, ...]]:
+        if table.columns == RECORD_COLUMNS:
+            return await self._copy_records_out(table.name, after, limit)
         names = ", ".join(f'"{name}"' for name in table.key)
         columns = ", ".join(f'"{name}"' for name in table.names)
         where = f" WHERE ({names}) > ({', '.join('?' * len(after))})" if after else ""
@@ -1177,7 +1271,66 @@ class SqliteStore:
             tuple(bool(v) if i in bools else v for i, v in enumerate(row)) for row in rows
         ]
 
+    async def _copy_records_out(
+        self, name: str, after: tuple[Any, ...] | None, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """A record table's rows as `RECORD_COLUMNS` say, their forms joined."""
+        sql = _renamed(
+            "SELECT r.id, r.seq, r.datestamp, r.version, r.deleted, f.xml, f.alma_xml, r.tail,"
+            " r.stamp, f.iso, r.iso_tail, r.oai_sets, f.oai_marc21, r.sort_title, r.sort_author,"
+            f" r.sort_date FROM {_JOINED} WHERE r.id > ? ORDER BY r.id LIMIT ?",
+            name.removesuffix("records"),
+        )
+        params = [after[0] if after else 0, limit]
+        rows = await self._read(lambda conn: conn.execute(sql, params).fetchall())
+        out = []
+        for row in rows:
+            whole = _record_row_iso(row)
+            out.append(
+                (
+                    whole.id,
+                    whole.seq,
+                    whole.datestamp,
+                    whole.version,
+                    whole.deleted,
+                    whole.xml,
+                    whole.alma_xml,
+                    row[13],
+                    row[14],
+                    row[15],
+                    whole.iso2709,
+                    whole.oai.sets,
+                    whole.oai.marc21,
+                )
+            )
+        return out
+
     async def copy_in(self, table: TableSpec, rows: Sequence[tuple[Any, ...]]) -> None:
+        if table.columns == RECORD_COLUMNS:  # whole forms: the next full save splits them
+            prefix = table.name.removesuffix("records")
+            narrow = [(r[0], r[1], r[2], int(r[3]), int(r[4]), r[7], r[8], r[9], r[11]) for r in rows]
+            forms = [(r[0], r[5], r[6], r[10], r[12]) for r in rows]
+            async with self.transaction() as txn:
+                txn._queued.append(
+                    (
+                        f"INSERT INTO {prefix}records (id, seq, datestamp, version, deleted,"
+                        " sort_title, sort_author, sort_date, oai_sets)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        narrow,
+                        "many",
+                        -1,
+                    )
+                )
+                txn._queued.append(
+                    (
+                        f"INSERT INTO {prefix}record_forms (id, xml, alma_xml, iso, oai_marc21)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        forms,
+                        "many",
+                        -1,
+                    )
+                )
+            return
         names = ", ".join(f'"{name}"' for name in table.names)
         sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(table.names))})"
         async with self.transaction() as txn:
@@ -1197,7 +1350,7 @@ class SqliteStore:
         """Empty the records (libraries stay) and restart ids."""
         async with self.transaction() as txn:
             for store in self._bases.values():
-                for table in ("records", "terms"):
+                for table in ("records", "record_forms", "terms"):
                     await txn.execute(store._sql(f"DELETE FROM {table}"))
                 await txn.execute("DELETE FROM meta WHERE key = ?", (store._high_id_key,))
             for table in (
@@ -1220,12 +1373,25 @@ def _fetch(
     conn: sqlite3.Connection, ids: Sequence[int], view: View, *, iso2709: bool = False
 ) -> list[StoredRecord]:
     """The records of `ids` in that order (missing ids skipped), on a reader's thread."""
-    iso = ", iso" if iso2709 and view is View.FIN01 else ", NULL"
-    select = f"SELECT id, seq, datestamp, deleted, {_column(view)}{iso} FROM records WHERE"
-    found = {
-        row[0]: StoredRecord(row[0], row[1], row[2], bool(row[3]), row[4], view, row[5])
-        for row in _by_ids(conn, select, ids)
-    }
+    iso = ", f.iso, r.iso_tail" if iso2709 and view is View.FIN01 else ", NULL, NULL"
+    select = (
+        f"SELECT r.id, r.seq, r.datestamp, r.deleted, f.{_column(view)}{iso}, r.tail, r.stamp,"
+        f" r.version FROM {_JOINED} WHERE r.id"
+    )
+    found = {}
+    for row in _by_ids(conn, select, ids):
+        record_id, xml, iso_form, tail = row[0], row[4], row[5], row[7]
+        if tail is not None:
+            stamp = row[8]
+            if view is View.FIN01ALMA:
+                xml = tails.join_alma(xml, tail, stamp, record_id, row[9])
+            else:
+                xml = tails.join_xml(xml, tail, stamp)
+            if iso_form is not None:
+                iso_form = tails.join_iso(iso_form, row[6], stamp)
+        found[record_id] = StoredRecord(
+            record_id, row[1], row[2], bool(row[3]), xml, view, iso_form
+        )
     return [found[i] for i in ids if i in found]
 
 

@@ -147,7 +147,8 @@ async def forget_forms(store_url: str) -> None:
     sql = "UPDATE records SET oai_sets = NULL, oai_marc21 = NULL"
     if store_url.startswith("sqlite://"):
         with sqlite3.connect(store_url.removeprefix("sqlite://")) as conn:
-            conn.execute(sql)
+            conn.execute("UPDATE records SET oai_sets = NULL")  # its forms have a table of their own
+            conn.execute("UPDATE record_forms SET oai_marc21 = NULL")
         return
     conn = await asyncpg.connect(store_url)
     try:
