@@ -193,8 +193,8 @@ def tail_start(xml: bytes, record_id: int, view_head: bytes, view_tail: bytes) -
         at = scan.controls.get(b"005", -1)
         if at < 0 or not xml.startswith(b"</controlfield>", at + 24 + 16):
             return None
-        if _TAIL.fullmatch(xml, scan.tail, scan.end) is None:
-            return None
+        # the CATs and LOWs in a save's shape: a tail edit keeps them so (`checked` then)
+        _places(xml, scan, low_code="", sid=None, cat_key=("", ""))
     except (_Decline, UnicodeError, ValueError):
         return None
     shared_from = scan.sids[0][0] if scan.sids else scan.tail
@@ -234,7 +234,13 @@ def add_low_sid_tail(
             sids.append((found.start(), tail.index(b"</datafield>", found.start()) + 12))
         scan = _Scan({}, [], sids, cat_low, len(tail))
         places = _places(
-            tail, scan, low_code=low_code, sid=sid, cat_key=stamp.cat_key, with_005=False
+            tail,
+            scan,
+            low_code=low_code,
+            sid=sid,
+            cat_key=stamp.cat_key,
+            with_005=False,
+            checked=True,
         )
         add_low = not places.has_low
         set_sid = sid is not None and not places.sid_unchanged
@@ -386,9 +392,11 @@ def _places(
     sid: tuple[str, str] | None,
     cat_key: tuple[str, str],
     with_005: bool = True,
+    checked: bool = False,
 ) -> _Places:
     """Find the edits' places, or decline when the record is not in the shape a save leaves.
-    Without `with_005`, `xml` is a record's tail (`tail_start`): no 005 to replace."""
+    Without `with_005`, `xml` is a record's tail (`tail_start`): no 005 to replace; `checked`:
+    its CATs and LOWs were found in a save's shape when it was kept (or made so since)."""
     field_005 = (0, 0)
     if with_005:
         at = scan.controls.get(b"005", -1)
@@ -398,20 +406,26 @@ def _places(
 
     # Aleph order: every other field, then CATs sorted by ($c, $h), then LOWs, to the end.
     end, tail = scan.end, scan.tail
-    if _TAIL.fullmatch(xml, tail, end) is None:
-        raise _Decline
-    cats = xml.count(b'<datafield tag="CAT" ', tail, end)
-    keys = _CAT_KEY.findall(xml, tail, end)
-    if len(keys) != cats:
-        raise _Decline  # a CAT without $c or $h
-    # UTF-8 bytes sort as their characters do, so the keys compare as the save's strings
-    if keys != sorted(keys) or xml.find(b"&", tail, end) >= 0:
-        raise _Decline  # CATs out of order (the save would sort them), or escapes to undo
-    later = cats - bisect.bisect_right(keys, (cat_key[0].encode(), cat_key[1].encode()))
     lows = xml.find(b'<datafield tag="LOW" ', tail, end)
     cat_at = lows if lows >= 0 else end
-    for _ in range(later):  # the new CAT goes before the CATs later than it
-        cat_at = xml.rindex(b'<datafield tag="CAT" ', tail, cat_at)
+    new_key = (cat_key[0].encode(), cat_key[1].encode())
+    last_cat = xml.rfind(b'<datafield tag="CAT" ', tail, cat_at) if checked else -1
+    last_key = _CAT_KEY.match(xml, last_cat) if last_cat >= 0 else None
+    if checked and (last_cat < 0 or (last_key is not None and last_key.groups() <= new_key)):
+        pass  # a tail kept in order (`tail_start`), and the new CAT the latest: it goes last
+    else:
+        if _TAIL.fullmatch(xml, tail, end) is None:
+            raise _Decline
+        cats = xml.count(b'<datafield tag="CAT" ', tail, end)
+        keys = _CAT_KEY.findall(xml, tail, end)
+        if len(keys) != cats:
+            raise _Decline  # a CAT without $c or $h
+        # UTF-8 bytes sort as their characters do, so the keys compare as the save's strings
+        if keys != sorted(keys) or xml.find(b"&", tail, end) >= 0:
+            raise _Decline  # CATs out of order (the save would sort them), or escapes to undo
+        later = cats - bisect.bisect_right(keys, new_key)
+        for _ in range(later):  # the new CAT goes before the CATs later than it
+            cat_at = xml.rindex(b'<datafield tag="CAT" ', tail, cat_at)
     held = _LOW_A.findall(xml, lows, end) if lows >= 0 else []
     if all(a.isascii() for a in held) and low_code.isascii():
         has_low = low_code.encode() in {a.strip().upper() for a in held}
