@@ -209,6 +209,56 @@ def tail_start(xml: bytes, record_id: int, view_head: bytes, view_tail: bytes) -
     return None
 
 
+def _quick_addition(
+    tail: bytes, cat_low: int, low_code: str, sid_code: str, local_id: str, stamp: SaveStamp
+) -> TailSpliced | None:
+    """`add_low_sid_tail` for what nearly every record of a publication is: its tail in
+    ASCII, no LOW of the library and no SID of it yet, the new CAT the latest. Then the
+    new SID follows the last SID, the CAT the last CAT, the LOW the last LOW, and
+    `_places` need not read the tail field by field. None for anything else."""
+    end = len(tail)
+    lows = tail.find(b'<datafield tag="LOW" ', cat_low)
+    cat_at = lows if lows >= 0 else end
+    code, library = low_code.encode(), sid_code.strip().lower().encode()
+    if not (tail.isascii() and code.isascii() and library.isascii()) or not library:
+        return None  # (str.upper() and lower() map some letters outside ASCII into it)
+    if _NEEDS_ESCAPE.search(low_code) or _NEEDS_ESCAPE.search(sid_code) or b"&" in tail:
+        return None  # escaped bytes: `_places` compares the values unescaped
+    if lows >= 0 and code in tail[lows:].upper():
+        return None  # it may hold the LOW: `_places` reads each LOW's $a
+    if library in tail[:cat_low].lower():
+        return None  # it may have a SID of the library: `_places` reads each SID's $b
+    last_cat = tail.rfind(b'<datafield tag="CAT" ', cat_low, cat_at)
+    if last_cat >= 0:
+        key = _CAT_KEY.match(tail, last_cat)
+        new_key = (stamp.cat_key[0].encode(), stamp.cat_key[1].encode())
+        if key is None or key.groups() > new_key:
+            return None
+    last_sid = tail.rfind(b'<datafield tag="SID" ', 0, cat_low)
+    sid_at = cat_low if last_sid < 0 else tail.index(b"</datafield>", last_sid) + 12
+    new_sid, new_low = _sid_field(local_id, sid_code), _low_field(low_code)
+    return TailSpliced(
+        b"".join(
+            (
+                tail[:sid_at],
+                new_sid,
+                tail[sid_at:cat_at],
+                stamp.cat,
+                tail[cat_at:],
+                new_low,
+            )
+        ),
+        frozenset(
+            {
+                (IX_LOW, fold(low_code).strip()),
+                (IX_SOURCEID, sourceid_key(local_id, sid_code)),
+            }
+        ),
+        frozenset(),
+        ((sid_at, sid_at, new_sid), (cat_at, cat_at, stamp.cat), (end, end, new_low)),
+    )
+
+
 def staleness_field(record_id: int, version: int) -> bytes:
     """The fin01alma view's staleness `024 8_ $a ID $d STAMP`, as the writer writes it."""
     return _staleness(record_id, version)
@@ -229,6 +279,10 @@ def add_low_sid_tail(
             return None
         first = _TAIL_START.search(tail)
         cat_low = len(tail) if first is None else first.start()
+        if local_id:
+            quick = _quick_addition(tail, cat_low, low_code, sid_code, local_id, stamp)
+            if quick is not None:
+                return quick
         sids = []
         for found in _SID_FIELD.finditer(tail, 0, cat_low):
             sids.append((found.start(), tail.index(b"</datafield>", found.start()) + 12))
@@ -411,7 +465,8 @@ def _places(
     new_key = (cat_key[0].encode(), cat_key[1].encode())
     last_cat = xml.rfind(b'<datafield tag="CAT" ', tail, cat_at) if checked else -1
     last_key = _CAT_KEY.match(xml, last_cat) if last_cat >= 0 else None
-    if checked and (last_cat < 0 or (last_key is not None and last_key.groups() <= new_key)):
+    latest = last_cat < 0 or (last_key is not None and last_key.groups() <= new_key)
+    if checked and latest and xml.find(b"&", tail, end) < 0:
         pass  # a tail kept in order (`tail_start`), and the new CAT the latest: it goes last
     else:
         if _TAIL.fullmatch(xml, tail, end) is None:

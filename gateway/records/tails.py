@@ -163,7 +163,7 @@ def iso_tail_after(
             else:
                 field, taken = first, begins
             if text:
-                made = field_iso2709(text)
+                made = _sid_iso2709(text) or field_iso2709(text)
                 if made is None:
                     return None
                 tag, body = made
@@ -180,6 +180,23 @@ def iso_tail_after(
     return b"".join([*entries, *pieces])
 
 
+_SID_HEAD = b'<datafield tag="SID" ind1=" " ind2=" "><subfield code="c">'
+_SID_MIDDLE = b'</subfield><subfield code="b">'
+_SID_END = b"</subfield></datafield>"
+
+
+def _sid_iso2709(text: bytes) -> tuple[bytes, bytes] | None:
+    """`field_iso2709` of a publication's `SID $c LOCAL $b code` with nothing escaped in it,
+    without the conversion's parse: each record's is new, so no cache holds it."""
+    if not text.startswith(_SID_HEAD) or not text.endswith(_SID_END) or b"&" in text:
+        return None
+    middle = text.find(_SID_MIDDLE, len(_SID_HEAD))
+    if middle < 0 or text.count(b"<", len(_SID_HEAD)) != 4:  # two subfields, nothing else
+        return None
+    local, code = text[len(_SID_HEAD) : middle], text[middle + len(_SID_MIDDLE) : -len(_SID_END)]
+    return b"SID", b"".join((b"  \x1fc", local, b"\x1fb", code, FIELD_TERMINATOR))
+
+
 def _005_entry(directory: bytes) -> int | None:
     """The data offset of the first 005 in a directory, when it is a stamp's length."""
     for at in range(0, len(directory), 12):
@@ -190,33 +207,41 @@ def _005_entry(directory: bytes) -> int | None:
     return None
 
 
-def _stamped(body: bytes, stamp: bytes) -> bytes:
-    """`body` with its first 005 saying `stamp` (split bodies have a 16-character one)."""
-    at = body.find(_CONTROL_005) + len(_CONTROL_005)
-    return body[:at] + stamp + body[at + _STAMP_LENGTH :]
-
-
 def join_xml(body: bytes, tail: bytes, stamp: bytes | None) -> bytes:
-    """A MARCXML view (fin01) from its body and tail."""
-    if stamp is not None:
-        body = _stamped(body, stamp)
-    return body + tail + _RECORD_END
+    """A MARCXML view (fin01) from its body and tail (one copy of the bytes)."""
+    if stamp is None:
+        return b"".join((body, tail, _RECORD_END))
+    at = body.find(_CONTROL_005) + len(_CONTROL_005)
+    return b"".join((body[:at], stamp, body[at + _STAMP_LENGTH :], tail, _RECORD_END))
 
 
 def join_alma(body: bytes, tail: bytes, stamp: bytes | None, record_id: int, version: int) -> bytes:
     """The fin01alma view: a stamped body also has its staleness 024 say `version`."""
-    if stamp is not None:
-        body = _stamped(body, stamp)
-        head = (
-            b'<datafield tag="024" ind1="8" ind2=" "><subfield code="a">%09d</subfield><subfield code="d">'
-            % record_id
+    if stamp is None:
+        return b"".join((body, tail, _RECORD_END))
+    at = body.find(_CONTROL_005) + len(_CONTROL_005)
+    head = _STALENESS_HEAD % record_id
+    found = body.find(head, at)
+    if found < 0:  # (a split view always has it: `splice.tail_start`)
+        return b"".join((body[:at], stamp, body[at + _STAMP_LENGTH :], tail, _RECORD_END))
+    found += len(head)
+    stop = body.index(b"</subfield>", found)
+    return b"".join(
+        (
+            body[:at],
+            stamp,
+            body[at + _STAMP_LENGTH : found],
+            staleness_stamp(version).encode(),
+            body[stop:],
+            tail,
+            _RECORD_END,
         )
-        at = body.find(head)
-        if at >= 0:
-            at += len(head)
-            stop = body.index(b"</subfield>", at)
-            body = body[:at] + staleness_stamp(version).encode() + body[stop:]
-    return body + tail + _RECORD_END
+    )
+
+
+_STALENESS_HEAD = (
+    b'<datafield tag="024" ind1="8" ind2=" "><subfield code="a">%09d</subfield><subfield code="d">'
+)
 
 
 def join_iso(body: bytes | None, iso_tail: bytes | None, stamp: bytes | None) -> bytes | None:
@@ -226,27 +251,24 @@ def join_iso(body: bytes | None, iso_tail: bytes | None, stamp: bytes | None) ->
     ft = FIELD_TERMINATOR[0]
     body_ft = body.index(ft, 24)
     tail_ft = iso_tail.index(ft, 10)
-    directory = body[24:body_ft]
-    data = body[body_ft + 1 :]
-    if stamp is not None:
-        at = _005_entry(directory)
-        if at is not None:
-            data = data[:at] + stamp + data[at + _STAMP_LENGTH :]
-    tail_directory = iso_tail[10:tail_ft]
-    tail_data = iso_tail[tail_ft + 1 :]
-    base = 25 + len(directory) + len(tail_directory)
-    length = base + len(data) + len(tail_data) + 1
+    base = body_ft + 1 + tail_ft - 10
+    length = base + len(body) - body_ft - 1 + len(iso_tail) - tail_ft - 1 + 1
+    at = _005_entry(body[24:body_ft]) if stamp is not None else None
+    if at is None:
+        data: tuple[bytes, ...] = (body[body_ft + 1 :],)
+    else:
+        at += body_ft + 1
+        data = (body[body_ft + 1 : at], stamp or b"", body[at + _STAMP_LENGTH :])
     return b"".join(
         (
             b"%05d" % length,
             body[5:12],
             b"%05d" % base,
-            body[17:24],
-            directory,
-            tail_directory,
+            body[17:body_ft],
+            iso_tail[10:tail_ft],
             FIELD_TERMINATOR,
-            data,
-            tail_data,
+            *data,
+            iso_tail[tail_ft + 1 :],
             RECORD_TERMINATOR,
         )
     )

@@ -15,7 +15,7 @@ from gateway.catalog import Catalog, prepare_write
 from gateway.emulator.generator import generate_records
 from gateway.model import View
 from gateway.records import splice, tails
-from gateway.records.iso2709 import marcxml_to_iso2709
+from gateway.records.iso2709 import compact_field_to_iso2709, marcxml_to_iso2709
 from gateway.store import RecordWrite
 from gateway.store.sqlite.schema import MIGRATIONS
 
@@ -170,3 +170,52 @@ def test_records_saved_through_the_catalog_are_kept_split_and_read_whole(
         assert "HELKA" in records.lows(record)
         assert (f"L{record_id}", "helka") in records.sids(record)
         assert xml.count(STAMP.field_005[:24]) == 1  # one 005
+
+
+def test_the_quick_addition_gives_what_the_tail_splice_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A publication's usual record (no LOW nor SID of the library yet) takes the quick way,
+    with the same tail, terms and edits as the field-by-field way."""
+    kept = []
+    for _record_id, write in _writes(300, 45):
+        if write.cuts is not None:
+            kept.append(tails.split(write.xml, write.alma_xml, write.iso2709, write.cuts).tail)
+    cases = [("HELKA", "helka"), ("OULA", "oulu"), ("TAMK", " TAMK "), ("NEWLIB", "newlib")]
+
+    def add(tail: bytes, code: str, sid_code: str, n: int) -> splice.TailSpliced | None:
+        return splice.add_low_sid_tail(
+            tail, code=code, sid_code=sid_code, local_id=f"99{n:010d}506253", stamp=STAMP
+        )
+
+    quick = {
+        (n, code): add(tail, code, sid_code, n)
+        for n, tail in enumerate(kept)
+        for code, sid_code in cases
+    }
+    taken = 0
+    for n, tail in enumerate(kept):
+        for code, sid_code in cases:
+            first = splice._TAIL_START.search(tail)
+            cat_low = len(tail) if first is None else first.start()
+            local = f"99{n:010d}506253"
+            taken += splice._quick_addition(tail, cat_low, code, sid_code, local, STAMP) is not None
+    monkeypatch.setattr(splice, "_quick_addition", lambda *args: None)
+    for n, tail in enumerate(kept):
+        for code, sid_code in cases:
+            assert add(tail, code, sid_code, n) == quick[(n, code)]
+    assert taken > len(kept) * len(cases) // 2
+
+
+@pytest.mark.parametrize(
+    "local_id", ["990000000005506253", "(ANDL100020)1077305", "99ä x", "", "a&b", 'q"', "<x>"]
+)
+def test_a_new_sid_in_iso2709_is_what_the_conversion_makes(local_id: str) -> None:
+    field = splice._sid_field(local_id, "helka") if local_id else b""
+    if not field:
+        field = splice._sid_field("1", "")
+    quick = tails._sid_iso2709(field)
+    if b"&" in field:
+        assert quick is None  # escaped: the conversion's way
+    else:
+        assert quick is not None and quick == compact_field_to_iso2709(field)
