@@ -194,7 +194,8 @@ def tail_start(xml: bytes, record_id: int, view_head: bytes, view_tail: bytes) -
         if at < 0 or not xml.startswith(b"</controlfield>", at + 24 + 16):
             return None
         # the CATs and LOWs in a save's shape: a tail edit keeps them so (`checked` then)
-        _places(xml, scan, low_code="", sid=None, cat_key=("", ""))
+        if not _in_save_order(xml, scan.tail, scan.end):
+            return None
     except (_Decline, UnicodeError, ValueError):
         return None
     shared_from = scan.sids[0][0] if scan.sids else scan.tail
@@ -469,16 +470,10 @@ def _places(
     if checked and latest and xml.find(b"&", tail, end) < 0:
         pass  # a tail kept in order (`tail_start`), and the new CAT the latest: it goes last
     else:
-        if _TAIL.fullmatch(xml, tail, end) is None:
+        if not _in_save_order(xml, tail, end):
             raise _Decline
-        cats = xml.count(b'<datafield tag="CAT" ', tail, end)
         keys = _CAT_KEY.findall(xml, tail, end)
-        if len(keys) != cats:
-            raise _Decline  # a CAT without $c or $h
-        # UTF-8 bytes sort as their characters do, so the keys compare as the save's strings
-        if keys != sorted(keys) or xml.find(b"&", tail, end) >= 0:
-            raise _Decline  # CATs out of order (the save would sort them), or escapes to undo
-        later = cats - bisect.bisect_right(keys, new_key)
+        later = len(keys) - bisect.bisect_right(keys, new_key)
         for _ in range(later):  # the new CAT goes before the CATs later than it
             cat_at = xml.rindex(b'<datafield tag="CAT" ', tail, cat_at)
     held = _LOW_A.findall(xml, lows, end) if lows >= 0 else []
@@ -512,6 +507,18 @@ def _places(
         same_sids=same_sids,
         sid_unchanged=sid_unchanged,
     )
+
+
+def _in_save_order(xml: bytes, tail: int, end: int) -> bool:
+    """Whether the fields from `tail` to `end` are CATs sorted by ($c, $h) then LOWs, as a
+    save leaves them, with no escapes to undo in them."""
+    if _TAIL.fullmatch(xml, tail, end) is None:
+        return False
+    keys = _CAT_KEY.findall(xml, tail, end)
+    if len(keys) != xml.count(b'<datafield tag="CAT" ', tail, end):
+        return False  # a CAT without $c or $h
+    # UTF-8 bytes sort as their characters do, so the keys compare as the save's strings
+    return keys == sorted(keys) and xml.find(b"&", tail, end) < 0
 
 
 def _view_places(view: bytes, places: _Places) -> _Places:
