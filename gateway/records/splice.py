@@ -272,12 +272,7 @@ def add_low_sid_tail(
     save leaves; the 005 and the view's staleness stamp are the store's to set. None when the
     splice cannot be sure, or there is nothing to change."""
     try:
-        low_code = code.strip().upper()
-        if not low_code or low_code in SET_LOW_CODES:
-            return None
-        sid = (local_id, sid_code) if local_id else None
-        if sid is not None and (not sid_code.strip() or sid_code.strip().upper() in SET_SID_CODES):
-            return None
+        low_code, sid = _addition(code, sid_code, local_id)
         first = _TAIL_START.search(tail)
         cat_low = len(tail) if first is None else first.start()
         if local_id:
@@ -312,6 +307,18 @@ def add_low_sid_tail(
         )
     except (_Decline, UnicodeError):
         return None
+
+
+def _addition(code: str, sid_code: str, local_id: str | None) -> tuple[str, tuple[str, str] | None]:
+    """The LOW code and the (local id, SID code) an addition sets; decline the codes whose
+    LOW or SID put a record into a named OAI-PMH set (only the full path computes those)."""
+    low_code = code.strip().upper()
+    if not low_code or low_code in SET_LOW_CODES:
+        raise _Decline
+    sid = (local_id, sid_code) if local_id else None
+    if sid is not None and (not sid_code.strip() or sid_code.strip().upper() in SET_SID_CODES):
+        raise _Decline
+    return low_code, sid
 
 
 def _control(tag: bytes, value: bytes) -> bytes:
@@ -607,12 +614,7 @@ def _add_low_sid(
     new_version: int,
     iso2709: bytes | None,
 ) -> Spliced:
-    low_code = code.strip().upper()
-    if not low_code or low_code in SET_LOW_CODES:
-        raise _Decline
-    sid = (local_id, sid_code) if local_id else None
-    if sid is not None and (not sid_code.strip() or sid_code.strip().upper() in SET_SID_CODES):
-        raise _Decline
+    low_code, sid = _addition(code, sid_code, local_id)
     scan = _scan(xml)
     _check_identity(xml, scan, record_id)
     places = _places(xml, scan, low_code=low_code, sid=sid, cat_key=stamp.cat_key)
