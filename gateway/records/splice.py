@@ -738,12 +738,15 @@ def _sid_term(field: bytes) -> tuple[int, str] | None:
     return (IX_SOURCEID, sourceid_key(_unescape(local[0]), _unescape(library[0])))
 
 
+# The view's staleness 024 up to its stamp (`% record_id`), as the writer makes it
+STALENESS_HEAD = (
+    b'<datafield tag="024" ind1="8" ind2=" "><subfield code="a">%09d</subfield><subfield code="d">'
+)
+
+
 def _staleness(record_id: int, version: int) -> bytes:
     """The view's `024 8_ $a ID $d STAMP` as `rules.staleness_field` and the writer make it."""
-    return (
-        b'<datafield tag="024" ind1="8" ind2=" "><subfield code="a">%09d</subfield>'
-        b'<subfield code="d">%s</subfield></datafield>' % (record_id, _stamp(version))
-    )
+    return STALENESS_HEAD % record_id + _stamp(version) + b"</subfield></datafield>"
 
 
 @functools.lru_cache(maxsize=1024)

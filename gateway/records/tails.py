@@ -220,7 +220,7 @@ def join_alma(body: bytes, tail: bytes, stamp: bytes | None, record_id: int, ver
     if stamp is None:
         return b"".join((body, tail, _RECORD_END))
     at = body.find(_CONTROL_005) + len(_CONTROL_005)
-    head = _STALENESS_HEAD % record_id
+    head = splice.STALENESS_HEAD % record_id
     found = body.find(head, at)
     if found < 0:  # (a split view always has it: `splice.tail_start`)
         return b"".join((body[:at], stamp, body[at + _STAMP_LENGTH :], tail, _RECORD_END))
@@ -237,11 +237,6 @@ def join_alma(body: bytes, tail: bytes, stamp: bytes | None, record_id: int, ver
             _RECORD_END,
         )
     )
-
-
-_STALENESS_HEAD = (
-    b'<datafield tag="024" ind1="8" ind2=" "><subfield code="a">%09d</subfield><subfield code="d">'
-)
 
 
 def join_iso(body: bytes | None, iso_tail: bytes | None, stamp: bytes | None) -> bytes | None:
