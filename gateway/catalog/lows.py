@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway import indexing, records, rules
+from gateway.catalog import editing
 from gateway.catalog.base import CatalogCore
 from gateway.catalog.saving import next_version, old_entry, prepare_write
 from gateway.catalog.types import PUBLISH_SLICE, SYSTEM_USER, PublishResult
@@ -18,7 +19,7 @@ from gateway.errors import OwnAuthorizationError
 from gateway.loading import iso2709_or_none
 from gateway.model import User
 from gateway.records import splice, tails
-from gateway.records.oai_forms import after_low_added, sets_after_low_added
+from gateway.records.oai_forms import after_low_added
 from gateway.store import (
     RecordRow,
     RecordWrite,
@@ -93,34 +94,53 @@ async def _slice_rows(
     return tail_rows, (await txn.existing_rows(whole, iso2709=True) if whole else {})
 
 
-def _tail_write(
-    row: TailRow,
+def _stamp(user: User, now: int) -> splice.SaveStamp:
+    """The 005 and CAT of everything `user` saves at `now`."""
+    return splice.SaveStamp.of(user.name, user.level, datetime.fromtimestamp(now, UTC))
+
+
+def _tail_forms(
+    tail_rows: dict[int, TailRow], part: Sequence[tuple[int, str | None, bool]]
+) -> tuple[dict[int, tails.TailEdit | None], list[int], list[tails.TailForms], list[str | None]]:
+    """Which of a slice's LOW additions are made on records' tails (`records.tails`): those
+    declined at once (None: forms to make anew, or none to make: the whole row's way), and
+    the ids, forms and local ids of the others."""
+    declined: dict[int, tails.TailEdit | None] = {}
+    ids: list[int] = []
+    forms: list[tails.TailForms] = []
+    local_ids: list[str | None] = []
+    for rid, local_id, add in part:
+        row = tail_rows.get(rid)
+        if not add or row is None or row.tail is None:
+            continue
+        if row.iso_tail is None or row.oai_sets is None:
+            declined[rid] = None
+            continue
+        ids.append(rid)
+        forms.append((row.tail, row.iso_tail, row.oai_sets))
+        local_ids.append(local_id)
+    return declined, ids, forms, local_ids
+
+
+async def _edit_tails(
+    editor: editing.TailEditor,
+    tail_rows: dict[int, TailRow],
+    part: Sequence[tuple[int, str | None, bool]],
     code: str,
     sid_code: str,
-    local_id: str | None,
-    stamp: splice.SaveStamp,
-    now: int,
-) -> TailWrite | None:
-    """A LOW addition made on a record's tail (`records.tails`); None when the splice declines."""
-    assert row.tail is not None
-    if row.iso_tail is None or row.oai_sets is None:
-        return None  # forms to make anew (or none to make): the whole row's way does it
-    spliced = splice.add_low_sid_tail(
-        row.tail, code=code, sid_code=sid_code, local_id=local_id, stamp=stamp
-    )
-    if spliced is None:
-        return None
-    return TailWrite(
-        row.id,
-        now,
-        max(now, row.version + 1),  # `next_version`
-        spliced.tail,
-        tails.iso_tail_after(row.tail, row.iso_tail, spliced.edits),
-        stamp.value_005,
-        sets_after_low_added(row.oai_sets, code.strip().upper()),
-        spliced.added_terms,
-        spliced.removed_terms,
-    )
+    stamp: splice.SaveStamp | None,
+) -> dict[int, tails.TailEdit | None]:
+    """The LOW additions of a slice made on records' tails, None for those the tail splice
+    declines (their whole rows take the full way)."""
+    if stamp is None:
+        return {}
+    edited, ids, forms, local_ids = _tail_forms(tail_rows, part)
+    if forms:
+        made = await editor.add_low_sid_tails(
+            forms, local_ids, code=code, sid_code=sid_code, stamp=stamp
+        )
+        edited.update(zip(ids, made, strict=True))
+    return edited
 
 
 async def _declined(
@@ -139,7 +159,7 @@ async def _declined(
     rows = await txn.existing_rows(declined, iso2709=True)
     more = PublishResult()
     more_writes, more_olds, _ = await asyncio.to_thread(
-        edit, rows, result=more, tail_rows={}, part=[c for c in part if c[0] in wanted]
+        edit, rows, result=more, tail_edits={}, part=[c for c in part if c[0] in wanted]
     )
     olds.update(more_olds)
     for name in ("added", "removed", "unchanged", "unknown"):
@@ -157,6 +177,12 @@ async def _declined(
 
 class LowsAndPublishing(CatalogCore):
     """LOWs one at a time and a library's whole publishing file (SFTP), with its SIDs."""
+
+    # Whether a publication of more than one slice edits its tails in a helper process
+    # (`catalog.editing`): None when there is a core to spare, True always (every slice
+    # there, its start awaited), False never. The last publication's editor.
+    editing_process: bool | None = None
+    last_editor: editing.TailEditor | None = None
 
     async def add_low(
         self, record_id: int, code: str, *, user: User | None = None, local_id: str | None = None
@@ -268,35 +294,22 @@ class LowsAndPublishing(CatalogCore):
             result.unknown.extend(rid for rid in absent if rid not in existing)
             changes.extend((rid, None, False) for rid in sorted(to_remove & holders))
             now = self._now()
+            stamp = _stamp(user, now) if splice_additions else None
             # In slices: memory stays bounded however large the file (one transaction still).
-            # Pipelined over two threads: while one slice is edited (Python), the writer's
-            # thread writes the slice before it and reads the slice after it (SQLite, which
-            # leaves the GIL), so both cores work.
+            # Pipelined: while the tails of one slice are edited (Python: in a helper process
+            # when there is a core to spare, `catalog.editing`), SQLite writes the slice before
+            # it and reads the slice after it, so both cores work.
             parts = _slices(changes)
             use_tails = splice_additions and self.store.keeps_tails
-            upcoming = await _slice_rows(txn, parts[0], use_tails) if parts else ({}, {})
-            for n, part in enumerate(parts):
-                tail_rows, rows = upcoming
-                edit = functools.partial(
-                    self._apply_low_changes,
-                    part=part,
-                    code=code,
-                    sid_code=sid_code,
-                    user=user,
-                    now=now,
-                    splice_additions=splice_additions,
+            helper = use_tails and len(parts) > 1
+            if helper:
+                wanted = self.editing_process
+                helper = editing.spare_core() if wanted is None else wanted
+            async with editing.tail_editor(helper, wait=self.editing_process is True) as editor:
+                self.last_editor = editor
+                await self._apply_slices(
+                    txn, parts, use_tails, editor, code, sid_code, user, now, stamp, result
                 )
-                editing = asyncio.to_thread(edit, rows, result=result, tail_rows=tail_rows)
-                if n + 1 < len(parts):
-                    (writes, olds, declined), upcoming = await asyncio.gather(
-                        editing, _slice_rows(txn, parts[n + 1], use_tails)
-                    )
-                else:
-                    writes, olds, declined = await editing
-                del rows, tail_rows
-                if declined:  # the tail splice could not be sure: the whole row's way
-                    writes = await _declined(txn, part, declined, writes, olds, result, edit)
-                await _save_in_runs(txn, writes, olds)
             if file_key is not None:
                 await txn.record_publishing(
                     user.library,
@@ -307,6 +320,62 @@ class LowsAndPublishing(CatalogCore):
                     ),
                 )
         return result
+
+    async def _apply_slices(
+        self,
+        txn: WriteTxn,
+        parts: list[list[tuple[int, str | None, bool]]],
+        use_tails: bool,
+        editor: editing.TailEditor,
+        code: str,
+        sid_code: str,
+        user: User,
+        now: int,
+        stamp: splice.SaveStamp | None,
+        result: PublishResult,
+    ) -> None:
+        """Read, edit and save the slices in order (see `_change_lows`)."""
+        Read = tuple[dict[int, TailRow], dict[int, RecordRow], asyncio.Task[Any]]
+        pending: list[asyncio.Task[Any]] = []
+
+        async def read(part: Sequence[tuple[int, str | None, bool]]) -> Read:
+            tail_rows, rows = await _slice_rows(txn, part, use_tails)
+            edits = asyncio.ensure_future(
+                _edit_tails(editor, tail_rows, part, code, sid_code, stamp)
+            )
+            pending.append(edits)
+            return tail_rows, rows, edits
+
+        try:
+            upcoming = await read(parts[0]) if parts else None
+            for n, part in enumerate(parts):
+                assert upcoming is not None
+                tail_rows, rows, edits = upcoming
+                if n + 1 < len(parts):  # its tails are edited while this slice is saved
+                    upcoming = await read(parts[n + 1])
+                tail_edits = await edits
+                pending.remove(edits)
+                edit = functools.partial(
+                    self._saves_of,
+                    part=part,
+                    code=code,
+                    sid_code=sid_code,
+                    user=user,
+                    now=now,
+                    stamp=stamp,
+                    tail_rows=tail_rows,
+                )
+                writes, olds, declined = await asyncio.to_thread(
+                    edit, rows, result=result, tail_edits=tail_edits
+                )
+                del rows, tail_rows, tail_edits
+                if declined:  # the tail splice could not be sure: the whole row's way
+                    writes = await _declined(txn, part, declined, writes, olds, result, edit)
+                await _save_in_runs(txn, writes, olds)
+        finally:
+            for task in pending:  # a failed slice: the edits ahead of it are not wanted
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _apply_low_changes(
         self,
@@ -321,35 +390,80 @@ class LowsAndPublishing(CatalogCore):
         splice_additions: bool = True,
         tail_rows: dict[int, TailRow] | None = None,
     ) -> tuple[list[_Write], dict[int, indexing.IndexEntry], list[int]]:
+        """`_saves_of` one slice with its tails edited here, all in one call (CPU only)."""
+        stamp = _stamp(user, now) if splice_additions else None
+        tail_rows = tail_rows or {}
+        tail_edits: dict[int, tails.TailEdit | None] = {}
+        if stamp is not None:
+            tail_edits, ids, forms, local_ids = _tail_forms(tail_rows, part)
+            made = tails.add_low_sid_tails(
+                forms, local_ids, code=code, sid_code=sid_code, stamp=stamp
+            )
+            tail_edits.update(zip(ids, made, strict=True))
+        return self._saves_of(
+            rows,
+            part,
+            code,
+            sid_code,
+            user,
+            now,
+            result,
+            stamp=stamp,
+            tail_rows=tail_rows,
+            tail_edits=tail_edits,
+        )
+
+    def _saves_of(
+        self,
+        rows: dict[int, RecordRow],
+        part: Sequence[tuple[int, str | None, bool]],
+        code: str,
+        sid_code: str,
+        user: User,
+        now: int,
+        result: PublishResult,
+        *,
+        stamp: splice.SaveStamp | None,
+        tail_rows: dict[int, TailRow],
+        tail_edits: dict[int, tails.TailEdit | None],
+    ) -> tuple[list[_Write], dict[int, indexing.IndexEntry], list[int]]:
         """The saves of the LOW changes (CPU only), and the records whose tail the splice
         declined (their whole rows were not read: the caller reads them and comes back).
 
         An addition to a record already in the shape a save leaves it in is spliced into the
         stored bytes (`records.splice`, with exactly the full save's result): into its tail
-        alone where the store keeps it split (`tail_rows`); everything else is parsed,
-        edited and serialised."""
+        alone where the store keeps it split (`tail_edits`, made from `tail_rows`); everything
+        else is parsed, edited and serialised. `stamp` None: every change the full way."""
         writes: list[_Write] = []
         olds: dict[int, indexing.IndexEntry] = {}
         declined: list[int] = []
         seen: set[int] = set()
-        stamp = (
-            splice.SaveStamp.of(user.name, user.level, datetime.fromtimestamp(now, UTC))
-            if splice_additions
-            else None
-        )
-        tail_rows = tail_rows or {}
         for rid, local_id, add in part:
             if rid in seen:
                 continue
             seen.add(rid)
-            tail_row = tail_rows.get(rid)
-            if add and stamp is not None and tail_row is not None and tail_row.tail is not None:
-                write = _tail_write(tail_row, code, sid_code, local_id, stamp, now)
-                if write is None:
+            if rid in tail_edits:
+                made = tail_edits[rid]
+                if made is None:
                     declined.append(rid)
-                else:
-                    result.added.append(rid)
-                    writes.append(write)
+                    continue
+                assert stamp is not None
+                tail, iso_tail, sets, added_terms, removed_terms = made
+                version = tail_rows[rid].version
+                result.added.append(rid)
+                writes.append(
+                    TailWrite(
+                        rid,
+                        now,
+                        max(now, version + 1),  # `next_version`
+                        tail,
+                        iso_tail,
+                        stamp.value_005,
+                        sets,
+                        added_terms,
+                        removed_terms,
+                    )
+                )
                 continue
             row = rows.get(rid)
             if row is None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from gateway.records import splice
 from gateway.records.iso2709 import FIELD_TERMINATOR, RECORD_TERMINATOR
 from gateway.records.iso_splice import field_iso2709, keep_entries
+from gateway.records.oai_forms import sets_after_low_added
 from gateway.records.stamps import staleness_stamp
 
 _RECORD_END = b"</record>"
@@ -114,6 +115,44 @@ def split(xml: bytes, alma_xml: bytes, iso: bytes | None, at: Cuts) -> Split:
         xml[at.xml : end],
         iso_tail,
     )
+
+
+# A tail a LOW addition read: (MARCXML tail, ISO 2709 tail, stored OAI-PMH set specs)
+TailForms = tuple[bytes, bytes, str]
+# What the addition made of it: the three forms again, the index terms gained and lost
+TailEdit = tuple[bytes, bytes | None, str, frozenset[tuple[int, str]], frozenset[tuple[int, str]]]
+
+
+def add_low_sid_tails(
+    forms: Sequence[TailForms],
+    local_ids: Sequence[str | None],
+    *,
+    code: str,
+    sid_code: str,
+    stamp: splice.SaveStamp,
+) -> list[TailEdit | None]:
+    """LOW `code` (and each record's SID) added to records' tails, all their forms: None
+    for a record the splice declines. Pure and made of plain values, so a publication can
+    run it in a process of its own (`gateway.catalog.editing`)."""
+    low = code.strip().upper()
+    edited: list[TailEdit | None] = []
+    for (tail, iso_tail, sets), local_id in zip(forms, local_ids, strict=True):
+        spliced = splice.add_low_sid_tail(
+            tail, code=code, sid_code=sid_code, local_id=local_id, stamp=stamp
+        )
+        if spliced is None:
+            edited.append(None)
+            continue
+        edited.append(
+            (
+                spliced.tail,
+                iso_tail_after(tail, iso_tail, spliced.edits),
+                sets_after_low_added(sets, low),
+                spliced.added_terms,
+                spliced.removed_terms,
+            )
+        )
+    return edited
 
 
 def iso_tail_after(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway import records
-from gateway.catalog import Catalog, lows
+from gateway.catalog import Catalog, editing, lows
 from gateway.emulator.generator import generate_records
 from gateway.model import User
+from gateway.records import splice, tails
 from gateway.store.sqlite import store as sqlite_store
 
 PUBLISHER = User("HELKA-PUBLISH", "HELKA", 30, frozenset({"HELKA"}))
@@ -37,16 +40,19 @@ def _rows(path: Path) -> list[tuple[object, ...]]:
 async def test_slices_leave_the_store_as_one_slice_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Additions (spliced and full), withdrawals and unknown ids over many small slices: every
-    row, change sequence and index term as when the whole file is one slice."""
+    """Additions (spliced and full), withdrawals and unknown ids over many small slices, their
+    tails edited in a thread or in the helper process: every row, change sequence and index
+    term as when the whole file is one slice."""
     ids = list(range(1, 121))
     present = [(rid, f"99{rid:010d}506253") for rid in ids[10:]]
     withdrawn = [*ids[:10], 999_999]
     results = []
-    for size in (7, 10_000):
+    ways = (("thread", 7), ("helper", 7), ("thread", 10_000))
+    for way, size in ways:
         monkeypatch.setattr(lows, "PUBLISH_SLICE", size)
-        path = tmp_path / f"slices-{size}.sqlite"
+        path = tmp_path / f"slices-{way}-{size}.sqlite"
         catalog = await _loaded(path, len(ids))
+        catalog.editing_process = way == "helper"
         try:
             await catalog._change_lows("HELKA", present[:30], [], user=PUBLISHER, sid_code="helka")
             results.append(
@@ -54,11 +60,52 @@ async def test_slices_leave_the_store_as_one_slice_does(
                     "HELKA", present, withdrawn, user=PUBLISHER, sid_code="helka"
                 )
             )
+            editor = catalog.last_editor
+            assert editor is not None
+            if way == "helper":  # every slice with an addition on a tail went there
+                assert editor.helper is not None and editor.in_process >= 10
+                assert not editor.helper.process.is_alive()  # it ends with the publication
+            else:
+                assert editor.helper is None and editor.in_process == 0
         finally:
             await catalog.close()
-    sliced, whole = results
-    assert sliced == whole and len(whole.added) >= 80 and whole.unknown == [999_999]
-    assert _rows(tmp_path / "slices-7.sqlite") == _rows(tmp_path / "slices-10000.sqlite")
+    sliced, in_helper, whole = results
+    assert sliced == whole == in_helper and len(whole.added) >= 80
+    assert whole.unknown == [999_999]
+    expected = _rows(tmp_path / "slices-thread-10000.sqlite")
+    assert _rows(tmp_path / "slices-thread-7.sqlite") == expected
+    assert _rows(tmp_path / "slices-helper-7.sqlite") == expected
+
+
+async def test_a_helper_that_dies_leaves_its_edits_to_a_thread(tmp_path: Path) -> None:
+    """A killed helper process: the slice it was given, and every one after, is edited in a
+    thread, with the helper's result; the publication goes on."""
+    catalog = await _loaded(tmp_path / "helper.sqlite", 20)
+    try:
+        async with catalog.store.transaction() as txn:
+            rows = await txn.tail_rows(list(range(1, 21)))
+        forms = [
+            (row.tail, row.iso_tail, row.oai_sets)
+            for row in rows.values()
+            if row.tail is not None and row.iso_tail is not None and row.oai_sets is not None
+        ]
+        assert len(forms) >= 15
+        local_ids = [f"99{n:010d}506253" for n in range(len(forms))]
+        stamp = splice.SaveStamp.of("HELKA-PUBLISH", 30, datetime(2030, 1, 2, tzinfo=UTC))
+        args: dict[str, Any] = {"code": "HELKA", "sid_code": "helka", "stamp": stamp}
+        expected = tails.add_low_sid_tails(forms, local_ids, **args)
+        assert all(edit is not None for edit in expected)
+        async with editing.tail_editor(True, wait=True) as editor:
+            assert editor.helper is not None
+            assert await editor.add_low_sid_tails(forms, local_ids, **args) == expected
+            assert editor.in_process == 1
+            editor.helper.process.kill()
+            editor.helper.process.join()
+            assert await editor.add_low_sid_tails(forms, local_ids, **args) == expected
+            assert await editor.add_low_sid_tails(forms[:3], local_ids[:3], **args) == expected[:3]
+            assert editor.in_process == 1 and editor.helper.broken
+    finally:
+        await catalog.close()
 
 
 async def test_a_record_twice_in_a_file_is_changed_once(
