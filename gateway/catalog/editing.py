@@ -66,7 +66,7 @@ class Helper:
         self.broken = False
 
     def ready(self) -> bool:
-        """Whether it is up (never waits)."""
+        """Whether it is up (waits only for a slice it is editing)."""
         with self._lock:
             if not self._ready and not self.broken:
                 try:
