@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import multiprocessing
 import os
 import signal
@@ -25,6 +26,7 @@ from typing import Any, Final
 from gateway.records import splice, tails
 
 _READY: Final = "ready"
+log = logging.getLogger("melinda.publishing")
 
 
 def spare_core() -> bool:
@@ -114,6 +116,7 @@ class TailEditor:
     def __init__(self, helper: Helper | None) -> None:
         self.helper = helper
         self.in_process = 0  # slices edited in the helper (what the tests look at)
+        self.slices = 0
 
     async def add_low_sid_tails(
         self,
@@ -124,6 +127,7 @@ class TailEditor:
         sid_code: str,
         stamp: splice.SaveStamp,
     ) -> list[tails.TailEdit | None]:
+        self.slices += 1
         helper = self.helper
         if helper is not None and await asyncio.to_thread(helper.ready):
             request = (list(forms), list(local_ids), code, sid_code, stamp)
@@ -152,9 +156,16 @@ async def tail_editor(helper: bool, *, wait: bool = False) -> AsyncIterator[Tail
         yield TailEditor(None)
         return
     started = await asyncio.to_thread(Helper)  # starting a process writes to pipes
+    editor = TailEditor(started)
     try:
         if wait:
             await asyncio.to_thread(started.wait_ready, 60.0)
-        yield TailEditor(started)
+        yield editor
     finally:
         await asyncio.to_thread(started.stop)
+        log.info(
+            "tails of %d of %d slices edited in a helper process%s",
+            editor.in_process,
+            editor.slices,
+            " (it died: the rest in a thread)" if started.broken else "",
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,9 +78,12 @@ async def test_slices_leave_the_store_as_one_slice_does(
     assert _rows(tmp_path / "slices-helper-7.sqlite") == expected
 
 
-async def test_a_helper_that_dies_leaves_its_edits_to_a_thread(tmp_path: Path) -> None:
+async def test_a_helper_that_dies_leaves_its_edits_to_a_thread(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """A killed helper process: the slice it was given, and every one after, is edited in a
     thread, with the helper's result; the publication goes on."""
+    caplog.set_level(logging.INFO, logger="melinda.publishing")
     catalog = await _loaded(tmp_path / "helper.sqlite", 20)
     try:
         async with catalog.store.transaction() as txn:
@@ -104,6 +108,10 @@ async def test_a_helper_that_dies_leaves_its_edits_to_a_thread(tmp_path: Path) -
             assert await editor.add_low_sid_tails(forms, local_ids, **args) == expected
             assert await editor.add_low_sid_tails(forms[:3], local_ids[:3], **args) == expected[:3]
             assert editor.in_process == 1 and editor.helper.broken
+        said = [r.getMessage() for r in caplog.records if r.name == "melinda.publishing"]
+        assert said == [
+            "tails of 1 of 3 slices edited in a helper process (it died: the rest in a thread)"
+        ]
     finally:
         await catalog.close()
 
