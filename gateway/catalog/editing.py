@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Final
 
 from gateway.records import splice, tails
+from gateway.store import TailRow
 
 _READY: Final = "ready"
 log = logging.getLogger("melinda.publishing")
@@ -169,3 +170,47 @@ async def tail_editor(helper: bool, *, wait: bool = False) -> AsyncIterator[Tail
             editor.slices,
             " (it died: the rest in a thread)" if started.broken else "",
         )
+
+
+def tail_forms(
+    tail_rows: dict[int, TailRow], part: Sequence[tuple[int, str | None, bool]]
+) -> tuple[dict[int, tails.TailEdit | None], list[int], list[tails.TailForms], list[str | None]]:
+    """Which of a slice's LOW additions are made on records' tails (`records.tails`): those
+    declined at once (None: forms to make anew, or none to make: the whole row's way), and
+    the ids, forms and local ids of the others."""
+    declined: dict[int, tails.TailEdit | None] = {}
+    ids: list[int] = []
+    forms: list[tails.TailForms] = []
+    local_ids: list[str | None] = []
+    for rid, local_id, add in part:
+        row = tail_rows.get(rid)
+        if not add or row is None or row.tail is None:
+            continue
+        if row.iso_tail is None or row.oai_sets is None:
+            declined[rid] = None
+            continue
+        ids.append(rid)
+        forms.append((row.tail, row.iso_tail, row.oai_sets))
+        local_ids.append(local_id)
+    return declined, ids, forms, local_ids
+
+
+async def edit_tails(
+    editor: TailEditor,
+    tail_rows: dict[int, TailRow],
+    part: Sequence[tuple[int, str | None, bool]],
+    code: str,
+    sid_code: str,
+    stamp: splice.SaveStamp | None,
+) -> dict[int, tails.TailEdit | None]:
+    """The LOW additions of a slice made on records' tails, None for those the tail splice
+    declines (their whole rows take the full way)."""
+    if stamp is None:
+        return {}
+    edited, ids, forms, local_ids = tail_forms(tail_rows, part)
+    if forms:
+        made = await editor.add_low_sid_tails(
+            forms, local_ids, code=code, sid_code=sid_code, stamp=stamp
+        )
+        edited.update(zip(ids, made, strict=True))
+    return edited

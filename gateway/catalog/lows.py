@@ -99,50 +99,6 @@ def _stamp(user: User, now: int) -> splice.SaveStamp:
     return splice.SaveStamp.of(user.name, user.level, datetime.fromtimestamp(now, UTC))
 
 
-def _tail_forms(
-    tail_rows: dict[int, TailRow], part: Sequence[tuple[int, str | None, bool]]
-) -> tuple[dict[int, tails.TailEdit | None], list[int], list[tails.TailForms], list[str | None]]:
-    """Which of a slice's LOW additions are made on records' tails (`records.tails`): those
-    declined at once (None: forms to make anew, or none to make: the whole row's way), and
-    the ids, forms and local ids of the others."""
-    declined: dict[int, tails.TailEdit | None] = {}
-    ids: list[int] = []
-    forms: list[tails.TailForms] = []
-    local_ids: list[str | None] = []
-    for rid, local_id, add in part:
-        row = tail_rows.get(rid)
-        if not add or row is None or row.tail is None:
-            continue
-        if row.iso_tail is None or row.oai_sets is None:
-            declined[rid] = None
-            continue
-        ids.append(rid)
-        forms.append((row.tail, row.iso_tail, row.oai_sets))
-        local_ids.append(local_id)
-    return declined, ids, forms, local_ids
-
-
-async def _edit_tails(
-    editor: editing.TailEditor,
-    tail_rows: dict[int, TailRow],
-    part: Sequence[tuple[int, str | None, bool]],
-    code: str,
-    sid_code: str,
-    stamp: splice.SaveStamp | None,
-) -> dict[int, tails.TailEdit | None]:
-    """The LOW additions of a slice made on records' tails, None for those the tail splice
-    declines (their whole rows take the full way)."""
-    if stamp is None:
-        return {}
-    edited, ids, forms, local_ids = _tail_forms(tail_rows, part)
-    if forms:
-        made = await editor.add_low_sid_tails(
-            forms, local_ids, code=code, sid_code=sid_code, stamp=stamp
-        )
-        edited.update(zip(ids, made, strict=True))
-    return edited
-
-
 async def _declined(
     txn: WriteTxn,
     part: Sequence[tuple[int, str | None, bool]],
@@ -341,7 +297,7 @@ class LowsAndPublishing(CatalogCore):
         async def read(part: Sequence[tuple[int, str | None, bool]]) -> Read:
             tail_rows, rows = await _slice_rows(txn, part, use_tails)
             edits = asyncio.ensure_future(
-                _edit_tails(editor, tail_rows, part, code, sid_code, stamp)
+                editing.edit_tails(editor, tail_rows, part, code, sid_code, stamp)
             )
             pending.append(edits)
             return tail_rows, rows, edits
@@ -395,7 +351,7 @@ class LowsAndPublishing(CatalogCore):
         tail_rows = tail_rows or {}
         tail_edits: dict[int, tails.TailEdit | None] = {}
         if stamp is not None:
-            tail_edits, ids, forms, local_ids = _tail_forms(tail_rows, part)
+            tail_edits, ids, forms, local_ids = editing.tail_forms(tail_rows, part)
             made = tails.add_low_sid_tails(
                 forms, local_ids, code=code, sid_code=sid_code, stamp=stamp
             )
