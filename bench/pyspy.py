@@ -100,6 +100,8 @@ class Profiler:
                 "--nonblocking",
                 # Only threads holding the GIL: Python CPU work, not threads waiting in C calls.
                 "--gil",
+                # The workers of `serve --workers N` are the supervisor's children.
+                "--subprocesses",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

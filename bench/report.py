@@ -174,6 +174,16 @@ def rows(result: dict[str, Any]) -> list[Row]:
                     "",
                 )
             )
+        if xserver.get("client_cpu_ms_per_cycle") is not None:
+            out.append(
+                (
+                    f"X-server, {xserver.get('writers', 50)} writers",
+                    "the writers' own CPU ms per cycle (same cores)",
+                    number(xserver["client_cpu_ms_per_cycle"], 2),
+                    "",
+                    "",
+                )
+            )
     sftp = result.get("sftp")
     if sftp:
         out.append(
