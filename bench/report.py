@@ -164,26 +164,20 @@ def rows(result: dict[str, Any]) -> list[Row]:
                 "",
             )
         )
-        if xserver.get("server_cpu_ms_per_cycle") is not None:
-            out.append(
-                (
-                    f"X-server, {xserver.get('writers', 50)} writers",
-                    "server CPU ms per find-doc + update-doc",
-                    number(xserver["server_cpu_ms_per_cycle"], 2),
-                    "",
-                    "",
+        for key, measure in (
+            ("server_cpu_ms_per_cycle", "server CPU ms per find-doc + update-doc"),
+            ("client_cpu_ms_per_cycle", "the writers' own CPU ms per cycle (same cores)"),
+        ):
+            if xserver.get(key) is not None:
+                out.append(
+                    (
+                        f"X-server, {xserver.get('writers', 50)} writers",
+                        measure,
+                        number(xserver[key], 2),
+                        "",
+                        "",
+                    )
                 )
-            )
-        if xserver.get("client_cpu_ms_per_cycle") is not None:
-            out.append(
-                (
-                    f"X-server, {xserver.get('writers', 50)} writers",
-                    "the writers' own CPU ms per cycle (same cores)",
-                    number(xserver["client_cpu_ms_per_cycle"], 2),
-                    "",
-                    "",
-                )
-            )
     sftp = result.get("sftp")
     if sftp:
         out.append(
