@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, Any, Final, NamedTuple
 
 import pymarc
 from lxml import etree
@@ -249,23 +249,62 @@ def _unescape_match(match: re.Match[str]) -> str:
     return _UNESCAPES[match.group()]
 
 
-def _compact_controlfields(part: str, fields: list[Field], escaped: bool) -> bool:
-    """Append `<controlfield tag="T">D</controlfield>`* from part; False if it is not that."""
-    pieces = part.split("</controlfield>")
+class Markup(NamedTuple):
+    """The element markup of a record format written by this package's own writers, which
+    `compact_fields` reads by splitting strings (MARCXML's compact form, oai_marc)."""
+
+    data_open: str  # '<datafield tag="': what each data field starts with, up to its tag
+    ind1: str  # '" ind1="'
+    ind2: str  # '" ind2="'
+    data_close: str
+    subfield_open: str  # up to the subfield's code
+    control_open: str  # up to the control field's tag
+    control_close: str
+    blank: str  # what the format writes for a blank in a control field's data
+    dropped: str  # a control field's tag that is no field of the record ("" none)
+
+
+COMPACT_MARKUP: Final = Markup(
+    '<datafield tag="',
+    '" ind1="',
+    '" ind2="',
+    "</datafield>",
+    '<subfield code="',
+    '<controlfield tag="',
+    "</controlfield>",
+    " ",
+    "",
+)
+
+
+def _control_fields(
+    part: str, fields: list[Field], escaped: bool, markup: Markup
+) -> int | None:
+    """Append the control fields `part` is made of; None if it is not that, else how many
+    were dropped (`markup.dropped`)."""
+    pieces = part.split(markup.control_close)
     if pieces.pop() != "":
-        return False
+        return None
     new = Field.__new__
+    opening, skip = markup.control_open, len(markup.control_open)
+    blank, dropped_tag = markup.blank, markup.dropped
+    dropped = 0
     for piece in pieces:
-        if not piece.startswith('<controlfield tag="'):
-            return False
-        tag, sep, value = piece[19:].partition('">')
+        if not piece.startswith(opening):
+            return None
+        tag, sep, value = piece[skip:].partition('">')
         if not sep:
-            return False
+            return None
         if escaped:
             tag_u, value_u = unescape_compact(tag), unescape_compact(value)
             if tag_u is None or value_u is None:
-                return False
+                return None
             tag, value = tag_u, value_u
+        if tag == dropped_tag:
+            dropped += 1
+            continue
+        if blank != " ":
+            value = value.replace(blank, " ")
         field = new(Field)
         field.tag = tag
         field.data = value
@@ -273,7 +312,7 @@ def _compact_controlfields(part: str, fields: list[Field], escaped: bool) -> boo
         field._indicators = None
         field.subfields = []
         fields.append(field)
-    return True
+    return dropped
 
 
 def parse_compact_marcxml(text: str) -> pymarc.Record | None:
@@ -301,24 +340,58 @@ def _parse_compact(text: str) -> pymarc.Record | None:
 
 
 def _parse_compact_body(text: str, leader: str, escaped: bool) -> pymarc.Record | None:
-    chunks = text[_LEADER_AT + 33 : -9].split('<datafield tag="')
+    return compact_record(text, text[_LEADER_AT + 33 : -9], leader, escaped, COMPACT_MARKUP, 4)
+
+
+def compact_record(
+    text: str, body: str, leader: str, escaped: bool, markup: Markup, framing: int
+) -> pymarc.Record | None:
+    """The record of `text`, whose fields are `body` (see `compact_fields`), the rest of it
+    `framing` '<'s; None unless each element holds exactly two '<' (comments, CDATA: lxml)."""
     fields: list[Field] = []
-    if chunks[0] and not _compact_controlfields(chunks[0], fields, escaped):
+    counted = compact_fields(body, fields, escaped, markup)
+    if counted is None or text.count("<") != framing + 2 * counted:
         return None
-    subfield_count = 0
-    new = Field.__new__
-    for chunk in chunks[1:]:
-        body, sep, tail = chunk.partition("</datafield>")
-        q = body.find('" ind1="')
-        if not sep or q < 0 or body[q + 9 : q + 17] != '" ind2="' or body[q + 18 : q + 20] != '">':
+    record = pymarc.Record()
+    record.leader = Leader(leader)
+    record.fields = fields
+    return record
+
+
+def compact_fields(body: str, fields: list[Field], escaped: bool, markup: Markup) -> int | None:
+    """Append the fields of `body`, a record's fields in exactly the form this package's
+    writer of `markup` writes them; None for anything else, else the number of elements
+    read (fields, subfields and dropped control fields), each of which holds two '<'."""
+    opening, ind1_at, ind2_mark = markup.data_open, len(markup.ind1), markup.ind2
+    ind2_at = ind1_at + 1 + len(ind2_mark)
+    closing, sub_open = markup.data_close, markup.subfield_open
+    sub_skip, sub_between = len(sub_open), "</subfield>" + sub_open
+    chunks = body.split(opening)
+    first, elements = len(fields), 0
+    if chunks[0]:
+        dropped = _control_fields(chunks[0], fields, escaped, markup)
+        if dropped is None:
             return None
-        tag, ind1, ind2 = body[:q], body[q + 8], body[q + 17]
+        elements += dropped
+    new = Field.__new__
+    ind1_mark = markup.ind1
+    for chunk in chunks[1:]:
+        head, sep, tail = chunk.partition(closing)
+        q = head.find(ind1_mark)
+        if (
+            not sep
+            or q < 0
+            or head[q + ind1_at + 1 : q + ind2_at] != ind2_mark
+            or head[q + ind2_at + 1 : q + ind2_at + 3] != '">'
+        ):
+            return None
+        tag, ind1, ind2 = head[:q], head[q + ind1_at], head[q + ind2_at]
         subfields: list[Subfield] = []
-        rest = body[q + 20 :]
+        rest = head[q + ind2_at + 3 :]
         if rest:
-            if not rest.startswith('<subfield code="') or not rest.endswith("</subfield>"):
+            if not rest.startswith(sub_open) or not rest.endswith("</subfield>"):
                 return None
-            for piece in rest[16:-11].split('</subfield><subfield code="'):
+            for piece in rest[sub_skip:-11].split(sub_between):
                 code, sep, value = piece.partition('">')
                 if not sep:
                     return None
@@ -328,7 +401,7 @@ def _parse_compact_body(text: str, leader: str, escaped: bool) -> pymarc.Record 
                         return None
                     code, value = code_u, value_u
                 subfields.append(_tuple_new(Subfield, (code, value)))
-            subfield_count += len(subfields)
+            elements += len(subfields)
         if escaped:
             tag_u = unescape_compact(tag)
             if tag_u is None or "&" in ind1 or "&" in ind2:
@@ -341,15 +414,12 @@ def _parse_compact_body(text: str, leader: str, escaped: bool) -> pymarc.Record 
         field._indicators = _tuple_new(Indicators, (ind1, ind2))
         field.subfields = subfields
         fields.append(field)
-        if tail and not _compact_controlfields(tail, fields, escaped):
-            return None
-    # Each element contributes exactly two '<'; anything else (comments, CDATA) means lxml.
-    if text.count("<") != 4 + 2 * len(fields) + 2 * subfield_count:
-        return None
-    record = pymarc.Record()
-    record.leader = Leader(leader)
-    record.fields = fields
-    return record
+        if tail:
+            dropped = _control_fields(tail, fields, escaped, markup)
+            if dropped is None:
+                return None
+            elements += dropped
+    return elements + len(fields) - first
 
 
 def escape_text(value: str) -> str:

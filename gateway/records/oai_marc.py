@@ -17,11 +17,11 @@ from pymarc import Field, Indicators, Leader, Subfield
 from gateway.errors import MalformedRecordError
 from gateway.records import xmlsafe
 from gateway.records.marcxml import (
-    COMPACT_PREFIX,
     DEFAULT_LEADER,
+    Markup,
+    compact_record,
     escape_text,
     has_illegal,
-    parse_compact_marcxml,
     parse_marcxml,
     raise_illegal_characters,
     xml_bytes,
@@ -226,8 +226,17 @@ def _the_long_way(xml: bytes) -> bytes:
 # An update-doc's record as find-doc gave it: inside its reply's envelope, or alone.
 _ENVELOPES = (("<find-doc><record><metadata>", "</metadata></record></find-doc>"), ("", ""))
 _LEADER_START = '<fixfield id="LDR">'
-# The oai_marc markup of data fields and their compact MARCXML names.
-_TO_MARCXML = tuple((new.decode(), old.decode()) for old, new in _RENAMES)
+_OAI_MARKUP = Markup(
+    '<varfield id="',
+    '" i1="',
+    '" i2="',
+    "</varfield>",
+    '<subfield label="',
+    '<fixfield id="',
+    "</fixfield>",
+    "^",  # blanks in control fields, as in the leader
+    "FMT",  # dropped on reading, as parse_oai_marc does
+)
 
 
 def parse_oai_marc_exact(text: str) -> pymarc.Record | None:
@@ -235,9 +244,9 @@ def parse_oai_marc_exact(text: str) -> pymarc.Record | None:
     find-doc sent it, edited in the same form), read without an XML parser; None for
     anything else, which `parse_oai_marc` then reads.
 
-    The markup is renamed to the store's compact MARCXML, which its own string reader
-    checks element by element; a leader other than first, a second one or a character XML
-    cannot carry sends it the long way, where the same errors are given as before.
+    The fields are read by the string reader of the store's compact MARCXML, which checks
+    element by element; a leader other than first, a second one or a character XML cannot
+    carry sends it the long way, where the same errors are given as before.
     """
     start, end = text.find("<oai_marc>"), text.rfind("</oai_marc>")
     if start < 0 or end < start:
@@ -248,23 +257,14 @@ def parse_oai_marc_exact(text: str) -> pymarc.Record | None:
     inner = text[start + 10 : end]
     if not inner.startswith(_LEADER_START) or inner[43:54] != "</fixfield>":
         return None
-    if XML_ILLEGAL.search(inner) is not None:
+    if XML_ILLEGAL.search(inner) is not None or "]]>" in inner:
         return None
     fields = inner.count('<varfield id="')
     if inner.count('" i1="') != fields or inner.count('" i2="') != fields:
-        return None  # text may hold `" i1="` (quotes need no escape there): never renamed
-    pieces = inner[54:].split('<fixfield id="')
-    out = [COMPACT_PREFIX, inner[19:43].replace("^", " "), "</leader>"]
-    for n, piece in enumerate(pieces):
-        if n:
-            head, sep, piece = piece.partition("</fixfield>")
-            tag, mid, data = head.partition('">')
-            if not sep or not mid or tag == "LDR":
-                return None
-            if tag != "FMT":  # dropped on reading, as parse_oai_marc does
-                out += ['<controlfield tag="', tag, '">', data.replace("^", " "), "</controlfield>"]
-        for old, new in _TO_MARCXML:
-            piece = piece.replace(old, new)
-        out.append(piece)
-    out.append("</record>")
-    return parse_compact_marcxml("".join(out))
+        return None  # text may hold `" i1="` (quotes need no escape there): the long way
+    leader = inner[19:43].replace("^", " ")
+    escaped = "&" in inner
+    if (escaped and "&" in leader) or _LEADER_START in inner[54:]:
+        return None
+    # the leader's fixfield is the framing: two '<'
+    return compact_record(inner, inner[54:], leader, escaped, _OAI_MARKUP, 2)
