@@ -7,6 +7,7 @@ import urllib.parse
 from pathlib import Path
 
 import aiohttp
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,6 +30,25 @@ def test_form_body_of_a_record() -> None:
     assert writers.form_body(params) == (
         b"op=update-doc&xml_full_req=%3Ca+b%3D%22%C3%A4+%26amp%3B+%C3%B6%22%3Ex+y%2Bz%2F%25~%3C%2Fa%3E"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        (
+            b"<update-doc><error>[0018] Saved.</error><session-id>S</session-id></update-doc>",
+            ["[0018] Saved."],
+        ),
+        (
+            b"<update-doc><error>A &amp; B &lt;x&gt;</error><error>two</error></update-doc>",
+            ["A & B <x>", "two"],
+        ),
+        (b"<update-doc><error><![CDATA[a <b>]]></error></update-doc>", ["a <b>"]),  # lxml reads it
+        (b"<find-doc><record/></find-doc>", []),
+    ],
+)
+def test_reply_errors_are_read_as_an_xml_parser_reads_them(body: bytes, errors: list[str]) -> None:
+    assert writers._errors(200, body) == errors
 
 
 async def test_writers_save_through_a_real_gateway(tmp_path: Path) -> None:
