@@ -27,6 +27,7 @@ from bench.pyspy import Profiler, hotspots, py_spy
 from bench.system import (
     anon_rss_mb,
     directory_mb,
+    dirty_mb,
     machine,
     now_utc,
     peak_rss_mb,
@@ -202,6 +203,7 @@ class Bench:
             )
         generate_seconds = time.perf_counter() - started
 
+        await self.settle("the load")
         say("loading them with `melinda-gateway load`")
         started = time.time()
         # The load is sampled in place (rerunning it would double the longest step); py-spy
@@ -463,16 +465,20 @@ class Bench:
                 "gateway", f"{http}/sru/bib", "2.0", gateway.ports["z3950"], "fin01"
             )
             if searching:
+                await self.settle("the gateway's searches")
                 await self.searches(ours, gateway.pid, gateway.pid)
             if searching and not zebra_reason:
                 await self.zebra(ours)
             # The X-server edits come before the harvest, so the from/until harvest finds them;
             # SFTP publishing comes last: it restamps every record it touches.
             if "xserver" in self.args.workloads:
+                await self.settle("the X-server writers")
                 await self.xserver(f"{http}/X", gateway.pid)
             if "oai" in self.args.workloads:
+                await self.settle("the OAI-PMH harvests")
                 await self.oai(f"{http}/oai-pmh/bib", gateway.pid)
             if "sftp" in self.args.workloads:
+                await self.settle("the SFTP publishing")
                 await self.sftp(gateway.ports["sftp"])
             self.result["server"]["peak_rss_mb"] = round(peak_rss_mb(gateway.pid) or 0, 1)
             self.result["server"]["final_rss_mb"] = round(rss_mb(gateway.pid) or 0, 1)
@@ -486,6 +492,22 @@ class Bench:
             self.result["profiles"] = self.profiles
         return self.result
 
+    async def settle(self, before: str) -> None:
+        """Each timed step starts on a quiet disk: what the steps before wrote (a corpus
+        file, the gateway's store, zebraidx's register: 160-680 MB not yet written in the
+        run of 2026-12-03 13:09) is flushed first, so that neither server's step pays for
+        the writeback of another's. The JSON keeps how much each flush found."""
+        dirty = dirty_mb()
+        started = time.perf_counter()
+        await asyncio.to_thread(os.sync)
+        seconds = time.perf_counter() - started
+        self.result.setdefault("settled", {})[before] = {
+            "dirty_mb": round(dirty, 1),
+            "sync_seconds": round(seconds, 2),
+        }
+        if seconds >= 0.5:
+            say(f"disk: {dirty:,.0f} MB not yet written flushed before {before} ({seconds:.1f} s)")
+
     async def zebra(self, ours: search.Target) -> None:
         root = self.work / "zebra"
         # Zebra gets the live records only: the gateway's searches skip deleted records too.
@@ -495,6 +517,7 @@ class Bench:
         live_xml = self.work / "corpus-live.xml"
         await asyncio.to_thread(servers.iso2709_to_marcxml, live, live_xml)
         say(f"Zebra: indexing the MARCXML of the live records ({count:,}) with zebraidx")
+        await self.settle("zebraidx")
         cpu_before = children_cpu_seconds()
         indexing = await asyncio.to_thread(servers.zebra_index, root, live_xml, count)
         cpu = children_cpu_seconds() - cpu_before
@@ -523,6 +546,7 @@ class Bench:
                 servers.ZEBRA_DATABASE,
             )
             await self.agreement(ours, theirs)
+            await self.settle("Zebra's searches")
             await self.searches(theirs, None, server.pid)
             self.result["zebra"]["server_rss_mb"] = round(rss_mb(server.pid) or 0, 1)
         finally:

@@ -114,6 +114,14 @@ class RssWatch:
             self._task.cancel()
 
 
+def dirty_mb() -> float:
+    """Memory written but not yet on disk (the kernel's writeback still to do)."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Dirty:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def directory_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
