@@ -31,6 +31,7 @@ from bench.system import (
     machine,
     now_utc,
     peak_rss_mb,
+    read_through,
     rss_mb,
     tree_cpu_seconds,
     versions,
@@ -465,20 +466,20 @@ class Bench:
                 "gateway", f"{http}/sru/bib", "2.0", gateway.ports["z3950"], "fin01"
             )
             if searching:
-                await self.settle("the gateway's searches")
+                await self.settle("the gateway's searches", self.data_dir)
                 await self.searches(ours, gateway.pid, gateway.pid)
             if searching and not zebra_reason:
                 await self.zebra(ours)
             # The X-server edits come before the harvest, so the from/until harvest finds them;
             # SFTP publishing comes last: it restamps every record it touches.
             if "xserver" in self.args.workloads:
-                await self.settle("the X-server writers")
+                await self.settle("the X-server writers", self.data_dir)
                 await self.xserver(f"{http}/X", gateway.pid)
             if "oai" in self.args.workloads:
-                await self.settle("the OAI-PMH harvests")
+                await self.settle("the OAI-PMH harvests", self.data_dir)
                 await self.oai(f"{http}/oai-pmh/bib", gateway.pid)
             if "sftp" in self.args.workloads:
-                await self.settle("the SFTP publishing")
+                await self.settle("the SFTP publishing", self.data_dir)
                 await self.sftp(gateway.ports["sftp"])
             self.result["server"]["peak_rss_mb"] = round(peak_rss_mb(gateway.pid) or 0, 1)
             self.result["server"]["final_rss_mb"] = round(rss_mb(gateway.pid) or 0, 1)
@@ -492,21 +493,36 @@ class Bench:
             self.result["profiles"] = self.profiles
         return self.result
 
-    async def settle(self, before: str) -> None:
-        """Each timed step starts on a quiet disk: what the steps before wrote (a corpus
-        file, the gateway's store, zebraidx's register: 160-680 MB not yet written in the
-        run of 2026-12-03 13:09) is flushed first, so that neither server's step pays for
-        the writeback of another's. The JSON keeps how much each flush found."""
+    async def settle(self, before: str, server_files: Path | None = None) -> None:
+        """Each timed step starts on a quiet disk, with the server's files in memory.
+
+        What the steps before wrote (a corpus file, the gateway's store, zebraidx's
+        register: 160-680 MB not yet written in the run of 2026-12-03 13:09) is flushed
+        first, so that neither server's step pays for the writeback of another's. And this
+        machine's kernel pages out file pages unread for about a minute (DAMON reclaim), so
+        a server idle while the other works may find its files gone: `server_files` are
+        read through once (0.6 s for the gateway's 1.5 GB store in the run of 13:23, most
+        of it still in memory), as a server in use keeps them in the page cache. The JSON
+        keeps what each step found and took."""
         dirty = dirty_mb()
         started = time.perf_counter()
         await asyncio.to_thread(os.sync)
         seconds = time.perf_counter() - started
+        warmed = 0.0
+        if server_files is not None:
+            warmed = await asyncio.to_thread(read_through, server_files)
+        took = time.perf_counter() - started
         self.result.setdefault("settled", {})[before] = {
             "dirty_mb": round(dirty, 1),
             "sync_seconds": round(seconds, 2),
+            "read_mb": round(warmed, 1),
+            "seconds": round(took, 2),
         }
-        if seconds >= 0.5:
-            say(f"disk: {dirty:,.0f} MB not yet written flushed before {before} ({seconds:.1f} s)")
+        if took >= 0.5:
+            say(
+                f"settling before {before}: {dirty:,.0f} MB flushed, {warmed:,.0f} MB of the"
+                f" server's files read ({took:.1f} s)"
+            )
 
     async def zebra(self, ours: search.Target) -> None:
         root = self.work / "zebra"
@@ -546,7 +562,7 @@ class Bench:
                 servers.ZEBRA_DATABASE,
             )
             await self.agreement(ours, theirs)
-            await self.settle("Zebra's searches")
+            await self.settle("Zebra's searches", root)
             await self.searches(theirs, None, server.pid)
             self.result["zebra"]["server_rss_mb"] = round(rss_mb(server.pid) or 0, 1)
         finally:
