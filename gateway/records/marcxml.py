@@ -300,7 +300,7 @@ def _control_fields(
             if tag_u is None or value_u is None:
                 return None
             tag, value = tag_u, value_u
-        if tag == dropped_tag:
+        if dropped_tag and tag == dropped_tag:
             dropped += 1
             continue
         if blank != " ":

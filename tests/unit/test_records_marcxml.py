@@ -275,6 +275,7 @@ def test_text_input_with_a_foreign_encoding_declaration() -> None:
         '<datafield tag="245" ind1="10" ind2=""><subfield code="ab">x</subfield></datafield>',
         '<controlfield tag="001">1</controlfield>\n<datafield tag="500" ind1=" " ind2=" ">'
         '<subfield code="a">y</subfield></datafield>',
+        '<controlfield tag="FMT">BK</controlfield>',  # kept: only oai_marc's reader drops a FMT
     ],
 )
 def test_near_compact_input_reads_as_lxml_reads_it(body: str) -> None:
@@ -288,3 +289,14 @@ def test_near_compact_input_reads_as_lxml_reads_it(body: str) -> None:
     fast = parse_marcxml(xml)
     slow = record_from_element(_root(xml))
     assert fast.as_dict() == slow.as_dict()
+
+
+def test_the_compact_reader_drops_no_control_field_without_a_tag() -> None:
+    from gateway.records.marcxml import COMPACT_PREFIX, parse_compact_marcxml
+
+    text = (
+        COMPACT_PREFIX + '00000cam a2200000 i 4500</leader><controlfield tag="">x</controlfield>'
+        '<controlfield tag="001">1</controlfield></record>'
+    )
+    record = parse_compact_marcxml(text)
+    assert record is None or [(f.tag, f.data) for f in record.fields] == [("", "x"), ("001", "1")]
