@@ -251,7 +251,7 @@ def _unescape_match(match: re.Match[str]) -> str:
 
 class Markup(NamedTuple):
     """The element markup of a record format written by this package's own writers, which
-    `compact_fields` reads by splitting strings (MARCXML's compact form, oai_marc)."""
+    `compact_record` reads by splitting strings (MARCXML's compact form, oai_marc)."""
 
     data_open: str  # '<datafield tag="': what each data field starts with, up to its tag
     ind1: str  # '" ind1="'
@@ -334,22 +334,19 @@ def _parse_compact(text: str) -> pymarc.Record | None:
         return None
     escaped = "&" in text
     leader = text[at : at + 24].replace("^", " ")
-    if escaped:
-        return None if "&" in leader else _parse_compact_body(text, leader, True)
-    return _parse_compact_body(text, leader, False)
-
-
-def _parse_compact_body(text: str, leader: str, escaped: bool) -> pymarc.Record | None:
-    return compact_record(text, text[_LEADER_AT + 33 : -9], leader, escaped, COMPACT_MARKUP, 4)
+    if escaped and "&" in leader:
+        return None
+    # <record>, <leader> and their ends: four '<'
+    return compact_record(text, text[at + 33 : -9], leader, escaped, COMPACT_MARKUP, 4)
 
 
 def compact_record(
     text: str, body: str, leader: str, escaped: bool, markup: Markup, framing: int
 ) -> pymarc.Record | None:
-    """The record of `text`, whose fields are `body` (see `compact_fields`), the rest of it
+    """The record of `text`, whose fields are `body` (see `_compact_fields`), the rest of it
     `framing` '<'s; None unless each element holds exactly two '<' (comments, CDATA: lxml)."""
     fields: list[Field] = []
-    counted = compact_fields(body, fields, escaped, markup)
+    counted = _compact_fields(body, fields, escaped, markup)
     if counted is None or text.count("<") != framing + 2 * counted:
         return None
     record = pymarc.Record()
@@ -358,11 +355,12 @@ def compact_record(
     return record
 
 
-def compact_fields(body: str, fields: list[Field], escaped: bool, markup: Markup) -> int | None:
+def _compact_fields(body: str, fields: list[Field], escaped: bool, markup: Markup) -> int | None:
     """Append the fields of `body`, a record's fields in exactly the form this package's
     writer of `markup` writes them; None for anything else, else the number of elements
     read (fields, subfields and dropped control fields), each of which holds two '<'."""
-    opening, ind1_at, ind2_mark = markup.data_open, len(markup.ind1), markup.ind2
+    opening, ind1_mark, ind2_mark = markup.data_open, markup.ind1, markup.ind2
+    ind1_at = len(ind1_mark)
     ind2_at = ind1_at + 1 + len(ind2_mark)
     closing, sub_open = markup.data_close, markup.subfield_open
     sub_skip, sub_between = len(sub_open), "</subfield>" + sub_open
@@ -374,7 +372,6 @@ def compact_fields(body: str, fields: list[Field], escaped: bool, markup: Markup
             return None
         elements += dropped
     new = Field.__new__
-    ind1_mark = markup.ind1
     for chunk in chunks[1:]:
         head, sep, tail = chunk.partition(closing)
         q = head.find(ind1_mark)
