@@ -75,6 +75,8 @@ class IndexDef:
     kind: `word` (tokenised words, plus a whole-heading form for `^` and `==`),
     `key` (normalised identifiers such as ISBNs, exact or right-truncated),
     `date` (years, also for ranges), `union` (searches several indexes at once).
+    identifier: its values name one record or a few, however large the base (a Melinda ID,
+    an ISBN), unlike keys that many records share (a LOW tag, an authentication code).
     """
 
     name: str
@@ -82,22 +84,44 @@ class IndexDef:
     title: str
     scannable: bool = False
     members: tuple[str, ...] = ()
+    identifier: bool = False
 
 
 INDEXES: Final[dict[str, IndexDef]] = {
     d.name: d
     for d in (
-        IndexDef("rec.id", "key", "Melinda ID (001)"),
-        IndexDef("melinda.melindaid", "key", "Melinda ID, including old ids in 035 $z"),
-        IndexDef("bath.isbn", "key", "ISBN (020), hyphens ignored, ISBN-10 and -13 alike", True),
-        IndexDef("bath.issn", "key", "ISSN (022)"),
-        IndexDef("dc.identifier", "key", "Standard identifiers (015/020/022/024/028)"),
+        IndexDef("rec.id", "key", "Melinda ID (001)", identifier=True),
+        IndexDef(
+            "melinda.melindaid",
+            "key",
+            "Melinda ID, including old ids in 035 $z",
+            identifier=True,
+        ),
+        IndexDef(
+            "bath.isbn",
+            "key",
+            "ISBN (020), hyphens ignored, ISBN-10 and -13 alike",
+            True,
+            identifier=True,
+        ),
+        IndexDef("bath.issn", "key", "ISSN (022)", identifier=True),
+        IndexDef(
+            "dc.identifier",
+            "key",
+            "Standard identifiers (015/020/022/024/028)",
+            identifier=True,
+        ),
         IndexDef("dc.title", "word", "Title words; `^` anchors at the heading's start", True),
         IndexDef("dc.author", "word", "Author words (1XX/7XX)", True),
         IndexDef("dc.publisher", "word", "Publisher words (260/264 $b)"),
         IndexDef("dc.date", "date", "Publication year (008/07-10, 260/264 $c)"),
         IndexDef("dc.subject", "word", "Subject words (6XX)", True),
-        IndexDef("melinda.sourceid", "key", "SID $c+$b, source prefix and hyphens removed, case kept: VER2741384FIKV"),
+        IndexDef(
+            "melinda.sourceid",
+            "key",
+            "SID $c+$b, source prefix and hyphens removed, case kept: VER2741384FIKV",
+            identifier=True,
+        ),
         IndexDef("melinda.partsofhost", "key", "Component parts of a host (773 $w)"),
         IndexDef("melinda.authenticationcode", "key", "Authentication code (042 $a)"),
         IndexDef("melinda.low", "key", "LOW database tag (library code)"),
@@ -157,6 +181,25 @@ def resolve_index(name: str) -> IndexDef | None:
 # deep or this long is refused as too complex, not left to exhaust a stack (Python's or SQLite's).
 MAX_QUERY_DEPTH: Final = 8
 MAX_QUERY_TERMS: Final = 256
+
+
+def names_few(query: Query) -> bool:
+    """Whether `query` looks records up by identifiers only (`rec.id = ...`, an ISBN, both
+    or-ed or and-ed), untruncated: a few hits whatever the base's size."""
+    if isinstance(query, Term):
+        index = resolve_index(query.index)
+        return (
+            index is not None
+            and index.identifier
+            and query.truncation is Truncation.NONE
+            and query.relation in _LOOKUP_RELATIONS
+        )
+    if isinstance(query, And | Or):
+        return names_few(query.left) and names_few(query.right)
+    return False
+
+
+_LOOKUP_RELATIONS: Final = frozenset({Relation.WORDS, Relation.EXACT, Relation.ANY})
 
 
 def terms_of(query: Query) -> list[Term]:

@@ -25,7 +25,7 @@ import aiosqlite
 
 from gateway.indexing import IX_LOW, IX_OAISET, IndexEntry
 from gateway.model import Library, ResultSet, ScanTerm, StoredRecord, View
-from gateway.query import Query, SortKey
+from gateway.query import Query, SortKey, names_few
 from gateway.records import tails
 from gateway.records.oai_forms import OaiForms, Ready
 from gateway.store.copying import BOOL, RECORD_COLUMNS, TableSpec
@@ -46,11 +46,13 @@ from gateway.store.rows import (
 )
 from gateway.store.sqlite.compile import EQ_SQL, SqlPart, compile_query, order_by
 from gateway.store.sqlite.ill import SqliteIllRows
+from gateway.store.sqlite.quick import LoopReader
 from gateway.store.sqlite.schema import MIGRATIONS
 
 _T = TypeVar("_T")
 
 READERS = 3  # read connections: searches and harvests run beside each other and beside a write
+QUICK_IDS: Final = 10  # a read of at most this many records may be quick (quick.py)
 
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -191,6 +193,8 @@ class _Connections:
         self.checkpointing: asyncio.Future[None] | None = None  # after a large transaction
         self.watch = _CommitWatch(None)
         self.restores = 0  # files put in place: a mark of the one before never matches
+        self.here: LoopReader | None = None  # quick reads on the loop's thread (quick.py)
+        self.hops = 0  # reads on the readers' threads in flight
 
 
 class _BaseConnection:
@@ -736,6 +740,8 @@ class SqliteStore:
         store = cls(path, writer, readers)
         # the -shm file exists now: the writer's connection made the database WAL
         store._conns.watch = await asyncio.to_thread(_CommitWatch.open, path)
+        store._conns.here = await asyncio.to_thread(LoopReader, path, _PRAGMAS[1:])
+        store._conns.here.bind()
         await store._load_counters()
         for name in BASE_PREFIXES:
             if name != store.base_name:
@@ -768,9 +774,15 @@ class SqliteStore:
         await self.checkpointed()
         async with self._write_lock:
             self._conns.watch.close()
+            self._close_here()
             for reader in self._readers:
                 await reader.close()
             await self._writer.close()
+
+    def _close_here(self) -> None:
+        if self._conns.here is not None:
+            self._conns.here.close()
+            self._conns.here = None
 
     async def _load_counters(self) -> None:
         prefix = self._prefix
@@ -854,28 +866,49 @@ class SqliteStore:
         return None if header is None else (self._conns.restores, header)
 
     async def get_row(self, record_id: int) -> RecordRow | None:
-        return await self._read(lambda conn: _row_of(conn, record_id))
+        return await self._read(lambda conn: _row_of(conn, record_id), quick=True)
 
     async def read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """`work` on a reader's thread (the store's own SQL modules)."""
         return await self._read(work)
 
-    async def _read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    async def _read(self, work: Callable[[sqlite3.Connection], _T], *, quick: bool = False) -> _T:
         """Run `work` on the next reader's own thread: one thread hop however many statements
-        it runs (aiosqlite hops once per execute, fetch and cursor close)."""
+        it runs (aiosqlite hops once per execute, fetch and cursor close). `quick`: a read of
+        one record or a few, run on the loop's own thread when nothing else is in flight."""
         rename = self._prefix
-        return await _on_thread(self._reader, lambda conn: work(_in_base(conn, rename)))
+        conns = self._conns
+        here = conns.here
+        if (
+            quick
+            and here is not None
+            and not conns.hops
+            and not conns.write_lock.locked()
+            and here.usable()
+        ):
+            done, result = here.read(lambda conn: work(_in_base(conn, rename)))
+            if done:
+                return cast(_T, result)
+        conns.hops += 1
+        try:
+            return await _on_thread(self._reader, lambda conn: work(_in_base(conn, rename)))
+        finally:
+            conns.hops -= 1
 
     async def fetch(
         self, ids: Sequence[int], view: View, *, iso2709: bool = False
     ) -> list[StoredRecord]:
         wanted = list(ids)
-        return await self._read(lambda conn: _fetch(conn, wanted, view, iso2709=iso2709))
+        return await self._read(
+            lambda conn: _fetch(conn, wanted, view, iso2709=iso2709), quick=len(wanted) <= QUICK_IDS
+        )
 
     async def search(self, query: Query, *, sort: Sequence[SortKey], cap: int) -> ResultSet:
         """Ids up to `cap` and the total, in one statement (a window count rides along)."""
         compiled, order = compile_query(query), order_by(sort)
-        return await self._read(lambda conn: _search(conn, compiled, order, cap))
+        return await self._read(
+            lambda conn: _search(conn, compiled, order, cap), quick=names_few(query)
+        )
 
     async def search_page(
         self,
@@ -899,7 +932,7 @@ class SqliteStore:
             page = page_of(found, start, count, whole_within)
             return found, _fetch(conn, page, view, iso2709=iso2709) if page else []
 
-        return await self._read(work)
+        return await self._read(work, quick=count <= QUICK_IDS and names_few(query))
 
     async def scan(
         self, ixs: Sequence[int], start: str, *, before: int, after: int
@@ -1246,12 +1279,13 @@ class SqliteStore:
         async with self._write_lock:
             self._conns.restores += 1
             self._conns.watch.close()
+            self._close_here()
             for conn in [*self._readers, self._writer]:
                 await conn.close()
             await asyncio.to_thread(_put_in_place, staged, self.path, discarded)
             fresh = await SqliteStore.open(self.path)
             self._conns.writer, self._conns.readers = fresh._writer, fresh._readers
-            self._conns.watch = fresh._conns.watch
+            self._conns.watch, self._conns.here = fresh._conns.watch, fresh._conns.here
             for store in self._bases.values():
                 await store._load_counters()
             self._conns.writes += 1
