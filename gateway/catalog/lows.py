@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import functools
 import json
@@ -53,6 +54,12 @@ async def _save_run(txn: WriteTxn, run: list[Any], olds: dict[int, indexing.Inde
         await txn.save_tails(run)
     else:
         await txn.save(run, olds)
+
+
+# Slices read ahead of the one being saved, their tails edited meanwhile: with two the helper
+# process always has the next slice waiting (in-process, 100,000 additions: 1-5 % less time
+# than with one in four alternating pairs; slices are disjoint, so reading ahead is safe).
+READ_AHEAD = 2
 
 
 def _slices(
@@ -302,13 +309,20 @@ class LowsAndPublishing(CatalogCore):
             pending.append(edits)
             return tail_rows, rows, edits
 
+        ahead: collections.deque[Read] = collections.deque()
+        taken = 0  # slices read so far
+
+        async def read_ahead() -> None:
+            nonlocal taken
+            while taken < len(parts) and len(ahead) < READ_AHEAD:
+                ahead.append(await read(parts[taken]))
+                taken += 1
+
         try:
-            upcoming = await read(parts[0]) if parts else None
-            for n, part in enumerate(parts):
-                assert upcoming is not None
-                tail_rows, rows, edits = upcoming
-                if n + 1 < len(parts):  # its tails are edited while this slice is saved
-                    upcoming = await read(parts[n + 1])
+            await read_ahead()
+            for part in parts:
+                tail_rows, rows, edits = ahead.popleft()
+                await read_ahead()  # their tails are edited while this slice is saved
                 tail_edits = await edits
                 pending.remove(edits)
                 edit = functools.partial(
