@@ -312,44 +312,60 @@ class Bench:
                 self.keep_profile(name, await asyncio.to_thread(profiler.stop))
         return result
 
-    async def searches(self, target: search.Target, pid: int | None, server_pid: int) -> None:
-        """Each workload's timed runs; `pid`: profile this process (the gateway's), `server_pid`:
-        the server whose CPU time (its process tree's) each timed run is charged."""
+    async def searches(self, targets: Sequence[tuple[search.Target, int | None, int]]) -> None:
+        """Each workload's timed runs on each target in turn (`targets`: the target, the
+        process to profile (the gateway's) or None, and the server whose CPU time (its process
+        tree's) each of its timed runs is charged): every window of the first is followed by
+        the same window of the next."""
         # Steady state, not a cold page cache: at 1 M records the load's WAL traffic evicts
         # index pages, and a timed window that reads them from disk measures the disk.
-        say(f"warming {target.name}: every sample query once over SRU and Z39.50")
-        await search.hit_counts(target, [q for queries in self.queries.values() for q in queries])
+        every_query = [q for queries in self.queries.values() for q in queries]
+        for target, _, _ in targets:
+            say(f"warming {target.name}: every sample query once over SRU and Z39.50")
+            await search.hit_counts(target, every_query)
         for protocol in ("sru", "z3950"):
             if protocol not in self.args.workloads:
                 continue
             run = search.run_sru if protocol == "sru" else search.run_z3950
-            section = self.result.setdefault(protocol, {}).setdefault(target.name, {})
             for kind, queries in self.queries.items():
                 if not queries:
                     continue
-                await run(
-                    target, queries, 1, min(1.0, self.args.seconds), self.args.seed
-                )  # warm-up
+                for target, _, _ in targets:  # warm-up
+                    await run(target, queries, 1, min(1.0, self.args.seconds), self.args.seed)
                 for clients in self.args.client_levels:
-                    say(f"{protocol} {kind} x{clients} on {target.name}")
-                    work = functools.partial(
-                        charged, server_pid, run, target, queries, clients, self.args.seconds,
-                        self.args.seed,
-                    )
-                    profile = target.name == "gateway" and clients == max(self.args.client_levels)
-                    done, cpu = (
-                        await self.profiled(f"{protocol}-{kind}", pid, work)
-                        if profile and pid is not None
-                        else await work()
-                    )
-                    requests = done.figures.requests
-                    section.setdefault(kind, {})[str(clients)] = {
-                        **done.figures.as_json(),
-                        "zero_hits": done.zero_hits,
-                        "server_cpu_ms_per_query": round(cpu * 1000 / requests, 3)
-                        if requests
-                        else None,
-                    }
+                    for target, pid, server_pid in targets:
+                        say(f"{protocol} {kind} x{clients} on {target.name}")
+                        await self.timed_search(
+                            protocol, kind, clients, target, pid, server_pid, run, queries
+                        )
+
+    async def timed_search(
+        self,
+        protocol: str,
+        kind: str,
+        clients: int,
+        target: search.Target,
+        pid: int | None,
+        server_pid: int,
+        run: Callable[..., Awaitable[search.Run]],
+        queries: Sequence[corpus.Query],
+    ) -> None:
+        section = self.result.setdefault(protocol, {}).setdefault(target.name, {})
+        work = functools.partial(
+            charged, server_pid, run, target, queries, clients, self.args.seconds, self.args.seed
+        )
+        profile = target.name == "gateway" and clients == max(self.args.client_levels)
+        done, cpu = (
+            await self.profiled(f"{protocol}-{kind}", pid, work)
+            if profile and pid is not None
+            else await work()
+        )
+        requests = done.figures.requests
+        section.setdefault(kind, {})[str(clients)] = {
+            **done.figures.as_json(),
+            "zero_hits": done.zero_hits,
+            "server_cpu_ms_per_query": round(cpu * 1000 / requests, 3) if requests else None,
+        }
 
     async def agreement(self, gateway: search.Target, zebra: search.Target) -> None:
         """Hit counts of the first queries of each kind in both engines: a fair race finds the
@@ -466,10 +482,7 @@ class Bench:
                 "gateway", f"{http}/sru/bib", "2.0", gateway.ports["z3950"], "fin01"
             )
             if searching:
-                await self.settle("the gateway's searches", self.data_dir)
-                await self.searches(ours, gateway.pid, gateway.pid)
-            if searching and not zebra_reason:
-                await self.zebra(ours)
+                await self.side_by_side(ours, gateway.pid, with_zebra=not zebra_reason)
             # The X-server edits come before the harvest, so the from/until harvest finds them;
             # SFTP publishing comes last: it restamps every record it touches.
             if "xserver" in self.args.workloads:
@@ -493,7 +506,7 @@ class Bench:
             self.result["profiles"] = self.profiles
         return self.result
 
-    async def settle(self, before: str, server_files: Path | None = None) -> None:
+    async def settle(self, before: str, *server_files: Path) -> None:
         """Each timed step starts on a quiet disk, with the server's files in memory.
 
         What the steps before wrote (a corpus file, the gateway's store, zebraidx's
@@ -509,8 +522,8 @@ class Bench:
         await asyncio.to_thread(os.sync)
         seconds = time.perf_counter() - started
         warmed = 0.0
-        if server_files is not None:
-            warmed = await asyncio.to_thread(read_through, server_files)
+        for files in server_files:
+            warmed += await asyncio.to_thread(read_through, files)
         took = time.perf_counter() - started
         self.result.setdefault("settled", {})[before] = {
             "dirty_mb": round(dirty, 1),
@@ -524,8 +537,35 @@ class Bench:
                 f" server's files read ({took:.1f} s)"
             )
 
-    async def zebra(self, ours: search.Target) -> None:
+    async def side_by_side(self, ours: search.Target, pid: int, *, with_zebra: bool) -> None:
+        """The searches of the gateway and, `with_zebra`, of Zebra: both servers up at once and
+        each timed window of one followed by the same window of the other, so that each pair
+        of figures comes from the same minute (this VM's speed moves within minutes)."""
         root = self.work / "zebra"
+        if not with_zebra:
+            await self.settle("the gateway's searches", self.data_dir)
+            await self.searches([(ours, pid, pid)])
+            return
+        server = await self.zebra(root)
+        try:
+            port = server.ports["z3950"]
+            theirs = search.Target(
+                "zebra",
+                f"http://127.0.0.1:{port}/{servers.ZEBRA_DATABASE}",
+                "1.2",
+                port,
+                servers.ZEBRA_DATABASE,
+            )
+            await self.agreement(ours, theirs)
+            await self.settle("the searches", self.data_dir, root)
+            await self.searches([(ours, pid, pid), (theirs, None, server.pid)])
+            self.result["zebra"]["server_rss_mb"] = round(rss_mb(server.pid) or 0, 1)
+        finally:
+            server.stop()
+
+    async def zebra(self, root: Path) -> servers.Server:
+        """Zebra's register of the live records, built by zebraidx (timed: the load's peer),
+        and zebrasrv started over it."""
         # Zebra gets the live records only: the gateway's searches skip deleted records too.
         live = self.work / "corpus-live.mrc"
         count = await asyncio.to_thread(corpus.write_live, self.iso2709, live)
@@ -551,22 +591,7 @@ class Bench:
                 "cpu_ms_per_record": round(cpu * 1000 / max(count, 1), 3),
             },
         }
-        server = await servers.start_zebra(root)
-        try:
-            port = server.ports["z3950"]
-            theirs = search.Target(
-                "zebra",
-                f"http://127.0.0.1:{port}/{servers.ZEBRA_DATABASE}",
-                "1.2",
-                port,
-                servers.ZEBRA_DATABASE,
-            )
-            await self.agreement(ours, theirs)
-            await self.settle("Zebra's searches", root)
-            await self.searches(theirs, None, server.pid)
-            self.result["zebra"]["server_rss_mb"] = round(rss_mb(server.pid) or 0, 1)
-        finally:
-            server.stop()
+        return await servers.start_zebra(root)
 
 
 _R = TypeVar("_R")
