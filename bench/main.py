@@ -478,9 +478,7 @@ class Bench:
             await asyncio.sleep(1)
             self.result["server"] = {"idle_rss_mb": round(rss_mb(gateway.pid) or 0, 1)}
             http = f"http://127.0.0.1:{gateway.ports['http']}"
-            ours = search.Target(
-                "gateway", f"{http}/sru/bib", "2.0", gateway.ports["z3950"], "fin01"
-            )
+            ours = servers.gateway_target(gateway)
             if searching:
                 await self.side_by_side(ours, gateway.pid, with_zebra=not zebra_reason)
             # The X-server edits come before the harvest, so the from/until harvest finds them;
@@ -548,14 +546,7 @@ class Bench:
             return
         server = await self.zebra(root)
         try:
-            port = server.ports["z3950"]
-            theirs = search.Target(
-                "zebra",
-                f"http://127.0.0.1:{port}/{servers.ZEBRA_DATABASE}",
-                "1.2",
-                port,
-                servers.ZEBRA_DATABASE,
-            )
+            theirs = servers.zebra_target(server)
             await self.agreement(ours, theirs)
             await self.settle("the searches", self.data_dir, root)
             await self.searches([(ours, pid, pid), (theirs, None, server.pid)])

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from bench.pyspy import Profiler
+from bench.search import Target
 from bench.system import directory_mb, free_port, wait_for_port
 
 GATEWAY = Path(sys.executable).with_name("melinda-gateway")
@@ -229,6 +230,18 @@ class Server:
                 self.process.wait(10)
         if self.log is not None:
             self.log.close()
+
+
+def gateway_target(server: Server) -> Target:
+    """Where the gateway answers searches: Melinda's SRU path for bibliographic records."""
+    http = f"http://127.0.0.1:{server.ports['http']}/sru/bib"
+    return Target("gateway", http, "2.0", server.ports["z3950"], "fin01")
+
+
+def zebra_target(server: Server) -> Target:
+    port = server.ports["z3950"]
+    http = f"http://127.0.0.1:{port}/{ZEBRA_DATABASE}"
+    return Target("zebra", http, "1.2", port, ZEBRA_DATABASE)
 
 
 async def start_zebra(root: Path) -> Server:

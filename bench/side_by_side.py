@@ -55,26 +55,8 @@ async def run(args: argparse.Namespace) -> None:
         zebra = await servers.start_zebra(work / "zebra")
         try:
             targets = [
-                (
-                    search.Target(
-                        "gateway",
-                        f"http://127.0.0.1:{gateway.ports['http']}/sru/bib",
-                        "2.0",
-                        gateway.ports["z3950"],
-                        "fin01",
-                    ),
-                    gateway,
-                ),
-                (
-                    search.Target(
-                        "zebra",
-                        f"http://127.0.0.1:{zebra.ports['http']}/{servers.ZEBRA_DATABASE}",
-                        "1.2",
-                        zebra.ports["z3950"],
-                        servers.ZEBRA_DATABASE,
-                    ),
-                    zebra,
-                ),
+                (servers.gateway_target(gateway), gateway),
+                (servers.zebra_target(zebra), zebra),
             ]
             timed = search.run_z3950 if args.protocol == "z3950" else search.run_sru
             for target, _ in targets:  # every sample query once: steady state on both

@@ -30,9 +30,9 @@ _CACHE_KIB: Final = 4096  # a lookup's index and record pages; the readers keep 
 
 class LoopReader:
     """The loop thread's read-only connection to the store file (opened on any thread, used
-    only on the thread that `bind` names: the loop's)."""
+    only on `thread`: the loop's)."""
 
-    def __init__(self, path: str, pragmas: Iterable[str]) -> None:
+    def __init__(self, path: str, pragmas: Iterable[str], thread: int) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         for pragma in pragmas:
             self._conn.execute(pragma)
@@ -41,13 +41,9 @@ class LoopReader:
         self._conn.execute("PRAGMA query_only = ON")
         self._conn.set_progress_handler(self._past_budget, _CHECK_EVERY)
         self._deadline = 0.0
-        self._thread: int | None = None
+        self._thread = thread
         self.reads = 0  # quick reads answered here
         self.handed_on = 0  # quick reads that went to a reader thread after all
-
-    def bind(self) -> None:
-        """The calling thread (the event loop's) is the one that reads here."""
-        self._thread = threading.get_ident()
 
     def usable(self) -> bool:
         return self._thread == threading.get_ident()

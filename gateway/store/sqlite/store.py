@@ -16,6 +16,7 @@ import re
 import shutil
 import sqlite3
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from operator import itemgetter
@@ -740,8 +741,8 @@ class SqliteStore:
         store = cls(path, writer, readers)
         # the -shm file exists now: the writer's connection made the database WAL
         store._conns.watch = await asyncio.to_thread(_CommitWatch.open, path)
-        store._conns.here = await asyncio.to_thread(LoopReader, path, _PRAGMAS[1:])
-        store._conns.here.bind()
+        loop_thread = threading.get_ident()  # the one thread that reads on `here`
+        store._conns.here = await asyncio.to_thread(LoopReader, path, _PRAGMAS[1:], loop_thread)
         await store._load_counters()
         for name in BASE_PREFIXES:
             if name != store.base_name:
@@ -877,6 +878,10 @@ class SqliteStore:
         it runs (aiosqlite hops once per execute, fetch and cursor close). `quick`: a read of
         one record or a few, run on the loop's own thread when nothing else is in flight."""
         rename = self._prefix
+
+        def in_base(conn: sqlite3.Connection) -> _T:
+            return work(_in_base(conn, rename))
+
         conns = self._conns
         here = conns.here
         if (
@@ -886,12 +891,12 @@ class SqliteStore:
             and not conns.write_lock.locked()
             and here.usable()
         ):
-            done, result = here.read(lambda conn: work(_in_base(conn, rename)))
+            done, result = here.read(in_base)
             if done:
                 return cast(_T, result)
         conns.hops += 1
         try:
-            return await _on_thread(self._reader, lambda conn: work(_in_base(conn, rename)))
+            return await _on_thread(self._reader, in_base)
         finally:
             conns.hops -= 1
 
