@@ -31,6 +31,7 @@ from bench.system import (
     machine,
     now_utc,
     peak_rss_mb,
+    python_loop_ms,
     read_through,
     rss_mb,
     tree_cpu_seconds,
@@ -514,7 +515,8 @@ class Bench:
         a server idle while the other works may find its files gone: `server_files` are
         read through once (0.6 s for the gateway's 1.5 GB store in the run of 13:23, most
         of it still in memory), as a server in use keeps them in the page cache. The JSON
-        keeps what each step found and took."""
+        keeps what each step found and took, and the host's speed just before it
+        (`python_loop_ms`): figures near a goal read with the speed of their minute."""
         dirty = dirty_mb()
         started = time.perf_counter()
         await asyncio.to_thread(os.sync)
@@ -528,6 +530,7 @@ class Bench:
             "sync_seconds": round(seconds, 2),
             "read_mb": round(warmed, 1),
             "seconds": round(took, 2),
+            "python_loop_ms": round(await asyncio.to_thread(python_loop_ms), 1),
         }
         if took >= 0.5:
             say(
@@ -687,6 +690,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Zebra: same hit counts for {agreement.get('same_hits')} of "
             f"{agreement.get('queries')} sample queries"
         )
+    print(report.speed_line(result))
     print()
     print(report.text_table(table))
     print()
@@ -697,7 +701,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     if args.markdown:
         Path(args.markdown).write_text(
-            report.machine_line(result) + "\n\n" + report.markdown_table(table) + "\n"
+            report.machine_line(result)
+            + "\n\n"
+            + report.markdown_table(table)
+            + "\n\n"
+            + report.speed_line(result)
+            + "\n"
         )
     return 0
 

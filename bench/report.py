@@ -242,6 +242,21 @@ def machine_line(result: dict[str, Any]) -> str:
     )
 
 
+def speed_line(result: dict[str, Any]) -> str:
+    """The host's speed before each timed step (`system.python_loop_ms`: lower is faster)."""
+    steps = [
+        f"{step} {number(settled['python_loop_ms'])}"
+        for step, settled in (result.get("settled") or {}).items()
+        if isinstance(settled, dict) and settled.get("python_loop_ms") is not None
+    ]
+    if not steps:
+        return "Host speed: not measured"
+    return (
+        "Host speed before each step (CPU ms of a fixed loop of Python, lower is faster): "
+        + ", ".join(steps)
+    )
+
+
 ScaleRow = tuple[str, ...]
 
 

@@ -14,7 +14,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 
 def free_port() -> int:
@@ -132,6 +132,21 @@ def read_through(path: Path) -> float:
             while read := handle.readinto(chunk):
                 total += read
     return total / 1e6
+
+
+# The host's speed at a moment: CPU milliseconds of a fixed loop of Python additions. This
+# machine's moved 200-355 ms within minutes (other tenants), so a figure near its goal reads
+# with the speed of the minute it was measured in.
+SPEED_LOOP: Final = 3_000_000
+
+
+def python_loop_ms() -> float:
+    """CPU milliseconds this thread spends on `SPEED_LOOP` additions (lower: a faster host)."""
+    started = time.thread_time()
+    total = 0
+    for value in range(SPEED_LOOP):
+        total += value
+    return (time.thread_time() - started) * 1000
 
 
 def directory_mb(path: Path) -> float:

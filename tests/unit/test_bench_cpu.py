@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bench.system import tree_cpu_seconds
+from bench.system import python_loop_ms, tree_cpu_seconds
 
 BUSY = "import time\nwhile time.process_time() < {seconds}: pass\nprint('done', flush=True)\n"
 
@@ -36,3 +36,10 @@ def test_a_live_child_and_an_ended_one_are_both_counted() -> None:
 
 def test_a_process_that_is_gone_counts_nothing() -> None:
     assert tree_cpu_seconds(2**22 + 12345) == 0.0
+
+
+def test_the_speed_loop_is_in_milliseconds() -> None:
+    # 3,000,000 additions take CPython 150-400 ms on the bench's hosts: a figure in seconds
+    # (or of a loop the interpreter skipped) would be under 10
+    spent = python_loop_ms()
+    assert 10 < spent < 60_000

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report import HEADER, markdown_table, ratio, rows, scale_table, text_table
+from bench.report import (
+    HEADER,
+    markdown_table,
+    ratio,
+    rows,
+    scale_table,
+    speed_line,
+    text_table,
+)
 
 
 def figures(per_second: float, p50: float = 1.0, p99: float = 2.0) -> dict[str, float]:
@@ -134,3 +142,21 @@ def test_server_cpu_is_shown_per_query_and_per_write_cycle() -> None:
     ]
     assert search[2].endswith("; CPU 0.41 ms/q)") and search[3].endswith("; CPU 0.50 ms/q)")
     assert table[("X-server, 50 writers", "server CPU ms per find-doc + update-doc")][2] == "2.35"
+
+
+def test_speed_line_names_each_step_in_order_with_its_loop_time() -> None:
+    result = {
+        "settled": {
+            "the searches": {"seconds": 0.4, "python_loop_ms": 212.4},
+            "the X-server writers": {"seconds": 0.1, "python_loop_ms": 351.0},
+            "an older run's step": {"seconds": 0.1},  # measured before the figure existed
+        }
+    }
+    line = speed_line(result)
+    assert line.endswith(": the searches 212, the X-server writers 351")
+    assert "older" not in line
+
+
+def test_speed_line_says_when_nothing_was_measured() -> None:
+    assert speed_line({}) == "Host speed: not measured"
+    assert speed_line({"settled": {"the load": {"seconds": 1.0}}}) == "Host speed: not measured"
