@@ -135,8 +135,8 @@ def read_through(path: Path) -> float:
 
 
 # The host's speed at a moment: CPU milliseconds of a fixed loop of Python additions. This
-# machine's moved 200-355 ms within minutes (other tenants), so a figure near its goal reads
-# with the speed of the minute it was measured in.
+# machine's speed moved by up to 1.7x within minutes (other tenants), so a figure near its
+# goal reads with the speed of the minute it was measured in.
 SPEED_LOOP: Final = 3_000_000
 
 
