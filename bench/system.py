@@ -134,9 +134,9 @@ def read_through(path: Path) -> float:
     return total / 1e6
 
 
-# The host's speed at a moment: CPU milliseconds of a fixed loop of Python additions. This
-# machine's speed moved by up to 1.7x within minutes (other tenants), so a figure near its
-# goal reads with the speed of the minute it was measured in.
+# The host's speed at a moment: CPU milliseconds of a fixed loop of Python additions. It
+# tells the core's speed (a like loop took 202-355 ms within a minute on this VM), not the
+# memory side's, which moves more: the bench's own client CPU per request shows that one.
 SPEED_LOOP: Final = 3_000_000
 
 
