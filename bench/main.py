@@ -515,8 +515,9 @@ class Bench:
         a server idle while the other works may find its files gone: `server_files` are
         read through once (0.6 s for the gateway's 1.5 GB store in the run of 13:23, most
         of it still in memory), as a server in use keeps them in the page cache. The JSON
-        keeps what each step found and took, and the host's speed just before it
-        (`python_loop_ms`): figures near a goal read with the speed of their minute."""
+        keeps what each step found and took, and the core's speed just before it
+        (`python_loop_ms`; the machine's memory side moves more, which the clients' own CPU
+        per request shows)."""
         dirty = dirty_mb()
         started = time.perf_counter()
         await asyncio.to_thread(os.sync)

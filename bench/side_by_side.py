@@ -22,8 +22,8 @@ from bench.system import tree_cpu_seconds
 from gateway.emulator import loops
 from gateway.emulator.workers import resolve_workers
 
-# zebrasrv's process for an association ends with it; its CPU counts once zebrasrv has waited
-# for it, a moment after the clients hang up
+# zebrasrv's process for an association winds down once its client hangs up; the CPU it
+# spends after the figure is read would go uncounted, so the figure waits a moment
 REAPED = 0.5
 
 
