@@ -20,7 +20,7 @@ from gateway.errors import OwnAuthorizationError
 from gateway.loading import iso2709_or_none
 from gateway.model import User
 from gateway.records import splice, tails
-from gateway.records.oai_forms import after_low_added
+from gateway.records.oai_forms import NO_FORMS, after_low_added
 from gateway.store import (
     RecordRow,
     RecordWrite,
@@ -439,7 +439,7 @@ class LowsAndPublishing(CatalogCore):
             if row is None:
                 result.unknown.append(rid)
                 continue
-            if add and stamp is not None and not row.deleted:
+            if add and stamp is not None:
                 version = next_version(row, now)
                 spliced = splice.add_low_sid(
                     row.xml,
@@ -452,6 +452,7 @@ class LowsAndPublishing(CatalogCore):
                     old_version=row.version,
                     new_version=version,
                     iso2709=row.iso2709,
+                    deleted=row.deleted,
                 )
                 if spliced is not None:
                     result.added.append(rid)
@@ -467,7 +468,9 @@ class LowsAndPublishing(CatalogCore):
                             spliced.removed_terms,
                             # no stored form to splice (or not safely): convert, as a save does
                             iso if iso is not None else iso2709_or_none(spliced.xml),
-                            after_low_added(row.oai, spliced.xml, rid, code),
+                            NO_FORMS
+                            if row.deleted
+                            else after_low_added(row.oai, spliced.xml, rid, code),
                         )
                     )
                     continue

@@ -21,7 +21,8 @@ What a full save of an addition does, and how the splice mirrors it:
   and the staleness `024 8_ $a ID $d STAMP` gets the new version's stamp.
 The index gains (LOW, code) and (source id, local id + code) and loses only the source ids
 of replaced SIDs; set membership changes only for the LOW and SID codes Melinda's sets are
-defined by, and for those the splice declines.
+defined by, and for those the splice declines. A deleted record is edited the same way and
+stays deleted: out of the indexes (no terms change) and out of the OAI-PMH forms.
 
 The splice relies on the store's invariants: `xml` is what `record_to_marcxml` writes (so
 reading and writing it again gives the same bytes) and `alma_xml` is the fin01alma view of
@@ -150,10 +151,12 @@ def add_low_sid(
     old_version: int,
     new_version: int,
     iso2709: bytes | None = None,
+    deleted: bool = False,
 ) -> Spliced | None:
-    """Add LOW `code` (and `SID $c local_id $b sid_code` when `local_id`) to a live stored
-    record as a full save by `stamp`'s user would; None when the splice cannot be sure.
-    `iso2709`: the stored ISO 2709 form of `xml`, edited in the same fields."""
+    """Add LOW `code` (and `SID $c local_id $b sid_code` when `local_id`) to a stored record
+    as a full save by `stamp`'s user would; None when the splice cannot be sure.
+    `iso2709`: the stored ISO 2709 form of `xml`, edited in the same fields; `deleted`: the
+    store holds the record as deleted (it stays so, out of the indexes: no terms change)."""
     try:
         return _add_low_sid(
             xml,
@@ -166,6 +169,7 @@ def add_low_sid(
             old_version=old_version,
             new_version=new_version,
             iso2709=iso2709,
+            deleted=deleted,
         )
     except (_Decline, UnicodeError):
         return None
@@ -353,8 +357,9 @@ def _first(field: bytes, code: int) -> str:
     return "" if found is None else _unescape(found.group(1))
 
 
-# A deletion mark (`STA $a DELETED`) or an Aleph field as a control field: left to the full
-# path. Another STA (`$a TEST`, a test record) is a field like any other to a save.
+# A deletion mark (`STA $a DELETED`) on a live record, none on a deleted one, or an Aleph
+# field as a control field: left to the full path. Another STA (`$a TEST`, a test record) is
+# a field like any other to a save.
 _STA = b' tag="STA"'
 _STA_FIELD = b'<datafield tag="STA" '
 _ODD_CONTROL = re.compile(rb'<controlfield tag="(?:CAT|LOW|SID|STA)"')
@@ -372,9 +377,11 @@ class _Scan:
     end: int
 
 
-def _scan(xml: bytes) -> _Scan:
+def _scan(xml: bytes, *, deleted: bool = False) -> _Scan:
     """Scan a record in the compact form, or decline when it is not in that form.
 
+    `deleted`: the store holds the record as deleted, so it must carry a deletion mark (its
+    leader/05 `d` or `STA $a DELETED`); otherwise it must carry none.
     Searching for markup is safe in the compact form: values carry `<` and `"` escaped.
     """
     if (
@@ -384,9 +391,10 @@ def _scan(xml: bytes) -> _Scan:
     ):
         raise _Decline
     leader = xml[len(_RECORD_START) : _HEAD_LENGTH - 9]
-    # a deleted record leaves the indexes; `^` and escapes in a leader are rewritten on reading
-    if leader[5:6] == b"d" or b"^" in leader or b"&" in leader or b"<" in leader:
+    # `^` and escapes in a leader are rewritten on reading
+    if b"^" in leader or b"&" in leader or b"<" in leader:
         raise _Decline
+    marked = leader[5:6] == b"d"
     end = len(xml) - len(_RECORD_END)
     # the first CAT or LOW: only CATs and LOWs may follow (`_places` checks)
     first = _TAIL_START.search(xml)
@@ -404,8 +412,12 @@ def _scan(xml: bytes) -> _Scan:
             code == b"a" and _unescape(value).strip().upper() == "DELETED"
             for code, value in _SUBFIELD.findall(xml, at, close)
         ):
-            raise _Decline  # a deletion mark: the record leaves the indexes
+            marked = True
         sta = xml.find(_STA, close, tail)
+    if marked is not deleted:
+        # a live record's deletion mark takes it out of the indexes, a deleted record's
+        # lack of one brings it back: the full save computes both
+        raise _Decline
     controls: dict[bytes, int] = {}
     for tag, attribute in _CONTROL_TAGS:
         found = xml.find(attribute, _HEAD_LENGTH, end)  # the first, either kind
@@ -528,10 +540,10 @@ def _in_save_order(xml: bytes, tail: int, end: int) -> bool:
     return keys == sorted(keys) and xml.find(b"&", tail, end) < 0
 
 
-def _view_places(view: bytes, places: _Places) -> _Places:
+def _view_places(view: bytes, places: _Places, deleted: bool) -> _Places:
     """The same places in the fin01alma view (without its staleness 024), after checking
     that the fields a save touches are there as in the fin01 record."""
-    scan = _scan(view)
+    scan = _scan(view, deleted=deleted)
     end = scan.end
     if view[scan.tail : end] != places.tail:
         raise _Decline  # the view was not made from this record as the rules make it
@@ -613,9 +625,10 @@ def _add_low_sid(
     old_version: int,
     new_version: int,
     iso2709: bytes | None,
+    deleted: bool,
 ) -> Spliced:
     low_code, sid = _addition(code, sid_code, local_id)
-    scan = _scan(xml)
+    scan = _scan(xml, deleted=deleted)
     _check_identity(xml, scan, record_id)
     places = _places(xml, scan, low_code=low_code, sid=sid, cat_key=stamp.cat_key)
     add_low = not places.has_low
@@ -659,7 +672,7 @@ def _add_low_sid(
         stale_edit = (at, 9, after, _staleness(record_id, new_version))
     else:
         view = alma_xml[:at] + alma_xml[after:]
-        view_places = _view_places(view, places)
+        view_places = _view_places(view, places, deleted)
         # the staleness 024 stays right before the field it preceded (or last, after the LOWs)
         stale_edit = (at, 9, at, _staleness(record_id, new_version))
 
@@ -673,8 +686,8 @@ def _add_low_sid(
     return Spliced(
         new_xml,
         _apply(view, [*change.edits(view_places, stamp), stale_edit]),
-        change.added,
-        change.removed,
+        frozenset() if deleted else change.added,
+        frozenset() if deleted else change.removed,
         splice_iso2709(iso2709, xml, iso_edits),
     )
 

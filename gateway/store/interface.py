@@ -79,8 +79,8 @@ class TailWrite:
 
 @dataclass(frozen=True, slots=True)
 class SplicedWrite:
-    """A live record saved with its bytes edited in place (LOW publishing): its sort keys and
-    its index terms stay, but for `added_terms` and `removed_terms`."""
+    """A record saved with its bytes edited in place (LOW publishing): whether it is deleted,
+    its sort keys and its index terms stay, but for `added_terms` and `removed_terms`."""
 
     id: int
     datestamp: int

@@ -22,7 +22,7 @@ from gateway.errors import MalformedRecordError
 from gateway.model import User
 from gateway.records import splice, tails
 from gateway.records.iso2709 import marcxml_to_iso2709
-from gateway.records.oai_forms import OaiForms, oai_forms
+from gateway.records.oai_forms import NO_FORMS, OaiForms, oai_forms
 from gateway.store import (
     RecordRow,
     RecordWrite,
@@ -110,12 +110,19 @@ def both_paths(
     assert fast_write.alma_xml == full_write.alma_xml
     # the stored ISO 2709 form too: what the full save stores (None only when it cannot hold it)
     assert fast_write.iso2709 == full_write.iso2709
+    assert (fast_write.datestamp, fast_write.version) == (full_write.datestamp, full_write.version)
+    assert full_write.deleted is row.deleted
+    if row.deleted:
+        # still deleted: no OAI-PMH forms, no index terms (the full save's entry is none)
+        assert fast_write.oai == full_write.oai == NO_FORMS
+        assert full_write.entry is None and row.id not in olds
+        assert not fast_write.added_terms and not fast_write.removed_terms
+        return True
     # and its OAI-PMH forms, edited from the stored ones: what the full save makes anew
     assert row.oai.marc21 is not None and row.oai.sets is not None
     assert fast_write.oai == full_write.oai
     assert full_write.oai == oai_forms(full_write.xml, row.id, deleted=False)
-    assert (fast_write.datestamp, fast_write.version) == (full_write.datestamp, full_write.version)
-    assert not full_write.deleted and full_write.entry is not None
+    assert full_write.entry is not None
     old = olds[row.id]
     # the store's terms after each save are the same
     assert (old.terms - fast_write.removed_terms) | fast_write.added_terms == full_write.entry.terms
@@ -207,10 +214,10 @@ def test_generated_records_spliced_as_the_full_save_saves(
     spliced = sum(
         both_paths(catalog, row, code, sid_code, f"99{row.id:010d}506253") for row in rows
     )
-    # deleted records are left to the full path; nearly all others are spliced, on their
-    # tails too
+    # nearly all are spliced, the live ones on their tails too (a deleted record is kept
+    # whole: its splice edits the whole row)
     assert spliced >= 0.9 * len(rows)
-    assert len(TAIL_SPLICED) >= 0.9 * len(rows)
+    assert len(TAIL_SPLICED) >= 0.9 * len([row for row in rows if not row.deleted])
 
 
 def test_an_addition_without_a_local_id_is_spliced(catalog: Catalog) -> None:
@@ -276,7 +283,6 @@ def _edited(row: RecordRow, edit: str) -> RecordRow:
         "no 003",
         "035 with an old id",
         "LOW before a CAT",
-        "deleted",
         "001 in another form",
     ],
 )
@@ -487,7 +493,7 @@ def test_aleph_fields_as_control_fields_are_not_spliced(tag: str) -> None:
     assert (spliced(xml, alma_xml) is None) is (tag != "FMT")
 
 
-def _add_newlib(row: RecordRow, stamp: splice.SaveStamp) -> object:
+def _add_newlib(row: RecordRow, stamp: splice.SaveStamp, *, deleted: bool = False) -> object:
     """The splice of LOW NEWLIB (SID newlib, local id 1) into `row`'s stored views."""
     return splice.add_low_sid(
         row.xml,
@@ -499,6 +505,7 @@ def _add_newlib(row: RecordRow, stamp: splice.SaveStamp) -> object:
         stamp=stamp,
         old_version=row.version,
         new_version=NOW,
+        deleted=deleted,
     )
 
 
@@ -512,10 +519,11 @@ def test_test_records_are_spliced_as_the_full_save_saves(catalog: Catalog) -> No
 
 
 @pytest.mark.parametrize("value", ["DELETED", " deleted "])
-def test_a_deletion_mark_without_the_leader_takes_the_full_path(
+def test_a_deletion_mark_without_the_leader_deletes_the_record(
     catalog: Catalog, value: str
 ) -> None:
-    """`STA $a DELETED` deletes a record whatever its leader says: the full path saves it."""
+    """`STA $a DELETED` deletes a record whatever its leader says: spliced, it stays deleted
+    as the full save leaves it; a splice that takes it for live declines."""
     row = next(r for r in generated_rows(40, 21) if not r.deleted and b'tag="STA"' not in r.xml)
     record = records.parse_marcxml(row.xml)
     sta = pymarc.Field(
@@ -526,4 +534,27 @@ def test_a_deletion_mark_without_the_leader_takes_the_full_path(
     assert str(record.leader)[5] != "d" and odd.deleted
     stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
     assert _add_newlib(odd, stamp) is None
-    assert not both_paths(catalog, odd, "NEWLIB", "newlib", "1")
+    assert _add_newlib(odd, stamp, deleted=True) is not None
+    assert both_paths(catalog, odd, "NEWLIB", "newlib", "1")
+
+
+def test_deleted_records_are_spliced_as_the_full_save_saves(catalog: Catalog) -> None:
+    """A deleted record gets the LOW, SID and CAT a full save gives it and stays deleted,
+    its deletion marks and the view's deleted-record 024 kept."""
+    rows = [r for r in generated_rows(60, 22) if not r.deleted][:20]
+    assert len(rows) == 20
+    stamp = splice.SaveStamp.of("X", 30, datetime.fromtimestamp(NOW, UTC))
+    for row in rows:
+        record = records.parse_marcxml(row.xml)
+        records.mark_deleted(record)
+        deleted = stored_row(record, row.id)
+        assert deleted.deleted and b"Deleted record" in deleted.alma_xml
+        assert both_paths(catalog, deleted, "NEWLIB", "newlib", f"99{row.id:010d}506253")
+        assert both_paths(catalog, deleted, "HELKA", "helka", None)
+        spliced = _add_newlib(deleted, stamp, deleted=True)
+        assert isinstance(spliced, splice.Spliced)
+        saved = records.parse_marcxml(spliced.xml)
+        assert records.is_deleted(saved) and "NEWLIB" in records.lows(saved)
+        # what the store holds must agree with the marks: either way round, the full path
+        assert _add_newlib(deleted, stamp) is None
+        assert _add_newlib(row, stamp, deleted=True) is None
