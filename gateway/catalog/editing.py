@@ -6,7 +6,8 @@ slices in SQLite; both need the GIL, so they take turns and the second core idle
 process edits each slice as soon as it is read, while this one writes the slice before it:
 both cores work (a publication of one slice, or a machine of one core, edits in a thread).
 The helper starts with the publication and ends with it: no idle process is kept between
-files, and its start (~0.3 s) overlaps the first slices, which are edited in a thread.
+files, and its start (~0.3 s) overlaps the publication's first look-ups (and, when those
+could not tell a file of many slices, its first slices, edited in a thread).
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class Helper:
 
     def stop(self) -> None:
         """Let it end (or end it) and wait for it (blocks)."""
+        if not self.ready():  # still starting, given nothing: no need to wait for its imports
+            self.process.kill()
         with contextlib.suppress(OSError):
             self._conn.send(None)
         self.process.join(timeout=5)
@@ -114,10 +117,18 @@ class Helper:
 class TailEditor:
     """Edits a publication's tails: in the helper process once it is up, else in a thread."""
 
-    def __init__(self, helper: Helper | None) -> None:
-        self.helper = helper
+    def __init__(self) -> None:
+        self.helper: Helper | None = None
         self.in_process = 0  # slices edited in the helper (what the tests look at)
         self.slices = 0
+
+    async def start_helper(self, *, wait: bool = False) -> None:
+        """Start the helper process, once (with `wait`, until it is up: every slice after
+        this is edited there); slices go to it once it is up."""
+        if self.helper is None:
+            self.helper = await asyncio.to_thread(Helper)  # starting a process writes to pipes
+        if wait:
+            await asyncio.to_thread(self.helper.wait_ready, 60.0)
 
     async def add_low_sid_tails(
         self,
@@ -150,26 +161,22 @@ class TailEditor:
 
 
 @contextlib.asynccontextmanager
-async def tail_editor(helper: bool, *, wait: bool = False) -> AsyncIterator[TailEditor]:
-    """A `TailEditor` for one publication; with `helper`, its helper process starting (with
-    `wait`, up before the first slice: every slice is edited there)."""
-    if not helper:
-        yield TailEditor(None)
-        return
-    started = await asyncio.to_thread(Helper)  # starting a process writes to pipes
-    editor = TailEditor(started)
+async def tail_editor() -> AsyncIterator[TailEditor]:
+    """A `TailEditor` for one publication, editing in a thread until its helper process is
+    started (`TailEditor.start_helper`) and up; the helper ends with the publication."""
+    editor = TailEditor()
     try:
-        if wait:
-            await asyncio.to_thread(started.wait_ready, 60.0)
         yield editor
     finally:
-        await asyncio.to_thread(started.stop)
-        log.info(
-            "tails of %d of %d slices edited in a helper process%s",
-            editor.in_process,
-            editor.slices,
-            " (it died: the rest in a thread)" if started.broken else "",
-        )
+        started = editor.helper
+        if started is not None:
+            await asyncio.to_thread(started.stop)
+            log.info(
+                "tails of %d of %d slices edited in a helper process%s",
+                editor.in_process,
+                editor.slices,
+                " (it died: the rest in a thread)" if started.broken else "",
+            )
 
 
 def tail_forms(

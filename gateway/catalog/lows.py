@@ -220,7 +220,14 @@ class LowsAndPublishing(CatalogCore):
             raise OwnAuthorizationError(code, user.library, "change")
         sid_code = sid_code or await self._sid_code_of_low(code)
         result = PublishResult()
-        async with self.store.transaction() as txn:
+        use_tails = splice_additions and self.store.keeps_tails
+        wanted = self.editing_process
+        may_help = use_tails and (editing.spare_core() if wanted is None else wanted)
+        async with self.store.transaction() as txn, editing.tail_editor() as editor:
+            self.last_editor = editor
+            if may_help and len(present) + len(withdrawn) > PUBLISH_SLICE:
+                # a file of many slices: the helper starts while the index is looked up
+                await editor.start_helper(wait=wanted is True)
             if file_key is not None:
                 earlier = await txn.publishing_result(user.library, file_key)
                 if earlier is not None:  # applied before a crash or a re-send: report it again
@@ -263,16 +270,11 @@ class LowsAndPublishing(CatalogCore):
             # when there is a core to spare, `catalog.editing`), SQLite writes the slice before
             # it and reads the slice after it, so both cores work.
             parts = _slices(changes)
-            use_tails = splice_additions and self.store.keeps_tails
-            helper = use_tails and len(parts) > 1
-            if helper:
-                wanted = self.editing_process
-                helper = editing.spare_core() if wanted is None else wanted
-            async with editing.tail_editor(helper, wait=self.editing_process is True) as editor:
-                self.last_editor = editor
-                await self._apply_slices(
-                    txn, parts, use_tails, editor, code, sid_code, user, now, stamp, result
-                )
+            if may_help and len(parts) > 1:  # (a full file's withdrawals, found just now)
+                await editor.start_helper(wait=wanted is True)
+            await self._apply_slices(
+                txn, parts, use_tails, editor, code, sid_code, user, now, stamp, result
+            )
             if file_key is not None:
                 await txn.record_publishing(
                     user.library,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,7 +101,8 @@ async def test_a_helper_that_dies_leaves_its_edits_to_a_thread(
         args: dict[str, Any] = {"code": "HELKA", "sid_code": "helka", "stamp": stamp}
         expected = tails.add_low_sid_tails(forms, local_ids, **args)
         assert all(edit is not None for edit in expected)
-        async with editing.tail_editor(True, wait=True) as editor:
+        async with editing.tail_editor() as editor:
+            await editor.start_helper(wait=True)
             assert editor.helper is not None
             assert await editor.add_low_sid_tails(forms, local_ids, **args) == expected
             assert editor.in_process == 1
@@ -192,3 +195,33 @@ async def test_a_large_publishing_file_is_checkpointed_after_its_commit(
         assert (await autocheckpoint.fetchone()) == (1,)
     finally:
         await catalog.close()
+
+
+async def test_the_helper_starts_before_the_look_ups_and_ends_unused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of many slices starts the helper before the index look-ups; when they find
+    nothing to change, it ends with the publication all the same."""
+    monkeypatch.setattr(lows, "PUBLISH_SLICE", 7)
+    catalog = await _loaded(tmp_path / "early.sqlite", 40)
+    catalog.editing_process = True
+    present = [(rid, f"99{rid:010d}506253") for rid in range(1, 41)]
+    try:
+        first = await catalog._change_lows("HELKA", present, [], user=PUBLISHER, sid_code="helka")
+        assert len(first.added) == 40
+        again = await catalog._change_lows("HELKA", present, [], user=PUBLISHER, sid_code="helka")
+        assert sorted(again.unchanged) == list(range(1, 41)) and not again.added
+        editor = catalog.last_editor
+        assert editor is not None and editor.helper is not None  # started at once
+        assert editor.slices == 0 and not editor.helper.process.is_alive()
+    finally:
+        await catalog.close()
+
+
+async def test_a_helper_stopped_while_starting_is_ended_at_once() -> None:
+    """Stopping a helper that is not up yet kills it: the publication does not wait for a
+    process's imports that it has no use for."""
+    helper = await asyncio.to_thread(editing.Helper)
+    await asyncio.to_thread(helper.stop)
+    assert not helper.process.is_alive()
+    assert helper.process.exitcode == -signal.SIGKILL
