@@ -8,7 +8,6 @@ import dataclasses
 import functools
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from gateway import indexing, records, rules
@@ -99,11 +98,6 @@ async def _slice_rows(
         if rid not in added or (row := tail_rows.get(rid)) is None or row.tail is None
     ]
     return tail_rows, (await txn.existing_rows(whole, iso2709=True) if whole else {})
-
-
-def _stamp(user: User, now: int) -> splice.SaveStamp:
-    """The 005 and CAT of everything `user` saves at `now`."""
-    return splice.SaveStamp.of(user.name, user.level, datetime.fromtimestamp(now, UTC))
 
 
 async def _declined(
@@ -264,7 +258,7 @@ class LowsAndPublishing(CatalogCore):
             result.unknown.extend(rid for rid in absent if rid not in existing)
             changes.extend((rid, None, False) for rid in sorted(to_remove & holders))
             now = self._now()
-            stamp = _stamp(user, now) if splice_additions else None
+            stamp = splice.SaveStamp.at(user.name, user.level, now) if splice_additions else None
             # In slices: memory stays bounded however large the file (one transaction still).
             # Pipelined: while the tails of one slice are edited (Python: in a helper process
             # when there is a core to spare, `catalog.editing`), SQLite writes the slice before
@@ -363,7 +357,7 @@ class LowsAndPublishing(CatalogCore):
         tail_rows: dict[int, TailRow] | None = None,
     ) -> tuple[list[_Write], dict[int, indexing.IndexEntry], list[int]]:
         """`_saves_of` one slice with its tails edited here, all in one call (CPU only)."""
-        stamp = _stamp(user, now) if splice_additions else None
+        stamp = splice.SaveStamp.at(user.name, user.level, now) if splice_additions else None
         tail_rows = tail_rows or {}
         tail_edits: dict[int, tails.TailEdit | None] = {}
         if stamp is not None:

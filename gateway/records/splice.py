@@ -35,7 +35,7 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pymarc
 
@@ -118,6 +118,11 @@ class SaveStamp:
             cat=field_to_marcxml(cat).encode("utf-8"),
             cat_key=(_first_value(cat, "c"), _first_value(cat, "h")),
         )
+
+    @classmethod
+    def at(cls, user: str, level: int | str, seconds: int) -> SaveStamp:
+        """What everything `user` saves at `seconds` (epoch, the catalog's clock) is stamped."""
+        return cls.of(user, level, datetime.fromtimestamp(seconds, UTC))
 
     @property
     def value_005(self) -> bytes:
