@@ -219,13 +219,13 @@ class LowsAndPublishing(CatalogCore):
         may_help = use_tails and (editing.spare_core() if wanted is None else wanted)
         async with self.store.transaction() as txn, editing.tail_editor() as editor:
             self.last_editor = editor
-            if may_help and len(present) + len(withdrawn) > PUBLISH_SLICE:
-                # a file of many slices: the helper starts while the index is looked up
-                await editor.start_helper(wait=wanted is True)
             if file_key is not None:
                 earlier = await txn.publishing_result(user.library, file_key)
                 if earlier is not None:  # applied before a crash or a re-send: report it again
                     return PublishResult(**{**json.loads(earlier), "replayed": True})
+            if may_help and len(present) + len(withdrawn) > PUBLISH_SLICE:
+                # a file of many slices: the helper starts while the index is looked up
+                await editor.start_helper(wait=wanted is True)
             # The index answers "already holds it" without reading records: re-sent and daily
             # full files are mostly unchanged, and those cost one lookup, not a rewrite.
             holders = set(await self.store.ids_with_term(indexing.IX_LOW, indexing.fold(code)))

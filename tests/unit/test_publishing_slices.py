@@ -214,6 +214,11 @@ async def test_the_helper_starts_before_the_look_ups_and_ends_unused(
         editor = catalog.last_editor
         assert editor is not None and editor.helper is not None  # started at once
         assert editor.slices == 0 and not editor.helper.process.is_alive()
+        # a file applied before is reported again before any helper starts
+        args: dict[str, Any] = {"user": PUBLISHER, "sid_code": "helka", "file_key": "f@1"}
+        assert not (await catalog._change_lows("HELKA", present, [], **args)).replayed
+        assert (await catalog._change_lows("HELKA", present, [], **args)).replayed
+        assert catalog.last_editor is not None and catalog.last_editor.helper is None
     finally:
         await catalog.close()
 
